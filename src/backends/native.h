@@ -1,0 +1,19 @@
+#pragma once
+// The native backend: a checkpoint trained here, decoded by the generation engine.
+#include "eval/backend.h"
+#include "model/checkpoint.h"
+
+namespace elab {
+
+class NativeBackend : public Backend {
+ public:
+  explicit NativeBackend(Checkpoint checkpoint) : ck_(std::move(checkpoint)) {}
+  std::string name() const override { return ck_.dir.string(); }
+  std::vector<Completion> complete(const std::vector<std::string>& prompts, const GenerateOptions& opts) override;
+  Checkpoint& checkpoint() { return ck_; }
+
+ private:
+  Checkpoint ck_;
+};
+
+}  // namespace elab

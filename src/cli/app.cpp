@@ -1,0 +1,43 @@
+#include "cli/app.h"
+
+#include <iostream>
+
+#include "core/error.h"
+
+namespace elab {
+
+std::unique_ptr<CLI::App> build_app() {
+  auto app = std::make_unique<CLI::App>(
+      "elab: Emergence Lab - train model ladders, adapt them by prompting and fine-tuning, measure ID and OOD.",
+      "elab");
+  app->require_subcommand(1);
+  app->set_version_flag("--version", "elab 0.1.0");
+  add_quickstart_command(*app);
+  add_models_command(*app);
+  add_tasks_command(*app);
+  add_train_command(*app);
+  add_eval_command(*app);
+  add_bench_command(*app);
+  return app;
+}
+
+int run_cli(int argc, char** argv) {
+  auto app = build_app();
+  try {
+    app->parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app->exit(e);
+  } catch (const Error& e) {
+    std::cerr << "elab: error: " << e.what() << "\n";
+    return 1;
+  } catch (const c10::Error& e) {
+    std::cerr << "elab: error (libtorch): " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "elab: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace elab

@@ -1,0 +1,21 @@
+#pragma once
+// The `elab` command line: every subcommand registered in build_app().
+#include <CLI/CLI.hpp>
+#include <memory>
+
+namespace elab {
+
+std::unique_ptr<CLI::App> build_app();
+
+// One function per subcommand file.
+void add_models_command(CLI::App& app);
+void add_tasks_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
+void add_quickstart_command(CLI::App& app);
+
+// Runs the command line; returns the process exit code. Errors become one line on stderr.
+int run_cli(int argc, char** argv);
+
+}  // namespace elab

@@ -1,0 +1,108 @@
+// elab bench: speed of training (and, later, generation) on this machine, one line a
+// figure so runs can be compared.
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "cli/app.h"
+#include "cli/common.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "core/rng.h"
+#include "model/config.h"
+#include "model/device.h"
+#include "tasks/recipe.h"
+#include "train/trainer.h"
+
+namespace elab {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// fp32 matrix-product throughput of this machine with the current thread settings:
+// the "peak" that model FLOPs utilisation is measured against.
+double measure_matmul_gflops(int64_t n, torch::Device device) {
+  auto a = torch::randn({n, n}, torch::TensorOptions().device(device));
+  auto b = torch::randn({n, n}, torch::TensorOptions().device(device));
+  auto c = torch::matmul(a, b);  // warm-up
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    auto t0 = std::chrono::steady_clock::now();
+    const int iters = 4;
+    for (int i = 0; i < iters; ++i) c = torch::matmul(a, b);
+    c.sum().item<float>();  // synchronise
+    best = std::max(best, 2.0 * double(n) * n * n * iters / seconds_since(t0) / 1e9);
+  }
+  return best;
+}
+
+struct BenchTrainOptions {
+  std::string preset = "l";
+  int64_t steps = 20;
+  int64_t batch = 32;
+  int64_t seq_len = 128;
+  int64_t matmul_n = 1024;
+};
+
+void bench_train(const BenchTrainOptions& o, const MachineOptions& m) {
+  auto threads = configure_threads(m.threads);
+  const Preset& preset = find_preset(o.preset);
+  check(o.steps > 0 && o.batch > 0 && o.seq_len > 0, "--steps, --batch and --seq-len must be positive");
+  torch::Device device = parse_device(m.device);
+  Transformer model(preset.config, derive_seed(1, "init"));
+  model->to(device);
+  AdamW optimizer(named_weights(*model), AdamWConfig{});
+  RecipeStream data(find_recipe("add"), derive_seed(1, "data"), Pool::train);
+  TrainConfig cfg;
+  cfg.batch_size = o.batch;
+  cfg.seq_len = o.seq_len;
+  TokenBatch batch;
+  const int64_t warmup = 3;
+  for (int64_t i = 0; i < warmup; ++i) {
+    data.batch(i, o.batch, o.seq_len, batch);
+    train_step(model, optimizer, batch, cfg, 1e-4);
+  }
+  double step_seconds = 0;
+  Progress progress("bench train " + preset.name, o.steps);
+  for (int64_t i = 0; i < o.steps; ++i) {
+    data.batch(warmup + i, o.batch, o.seq_len, batch);  // data preparation is not timed
+    auto t0 = std::chrono::steady_clock::now();
+    train_step(model, optimizer, batch, cfg, 1e-4);
+    step_seconds += seconds_since(t0);
+    progress.update(i + 1);
+  }
+  progress.finish();
+  const double tokens_per_s = double(o.steps * o.batch * o.seq_len) / step_seconds;
+  const double gflops = tokens_per_s * train_flops_per_token(preset.config, o.seq_len) / 1e9;
+  const double peak = measure_matmul_gflops(o.matmul_n, device);
+  fmt::print("bench train preset={} params={} batch={} seq_len={} steps={} torch_threads={} blas_threads={} device={}\n",
+             preset.name, preset.config.param_count(), o.batch, o.seq_len, o.steps, threads.torch_threads,
+             threads.blas_threads, m.device);
+  fmt::print("tokens_per_s={:.0f} step_ms={:.1f} model_gflops={:.1f}\n", tokens_per_s, 1000 * step_seconds / o.steps, gflops);
+  fmt::print("matmul_fp32 n={} gflops={:.1f}\n", o.matmul_n, peak);
+  fmt::print("mfu={:.3f}\n", gflops / peak);
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto* bench = app.add_subcommand("bench", "Benchmarks: one line a figure");
+  bench->require_subcommand(1);
+
+  auto o = std::make_shared<BenchTrainOptions>();
+  auto m = std::make_shared<MachineOptions>();
+  auto* train = bench->add_subcommand("train", "Training tokens/s, achieved GFLOP/s and model FLOPs utilisation");
+  train->add_option("--preset", o->preset, "model preset")->capture_default_str();
+  train->add_option("--steps", o->steps, "timed optimiser steps")->capture_default_str();
+  train->add_option("--batch", o->batch, "sequences per step")->capture_default_str();
+  train->add_option("--seq-len", o->seq_len, "tokens per sequence")->capture_default_str();
+  train->add_option("--matmul-n", o->matmul_n, "size of the square matmul that measures peak GFLOP/s")
+      ->capture_default_str();
+  add_machine_flags(*train, *m);
+  train->callback([o, m] { bench_train(*o, *m); });
+}
+
+}  // namespace elab

@@ -1,0 +1,28 @@
+#include "cli/common.h"
+
+#include <iostream>
+
+#include "core/fs.h"
+
+namespace elab {
+
+void add_machine_flags(CLI::App& cmd, MachineOptions& opts) {
+  cmd.add_option("--device", opts.device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  cmd.add_option("--threads", opts.threads.torch_threads,
+                 "libtorch intra-op threads (element-wise ops); 0 = every core")
+      ->capture_default_str();
+  cmd.add_option("--blas-threads", opts.threads.blas_threads, "OpenBLAS threads (matrix products); 0 = every core")
+      ->capture_default_str();
+}
+
+void apply_machine_options(const MachineOptions& opts) { configure_threads(opts.threads); }
+
+void write_json(const std::string& path, const nlohmann::ordered_json& j) {
+  if (path == "-") {
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  write_file_atomic(path, j.dump(2) + "\n");
+}
+
+}  // namespace elab

@@ -1,0 +1,22 @@
+#pragma once
+// Flags and helpers shared by several subcommands.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/threads.h"
+
+namespace elab {
+
+struct MachineOptions {
+  std::string device = "cpu";
+  ThreadSettings threads;
+};
+// --device, --threads, --blas-threads
+void add_machine_flags(CLI::App& cmd, MachineOptions& opts);
+void apply_machine_options(const MachineOptions& opts);
+
+// Writes JSON to `path` atomically ("-" = stdout).
+void write_json(const std::string& path, const nlohmann::ordered_json& j);
+
+}  // namespace elab

@@ -1,0 +1,45 @@
+#pragma once
+// The two jobs every command is built from: pre-train a preset on a recipe, and
+// evaluate a model with a method on a task split. `train`, `eval` and `quickstart` call
+// these, so the command line and the quickstart cannot drift apart.
+#include <optional>
+#include <string>
+
+#include "eval/evaluate.h"
+#include "train/trainer.h"
+
+namespace elab {
+
+struct TrainJob {
+  std::string preset = "s";
+  std::string recipe = "add";
+  int64_t tokens = 0;
+  std::string out;
+  uint64_t seed = 1;
+  bool resume = false;
+  std::string device = "cpu";
+  int64_t batch_size = 32;
+  int64_t seq_len = 128;
+  int64_t grad_accum = 1;
+  double lr = 0;             // 0: the preset's
+  int64_t warmup_steps = -1; // -1: 5% of the steps, at most 200
+  int64_t eval_every = 0;    // 0: about 20 held-out evaluations per run
+  int64_t stop_after = 0;
+  bool keep_optimizer = false;
+  std::string loss = "all";  // "all" tokens, or "answer": only the targets after "A:"
+};
+
+TrainResult run_train_job(const TrainJob& job);
+
+struct EvalJob {
+  std::string model;
+  std::string task;
+  EvalSpec spec;
+  std::string device = "cpu";
+  std::string json_path;     // "" = none
+  std::string samples_path;  // "" = none
+};
+
+EvalResult run_eval_job(const EvalJob& job);
+
+}  // namespace elab

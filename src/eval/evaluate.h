@@ -1,0 +1,36 @@
+#pragma once
+// Runs one method on one task split through a backend and scores it:
+// the `--json` summary and the `--samples` lines of `elab eval`.
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "eval/backend.h"
+#include "eval/method.h"
+#include "tasks/task.h"
+
+namespace elab {
+
+struct EvalSpec {
+  std::string split = "id";
+  std::string method = "direct";
+  int64_t n = 200;          // test items
+  uint64_t seed = 1;        // test items and exemplars are drawn from it
+  int batch_size = 64;
+  int max_new_tokens = 0;   // 0: the method's default
+  std::string model_name;   // for the summary
+};
+
+struct EvalResult {
+  nlohmann::ordered_json summary;        // task, split, method, model, n, accuracy, ci95, metrics
+  std::vector<nlohmann::ordered_json> samples;  // one per test item
+};
+
+// The first n distinct problems of the split's test pool.
+std::vector<Example> test_items(const Task& task, const std::string& split, int64_t n, uint64_t seed);
+// K distinct exemplars from the id split's exemplar pool (never the test pool).
+std::vector<Example> exemplars(const Task& task, int64_t k, uint64_t seed);
+
+EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_spec, const EvalSpec& spec);
+
+}  // namespace elab

@@ -1,0 +1,48 @@
+#pragma once
+// Checkpoint directories (DESIGN.md): config.json (Hugging Face Llama keys),
+// model.safetensors (Hugging Face tensor names), tokenizer.json, meta.json, and any
+// extra files the trainer adds (optimizer.safetensors, trainer_state.json).
+// A save replaces the whole directory in one atomic step: a reader, or a run killed
+// mid-save, sees the old checkpoint or the new one, never a mix.
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/fs.h"
+#include "model/config.h"
+#include "model/safetensors.h"
+#include "model/transformer.h"
+#include "text/tokenizer.h"
+
+namespace elab {
+
+struct NamedBytes {
+  std::string name;   // file name inside the checkpoint directory
+  std::string bytes;
+};
+
+struct Checkpoint {
+  fs::path dir;
+  ModelConfig config;
+  Transformer model{nullptr};
+  ByteTokenizer tokenizer;
+  nlohmann::json meta;  // preset, recipe, seed, tokens seen, data hash, ...
+};
+
+// Files already in `dir` that the save does not rewrite (a training log, say) are kept.
+void save_checkpoint(const fs::path& dir, Transformer& model, const nlohmann::json& meta,
+                     const std::vector<NamedBytes>& extra_files = {});
+
+// Checks every file: missing, truncated or malformed files and tensors that do not
+// match config.json are Errors naming the file and the problem.
+Checkpoint load_checkpoint(const fs::path& dir, const torch::Device& device = torch::kCPU);
+
+// Copies `file`'s tensors into `params` by name; names and shapes must match exactly.
+void load_named_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& params, const TensorFile& file,
+                        const std::string& where);
+
+nlohmann::json read_json_file(const fs::path& path);  // Error names the path on failure
+
+}  // namespace elab

@@ -1,0 +1,151 @@
+#include "model/config.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/names.h"
+
+namespace elab {
+
+int64_t ModelConfig::param_count() const {
+  const int64_t d = d_model, kv = int64_t(n_kv_heads) * head_dim();
+  const int64_t attn = d * d * 2 + d * kv * 2;  // q, o and k, v
+  const int64_t mlp = 3 * d * ffn_hidden;       // gate, up, down
+  const int64_t norms = 2 * d;
+  const int64_t emb = int64_t(vocab_size) * d * (tie_embeddings ? 1 : 2);
+  return n_layers * (attn + mlp + norms) + emb + d;
+}
+
+void ModelConfig::validate(const std::string& where) const {
+  auto positive = [&](const char* key, double v) { check(v > 0, "{}: {} must be positive, got {}", where, key, v); };
+  positive("vocab_size", vocab_size);
+  positive("hidden_size", d_model);
+  positive("num_hidden_layers", n_layers);
+  positive("num_attention_heads", n_heads);
+  positive("num_key_value_heads", n_kv_heads);
+  positive("intermediate_size", ffn_hidden);
+  positive("max_position_embeddings", max_seq_len);
+  positive("rope_theta", rope_theta);
+  positive("rms_norm_eps", norm_eps);
+  check(d_model % n_heads == 0, "{}: hidden_size {} is not divisible by num_attention_heads {}", where, d_model, n_heads);
+  check(head_dim() % 2 == 0, "{}: head dimension {} must be even for RoPE", where, head_dim());
+  check(n_heads % n_kv_heads == 0, "{}: num_attention_heads {} is not a multiple of num_key_value_heads {}", where,
+        n_heads, n_kv_heads);
+}
+
+std::string ModelConfig::to_hf_json() const {
+  nlohmann::ordered_json j;
+  j["architectures"] = {"LlamaForCausalLM"};
+  j["model_type"] = "llama";
+  j["vocab_size"] = vocab_size;
+  j["hidden_size"] = d_model;
+  j["intermediate_size"] = ffn_hidden;
+  j["num_hidden_layers"] = n_layers;
+  j["num_attention_heads"] = n_heads;
+  j["num_key_value_heads"] = n_kv_heads;
+  j["max_position_embeddings"] = max_seq_len;
+  j["rope_theta"] = rope_theta;
+  j["rms_norm_eps"] = norm_eps;
+  j["tie_word_embeddings"] = tie_embeddings;
+  j["hidden_act"] = "silu";
+  j["attention_bias"] = false;
+  j["initializer_range"] = init_std;
+  j["bos_token_id"] = 256;
+  j["eos_token_id"] = 257;
+  j["pad_token_id"] = 258;
+  j["torch_dtype"] = "float32";
+  return j.dump(2) + "\n";
+}
+
+ModelConfig ModelConfig::from_hf_json(const std::string& text, const std::string& where) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    fail("{}: malformed JSON: {}", where, e.what());
+  }
+  check(j.is_object(), "{}: expected a JSON object", where);
+  ModelConfig c;
+  auto get_int = [&](const char* key, int& out, bool required) {
+    if (!j.contains(key)) {
+      check(!required, "{}: missing key '{}'", where, key);
+      return;
+    }
+    check(j[key].is_number_integer(), "{}: '{}' must be an integer, got {}", where, key, j[key].dump());
+    out = j[key].get<int>();
+  };
+  auto get_num = [&](const char* key, double& out) {
+    if (!j.contains(key)) return;
+    check(j[key].is_number(), "{}: '{}' must be a number, got {}", where, key, j[key].dump());
+    out = j[key].get<double>();
+  };
+  if (j.contains("model_type"))
+    check(j["model_type"] == "llama", "{}: model_type {} is not supported (only \"llama\")", where, j["model_type"].dump());
+  get_int("vocab_size", c.vocab_size, true);
+  get_int("hidden_size", c.d_model, true);
+  get_int("intermediate_size", c.ffn_hidden, true);
+  get_int("num_hidden_layers", c.n_layers, true);
+  get_int("num_attention_heads", c.n_heads, true);
+  c.n_kv_heads = c.n_heads;
+  get_int("num_key_value_heads", c.n_kv_heads, false);
+  get_int("max_position_embeddings", c.max_seq_len, false);
+  get_num("rope_theta", c.rope_theta);
+  get_num("rms_norm_eps", c.norm_eps);
+  get_num("initializer_range", c.init_std);
+  if (j.contains("tie_word_embeddings")) {
+    check(j["tie_word_embeddings"].is_boolean(), "{}: 'tie_word_embeddings' must be true or false", where);
+    c.tie_embeddings = j["tie_word_embeddings"].get<bool>();
+  } else {
+    c.tie_embeddings = false;  // the Hugging Face default for Llama
+  }
+  if (j.contains("hidden_act"))
+    check(j["hidden_act"] == "silu", "{}: hidden_act {} is not supported (only \"silu\")", where, j["hidden_act"].dump());
+  c.validate(where);
+  return c;
+}
+
+// The ladder's rule, one line per knob (docs/ARCHITECTURE.md repeats it):
+//  * each rung has ~4x the parameters of the one below (20K, 80K, 300K, 1.2M, 5M, 20M, ...);
+//  * width and depth grow together: depth ~ d_model / 32 (at least 1), so the shape
+//    stays between 20 and 40 channels per layer;
+//  * head dimension 16 up to d_model 160, 32 up to 384, 64 above;
+//  * SwiGLU hidden = 8/3 * d_model rounded up to a multiple of 16;
+//  * peak learning rate 3e-3 * (128 / d_model), capped at 3e-3 (smaller for wider models,
+//    in the spirit of muP), with the same warm-up and cosine schedule on every rung.
+static Preset make_preset(const std::string& name, int d, int layers, int head_dim, bool cpu) {
+  ModelConfig c;
+  c.d_model = d;
+  c.n_layers = layers;
+  c.n_heads = d / head_dim;
+  c.n_kv_heads = c.n_heads;
+  c.ffn_hidden = (8 * d / 3 + 15) / 16 * 16;
+  c.max_seq_len = cpu ? 1024 : 2048;
+  double lr = std::min(3e-3, 3e-3 * 128.0 / d);
+  return Preset{name, c, lr, cpu};
+}
+
+const std::vector<Preset>& presets() {
+  static const std::vector<Preset> ladder = {
+      make_preset("xs", 32, 1, 16, true),    //  ~21K
+      make_preset("s", 48, 2, 16, true),     //  ~69K
+      make_preset("m", 80, 3, 16, true),     // ~265K
+      make_preset("l", 144, 5, 16, true),    // ~1.3M
+      make_preset("xl", 256, 6, 32, true),   // ~4.8M
+      make_preset("xxl", 384, 12, 32, true), //  ~21M
+      make_preset("3xl", 640, 16, 64, false),   // ~79M (GPU)
+      make_preset("4xl", 1024, 24, 64, false),  // ~302M (GPU)
+  };
+  return ladder;
+}
+
+const Preset& find_preset(const std::string& name) {
+  std::vector<std::string> names;
+  for (const auto& p : presets()) {
+    if (p.name == name) return p;
+    names.push_back(p.name);
+  }
+  fail_unknown("preset", name, names);
+}
+
+}  // namespace elab

@@ -1,0 +1,173 @@
+#include "model/transformer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "model/attention.h"
+
+namespace elab {
+
+LinearImpl::LinearImpl(int64_t in, int64_t out) { weight = register_parameter("weight", torch::empty({out, in})); }
+
+RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) { weight = register_parameter("weight", torch::ones({dim})); }
+
+torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
+  return x * torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps) * weight;
+}
+
+AttentionImpl::AttentionImpl(const ModelConfig& c)
+    : n_heads(c.n_heads), n_kv_heads(c.n_kv_heads), head_dim(c.head_dim()) {
+  q_proj = register_module("q_proj", Linear(c.d_model, n_heads * head_dim));
+  k_proj = register_module("k_proj", Linear(c.d_model, n_kv_heads * head_dim));
+  v_proj = register_module("v_proj", Linear(c.d_model, n_kv_heads * head_dim));
+  o_proj = register_module("o_proj", Linear(n_heads * head_dim, c.d_model));
+}
+
+// Rotates pairs (i, i + D/2): the Hugging Face Llama convention.
+static torch::Tensor rotate_half(const torch::Tensor& x) {
+  auto halves = x.chunk(2, -1);
+  return torch::cat({-halves[1], halves[0]}, -1);
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                     const torch::Tensor& allowed, torch::Tensor* cache_k, torch::Tensor* cache_v,
+                                     int64_t start) {
+  const int64_t B = x.size(0), T = x.size(1);
+  auto q = q_proj(x).view({B, T, n_heads, head_dim}).transpose(1, 2);     // (B, H, T, D)
+  auto k = k_proj(x).view({B, T, n_kv_heads, head_dim}).transpose(1, 2);  // (B, K, T, D)
+  auto v = v_proj(x).view({B, T, n_kv_heads, head_dim}).transpose(1, 2);  // (B, K, T, D)
+  q = q * cos + rotate_half(q) * sin;
+  k = k * cos + rotate_half(k) * sin;
+  if (cache_k) {
+    cache_k->narrow(2, start, T).copy_(k);
+    cache_v->narrow(2, start, T).copy_(v);
+    k = cache_k->narrow(2, 0, start + T);  // (B, K, S, D)
+    v = cache_v->narrow(2, 0, start + T);
+  }
+  if (n_kv_heads != n_heads) {
+    k = k.repeat_interleave(n_heads / n_kv_heads, 1);  // (B, H, S, D)
+    v = v.repeat_interleave(n_heads / n_kv_heads, 1);
+  }
+  auto y = reference_attention ? attention_reference(q, k, v, allowed, true) : attention(q, k, v, allowed, true);
+  return o_proj(y.transpose(1, 2).reshape({B, T, n_heads * head_dim}));  // (B, T, C)
+}
+
+MLPImpl::MLPImpl(const ModelConfig& c) {
+  gate_proj = register_module("gate_proj", Linear(c.d_model, c.ffn_hidden));
+  up_proj = register_module("up_proj", Linear(c.d_model, c.ffn_hidden));
+  down_proj = register_module("down_proj", Linear(c.ffn_hidden, c.d_model));
+}
+
+torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
+  return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
+}
+
+DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c) {
+  self_attn = register_module("self_attn", Attention(c));
+  mlp = register_module("mlp", MLP(c));
+  input_layernorm = register_module("input_layernorm", RMSNorm(c.d_model, c.norm_eps));
+  post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(c.d_model, c.norm_eps));
+}
+
+LlamaModelImpl::LlamaModelImpl(const ModelConfig& c) {
+  embed_tokens = register_module("embed_tokens", torch::nn::Embedding(c.vocab_size, c.d_model));
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int i = 0; i < c.n_layers; ++i) layers->push_back(DecoderLayer(c));
+  norm = register_module("norm", RMSNorm(c.d_model, c.norm_eps));
+}
+
+TransformerImpl::TransformerImpl(const ModelConfig& c, uint64_t seed) : config(c) {
+  c.validate("model config");
+  model = register_module("model", LlamaModel(c));
+  if (!c.tie_embeddings) lm_head = register_module("lm_head", Linear(c.d_model, c.vocab_size));
+
+  // RoPE tables: angle(p, i) = p * theta^(-2i/D), duplicated for the two halves.
+  const int64_t D = c.head_dim();
+  auto inv_freq = torch::pow(c.rope_theta, -torch::arange(0, D, 2, torch::kDouble) / double(D));  // (D/2)
+  auto angles = torch::outer(torch::arange(c.max_seq_len, torch::kDouble), inv_freq);           // (maxT, D/2)
+  auto table = torch::cat({angles, angles}, -1);                                                // (maxT, D)
+  rope_cos = register_buffer("rope_cos", table.cos().to(torch::kFloat));
+  rope_sin = register_buffer("rope_sin", table.sin().to(torch::kFloat));
+
+  // Init: N(0, std) everywhere, residual projections scaled by 1/sqrt(2L) (GPT-2),
+  // norms at one. A private generator keeps the global torch RNG out of it.
+  torch::NoGradGuard no_grad;
+  auto gen = at::detail::createCPUGenerator(seed);
+  const double resid_std = c.init_std / std::sqrt(2.0 * c.n_layers);
+  for (auto& [name, p] : named_weights(*this)) {
+    if (p.dim() < 2) continue;
+    bool resid = name.find("o_proj") != std::string::npos || name.find("down_proj") != std::string::npos;
+    p.normal_(0.0, resid ? resid_std : c.init_std, gen);
+  }
+}
+
+void TransformerImpl::set_reference_attention(bool on) {
+  for (auto& layer : *model->layers) layer->as<DecoderLayerImpl>()->self_attn->reference_attention = on;
+}
+
+KVCache TransformerImpl::make_cache(int64_t batch, int64_t capacity, torch::Tensor left_pad) const {
+  check(capacity <= config.max_seq_len, "KV cache of {} positions exceeds the model's context of {}", capacity,
+        config.max_seq_len);
+  KVCache cache;
+  auto opts = rope_cos.options();
+  for (int i = 0; i < config.n_layers; ++i) {
+    cache.keys.push_back(torch::zeros({batch, config.n_kv_heads, capacity, config.head_dim()}, opts));
+    cache.values.push_back(torch::zeros({batch, config.n_kv_heads, capacity, config.head_dim()}, opts));
+  }
+  if (left_pad.defined()) cache.left_pad = left_pad.to(opts.device(), torch::kLong);
+  return cache;
+}
+
+torch::Tensor TransformerImpl::forward(const torch::Tensor& ids, KVCache* cache) {
+  const int64_t B = ids.size(0), T = ids.size(1);
+  const int64_t start = cache ? cache->length : 0, S = start + T;
+  check(S <= config.max_seq_len, "sequence of {} tokens exceeds the model's context of {}", S, config.max_seq_len);
+  if (cache) {
+    check(cache->batch() == B, "KV cache holds {} rows, the input has {}", cache->batch(), B);
+    check(S <= cache->capacity(), "KV cache of {} positions cannot hold {} tokens", cache->capacity(), S);
+  }
+  const int64_t D = config.head_dim();
+  auto dev = ids.device();
+
+  torch::Tensor cos, sin, allowed;  // cos, sin: (B|1, 1, T, D); allowed: (B|1, 1, T, S)
+  if (cache && cache->left_pad.defined()) {
+    auto pad = cache->left_pad.view({B, 1});                                                        // (B, 1)
+    auto abs_pos = torch::arange(start, S, torch::TensorOptions().dtype(torch::kLong).device(dev)).view({1, T});  // (1, T)
+    auto pos = (abs_pos - pad).clamp_min(0);                                                        // (B, T)
+    cos = rope_cos.index_select(0, pos.flatten()).view({B, 1, T, D});
+    sin = rope_sin.index_select(0, pos.flatten()).view({B, 1, T, D});
+    auto key = torch::arange(S, torch::TensorOptions().dtype(torch::kLong).device(dev)).view({1, 1, S});  // (1, 1, S)
+    auto query = abs_pos.view({1, T, 1});                                                                // (1, T, 1)
+    // A query sees earlier non-padding keys; a padding query sees itself only, so that
+    // no softmax row is empty (its output is never used).
+    allowed = ((key <= query) & (key >= pad.view({B, 1, 1}))) | (key == query);  // (B, T, S)
+    allowed = allowed.unsqueeze(1);
+  } else {
+    cos = rope_cos.narrow(0, start, T).view({1, 1, T, D});
+    sin = rope_sin.narrow(0, start, T).view({1, 1, T, D});
+  }
+
+  auto x = model->embed_tokens(ids);  // (B, T, C)
+  int i = 0;
+  for (auto& m : *model->layers) {
+    auto* layer = m->as<DecoderLayerImpl>();
+    auto* ck = cache ? &cache->keys[i] : nullptr;
+    auto* cv = cache ? &cache->values[i] : nullptr;
+    x = x + layer->self_attn(layer->input_layernorm(x), cos, sin, allowed, ck, cv, start);
+    x = x + layer->mlp(layer->post_attention_layernorm(x));
+    ++i;
+  }
+  if (cache) cache->length = S;
+  x = model->norm(x);
+  return lm_head ? lm_head(x) : torch::nn::functional::linear(x, model->embed_tokens->weight);  // (B, T, V)
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> named_weights(const torch::nn::Module& m) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& item : m.named_parameters(/*recurse=*/true)) out.emplace_back(item.key(), item.value());
+  return out;
+}
+
+}  // namespace elab

@@ -1,0 +1,103 @@
+#pragma once
+// A Llama-style decoder: token embedding, L blocks of (RMSNorm -> causal multi-head
+// attention with RoPE -> residual, RMSNorm -> SwiGLU MLP -> residual), final RMSNorm,
+// output projection (tied to the embedding by default). No biases.
+//
+// Module and parameter names are those of Hugging Face's LlamaForCausalLM, so that
+// named_parameters() is the tensor list of model.safetensors as it is.
+//
+// Shape letters used in comments throughout the model code:
+//   B batch, T new tokens this call, S key length (cached + new), C d_model,
+//   H query heads, K key/value heads, D head dim, F ffn hidden, V vocab, L layers.
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "model/config.h"
+
+namespace elab {
+
+// Keys and values of every layer, preallocated to `capacity` positions.
+// Rows may be left-padded: row b's first left_pad[b] positions are padding, never
+// attended to, and its RoPE positions start after them.
+struct KVCache {
+  std::vector<torch::Tensor> keys, values;  // per layer: (B, K, capacity, D)
+  int64_t length = 0;                       // positions filled, the same for every row
+  torch::Tensor left_pad;                   // (B,) int64, or undefined when no row is padded
+  int64_t capacity() const { return keys.empty() ? 0 : keys[0].size(2); }
+  int64_t batch() const { return keys.empty() ? 0 : keys[0].size(0); }
+};
+
+// A bias-free linear layer, y = x W^T; its own type so adapters can wrap it later.
+struct LinearImpl : torch::nn::Module {
+  LinearImpl(int64_t in, int64_t out);
+  torch::Tensor forward(const torch::Tensor& x) { return torch::nn::functional::linear(x, weight); }
+  torch::Tensor weight;  // (out, in)
+};
+TORCH_MODULE(Linear);
+
+struct RMSNormImpl : torch::nn::Module {
+  RMSNormImpl(int64_t dim, double eps);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor weight;  // (C)
+  double eps;
+};
+TORCH_MODULE(RMSNorm);
+
+struct AttentionImpl : torch::nn::Module {
+  explicit AttentionImpl(const ModelConfig& c);
+  // x: (B, T, C); cos, sin: broadcastable to (B, 1, T, D); allowed: see attention.h.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                        const torch::Tensor& allowed, torch::Tensor* cache_k, torch::Tensor* cache_v, int64_t start);
+  Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  int64_t n_heads, n_kv_heads, head_dim;
+  bool reference_attention = false;  // plain matmul + softmax instead of the fused kernel
+};
+TORCH_MODULE(Attention);
+
+struct MLPImpl : torch::nn::Module {
+  explicit MLPImpl(const ModelConfig& c);
+  torch::Tensor forward(const torch::Tensor& x);  // down(silu(gate(x)) * up(x))
+  Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+};
+TORCH_MODULE(MLP);
+
+struct DecoderLayerImpl : torch::nn::Module {
+  explicit DecoderLayerImpl(const ModelConfig& c);
+  RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+  Attention self_attn{nullptr};
+  MLP mlp{nullptr};
+};
+TORCH_MODULE(DecoderLayer);
+
+struct LlamaModelImpl : torch::nn::Module {
+  explicit LlamaModelImpl(const ModelConfig& c);
+  torch::nn::Embedding embed_tokens{nullptr};
+  torch::nn::ModuleList layers{nullptr};
+  RMSNorm norm{nullptr};
+};
+TORCH_MODULE(LlamaModel);
+
+struct TransformerImpl : torch::nn::Module {
+  // Weights are initialised from `seed` on the CPU, so every device starts the same.
+  TransformerImpl(const ModelConfig& c, uint64_t seed);
+
+  // ids: (B, T) int64. Without a cache: a causal pass over T tokens. With one: the T
+  // tokens continue each row after cache->length positions, and the cache grows by T.
+  // Returns logits (B, T, V).
+  torch::Tensor forward(const torch::Tensor& ids, KVCache* cache = nullptr);
+
+  KVCache make_cache(int64_t batch, int64_t capacity, torch::Tensor left_pad = {}) const;
+  void set_reference_attention(bool on);
+
+  ModelConfig config;
+  LlamaModel model{nullptr};
+  Linear lm_head{nullptr};  // null when tied to model->embed_tokens
+  torch::Tensor rope_cos, rope_sin;  // (max_seq_len, D), buffers
+};
+TORCH_MODULE(Transformer);
+
+// Parameters in a fixed order with Hugging Face names (tied lm_head omitted).
+std::vector<std::pair<std::string, torch::Tensor>> named_weights(const torch::nn::Module& m);
+
+}  // namespace elab

@@ -1,0 +1,117 @@
+#include "tasks/recipe.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/names.h"
+#include "core/rng.h"
+#include "tasks/registry.h"
+
+namespace elab {
+
+std::string Recipe::describe() const {
+  std::string s = fmt::format("recipe {} bursty={} answer_only_loss={}", name, bursty, answer_only_loss);
+  for (const auto& e : entries) s += fmt::format(" [{} {} {}]", e.task, format_name(e.format), e.weight);
+  return s;
+}
+
+const std::vector<Recipe>& builtin_recipes() {
+  static const std::vector<Recipe> recipes = {
+      {"add", "addition (1-3 digits), direct answers, bursty", {{"add", Format::direct, 1.0}}, true, false},
+      {"add-cot", "addition (1-3 digits), chains of thought, bursty", {{"add", Format::cot, 1.0}}, true, false},
+  };
+  return recipes;
+}
+
+Recipe find_recipe(const std::string& name) {
+  if (name.rfind("task:", 0) == 0) {
+    // Ad hoc: one task, e.g. "task:add:digits=2" or "task:add:digits=2@cot".
+    std::string spec = name.substr(5);
+    Format f = Format::direct;
+    if (auto at = spec.rfind('@'); at != std::string::npos) {
+      f = parse_format(spec.substr(at + 1));
+      spec = spec.substr(0, at);
+    }
+    make_task(spec);  // validates the spec now rather than mid-training
+    return Recipe{name, "one task: " + spec, {{spec, f, 1.0}}, true, false};
+  }
+  std::vector<std::string> names;
+  for (const auto& r : builtin_recipes()) {
+    if (r.name == name) return r;
+    names.push_back(r.name);
+  }
+  names.push_back("task:TASK[@FORMAT]");
+  fail_unknown("recipe", name, names);
+}
+
+RecipeStream::RecipeStream(Recipe recipe, uint64_t seed, Pool pool) : recipe_(std::move(recipe)), seed_(seed), pool_(pool) {
+  check(!recipe_.entries.empty(), "recipe {} has no tasks", recipe_.name);
+  for (const auto& e : recipe_.entries) {
+    check(e.weight > 0, "recipe {}: weight of task {} must be positive", recipe_.name, e.task);
+    tasks_.push_back(make_task(e.task));
+  }
+}
+
+std::string RecipeStream::describe() const {
+  return fmt::format("{} seed={} pool={}", recipe_.describe(), seed_, pool_name(pool_));
+}
+
+void RecipeStream::batch(int64_t index, int64_t rows, int64_t seq_len, TokenBatch& out) const {
+  out.rows = rows;
+  out.seq_len = seq_len;
+  out.tokens.assign(size_t(rows * (seq_len + 1)), ByteTokenizer::kPad);
+  out.loss_mask.assign(size_t(rows * seq_len), 0);
+  for (int64_t r = 0; r < rows; ++r)
+    fill_row(derive_seed(seed_, "batch", {uint64_t(index), uint64_t(r)}), seq_len,
+             out.tokens.data() + r * (seq_len + 1), out.loss_mask.data() + r * seq_len);
+}
+
+void RecipeStream::fill_row(uint64_t row_seed, int64_t seq_len, int32_t* tokens, uint8_t* mask) const {
+  Rng rng(row_seed);
+  double total_weight = 0;
+  for (const auto& e : recipe_.entries) total_weight += e.weight;
+  auto pick_entry = [&] {
+    double x = rng.uniform() * total_weight;
+    for (size_t i = 0; i < recipe_.entries.size(); ++i) {
+      x -= recipe_.entries[i].weight;
+      if (x < 0) return i;
+    }
+    return recipe_.entries.size() - 1;
+  };
+
+  // counted[t] says whether token t (as a target) enters the loss.
+  std::vector<int32_t> row;
+  std::vector<uint8_t> counted;
+  row.reserve(size_t(seq_len + 1));
+  const int64_t want = seq_len + 1;
+  size_t bursty_entry = pick_entry();
+  auto append = [&](const std::string& text, bool count) {
+    for (int32_t id : tokenizer_.encode(text)) {
+      row.push_back(id);
+      counted.push_back(count);
+    }
+  };
+  int64_t example_index = 0;
+  while (int64_t(row.size()) < want) {
+    size_t k = recipe_.bursty ? bursty_entry : pick_entry();
+    const auto& entry = recipe_.entries[k];
+    Example e = tasks_[k]->example("id", pool_, rng.next(), example_index++);
+    const bool doc_start = row.empty() || !recipe_.bursty;
+    if (doc_start) {
+      row.push_back(ByteTokenizer::kBos);
+      counted.push_back(!recipe_.answer_only_loss);
+    } else {
+      append(kExampleSeparator, !recipe_.answer_only_loss);
+    }
+    append(render_prompt(e), !recipe_.answer_only_loss);
+    append(render_target(e, entry.format), true);
+    if (!recipe_.bursty) {
+      row.push_back(ByteTokenizer::kEos);
+      counted.push_back(true);
+    }
+  }
+  for (int64_t t = 0; t < want; ++t) tokens[t] = row[size_t(t)];
+  for (int64_t t = 0; t < seq_len; ++t) mask[t] = counted[size_t(t + 1)];
+}
+
+}  // namespace elab

@@ -1,0 +1,264 @@
+#include "train/trainer.h"
+
+#include <csignal>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/hash.h"
+#include "core/progress.h"
+#include "model/checkpoint.h"
+
+namespace elab {
+
+static volatile std::sig_atomic_t g_interrupted = 0;
+static void on_signal(int) { g_interrupted = 1; }
+
+void install_interrupt_handler() {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+}
+
+void TrainConfig::validate() const {
+  check(batch_size > 0, "batch size must be positive, got {}", batch_size);
+  check(seq_len > 0, "sequence length must be positive, got {}", seq_len);
+  check(grad_accum > 0 && batch_size % grad_accum == 0,
+        "gradient accumulation {} must be positive and divide the batch size {}", grad_accum, batch_size);
+  check(steps > 0, "the number of training steps must be positive, got {} (is --tokens too small?)", steps);
+  check(lr > 0, "learning rate must be positive, got {}", lr);
+  check(warmup_steps >= 0, "warm-up steps must be >= 0, got {}", warmup_steps);
+  check(eval_every > 0 && eval_batches > 0, "held-out evaluation interval and batches must be positive");
+}
+
+nlohmann::json TrainConfig::to_json() const {
+  return {{"batch_size", batch_size}, {"seq_len", seq_len},   {"grad_accum", grad_accum},
+          {"steps", steps},           {"lr", lr},             {"min_lr_ratio", min_lr_ratio},
+          {"warmup_steps", warmup_steps}, {"grad_clip", grad_clip}, {"beta1", adamw.beta1},
+          {"beta2", adamw.beta2},     {"eps", adamw.eps},     {"weight_decay", adamw.weight_decay},
+          {"seed", seed}};
+}
+
+double train_flops_per_token(const ModelConfig& c, int64_t seq_len) {
+  // 6 FLOPs per parameter per token (forward 2, backward 4) over the matrices that see
+  // every token (embedding lookup excluded, output projection included), plus attention
+  // scores and weighted sums: 6 * 2 * L * T * C per token with causal masking ignored.
+  double matmul_params = double(c.param_count()) - double(c.vocab_size) * c.d_model * (c.tie_embeddings ? 0 : 1);
+  return 6.0 * matmul_params + 12.0 * c.n_layers * double(seq_len) * c.d_model;
+}
+
+torch::Tensor batch_loss(Transformer& model, const TokenBatch& batch, int64_t row_begin, int64_t rows,
+                         double normaliser) {
+  const int64_t T = batch.seq_len;
+  auto device = model->rope_cos.device();
+  auto all = torch::from_blob(const_cast<int32_t*>(batch.tokens.data()) + row_begin * (T + 1), {rows, T + 1},
+                              torch::kInt)
+                 .to(device, torch::kLong);
+  auto mask = torch::from_blob(const_cast<uint8_t*>(batch.loss_mask.data()) + row_begin * T, {rows, T}, torch::kByte)
+                  .to(device, torch::kBool);
+  auto inputs = all.narrow(1, 0, T);                                      // (B, T)
+  auto targets = all.narrow(1, 1, T).masked_fill(mask.logical_not(), -100);  // (B, T), -100 = not counted
+  auto logits = model->forward(inputs);                                  // (B, T, V)
+  auto loss = torch::nn::functional::cross_entropy(
+      logits.reshape({rows * T, logits.size(2)}), targets.reshape({rows * T}),
+      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum));
+  return loss / normaliser;
+}
+
+static int64_t count_targets(const TokenBatch& b, int64_t row_begin, int64_t rows) {
+  int64_t n = 0;
+  for (int64_t i = row_begin * b.seq_len; i < (row_begin + rows) * b.seq_len; ++i) n += b.loss_mask[size_t(i)];
+  return n;
+}
+
+double evaluate_loss(Transformer& model, const TokenStream& stream, int64_t batches, int64_t rows, int64_t seq_len) {
+  torch::NoGradGuard no_grad;
+  bool was_training = model->is_training();
+  model->eval();
+  double total = 0, count = 0;
+  TokenBatch b;
+  for (int64_t i = 0; i < batches; ++i) {
+    stream.batch(i, rows, seq_len, b);
+    int64_t n = count_targets(b, 0, rows);
+    if (n == 0) continue;
+    total += batch_loss(model, b, 0, rows, 1.0).item<double>();
+    count += double(n);
+  }
+  model->train(was_training);
+  return count > 0 ? total / count : 0.0;
+}
+
+StepStats train_step(Transformer& model, AdamW& optimizer, const TokenBatch& batch, const TrainConfig& cfg, double lr) {
+  const int64_t micro_rows = cfg.batch_size / cfg.grad_accum;
+  const double normaliser = std::max<int64_t>(1, count_targets(batch, 0, cfg.batch_size));
+  optimizer.zero_grad();
+  StepStats stats;
+  for (int64_t m = 0; m < cfg.grad_accum; ++m) {
+    auto loss = batch_loss(model, batch, m * micro_rows, micro_rows, normaliser);
+    loss.backward();
+    stats.loss += loss.item<double>();
+  }
+  if (cfg.grad_clip > 0) {
+    std::vector<torch::Tensor> params;
+    for (auto& [n, p] : named_weights(*model)) params.push_back(p);
+    stats.grad_norm = torch::nn::utils::clip_grad_norm_(params, cfg.grad_clip);
+  }
+  optimizer.step(lr);
+  return stats;
+}
+
+namespace {
+
+// The training log: one JSON object a line. On resume, lines past the checkpoint's
+// step (written after the last save, before the interruption) are dropped.
+class TrainLog {
+ public:
+  TrainLog(const fs::path& path, int64_t resume_step) : path_(path) {
+    if (resume_step > 0 && fs::exists(path)) {
+      std::ifstream in(path);
+      std::string line, kept;
+      while (std::getline(in, line)) {
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        if (!j.is_discarded() && j.value("step", int64_t(0)) <= resume_step) kept += line + "\n";
+      }
+      write_file_atomic(path, kept);
+    }
+    out_.open(path, resume_step > 0 ? std::ios::app : std::ios::trunc);
+    check(bool(out_), "cannot write the training log {}", path.string());
+  }
+  void write(const nlohmann::json& j) {
+    out_ << j.dump() << "\n";
+    out_.flush();
+  }
+
+ private:
+  fs::path path_;
+  std::ofstream out_;
+};
+
+}  // namespace
+
+TrainResult train(Transformer& model, const TokenStream& data, const TokenStream& heldout, const TrainConfig& cfg,
+                  const TrainRun& run) {
+  cfg.validate();
+  const fs::path& dir = run.out_dir;
+  AdamW optimizer(named_weights(*model), cfg.adamw);
+  LrSchedule schedule{cfg.lr, cfg.min_lr_ratio, cfg.warmup_steps, cfg.steps};
+
+  int64_t start_step = 0, tokens_seen = 0;
+  if (run.resume) {
+    check(fs::exists(dir / "trainer_state.json"), "{}: no training state to resume from (run without --resume)",
+          dir.string());
+    auto state = read_json_file(dir / "trainer_state.json");
+    check(state.value("config", nlohmann::json()) == cfg.to_json(),
+          "{}: the checkpoint was trained with different settings ({}); resume needs the same flags",
+          dir.string(), state.value("config", nlohmann::json()).dump());
+    start_step = state.at("step").get<int64_t>();
+    tokens_seen = state.at("tokens_seen").get<int64_t>();
+    if (start_step >= cfg.steps) {
+      TrainResult done;
+      done.steps_done = start_step;
+      done.tokens_seen = tokens_seen;
+      done.heldout_loss = state.value("heldout_loss", 0.0);
+      done.complete = true;
+      return done;
+    }
+    auto config = ModelConfig::from_hf_json(read_file(dir / "config.json"), (dir / "config.json").string());
+    check(config.to_hf_json() == model->config.to_hf_json(), "{}: config.json describes another model than --preset",
+          dir.string());
+    load_named_tensors(named_weights(*model), read_safetensors((dir / "model.safetensors").string()),
+                       (dir / "model.safetensors").string());
+    check(fs::exists(dir / "optimizer.safetensors"), "{}: optimizer.safetensors is missing; cannot resume exactly",
+          dir.string());
+    optimizer.load_state(read_safetensors((dir / "optimizer.safetensors").string()), start_step,
+                         (dir / "optimizer.safetensors").string());
+  } else {
+    check(!fs::exists(dir / "model.safetensors"),
+          "{} already holds a checkpoint; pass --resume to continue it, or choose another --out", dir.string());
+    fs::create_directories(dir);
+  }
+
+  TrainLog log(dir / "train_log.jsonl", start_step);
+  const int64_t micro_rows = cfg.batch_size / cfg.grad_accum;
+  const int64_t tokens_per_step = cfg.batch_size * cfg.seq_len;
+  double last_heldout = 0;
+
+  auto save = [&](int64_t step, bool final_save) {
+    nlohmann::json meta = run.meta;
+    meta["steps"] = step;
+    meta["tokens_seen"] = tokens_seen;
+    meta["data_hash"] = hash_hex(data.describe());
+    meta["heldout_loss"] = last_heldout;
+    nlohmann::json state = {{"step", step}, {"tokens_seen", tokens_seen}, {"config", cfg.to_json()},
+                            {"heldout_loss", last_heldout}};
+    std::vector<NamedBytes> extra = {{"trainer_state.json", state.dump(2) + "\n"}};
+    if (!final_save || cfg.keep_optimizer)
+      extra.push_back({"optimizer.safetensors", encode_safetensors(optimizer.state_tensors(), {{"step", std::to_string(step)}})});
+    save_checkpoint(dir, model, meta, extra);
+  };
+
+  model->train();
+  Progress progress(run.label, cfg.steps);
+  TokenBatch batch;
+  TrainResult result;
+  double window_loss = 0;
+  int64_t window_steps = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  auto last_save = t0;
+  auto seconds_since = [](auto t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); };
+
+  int64_t step = start_step;
+  while (step < cfg.steps) {
+    data.batch(step, cfg.batch_size, cfg.seq_len, batch);
+    const double lr = schedule.at(step);
+    StepStats stats = train_step(model, optimizer, batch, cfg, lr);
+    const double step_loss = stats.loss, grad_norm = stats.grad_norm;
+    ++step;
+    tokens_seen += tokens_per_step;
+    window_loss += step_loss;
+    ++window_steps;
+
+    const double elapsed = seconds_since(t0);
+    const double tok_s = double(tokens_per_step * (step - start_step)) / std::max(elapsed, 1e-9);
+    const bool eval_now = step % cfg.eval_every == 0 || step == cfg.steps;
+    nlohmann::json entry = {{"step", step}, {"loss", step_loss}, {"lr", lr}, {"grad_norm", grad_norm},
+                            {"tokens", tokens_seen}, {"tokens_per_s", tok_s}, {"elapsed_s", elapsed}};
+    if (eval_now) {
+      last_heldout = evaluate_loss(model, heldout, cfg.eval_batches, micro_rows, cfg.seq_len);
+      entry["heldout_loss"] = last_heldout;
+    }
+    log.write(entry);
+    progress.update(step, fmt::format("loss {:.3f}{} {} tok/s", step_loss,
+                                      last_heldout > 0 ? fmt::format(" held-out {:.3f}", last_heldout) : "",
+                                      human_count(tok_s)));
+    result.train_loss = window_loss / double(window_steps);
+    if (step % cfg.eval_every == 0) window_loss = 0, window_steps = 0;
+
+    const bool interrupted = g_interrupted != 0;
+    const bool stop_here = interrupted || (cfg.stop_after > 0 && step >= cfg.stop_after);
+    if (stop_here && step < cfg.steps) {
+      save(step, false);
+      progress.finish();
+      result.seconds = seconds_since(t0);
+      result.steps_done = step;
+      result.tokens_seen = tokens_seen;
+      result.heldout_loss = last_heldout;
+      result.tokens_per_second = tok_s;
+      if (interrupted) fail("interrupted at step {}; checkpoint saved in {}; continue with --resume", step, dir.string());
+      return result;
+    }
+    if (step < cfg.steps && seconds_since(last_save) > cfg.checkpoint_minutes * 60) {
+      save(step, false);
+      last_save = std::chrono::steady_clock::now();
+    }
+  }
+  progress.finish();
+  result.seconds = seconds_since(t0);
+  result.tokens_per_second = double(tokens_per_step * (step - start_step)) / std::max(result.seconds, 1e-9);
+  result.steps_done = step;
+  result.tokens_seen = tokens_seen;
+  result.heldout_loss = last_heldout;
+  result.complete = true;
+  save(step, true);
+  return result;
+}
+
+}  // namespace elab

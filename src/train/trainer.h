@@ -1,0 +1,81 @@
+#pragma once
+// The training loop, for pre-training and (later) fine-tuning: AdamW, warm-up + cosine,
+// gradient clipping and accumulation, periodic held-out loss, a JSONL log, atomic
+// checkpoints and exact resume.
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/fs.h"
+#include "model/transformer.h"
+#include "train/adamw.h"
+#include "train/data.h"
+#include "train/schedule.h"
+
+namespace elab {
+
+struct TrainConfig {
+  int64_t batch_size = 32;        // sequences per optimiser step
+  int64_t seq_len = 128;          // tokens per sequence
+  int64_t grad_accum = 1;         // micro-batches per step (batch_size must divide evenly)
+  int64_t steps = 1000;           // optimiser steps in the whole run
+  double lr = 3e-3;               // peak learning rate
+  double min_lr_ratio = 0.1;      // cosine floor, as a fraction of lr
+  int64_t warmup_steps = 50;
+  double grad_clip = 1.0;         // max global gradient norm; 0 disables
+  AdamWConfig adamw;
+  uint64_t seed = 1;              // data order (the model's init seed is separate)
+  int64_t eval_every = 100;       // held-out loss every N steps (and at the end)
+  int64_t eval_batches = 4;       // batches of the held-out stream per evaluation
+  double checkpoint_minutes = 5;  // periodic checkpoints during long runs
+  int64_t stop_after = 0;         // >0: checkpoint and stop after this step (as if interrupted)
+  bool keep_optimizer = false;    // keep optimizer state in the final checkpoint
+
+  void validate() const;
+  nlohmann::json to_json() const;
+};
+
+struct TrainResult {
+  int64_t steps_done = 0;
+  int64_t tokens_seen = 0;
+  double train_loss = 0;     // mean over the last logged window
+  double heldout_loss = 0;   // at the end
+  double seconds = 0;        // this run only (not earlier runs before a resume)
+  double tokens_per_second = 0;
+  bool complete = false;     // false when stopped early (stop_after or a signal)
+};
+
+struct TrainRun {
+  fs::path out_dir;            // checkpoint directory (also holds train_log.jsonl)
+  nlohmann::json meta;         // written into meta.json; steps and tokens are added
+  bool resume = false;
+  std::string label = "train"; // progress bar label
+};
+
+// Trains `model` in place. With run.resume, loads model, optimizer and step from
+// run.out_dir first (the config must match the one the checkpoint was trained with).
+TrainResult train(Transformer& model, const TokenStream& data, const TokenStream& heldout, const TrainConfig& config,
+                  const TrainRun& run);
+
+// Mean loss over `batches` batches of `stream` (no gradients).
+double evaluate_loss(Transformer& model, const TokenStream& stream, int64_t batches, int64_t rows, int64_t seq_len);
+
+// Loss of one batch (sum over counted targets / `normaliser`), used by the loop and tests.
+torch::Tensor batch_loss(Transformer& model, const TokenBatch& batch, int64_t row_begin, int64_t rows, double normaliser);
+
+// One optimiser step on `batch` (split into cfg.grad_accum micro-batches); returns the
+// loss. Shared by the training loop and the benchmark, so both time the same work.
+struct StepStats {
+  double loss = 0;
+  double grad_norm = 0;
+};
+StepStats train_step(Transformer& model, AdamW& optimizer, const TokenBatch& batch, const TrainConfig& cfg, double lr);
+
+// Forward + backward FLOPs per token (6N plus attention), for tokens/s -> GFLOP/s.
+double train_flops_per_token(const ModelConfig& c, int64_t seq_len);
+
+// SIGINT/SIGTERM during train(): the loop checkpoints after the current step and stops.
+void install_interrupt_handler();
+
+}  // namespace elab
