@@ -50,6 +50,7 @@ TrainResult run_train_job(const TrainJob& job) {
   run.meta = {{"preset", preset.name},     {"recipe", recipe.name}, {"recipe_description", recipe.describe()},
               {"seed", job.seed},          {"parameters", preset.config.param_count()},
               {"train_config", cfg.to_json()}, {"elab_version", "0.1.0"}};
+  check_run_dir(run);
   fmt::print(stderr, "train: preset {} ({} parameters), recipe {}, {} steps of {}x{} tokens, lr {:.2g}, seed {}\n",
              preset.name, human_count(double(preset.config.param_count())), recipe.name, cfg.steps, cfg.batch_size,
              cfg.seq_len, cfg.lr, job.seed);

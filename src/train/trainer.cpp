@@ -136,6 +136,16 @@ class TrainLog {
 
 }  // namespace
 
+void check_run_dir(const TrainRun& run) {
+  const fs::path& dir = run.out_dir;
+  if (run.resume)
+    check(fs::exists(dir / "trainer_state.json"), "{}: no training state to resume from (run without --resume)",
+          dir.string());
+  else
+    check(!fs::exists(dir / "model.safetensors"),
+          "{} already holds a checkpoint; pass --resume to continue it, or choose another --out", dir.string());
+}
+
 TrainResult train(Transformer& model, const TokenStream& data, const TokenStream& heldout, const TrainConfig& cfg,
                   const TrainRun& run) {
   cfg.validate();
@@ -144,9 +154,8 @@ TrainResult train(Transformer& model, const TokenStream& data, const TokenStream
   LrSchedule schedule{cfg.lr, cfg.min_lr_ratio, cfg.warmup_steps, cfg.steps};
 
   int64_t start_step = 0, tokens_seen = 0;
+  check_run_dir(run);
   if (run.resume) {
-    check(fs::exists(dir / "trainer_state.json"), "{}: no training state to resume from (run without --resume)",
-          dir.string());
     auto state = read_json_file(dir / "trainer_state.json");
     check(state.value("config", nlohmann::json()) == cfg.to_json(),
           "{}: the checkpoint was trained with different settings ({}); resume needs the same flags",
@@ -171,8 +180,6 @@ TrainResult train(Transformer& model, const TokenStream& data, const TokenStream
     optimizer.load_state(read_safetensors((dir / "optimizer.safetensors").string()), start_step,
                          (dir / "optimizer.safetensors").string());
   } else {
-    check(!fs::exists(dir / "model.safetensors"),
-          "{} already holds a checkpoint; pass --resume to continue it, or choose another --out", dir.string());
     fs::create_directories(dir);
   }
 

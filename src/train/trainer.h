@@ -53,6 +53,10 @@ struct TrainRun {
   std::string label = "train"; // progress bar label
 };
 
+// Errors early when run.out_dir cannot be used: a checkpoint is there and resume is off,
+// or resume is on and there is nothing to resume. train() calls it too.
+void check_run_dir(const TrainRun& run);
+
 // Trains `model` in place. With run.resume, loads model, optimizer and step from
 // run.out_dir first (the config must match the one the checkpoint was trained with).
 TrainResult train(Transformer& model, const TokenStream& data, const TokenStream& heldout, const TrainConfig& config,

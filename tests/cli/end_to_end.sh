@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The command line as a user meets it: a tiny train -> eval run produces the documented
+# files and JSON; bad input gives a one-line error and a non-zero exit, never a crash.
+set -u
+ELAB=${1:?usage: end_to_end.sh path/to/elab}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+checks=0
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+check_done() { checks=$((checks + 1)); }
+
+# expect_error "what" "text the message must contain" elab args...
+expect_error() {
+  local what=$1 want=$2; shift 2
+  check_done
+  "$ELAB" "$@" >"$work/out" 2>"$work/err"
+  local rc=$?
+  if [ $rc -eq 0 ]; then fail "$what: exit code 0"; return; fi
+  if [ $rc -gt 125 ]; then fail "$what: crashed (exit $rc)"; cat "$work/err"; return; fi
+  if ! grep -q "^elab: error: " "$work/err"; then fail "$what: no 'elab: error:' line"; cat "$work/err"; return; fi
+  if [ "$(wc -l <"$work/err")" -ne 1 ]; then fail "$what: error is not one line"; cat "$work/err"; return; fi
+  if ! grep -qF -- "$want" "$work/err"; then fail "$what: message lacks '$want'"; cat "$work/err"; return; fi
+  echo "ok: $what -> $(cat "$work/err")"
+}
+
+# --- a tiny end-to-end run ---------------------------------------------------------
+"$ELAB" train --preset xs --recipe add --tokens 40000 --batch 8 --seq-len 64 --out "$work/m" 2>"$work/train.err" \
+  || { fail "train"; cat "$work/train.err"; }
+for f in config.json model.safetensors tokenizer.json meta.json trainer_state.json train_log.jsonl; do
+  [ -s "$work/m/$f" ] || fail "checkpoint lacks $f"
+done
+grep -q '"model.layers.0.self_attn.q_proj.weight"' "$work/m/model.safetensors" || fail "HF tensor names"
+grep -q '"preset": "xs"' "$work/m/meta.json" || fail "meta.json preset"
+"$ELAB" eval --model "$work/m" --task add --split ood-length --method icl:2 -n 20 \
+  --json "$work/r.json" --samples "$work/s.jsonl" >"$work/eval.out" 2>&1 || { fail "eval"; cat "$work/eval.out"; }
+for key in task split method model n accuracy ci95 metrics extract_fail; do
+  grep -q "\"$key\"" "$work/r.json" || fail "eval JSON lacks $key"
+done
+[ "$(wc -l <"$work/s.jsonl")" -eq 20 ] || fail "samples: expected 20 lines"
+grep -q '"correct"' "$work/s.jsonl" || fail "samples lack 'correct'"
+"$ELAB" train --preset xs --recipe add --tokens 40000 --batch 8 --seq-len 64 --out "$work/m" --resume >"$work/resume.out" 2>&1 \
+  || fail "resume of a finished run"
+
+checks=$((checks + 4))  # train, files, eval JSON and samples, resume
+
+# --- bad input -------------------------------------------------------------------------
+expect_error "unknown preset" "valid: xs, s, m" train --preset huge --recipe add --tokens 100 --out "$work/x"
+expect_error "unknown recipe" "valid:" train --preset xs --recipe nope --tokens 100 --out "$work/x"
+expect_error "zero tokens" "--tokens must be positive" train --preset xs --recipe add --tokens 0 --out "$work/x"
+expect_error "negative batch" "positive" train --preset xs --recipe add --tokens 100 --batch -4 --out "$work/x"
+expect_error "overwrite" "already holds a checkpoint" train --preset xs --recipe add --tokens 40000 --batch 8 --seq-len 64 --out "$work/m"
+expect_error "unknown task" "valid: add" eval --model "$work/m" --task subtract
+expect_error "unknown split" "valid: id, ood-length" eval --model "$work/m" --task add --split ood-depth
+expect_error "unknown method" "valid: direct, icl, cot" eval --model "$work/m" --task add --method zeroshot
+expect_error "malformed method" "grammar" eval --model "$work/m" --task add --method icl:-1
+expect_error "missing model" "does not exist" eval --model "$work/none" --task add
+expect_error "bad device" "--device" eval --model "$work/m" --task add --device tpu
+
+cp -r "$work/m" "$work/trunc"
+head -c 1000 "$work/m/model.safetensors" >"$work/trunc/model.safetensors"
+expect_error "truncated weights" "model.safetensors" eval --model "$work/trunc" --task add
+cp -r "$work/m" "$work/shape"
+sed -i 's/"hidden_size": 32/"hidden_size": 64/' "$work/shape/config.json"
+expect_error "shape mismatch" "shape" eval --model "$work/shape" --task add
+cp -r "$work/m" "$work/badjson"
+echo '{"hidden_size": ' >"$work/badjson/config.json"
+expect_error "malformed config" "config.json: malformed JSON" eval --model "$work/badjson" --task add
+cp -r "$work/m" "$work/nocfg"
+rm "$work/nocfg/config.json"
+expect_error "missing config" "missing config.json" eval --model "$work/nocfg" --task add
+
+echo "$(( checks - failures )) passed, $failures failed"
+[ $failures -eq 0 ]

@@ -1,0 +1,52 @@
+// End-to-end learning: a tiny model pre-trained for well under a minute on two cores
+// learns 2-digit addition, measured on pairs that never appear in its training pool.
+#include <gtest/gtest.h>
+
+#include "backends/native.h"
+#include "core/rng.h"
+#include "core/threads.h"
+#include "eval/evaluate.h"
+#include "model/config.h"
+#include "tasks/recipe.h"
+#include "tasks/registry.h"
+#include "test_util.h"
+#include "train/trainer.h"
+
+namespace elab {
+
+TEST(Learning, TinyModelLearnsTwoDigitAdditionOnUnseenPairs) {
+  configure_threads({1, 0});
+  const std::string task_spec = "add:digits=2,templates=1";
+  Recipe recipe = find_recipe("task:" + task_spec);
+  recipe.answer_only_loss = true;
+  RecipeStream data(recipe, derive_seed(1, "data"), Pool::train);
+  RecipeStream heldout(recipe, derive_seed(1, "heldout"), Pool::exemplar);
+
+  TrainConfig cfg;  // measured: ~98% after 3M tokens, ~40 s on two cores
+  cfg.batch_size = 32;
+  cfg.seq_len = 32;
+  cfg.steps = 2600;
+  cfg.lr = 1e-2;
+  cfg.warmup_steps = 100;
+  cfg.eval_every = 500;
+  testing::TempDir dir;
+  Checkpoint ck;
+  ck.dir = dir / "model";
+  ck.config = find_preset("s").config;
+  ck.model = Transformer(ck.config, derive_seed(1, "init"));
+  auto r = train(ck.model, data, heldout, cfg, {ck.dir, {}, false, "learn add"});
+  ASSERT_TRUE(r.complete);
+
+  auto task = make_task(task_spec);
+  EvalSpec spec;
+  spec.n = 300;
+  NativeBackend backend(std::move(ck));
+  auto result = evaluate(backend, *task, task_spec, spec);
+  auto items = test_items(*task, "id", spec.n, spec.seed);
+  for (const auto& e : items) ASSERT_NE(pool_of("add/id", e.key), Pool::train) << e.key;
+  double acc = result.summary["accuracy"].get<double>();
+  std::cout << "2-digit addition, unseen pairs: accuracy " << acc << " after " << r.seconds << " s\n";
+  EXPECT_GE(acc, 0.90);
+}
+
+}  // namespace elab

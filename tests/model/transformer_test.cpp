@@ -1,0 +1,187 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "model/attention.h"
+#include "model/config.h"
+#include "model/transformer.h"
+
+namespace elab {
+
+static ModelConfig tiny_config() {
+  ModelConfig c;
+  c.d_model = 32;
+  c.n_layers = 2;
+  c.n_heads = 4;
+  c.n_kv_heads = 4;
+  c.ffn_hidden = 64;
+  c.max_seq_len = 64;
+  c.init_std = 0.2;  // large weights make attention patterns sharp, which a bug would disturb
+  return c;
+}
+
+static torch::Tensor random_ids(int64_t B, int64_t T, uint64_t seed) {
+  auto gen = at::detail::createCPUGenerator(seed);
+  return torch::randint(0, 256, {B, T}, gen, torch::kLong);
+}
+
+TEST(Presets, LadderGrowsAboutFourfoldAndCountsMatchTheModules) {
+  const auto& ladder = presets();
+  ASSERT_GE(ladder.size(), 8u);
+  for (size_t i = 0; i < ladder.size(); ++i) {
+    if (i > 0) {
+      double ratio = double(ladder[i].config.param_count()) / double(ladder[i - 1].config.param_count());
+      EXPECT_GT(ratio, 2.5) << ladder[i].name;
+      EXPECT_LT(ratio, 6.0) << ladder[i].name;
+    }
+    if (ladder[i].config.param_count() < 30'000'000) {
+      Transformer m(ladder[i].config, 1);
+      int64_t n = 0;
+      for (auto& p : m->parameters()) n += p.numel();
+      EXPECT_EQ(n, ladder[i].config.param_count()) << ladder[i].name;
+    }
+  }
+  EXPECT_NEAR(double(find_preset("xs").config.param_count()), 20e3, 5e3);
+  EXPECT_NEAR(double(find_preset("xxl").config.param_count()), 20e6, 4e6);
+}
+
+TEST(Transformer, SameSeedSameWeights) {
+  Transformer a(tiny_config(), 5), b(tiny_config(), 5), c(tiny_config(), 6);
+  auto pa = named_weights(*a), pb = named_weights(*b), pc = named_weights(*c);
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i) {
+    EXPECT_EQ(pa[i].first, pb[i].first);
+    EXPECT_TRUE(torch::equal(pa[i].second, pb[i].second)) << pa[i].first;
+  }
+  EXPECT_FALSE(torch::equal(pa[1].second, pc[1].second));
+}
+
+TEST(Transformer, HuggingFaceTensorNames) {
+  auto cfg = tiny_config();
+  Transformer m(cfg, 1);
+  std::set<std::string> names;
+  for (auto& [n, p] : named_weights(*m)) names.insert(n);
+  for (const char* n : {"model.embed_tokens.weight", "model.norm.weight", "model.layers.0.self_attn.q_proj.weight",
+                        "model.layers.1.self_attn.o_proj.weight", "model.layers.0.mlp.gate_proj.weight",
+                        "model.layers.1.mlp.down_proj.weight", "model.layers.0.input_layernorm.weight",
+                        "model.layers.1.post_attention_layernorm.weight"})
+    EXPECT_TRUE(names.count(n)) << n;
+  EXPECT_FALSE(names.count("lm_head.weight"));  // tied
+  cfg.tie_embeddings = false;
+  Transformer untied(cfg, 1);
+  bool has_head = false;
+  for (auto& [n, p] : named_weights(*untied)) has_head |= n == "lm_head.weight";
+  EXPECT_TRUE(has_head);
+}
+
+TEST(Transformer, KVCacheDecodingMatchesFullForward) {
+  torch::NoGradGuard no_grad;
+  for (int kv_heads : {4, 2}) {  // multi-head and grouped-query attention
+    auto cfg = tiny_config();
+    cfg.n_kv_heads = kv_heads;
+    Transformer m(cfg, 3);
+    m->eval();
+    auto ids = random_ids(3, 20, 11);
+    auto full = m->forward(ids);  // (B, T, V)
+    auto cache = m->make_cache(3, 20);
+    // A 7-token prefill, then one token at a time, then a 4-token chunk.
+    std::vector<torch::Tensor> parts;
+    parts.push_back(m->forward(ids.narrow(1, 0, 7), &cache));
+    for (int t = 7; t < 16; ++t) parts.push_back(m->forward(ids.narrow(1, t, 1), &cache));
+    parts.push_back(m->forward(ids.narrow(1, 16, 4), &cache));
+    auto incremental = torch::cat(parts, 1);
+    EXPECT_EQ(cache.length, 20);
+    EXPECT_LT((incremental - full).abs().max().item<double>(), 1e-4) << "kv_heads=" << kv_heads;
+  }
+}
+
+TEST(Transformer, LeftPaddedBatchMatchesEachRowAlone) {
+  torch::NoGradGuard no_grad;
+  Transformer m(tiny_config(), 4);
+  m->eval();
+  auto a = random_ids(1, 9, 1), b = random_ids(1, 5, 2);
+  // Row 1 is left-padded by 4.
+  auto batch = torch::full({2, 9}, 258, torch::kLong);
+  batch[0].copy_(a[0]);
+  batch[1].narrow(0, 4, 5).copy_(b[0]);
+  auto pad = torch::tensor({0, 4}, torch::kLong);
+  auto cache = m->make_cache(2, 12, pad);
+  auto logits = m->forward(batch, &cache);
+  auto next = torch::tensor({{5}, {6}}, torch::kLong);
+  auto step = m->forward(next, &cache);  // one decoding step with padding in the cache
+
+  auto alone_a = m->forward(torch::cat({a, next[0].view({1, 1})}, 1));
+  auto alone_b = m->forward(torch::cat({b, next[1].view({1, 1})}, 1));
+  EXPECT_LT((logits[0] - alone_a[0].narrow(0, 0, 9)).abs().max().item<double>(), 1e-4);
+  EXPECT_LT((logits[1].narrow(0, 4, 5) - alone_b[0].narrow(0, 0, 5)).abs().max().item<double>(), 1e-4);
+  EXPECT_LT((step[0][0] - alone_a[0][9]).abs().max().item<double>(), 1e-4);
+  EXPECT_LT((step[1][0] - alone_b[0][5]).abs().max().item<double>(), 1e-4);
+}
+
+TEST(Transformer, ReferenceAttentionAgreesWithDefaultPath) {
+  torch::NoGradGuard no_grad;
+  Transformer m(tiny_config(), 8);
+  auto ids = random_ids(2, 16, 3);
+  auto fast = m->forward(ids);
+  m->set_reference_attention(true);
+  auto ref = m->forward(ids);
+  EXPECT_LT((fast - ref).abs().max().item<double>(), 1e-5);
+}
+
+TEST(Transformer, ContextOverflowIsAnError) {
+  Transformer m(tiny_config(), 1);
+  EXPECT_THROW(m->forward(random_ids(1, 65, 1)), std::exception);
+  EXPECT_THROW(m->make_cache(1, 100), std::exception);
+}
+
+// The attention block's analytic gradient (autograd through RoPE, masking, softmax and
+// the projections) against central finite differences, in double precision.
+TEST(Transformer, AttentionGradientMatchesFiniteDifferences) {
+  auto cfg = tiny_config();
+  cfg.d_model = 16;
+  cfg.n_heads = 2;
+  cfg.n_kv_heads = 2;
+  cfg.init_std = 0.3;
+  Transformer m(cfg, 9);
+  m->to(torch::kDouble);
+  auto* layer = (*m->model->layers)[0]->as<DecoderLayerImpl>();
+  Attention attn = layer->self_attn;
+  const int64_t T = 6, D = cfg.head_dim();
+  auto cos = m->rope_cos.narrow(0, 0, T).view({1, 1, T, D});
+  auto sin = m->rope_sin.narrow(0, 0, T).view({1, 1, T, D});
+  auto gen = at::detail::createCPUGenerator(123);
+  auto x = torch::randn({1, T, cfg.d_model}, gen, torch::kDouble).requires_grad_(true);
+  auto w = torch::randn({1, T, cfg.d_model}, gen, torch::kDouble);
+  auto f = [&](const torch::Tensor& input) {
+    return (attn->forward(input, cos, sin, {}, nullptr, nullptr, 0) * w).sum();
+  };
+  f(x).backward();
+  auto grad_x = x.grad().clone();
+  auto& wq = attn->q_proj->weight;
+  auto grad_wq = wq.grad().clone();
+
+  torch::NoGradGuard no_grad;
+  const double eps = 1e-6;
+  auto xd = x.detach().clone();
+  for (int64_t i = 0; i < xd.numel(); i += 7) {
+    auto flat = xd.view(-1);
+    double orig = flat[i].item<double>();
+    flat[i] = orig + eps;
+    double up = f(xd).item<double>();
+    flat[i] = orig - eps;
+    double down = f(xd).item<double>();
+    flat[i] = orig;
+    EXPECT_NEAR(grad_x.view(-1)[i].item<double>(), (up - down) / (2 * eps), 1e-6) << "x[" << i << "]";
+  }
+  for (int64_t i = 0; i < wq.numel(); i += 11) {
+    auto flat = wq.view(-1);
+    double orig = flat[i].item<double>();
+    flat[i] = orig + eps;
+    double up = f(xd).item<double>();
+    flat[i] = orig - eps;
+    double down = f(xd).item<double>();
+    flat[i] = orig;
+    EXPECT_NEAR(grad_wq.view(-1)[i].item<double>(), (up - down) / (2 * eps), 1e-6) << "q_proj[" << i << "]";
+  }
+}
+
+}  // namespace elab

@@ -1,0 +1,157 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "model/checkpoint.h"
+#include "tasks/recipe.h"
+#include "test_util.h"
+#include "train/trainer.h"
+
+namespace elab {
+
+static ModelConfig tiny() {
+  ModelConfig c;
+  c.d_model = 32;
+  c.n_layers = 2;
+  c.n_heads = 2;
+  c.n_kv_heads = 2;
+  c.ffn_hidden = 64;
+  c.max_seq_len = 64;
+  return c;
+}
+
+static TrainConfig small_run() {
+  TrainConfig cfg;
+  cfg.batch_size = 8;
+  cfg.seq_len = 32;
+  cfg.grad_accum = 2;
+  cfg.steps = 24;
+  cfg.warmup_steps = 4;
+  cfg.lr = 3e-3;
+  cfg.eval_every = 5;
+  cfg.eval_batches = 2;
+  cfg.seed = 3;
+  return cfg;
+}
+
+struct Streams {
+  RecipeStream data{find_recipe("add"), 11, Pool::train};
+  RecipeStream heldout{find_recipe("add"), 12, Pool::exemplar};
+};
+
+static void expect_same_weights(Transformer& a, Transformer& b) {
+  auto pa = named_weights(*a), pb = named_weights(*b);
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i].second, pb[i].second)) << pa[i].first;
+}
+
+TEST(Schedule, WarmupThenCosineToFloor) {
+  LrSchedule s{1.0, 0.1, 10, 110};
+  EXPECT_NEAR(s.at(0), 0.1, 1e-12);
+  EXPECT_NEAR(s.at(9), 1.0, 1e-12);
+  EXPECT_NEAR(s.at(10), 1.0, 1e-12);
+  EXPECT_NEAR(s.at(60), 0.55, 1e-12);
+  EXPECT_NEAR(s.at(110), 0.1, 1e-12);
+  for (int64_t t = 11; t < 110; ++t) EXPECT_LE(s.at(t), s.at(t - 1));
+}
+
+TEST(RecipeStream, BatchesAreAPureFunctionOfTheIndex) {
+  Streams s;
+  TokenBatch a, b, c;
+  s.data.batch(7, 4, 32, a);
+  s.data.batch(3, 4, 32, c);
+  s.data.batch(7, 4, 32, b);
+  EXPECT_EQ(a.tokens, b.tokens);
+  EXPECT_EQ(a.loss_mask, b.loss_mask);
+  EXPECT_NE(a.tokens, c.tokens);
+  EXPECT_EQ(a.tokens.size(), size_t(4 * 33));
+}
+
+TEST(RecipeStream, AnswerOnlyLossCountsOnlyTargets) {
+  Recipe r = find_recipe("add");
+  r.answer_only_loss = true;
+  RecipeStream s(r, 1, Pool::train);
+  TokenBatch b;
+  s.batch(0, 2, 64, b);
+  // Every counted target lies after an "A:" and the first row starts with BOS.
+  EXPECT_EQ(b.tokens[0], ByteTokenizer::kBos);
+  int counted = 0;
+  for (int64_t t = 0; t < 64; ++t) {
+    if (!b.loss_mask[size_t(t)]) continue;
+    ++counted;
+    std::string before(b.tokens.begin(), b.tokens.begin() + t + 1);
+    EXPECT_NE(before.rfind("A:"), std::string::npos);
+  }
+  EXPECT_GT(counted, 0);
+  EXPECT_LT(counted, 64);
+}
+
+TEST(Trainer, SameSeedSameWeightsAndLossFalls) {
+  testing::TempDir dir;
+  Streams s;
+  auto cfg = small_run();
+  Transformer a(tiny(), 1), b(tiny(), 1);
+  auto ra = train(a, s.data, s.heldout, cfg, {dir / "a", {}, false, "a"});
+  auto rb = train(b, s.data, s.heldout, cfg, {dir / "b", {}, false, "b"});
+  expect_same_weights(a, b);
+  EXPECT_EQ(ra.heldout_loss, rb.heldout_loss);
+  EXPECT_TRUE(ra.complete);
+  // Held-out loss falls from its value at initialisation (ln 260 ~ 5.56).
+  EXPECT_LT(ra.heldout_loss, 4.0);
+  EXPECT_FALSE(fs::exists(dir / "a" / "optimizer.safetensors"));  // dropped at the end
+  EXPECT_TRUE(fs::exists(dir / "a" / "train_log.jsonl"));
+}
+
+TEST(Trainer, ResumeIsBitIdenticalToAnUninterruptedRun) {
+  testing::TempDir dir;
+  Streams s;
+  auto cfg = small_run();
+  Transformer straight(tiny(), 1);
+  train(straight, s.data, s.heldout, cfg, {dir / "straight", {}, false, "straight"});
+
+  auto first = cfg;
+  first.stop_after = 9;
+  Transformer part(tiny(), 1);
+  auto r1 = train(part, s.data, s.heldout, first, {dir / "resumed", {}, false, "part 1"});
+  EXPECT_FALSE(r1.complete);
+  EXPECT_EQ(r1.steps_done, 9);
+  ASSERT_TRUE(fs::exists(dir / "resumed" / "optimizer.safetensors"));
+
+  Transformer resumed(tiny(), 999);  // a different init: the checkpoint must overwrite it
+  auto r2 = train(resumed, s.data, s.heldout, cfg, {dir / "resumed", {}, true, "part 2"});
+  EXPECT_TRUE(r2.complete);
+  expect_same_weights(straight, resumed);
+
+  // The log has each step once, and the checkpoint on disk is the final one.
+  auto log = read_file(dir / "resumed" / "train_log.jsonl");
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), cfg.steps);
+  auto ck = load_checkpoint(dir / "resumed");
+  expect_same_weights(straight, ck.model);
+  EXPECT_EQ(ck.meta["steps"], cfg.steps);
+}
+
+TEST(Trainer, RefusesToOverwriteAndToResumeWithOtherSettings) {
+  testing::TempDir dir;
+  Streams s;
+  auto cfg = small_run();
+  cfg.stop_after = 3;
+  Transformer m(tiny(), 1);
+  train(m, s.data, s.heldout, cfg, {dir / "run", {}, false, "run"});
+  EXPECT_THROW(train(m, s.data, s.heldout, cfg, {dir / "run", {}, false, "again"}), Error);
+  auto other = cfg;
+  other.lr = 1e-3;
+  EXPECT_THROW(train(m, s.data, s.heldout, other, {dir / "run", {}, true, "other"}), Error);
+  EXPECT_THROW(train(m, s.data, s.heldout, cfg, {dir / "missing", {}, true, "none"}), Error);
+}
+
+TEST(Trainer, BadConfigIsAnError) {
+  auto cfg = small_run();
+  cfg.steps = 0;
+  EXPECT_THROW(cfg.validate(), Error);
+  cfg = small_run();
+  cfg.grad_accum = 3;  // does not divide 8
+  EXPECT_THROW(cfg.validate(), Error);
+}
+
+}  // namespace elab
