@@ -21,13 +21,14 @@ void add_eval_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "Evaluate a model with a prompting method on a task split");
   cmd->add_option("--model", job->model, "checkpoint directory")->required();
   cmd->add_option("--task", job->task, "task (elab tasks list)")->required();
-  cmd->add_option("--split", job->spec.split, "split of the task")->capture_default_str();
+  cmd->add_option("--split", job->spec.split, "split of the task (default: id, or test for file tasks)");
   cmd->add_option("--method", job->spec.method, "prompting method (direct, icl:K, cot:K)")->capture_default_str();
   cmd->add_option("-n", job->spec.n, "test items")->capture_default_str();
   cmd->add_option("--seed", job->spec.seed, "seed for test items and exemplars")->capture_default_str();
   cmd->add_option("--batch", job->spec.batch_size, "prompts decoded together")->capture_default_str();
   cmd->add_option("--max-new-tokens", job->spec.max_new_tokens, "generation limit (0 = the method's default)")
       ->capture_default_str();
+  cmd->add_flag("--skip-bad", job->skip_bad, "skip malformed lines of JSONL task files (and report how many)");
   cmd->add_option("--json", job->json_path, "write the summary object here");
   cmd->add_option("--samples", job->samples_path, "write one JSON line per test item here");
   add_machine_flags(*cmd, *machine);

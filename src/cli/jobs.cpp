@@ -9,6 +9,7 @@
 #include "core/rng.h"
 #include "model/config.h"
 #include "model/device.h"
+#include "tasks/file_task.h"
 #include "tasks/recipe.h"
 #include "tasks/registry.h"
 
@@ -59,8 +60,9 @@ TrainResult run_train_job(const TrainJob& job) {
 }
 
 EvalResult run_eval_job(const EvalJob& job) {
+  set_skip_bad_lines(job.skip_bad);
   auto task = make_task(job.task);
-  task->check_split(job.spec.split);
+  if (!job.spec.split.empty()) task->check_split(job.spec.split);
   parse_method(job.spec.method);  // fail on a bad method before loading a model
   auto backend = make_backend(job.model, job.device);
   auto result = evaluate(*backend, *task, job.task, job.spec);

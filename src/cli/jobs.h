@@ -38,6 +38,7 @@ struct EvalJob {
   std::string device = "cpu";
   std::string json_path;     // "" = none
   std::string samples_path;  // "" = none
+  bool skip_bad = false;     // skip malformed JSONL lines of file tasks
 };
 
 EvalResult run_eval_job(const EvalJob& job);

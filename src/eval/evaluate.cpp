@@ -13,7 +13,10 @@ static std::vector<Example> distinct_examples(const Task& task, const std::strin
                                               uint64_t seed) {
   std::vector<Example> out;
   std::set<std::string> seen;
-  const int64_t max_draws = n * 20 + 100;
+  const int64_t size = task.pool_size(split, pool);
+  check(size < 0 || n <= size, "task {}: asked for {} items but the {} pool of split {} has only {}", task.name(), n,
+        pool_name(pool), split, size);
+  const int64_t max_draws = size >= 0 ? size : n * 20 + 100;
   for (int64_t i = 0; int64_t(out.size()) < n; ++i) {
     check(i < max_draws, "task {}: its {} pool of split {} has fewer than {} distinct problems", task.name(),
           pool_name(pool), split, n);
@@ -28,15 +31,16 @@ std::vector<Example> test_items(const Task& task, const std::string& split, int6
 }
 
 std::vector<Example> exemplars(const Task& task, int64_t k, uint64_t seed) {
-  return distinct_examples(task, "id", Pool::exemplar, k, derive_seed(seed, "exemplars"));
+  return distinct_examples(task, task.exemplar_split(), Pool::exemplar, k, derive_seed(seed, "exemplars"));
 }
 
 EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_spec, const EvalSpec& spec) {
   check(spec.n > 0, "-n must be positive, got {}", spec.n);
-  task.check_split(spec.split);
+  const std::string split = spec.split.empty() ? task.default_split() : spec.split;
+  task.check_split(split);
   Method method = parse_method(spec.method);
 
-  auto items = test_items(task, spec.split, spec.n, spec.seed);
+  auto items = test_items(task, split, spec.n, spec.seed);
   auto shots = exemplars(task, method.shots, spec.seed);
   std::vector<std::string> prompts;
   for (const auto& item : items) prompts.push_back(render_few_shot(shots, method.format, item));
@@ -71,7 +75,7 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
   auto [lo, hi] = bootstrap_ci95(correct, spec.seed);
   const double n = double(items.size());
   result.summary = {{"task", task_spec},
-                    {"split", spec.split},
+                    {"split", split},
                     {"method", spec.method},
                     {"model", spec.model_name.empty() ? backend.name() : spec.model_name},
                     {"n", items.size()},

@@ -12,7 +12,7 @@
 namespace elab {
 
 struct EvalSpec {
-  std::string split = "id";
+  std::string split;         // "" = the task's default ("id", or "test" for file tasks)
   std::string method = "direct";
   int64_t n = 200;          // test items
   uint64_t seed = 1;        // test items and exemplars are drawn from it
@@ -28,7 +28,8 @@ struct EvalResult {
 
 // The first n distinct problems of the split's test pool.
 std::vector<Example> test_items(const Task& task, const std::string& split, int64_t n, uint64_t seed);
-// K distinct exemplars from the id split's exemplar pool (never the test pool).
+// K distinct exemplars from the exemplar pool of the task's exemplar split (never the
+// test pool).
 std::vector<Example> exemplars(const Task& task, int64_t k, uint64_t seed);
 
 EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_spec, const EvalSpec& spec);

@@ -1,5 +1,6 @@
 #include "tasks/extract.h"
 
+#include <algorithm>
 #include <cctype>
 #include <regex>
 
@@ -21,21 +22,130 @@ std::string normalize_number(const std::string& text) {
   return sign + out;
 }
 
-std::string extract_number(const std::string& output) {
-  static const std::regex num(R"([+-]?\$?\d[\d,]*(?:\.\d+)?)");
+// The text after the last answer cue, or npos.
+static size_t after_last_cue(const std::string& output) {
   static const std::regex cue(R"((?:[Tt]he answer is|####)\s*:?\s*)");
-  // After the last cue, the first number; otherwise the last number anywhere.
   size_t from = std::string::npos;
   for (std::sregex_iterator it(output.begin(), output.end(), cue), end; it != end; ++it)
     from = size_t(it->position() + it->length());
+  return from;
+}
+
+static std::string first_match(const std::string& text, const std::regex& re) {
+  std::smatch m;
+  return std::regex_search(text, m, re) ? m.str() : "";
+}
+
+static std::string last_match(const std::string& text, const std::regex& re) {
+  std::string last;
+  for (std::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it) last = it->str();
+  return last;
+}
+
+std::string extract_number(const std::string& output) {
+  static const std::regex num(R"([+-]?\$?\d[\d,]*(?:\.\d+)?)");
+  size_t from = after_last_cue(output);
   if (from != std::string::npos) {
     std::smatch m;
     std::string rest = output.substr(from);
     if (std::regex_search(rest, m, num) && m.position() < 16) return normalize_number(m.str());
   }
-  std::string last;
-  for (std::sregex_iterator it(output.begin(), output.end(), num), end; it != end; ++it) last = it->str();
+  std::string last = last_match(output, num);
   return last.empty() ? "" : normalize_number(last);
+}
+
+std::string extract_choice(const std::string& output) {
+  static const std::regex choice(R"(\([A-Z]\))");
+  size_t from = after_last_cue(output);
+  if (from != std::string::npos) {
+    std::string rest = output.substr(from);
+    std::string c = first_match(rest, choice);
+    if (!c.empty()) return c;
+    // "The answer is B." without parentheses
+    static const std::regex bare(R"(^\s*([A-Z])\b)");
+    std::smatch m;
+    if (std::regex_search(rest, m, bare)) return "(" + m[1].str() + ")";
+  }
+  return last_match(output, choice);
+}
+
+static std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return s;
+}
+
+std::string extract_boolean(const std::string& output) {
+  static const std::regex word(R"(\b(yes|no|true|false|valid|invalid)\b)", std::regex::icase);
+  size_t from = after_last_cue(output);
+  if (from != std::string::npos) {
+    std::string w = first_match(output.substr(from), word);
+    if (!w.empty()) return lower(w);
+  }
+  return lower(last_match(output, word));
+}
+
+static std::string collapse_spaces(const std::string& s) {
+  std::string out;
+  bool space = false;
+  for (char c : s) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out.push_back(' ');
+    space = false;
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string extract_text(const std::string& output) {
+  std::string s;
+  size_t from = after_last_cue(output);
+  if (from != std::string::npos) {
+    s = output.substr(from);
+    s = s.substr(0, s.find('\n'));
+  } else {
+    size_t start = output.find_first_not_of(" \t\n");
+    if (start == std::string::npos) return "";
+    s = output.substr(start);
+    s = s.substr(0, s.find('\n'));
+  }
+  s = collapse_spaces(s);
+  while (!s.empty() && (s.back() == '.' || s.back() == ' ')) s.pop_back();
+  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
+  return s;
+}
+
+std::string extract_sequence(const std::string& output) {
+  std::string text = extract_text(output);
+  static const std::regex num(R"(-?\d+)");
+  std::string out;
+  for (std::sregex_iterator it(text.begin(), text.end(), num), end; it != end; ++it)
+    out += (out.empty() ? "" : " ") + normalize_number(it->str());
+  return out;
+}
+
+std::string extract_answer_of(AnswerKind kind, const std::string& output) {
+  switch (kind) {
+    case AnswerKind::number: return extract_number(output);
+    case AnswerKind::choice: return extract_choice(output);
+    case AnswerKind::boolean: return extract_boolean(output);
+    case AnswerKind::text: return extract_text(output);
+    case AnswerKind::sequence: return extract_sequence(output);
+  }
+  return "";
+}
+
+std::string normalize_answer(AnswerKind kind, const std::string& gold) {
+  switch (kind) {
+    case AnswerKind::number: return normalize_number(gold);
+    case AnswerKind::choice: return extract_choice(gold);
+    case AnswerKind::boolean: return lower(collapse_spaces(gold));
+    case AnswerKind::text: return extract_text(gold);
+    case AnswerKind::sequence: return extract_sequence(gold);
+  }
+  return gold;
 }
 
 }  // namespace elab

@@ -2,9 +2,12 @@
 // How an example becomes text. Every format shares one layout, so that a prompt, a
 // training document and a fine-tuning example look alike:
 //
+//   [instruction line]            instruct only
 //   Q: <question>
-//   A: <target>                 direct: the answer; cot: rationale lines, then
-//                               "So the answer is <answer>."
+//   A: <target>                   direct, instruct: the answer
+//                                 reverse: the answer's characters reversed
+//                                 cot:  newline, rationale lines, "So the answer is X."
+//                                 code: newline, program lines, "So the answer is X."
 //   (blank line between examples)
 #include <string>
 #include <vector>
@@ -13,15 +16,18 @@
 
 namespace elab {
 
-enum class Format { direct, cot };
+enum class Format { direct, cot, code, instruct, reverse };
 Format parse_format(const std::string& name);  // Error lists the valid names
 const char* format_name(Format f);
 std::vector<std::string> format_names();
+// The formats an example of this task can be rendered in (cot needs a rationale, code a
+// program, reverse a number).
+std::vector<std::string> formats_of(const Task& task, const Example& sample);
 
-std::string render_prompt(const Example& e);            // "Q: ...\nA:"
-std::string render_target(const Example& e, Format f);  // " 46\n" or " <steps>\nSo the answer is 46.\n"
-std::string render_example(const Example& e, Format f);  // prompt + target
-constexpr const char* kExampleSeparator = "\n";          // between rendered examples
+std::string render_prompt(const Example& e, Format f = Format::direct, const std::string& instruction = "");
+std::string render_target(const Example& e, Format f);
+std::string render_example(const Example& e, Format f, const std::string& instruction = "");
+constexpr const char* kExampleSeparator = "\n";  // between rendered examples
 
 // K exemplars then the query: what a k-shot prompt looks like.
 std::string render_few_shot(const std::vector<Example>& exemplars, Format f, const Example& query);

@@ -1,8 +1,12 @@
+#include <algorithm>
 #include "tasks/recipe.h"
 
 #include <fmt/format.h>
 
+#include <toml++/toml.h>
+
 #include "core/error.h"
+#include "core/fs.h"
 #include "core/names.h"
 #include "core/rng.h"
 #include "tasks/registry.h"
@@ -15,12 +19,72 @@ std::string Recipe::describe() const {
   return s;
 }
 
+const std::vector<std::string>& held_out_tasks() {
+  static const std::vector<std::string> tasks = {"lastletter", "wordprob", "spurious"};
+  return tasks;
+}
+
+// The pre-training tasks of the built-in recipes: every generated task but the held-out ones.
+static const std::vector<std::string>& pretraining_tasks() {
+  static const std::vector<std::string> tasks = {"add", "mul", "expr", "modadd", "coin", "sort", "bool", "induction", "fn"};
+  return tasks;
+}
+
+static Recipe same_tasks(const std::string& name, const std::string& description, std::vector<Format> formats) {
+  Recipe r{name, description, {}, true, false};
+  for (const auto& t : pretraining_tasks())
+    for (Format f : formats) r.entries.push_back({t, f, 1.0 / double(formats.size())});
+  return r;
+}
+
 const std::vector<Recipe>& builtin_recipes() {
   static const std::vector<Recipe> recipes = {
-      {"add", "addition (1-3 digits), direct answers, bursty", {{"add", Format::direct, 1.0}}, true, false},
-      {"add-cot", "addition (1-3 digits), chains of thought, bursty", {{"add", Format::cot, 1.0}}, true, false},
+      same_tasks("base", "the pre-training tasks, direct answers", {Format::direct}),
+      same_tasks("cot", "the same tasks with chains of thought", {Format::cot}),
+      same_tasks("code", "the same tasks as programs that print the answer", {Format::code}),
+      same_tasks("instruct", "the same tasks with an instruction line", {Format::instruct}),
+      same_tasks("mix", "the same tasks in all four formats, equal shares",
+                 {Format::direct, Format::cot, Format::code, Format::instruct}),
+      {"add", "addition (1-3 digits), direct answers", {{"add", Format::direct, 1.0}}, true, false},
+      {"add-cot", "addition (1-3 digits), chains of thought", {{"add", Format::cot, 1.0}}, true, false},
   };
   return recipes;
+}
+
+Recipe parse_recipe_toml(const std::string& text, const std::string& where) {
+  toml::table t;
+  try {
+    t = toml::parse(text, where);
+  } catch (const toml::parse_error& e) {
+    fail("{}:{}: {}", where, e.source().begin.line, e.description());
+  }
+  static const std::vector<std::string> known = {"name", "description", "style", "loss", "task"};
+  for (auto&& [k, v] : t)
+    if (std::find(known.begin(), known.end(), std::string(k.str())) == known.end())
+      fail_unknown("key in recipe " + where, std::string(k.str()), known);
+  Recipe r;
+  r.name = t["name"].value_or(std::string(where));
+  r.description = t["description"].value_or(std::string("recipe from ") + where);
+  std::string style = t["style"].value_or(std::string("bursty"));
+  check(style == "bursty" || style == "single", "{}: style must be \"bursty\" or \"single\", got \"{}\"", where, style);
+  r.bursty = style == "bursty";
+  std::string loss = t["loss"].value_or(std::string("all"));
+  check(loss == "all" || loss == "answer", "{}: loss must be \"all\" or \"answer\", got \"{}\"", where, loss);
+  r.answer_only_loss = loss == "answer";
+  auto* tasks = t["task"].as_array();
+  check(tasks && !tasks->empty(), "{}: needs at least one [[task]] table", where);
+  for (size_t i = 0; i < tasks->size(); ++i) {
+    auto* entry = (*tasks)[i].as_table();
+    check(entry != nullptr, "{}: task {} is not a table", where, i + 1);
+    auto name = (*entry)["name"].value<std::string>();
+    check(name.has_value(), "{}: task {} has no name", where, i + 1);
+    make_task(*name);  // validate now
+    Format f = parse_format((*entry)["format"].value_or(std::string("direct")));
+    double w = (*entry)["weight"].value_or(1.0);
+    check(w > 0, "{}: task {} ({}) needs a positive weight, got {}", where, i + 1, *name, w);
+    r.entries.push_back({*name, f, w});
+  }
+  return r;
 }
 
 Recipe find_recipe(const std::string& name) {
@@ -35,12 +99,14 @@ Recipe find_recipe(const std::string& name) {
     make_task(spec);  // validates the spec now rather than mid-training
     return Recipe{name, "one task: " + spec, {{spec, f, 1.0}}, true, false};
   }
+  if (name.size() > 5 && name.substr(name.size() - 5) == ".toml") return parse_recipe_toml(read_file(name), name);
   std::vector<std::string> names;
   for (const auto& r : builtin_recipes()) {
     if (r.name == name) return r;
     names.push_back(r.name);
   }
   names.push_back("task:TASK[@FORMAT]");
+  names.push_back("FILE.toml");
   fail_unknown("recipe", name, names);
 }
 
@@ -95,7 +161,8 @@ void RecipeStream::fill_row(uint64_t row_seed, int64_t seq_len, int32_t* tokens,
   while (int64_t(row.size()) < want) {
     size_t k = recipe_.bursty ? bursty_entry : pick_entry();
     const auto& entry = recipe_.entries[k];
-    Example e = tasks_[k]->example("id", pool_, rng.next(), example_index++);
+    const Task& task = *tasks_[k];
+    Example e = task.example(task.exemplar_split(), pool_, rng.next(), example_index++);
     const bool doc_start = row.empty() || !recipe_.bursty;
     if (doc_start) {
       row.push_back(ByteTokenizer::kBos);
@@ -103,7 +170,7 @@ void RecipeStream::fill_row(uint64_t row_seed, int64_t seq_len, int32_t* tokens,
     } else {
       append(kExampleSeparator, !recipe_.answer_only_loss);
     }
-    append(render_prompt(e), !recipe_.answer_only_loss);
+    append(render_prompt(e, entry.format, task.instruction()), !recipe_.answer_only_loss);
     append(render_target(e, entry.format), true);
     if (!recipe_.bursty) {
       row.push_back(ByteTokenizer::kEos);

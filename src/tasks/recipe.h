@@ -32,8 +32,13 @@ struct Recipe {
 };
 
 const std::vector<Recipe>& builtin_recipes();
-// A built-in recipe by name, or an ad-hoc one-task recipe "task:TASKSPEC[@format]".
+// A built-in recipe by name, an ad-hoc one-task recipe "task:TASKSPEC[@format]", or a
+// TOML file (docs/TASKS.md, "Recipes"). Unknown names: an Error listing the valid ones.
 Recipe find_recipe(const std::string& name);
+Recipe parse_recipe_toml(const std::string& text, const std::string& where);
+
+// Tasks every built-in recipe holds out: the new downstream tasks.
+const std::vector<std::string>& held_out_tasks();
 
 // The token stream of a recipe. Batch i, row r is drawn from derive_seed(seed, i, r)
 // alone: any batch can be produced without producing the ones before it.

@@ -5,11 +5,40 @@
 
 namespace elab {
 
-std::unique_ptr<Task> make_add_task(const std::string& args);
+std::unique_ptr<Task> make_add_task(const std::string&);
+std::unique_ptr<Task> make_mul_task(const std::string&);
+std::unique_ptr<Task> make_expr_task(const std::string&);
+std::unique_ptr<Task> make_modadd_task(const std::string&);
+std::unique_ptr<Task> make_coin_task(const std::string&);
+std::unique_ptr<Task> make_lastletter_task(const std::string&);
+std::unique_ptr<Task> make_sort_task(const std::string&);
+std::unique_ptr<Task> make_bool_task(const std::string&);
+std::unique_ptr<Task> make_wordprob_task(const std::string&);
+std::unique_ptr<Task> make_induction_task(const std::string&);
+std::unique_ptr<Task> make_fn_task(const std::string&);
+std::unique_ptr<Task> make_spurious_task(const std::string&);
+std::unique_ptr<Task> make_gsm8k_task(const std::string&);
+std::unique_ptr<Task> make_bbh_task(const std::string&);
+std::unique_ptr<Task> make_jsonl_task(const std::string&);
 
 const std::vector<TaskEntry>& task_registry() {
   static const std::vector<TaskEntry> entries = {
-      {"add", "a + b over integers; CoT adds digit by digit with carries", make_add_task},
+      {"add", "add[:digits=D]", "a + b; CoT column by column with carries", false, make_add_task},
+      {"mul", "mul", "a * b; CoT partial products then their sum", false, make_mul_task},
+      {"expr", "expr[:p=P]", "+ - * expression over Z_p (p=0: integers); CoT innermost first", false, make_expr_task},
+      {"modadd", "modadd[:p=P,train_fraction=F]", "a + b mod p, pairs split between id and ood", false, make_modadd_task},
+      {"coin", "coin", "coin flips by k people; yes/no", false, make_coin_task},
+      {"lastletter", "lastletter", "concatenate last letters of k names", false, make_lastletter_task},
+      {"sort", "sort", "sort integers 0-99; CoT selection sort", false, make_sort_task},
+      {"bool", "bool", "True/False expression with not/and/or", false, make_bool_task},
+      {"wordprob", "wordprob", "multi-step word problems (GSM8K-like)", false, make_wordprob_task},
+      {"induction", "induction", "repeat a random letter block", false, make_induction_task},
+      {"fn", "fn[:shots=K]", "ICL-only: infer a fresh random function from pairs", false, make_fn_task},
+      {"spurious", "spurious[:agree=F]", "rule label with a colour shortcut that flips out of distribution", false,
+       make_spurious_task},
+      {"gsm8k", "gsm8k", "GSM8K test problems, exemplars from train ($ELAB_DATA/gsm8k)", true, make_gsm8k_task},
+      {"bbh", "bbh:<subtask>", "BIG-Bench-Hard subtask with its 3 CoT prompts ($ELAB_DATA/bbh)", true, make_bbh_task},
+      {"jsonl", "jsonl:<path>", "question/answer[/rationale/split] lines of a JSONL file", true, make_jsonl_task},
   };
   return entries;
 }
@@ -23,24 +52,6 @@ std::unique_ptr<Task> make_task(const std::string& spec) {
     names.push_back(e.name);
   }
   fail_unknown("task", name, names);
-}
-
-std::map<std::string, std::string> parse_task_args(const std::string& task, const std::string& args,
-                                                   const std::vector<std::string>& known) {
-  std::map<std::string, std::string> out;
-  size_t pos = 0;
-  while (pos < args.size()) {
-    size_t end = args.find(',', pos);
-    if (end == std::string::npos) end = args.size();
-    std::string item = args.substr(pos, end - pos);
-    auto eq = item.find('=');
-    check(eq != std::string::npos && eq > 0, "task {}: option '{}' is not of the form key=value", task, item);
-    std::string key = item.substr(0, eq);
-    if (std::find(known.begin(), known.end(), key) == known.end()) fail_unknown("option of task " + task, key, known);
-    out[key] = item.substr(eq + 1);
-    pos = end + 1;
-  }
-  return out;
 }
 
 }  // namespace elab

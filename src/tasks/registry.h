@@ -1,6 +1,6 @@
 #pragma once
 // Every task by name, in one table (registry.cpp). A task spec is NAME or NAME:ARGS,
-// e.g. "add" or "add:digits=2"; the factory reads ARGS.
+// e.g. "add", "add:digits=2", "bbh:date_understanding", "jsonl:/path/file.jsonl".
 #include <functional>
 #include <memory>
 #include <string>
@@ -12,15 +12,16 @@ namespace elab {
 
 struct TaskEntry {
   std::string name;
+  std::string usage;     // "add[:digits=D,templates=T]", "bbh:<subtask>"
   std::string summary;
+  bool from_files;       // needs data files (or a path) to be built
   std::function<std::unique_ptr<Task>(const std::string& args)> make;
 };
 
 const std::vector<TaskEntry>& task_registry();
 std::unique_ptr<Task> make_task(const std::string& spec);  // unknown name: Error listing the valid ones
 
-// "k=v,k2=v2" -> map; every key must be in `known` (Error naming the task otherwise).
-std::map<std::string, std::string> parse_task_args(const std::string& task, const std::string& args,
-                                                   const std::vector<std::string>& known);
+// The BBH subtasks present in the data folder (empty when it is absent).
+std::vector<std::string> bbh_subtasks();
 
 }  // namespace elab

@@ -1,7 +1,9 @@
 #include "tasks/task.h"
 
+#include "core/error.h"
 #include "core/hash.h"
 #include "core/names.h"
+#include "tasks/extract.h"
 
 namespace elab {
 
@@ -12,6 +14,12 @@ const char* pool_name(Pool p) {
     case Pool::test: return "test";
   }
   return "?";
+}
+
+Pool parse_pool(const std::string& name) {
+  for (Pool p : {Pool::train, Pool::exemplar, Pool::test})
+    if (name == pool_name(p)) return p;
+  fail_unknown("pool", name, {"train", "exemplar", "test"});
 }
 
 std::vector<std::string> Task::split_names() const {
@@ -25,6 +33,12 @@ void Task::check_split(const std::string& split) const {
   for (const auto& n : names)
     if (n == split) return;
   fail_unknown("split of task " + name(), split, names);
+}
+
+std::string Task::extract_answer(const std::string& output) const { return extract_answer_of(answer_kind(), output); }
+
+bool Task::is_correct(const std::string& extracted, const std::string& gold) const {
+  return !extracted.empty() && extracted == normalize_answer(answer_kind(), gold);
 }
 
 Pool pool_of(const std::string& task_name, const std::string& key) {

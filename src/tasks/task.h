@@ -1,7 +1,7 @@
 #pragma once
 // A task: a family of problems with splits (in-distribution "id" and out-of-distribution
-// "ood-*"), three disjoint pools per split (training data, ICL exemplars, test items),
-// an answer extractor and a scorer.
+// "ood-*" for generated tasks; "test" for file tasks), three disjoint pools per split
+// (training data, ICL exemplars, test items), an answer extractor and a scorer.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -12,12 +12,23 @@ namespace elab {
 
 enum class Pool { train, exemplar, test };
 const char* pool_name(Pool p);
+Pool parse_pool(const std::string& name);
+
+// How answers are read and compared (tasks/extract.h).
+enum class AnswerKind {
+  number,    // "1,000" == "1000", "$29.00" == "29"
+  choice,    // "(B)"
+  boolean,   // yes/no, true/false, valid/invalid, case-insensitive
+  text,      // free text, whitespace-normalised
+  sequence,  // a list of integers, separators ignored
+};
 
 struct Example {
   std::string question;
-  std::string rationale;  // chain of thought, one step a line; empty when the task has none
+  std::string rationale;  // chain of thought, one step a line (each ending "\n"); "" when none
   std::string answer;
   std::string key;        // the problem's identity, independent of surface template
+  std::string code;       // the computation as a small program printing the answer; "" when none
   std::map<std::string, std::string> attrs;  // "digits", "steps", "template", ...
 };
 
@@ -31,13 +42,22 @@ class Task {
   virtual ~Task() = default;
   virtual std::string name() const = 0;
   virtual std::string description() const = 0;
+  virtual std::string instruction() const = 0;  // one sentence, for the instruct format
   virtual std::vector<SplitInfo> splits() const = 0;
+  virtual AnswerKind answer_kind() const = 0;
   // Example `index` of `pool` in `split`, drawn from `seed`: the same arguments always
   // give the same example, and the three pools never share a problem.
   virtual Example example(const std::string& split, Pool pool, uint64_t seed, int64_t index) const = 0;
+  // Number of distinct problems in a pool, or -1 when it is generated without bound.
+  virtual int64_t pool_size(const std::string& split, Pool pool) const { return -1; }
+  // The split evaluated when none is named: "id" for generated tasks, "test" for files.
+  virtual std::string default_split() const { return "id"; }
+  // The split exemplars and training data come from.
+  virtual std::string exemplar_split() const { return "id"; }
+
   // The answer found in a model's output; "" when none could be extracted.
-  virtual std::string extract_answer(const std::string& output) const = 0;
-  virtual bool is_correct(const std::string& extracted, const std::string& gold) const = 0;
+  virtual std::string extract_answer(const std::string& output) const;
+  virtual bool is_correct(const std::string& extracted, const std::string& gold) const;
 
   // Throws an Error listing the task's splits when `split` is not one of them.
   void check_split(const std::string& split) const;

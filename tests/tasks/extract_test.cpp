@@ -33,6 +33,25 @@ TEST(Extract, NumbersAndTheirTraps) {
   for (const auto& c : cases) EXPECT_EQ(extract_number(c.text), c.want) << "text: " << c.text;
 }
 
+TEST(Extract, ChoicesBooleansTextAndSequences) {
+  EXPECT_EQ(extract_choice("Let's think. Option (A) is wrong. So the answer is (B)."), "(B)");
+  EXPECT_EQ(extract_choice("(A) looks right, but (C) is"), "(C)");
+  EXPECT_EQ(extract_choice("The answer is C."), "(C)");
+  EXPECT_EQ(extract_choice("no option named"), "");
+  EXPECT_EQ(extract_boolean("So the answer is Yes."), "yes");
+  EXPECT_EQ(extract_boolean("It is not valid, so the answer is invalid"), "invalid");
+  EXPECT_EQ(extract_boolean(" True"), "true");
+  EXPECT_EQ(extract_boolean("maybe"), "");
+  EXPECT_EQ(extract_text(" nk\n"), "nk");
+  EXPECT_EQ(extract_text("The last letter...\nSo the answer is  an ."), "an");
+  EXPECT_EQ(extract_text("So the answer is ] ) }."), "] ) }");
+  EXPECT_EQ(extract_text("   "), "");
+  EXPECT_EQ(extract_sequence(" 3 5 8"), "3 5 8");
+  EXPECT_EQ(extract_sequence("So the answer is [3, 5, 8]."), "3 5 8");
+  EXPECT_EQ(normalize_answer(AnswerKind::boolean, "Yes"), "yes");
+  EXPECT_EQ(normalize_answer(AnswerKind::choice, "(D)"), "(D)");
+}
+
 TEST(Extract, Normalise) {
   EXPECT_EQ(normalize_number("1,000"), normalize_number("1000"));
   EXPECT_EQ(normalize_number("29.00"), "29");

@@ -1,0 +1,108 @@
+#include "tasks/synthetic.h"
+
+#include <algorithm>
+
+#include "core/names.h"
+
+namespace elab {
+
+TaskOptions::TaskOptions(std::string task, const std::string& args, std::vector<std::string> known)
+    : task_(std::move(task)) {
+  known.push_back("templates");
+  size_t pos = 0;
+  while (pos < args.size()) {
+    size_t end = args.find(',', pos);
+    if (end == std::string::npos) end = args.size();
+    std::string item = args.substr(pos, end - pos);
+    auto eq = item.find('=');
+    check(eq != std::string::npos && eq > 0, "task {}: option '{}' is not of the form key=value", task_, item);
+    std::string key = item.substr(0, eq);
+    if (std::find(known.begin(), known.end(), key) == known.end()) fail_unknown("option of task " + task_, key, known);
+    values_[key] = item.substr(eq + 1);
+    pos = end + 1;
+  }
+}
+
+int64_t TaskOptions::integer(const std::string& key, int64_t fallback, int64_t lo, int64_t hi) const {
+  auto it = values_.find(key);
+  if (it == values_.end()) return fallback;
+  int64_t v = 0;
+  size_t used = 0;
+  try {
+    v = std::stoll(it->second, &used);
+  } catch (...) {
+    used = 0;
+  }
+  check(used == it->second.size() && used > 0 && v >= lo && v <= hi, "task {}: {} must be an integer in {}..{}, got '{}'",
+        task_, key, lo, hi, it->second);
+  return v;
+}
+
+double TaskOptions::real(const std::string& key, double fallback, double lo, double hi) const {
+  auto it = values_.find(key);
+  if (it == values_.end()) return fallback;
+  double v = 0;
+  size_t used = 0;
+  try {
+    v = std::stod(it->second, &used);
+  } catch (...) {
+    used = 0;
+  }
+  check(used == it->second.size() && used > 0 && v >= lo && v <= hi, "task {}: {} must be a number in [{}, {}], got '{}'",
+        task_, key, lo, hi, it->second);
+  return v;
+}
+
+std::vector<int> TaskOptions::templates(int count) const {
+  std::vector<int> out;
+  auto it = values_.find("templates");
+  if (it != values_.end()) {
+    for (char c : it->second) {
+      if (c == '+') continue;
+      check(c >= '0' && c < '0' + count, "task {}: templates are 0..{} joined by '+', got '{}'", task_, count - 1,
+            it->second);
+      out.push_back(c - '0');
+    }
+  }
+  if (out.empty())
+    for (int t = 0; t < count; ++t) out.push_back(t);
+  return out;
+}
+
+Example SyntheticTask::example(const std::string& split, Pool pool, uint64_t seed, int64_t index) const {
+  check_split(split);
+  Rng rng(derive_seed(seed, name() + "/" + split + "/" + pool_name(pool), {uint64_t(index)}));
+  const std::string partition = name() + "/" + split;
+  for (int attempt = 0; attempt < 100000; ++attempt) {
+    Example e = draw(split, rng);
+    if (pool_of(partition, e.key) == pool) return e;
+  }
+  fail("task {}: could not draw an example of pool {} in split {}", name(), pool_name(pool), split);
+}
+
+int SyntheticTask::pick_template(const std::string& split, Rng& rng) const {
+  auto allowed = templates_for(split);
+  check(!allowed.empty(), "task {}: split {} has no templates left under the chosen options", name(), split);
+  return allowed[size_t(rng.uniform_int(0, int64_t(allowed.size()) - 1))];
+}
+
+std::string fill(const std::string& pattern, const std::map<std::string, std::string>& values) {
+  std::string out;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '{') {
+      size_t close = pattern.find('}', i);
+      if (close != std::string::npos) {
+        auto it = values.find(pattern.substr(i + 1, close - i - 1));
+        if (it != values.end()) {
+          out += it->second;
+          i = close;
+          continue;
+        }
+      }
+    }
+    out.push_back(pattern[i]);
+  }
+  return out;
+}
+
+}  // namespace elab
