@@ -62,10 +62,7 @@ void add_tasks_command(CLI::App& app) {
     auto t = make_task(*name);
     fmt::print("{}: {}\nanswer kind: {}\ninstruction: {}\n", t->name(), t->description(), kind_name(t->answer_kind()),
                t->instruction());
-    for (const auto& s : t->splits()) {
-      int64_t size = t->pool_size(s.name, Pool::test);
-      fmt::print("  split {:<13} {}{}\n", s.name, s.description, size >= 0 ? fmt::format(" ({} test items)", size) : "");
-    }
+    for (const auto& s : t->splits()) fmt::print("  split {:<13} {}\n", s.name, s.description);
   });
 
   auto o = std::make_shared<SampleOptions>();
