@@ -10,6 +10,9 @@ class NativeBackend : public Backend {
   explicit NativeBackend(Checkpoint checkpoint) : ck_(std::move(checkpoint)) {}
   std::string name() const override { return ck_.dir.string(); }
   std::vector<Completion> complete(const std::vector<std::string>& prompts, const GenerateOptions& opts) override;
+  bool score(const std::vector<std::string>& prompts, const std::vector<std::string>& continuations,
+             std::vector<double>& logprobs) override;
+  int score_batch = 32;
   Checkpoint& checkpoint() { return ck_; }
 
  private:

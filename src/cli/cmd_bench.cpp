@@ -10,6 +10,7 @@
 #include "core/progress.h"
 #include "core/rng.h"
 #include "model/config.h"
+#include "eval/generate.h"
 #include "model/device.h"
 #include "tasks/recipe.h"
 #include "train/trainer.h"
@@ -86,6 +87,50 @@ void bench_train(const BenchTrainOptions& o, const MachineOptions& m) {
   fmt::print("mfu={:.3f}\n", gflops / peak);
 }
 
+struct BenchGenerateOptions {
+  std::string preset = "l";
+  std::vector<int> batches = {1, 8, 64};
+  int prompt_len = 32;
+  int new_tokens = 64;
+};
+
+// Decode throughput of the generation engine on a freshly initialised preset: prompts of
+// random bytes, no stop sequence, so every row decodes exactly new_tokens tokens.
+void bench_generate(const BenchGenerateOptions& o, const MachineOptions& m) {
+  auto threads = configure_threads(m.threads);
+  const Preset& preset = find_preset(o.preset);
+  check(o.prompt_len > 0 && o.new_tokens > 0, "--prompt-len and --new-tokens must be positive");
+  torch::Device device = parse_device(m.device);
+  Transformer model(preset.config, derive_seed(1, "init"));
+  model->to(device);
+  ByteTokenizer tok;
+  fmt::print("bench generate preset={} params={} prompt_len={} new_tokens={} torch_threads={} blas_threads={} device={}\n",
+             preset.name, preset.config.param_count(), o.prompt_len, o.new_tokens, threads.torch_threads,
+             threads.blas_threads, m.device);
+  double base = 0;
+  for (int b : o.batches) {
+    check(b > 0, "--batch values must be positive, got {}", b);
+    Rng rng(derive_seed(1, "bench-prompts", {uint64_t(b)}));
+    std::vector<std::string> prompts(static_cast<size_t>(b));
+    for (auto& p : prompts)
+      for (int i = 0; i < o.prompt_len; ++i) p.push_back(char('a' + rng.uniform_int(0, 25)));
+    GenerateOptions g;
+    g.max_new_tokens = o.new_tokens;
+    g.batch_size = b;
+    g.show_progress = false;
+    generate(model, tok, {prompts[0]}, g);  // warm-up
+    auto t0 = std::chrono::steady_clock::now();
+    auto out = generate(model, tok, prompts, g);
+    double s = seconds_since(t0);
+    int64_t tokens = 0;
+    for (const auto& c : out) tokens += c.tokens;
+    double tps = double(tokens) / s;
+    if (base == 0) base = tps;
+    fmt::print("batch={} tokens={} seconds={:.2f} tokens_per_s={:.0f} speedup_vs_first={:.2f}\n", b, tokens, s, tps,
+               tps / base);
+  }
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
@@ -103,6 +148,16 @@ void add_bench_command(CLI::App& app) {
       ->capture_default_str();
   add_machine_flags(*train, *m);
   train->callback([o, m] { bench_train(*o, *m); });
+
+  auto g = std::make_shared<BenchGenerateOptions>();
+  auto gm = std::make_shared<MachineOptions>();
+  auto* gen = bench->add_subcommand("generate", "Decode tokens/s of the generation engine at several batch sizes");
+  gen->add_option("--preset", g->preset, "model preset")->capture_default_str();
+  gen->add_option("--batch", g->batches, "batch sizes (repeatable)")->capture_default_str();
+  gen->add_option("--prompt-len", g->prompt_len, "prompt length in tokens")->capture_default_str();
+  gen->add_option("--new-tokens", g->new_tokens, "tokens decoded per row")->capture_default_str();
+  add_machine_flags(*gen, *gm);
+  gen->callback([g, gm] { bench_generate(*g, *gm); });
 }
 
 }  // namespace elab

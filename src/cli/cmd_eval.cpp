@@ -4,7 +4,11 @@
 #include "cli/app.h"
 #include "cli/common.h"
 #include "cli/jobs.h"
+#include "core/error.h"
 #include "core/progress.h"
+#include "eval/method.h"
+#include "eval/stats.h"
+#include "model/checkpoint.h"
 
 namespace elab {
 
@@ -15,6 +19,11 @@ void print_eval_line(const nlohmann::ordered_json& s) {
              s["metrics"]["extract_fail"].get<double>(), s["metrics"]["seconds"].get<double>());
 }
 
+struct CompareOptions {
+  std::string a, b;
+  uint64_t seed = 1;
+};
+
 void add_eval_command(CLI::App& app) {
   auto job = std::make_shared<EvalJob>();
   auto machine = std::make_shared<MachineOptions>();
@@ -22,12 +31,13 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--model", job->model, "checkpoint directory")->required();
   cmd->add_option("--task", job->task, "task (elab tasks list)")->required();
   cmd->add_option("--split", job->spec.split, "split of the task (default: id, or test for file tasks)");
-  cmd->add_option("--method", job->spec.method, "prompting method (direct, icl:K, cot:K)")->capture_default_str();
+  cmd->add_option("--method", job->spec.method, "prompting method (elab methods list)")->capture_default_str();
   cmd->add_option("-n", job->spec.n, "test items")->capture_default_str();
   cmd->add_option("--seed", job->spec.seed, "seed for test items and exemplars")->capture_default_str();
   cmd->add_option("--batch", job->spec.batch_size, "prompts decoded together")->capture_default_str();
   cmd->add_option("--max-new-tokens", job->spec.max_new_tokens, "generation limit (0 = the method's default)")
       ->capture_default_str();
+  cmd->add_flag("--per-item-exemplars", job->spec.per_item_exemplars, "draw fresh exemplars for every test item");
   cmd->add_flag("--skip-bad", job->skip_bad, "skip malformed lines of JSONL task files (and report how many)");
   cmd->add_option("--json", job->json_path, "write the summary object here");
   cmd->add_option("--samples", job->samples_path, "write one JSON line per test item here");
@@ -37,6 +47,33 @@ void add_eval_command(CLI::App& app) {
     job->device = machine->device;
     auto r = run_eval_job(*job);
     print_eval_line(r.summary);
+  });
+
+  auto* methods = app.add_subcommand("methods", "Prompting methods");
+  methods->require_subcommand(1);
+  methods->add_subcommand("list", "One method a line: grammar and meaning")->callback([] {
+    for (const auto& m : method_registry()) fmt::print("{:<44} {}\n", m.grammar, m.description);
+  });
+
+  auto c = std::make_shared<CompareOptions>();
+  auto* compare = app.add_subcommand("compare", "Paired comparison of two eval --json results on the same items");
+  compare->add_option("a", c->a, "first result (eval --json)")->required();
+  compare->add_option("b", c->b, "second result (eval --json)")->required();
+  compare->add_option("--seed", c->seed, "bootstrap seed")->capture_default_str();
+  compare->callback([c] {
+    auto a = read_json_file(c->a), b = read_json_file(c->b);
+    for (const auto* j : {&a, &b})
+      check(j->contains("item_correct") && (*j)["item_correct"].is_array(),
+            "{}: no per-item results ('item_correct'); write it with a current `elab eval --json`",
+            j == &a ? c->a : c->b);
+    check(a.value("items_hash", "") == b.value("items_hash", ""),
+          "{} and {} were evaluated on different items (task, split, n or seed differ); a paired comparison needs "
+          "the same items", c->a, c->b);
+    auto xs = a["item_correct"].get<std::vector<double>>(), ys = b["item_correct"].get<std::vector<double>>();
+    auto d = paired_bootstrap(xs, ys, c->seed);
+    fmt::print("{} {} vs {}: {:+.3f} [{:+.3f}, {:+.3f}] (paired bootstrap 95% CI, n={}): {}\n",
+               a.value("task", "?"), a.value("method", "?"), b.value("method", "?"), d.diff, d.lo, d.hi, xs.size(),
+               d.resolved() ? (d.diff > 0 ? "the first is better" : "the second is better") : "no difference resolved");
   });
 }
 

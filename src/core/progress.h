@@ -9,7 +9,8 @@ namespace elab {
 
 class Progress {
  public:
-  Progress(std::string label, int64_t total);
+  // enabled = false keeps it silent (it is silent anyway when stderr is not a terminal).
+  Progress(std::string label, int64_t total, bool enabled = true);
   ~Progress();
   // done: units finished so far; status: extra text such as "loss 1.23 12.3K tok/s".
   void update(int64_t done, const std::string& status = "");

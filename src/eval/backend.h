@@ -10,7 +10,13 @@ namespace elab {
 struct GenerateOptions {
   int max_new_tokens = 64;
   std::vector<std::string> stop;  // generation ends at the first of these (not included)
-  int batch_size = 64;            // prompts decoded together
+  int batch_size = 64;            // sequences decoded together (prompts x samples)
+  int num_samples = 1;            // continuations per prompt, sharing the prompt's cache
+  double temperature = 0;         // 0: greedy; > 0: sampling
+  int top_k = 0;                  // 0: no top-k cut
+  double top_p = 1.0;             // 1: no nucleus cut
+  uint64_t seed = 0;              // sample j of prompt i draws from derive_seed(seed, i, j) alone
+  bool show_progress = true;      // a progress bar on a terminal
 };
 
 struct Completion {
@@ -22,7 +28,14 @@ struct Completion {
 struct Backend {
   virtual ~Backend() = default;
   virtual std::string name() const = 0;  // for reports: a path, a URL#model, a file
+  // prompts.size() * num_samples completions, prompt-major: [i * num_samples + j].
   virtual std::vector<Completion> complete(const std::vector<std::string>& prompts, const GenerateOptions& opts) = 0;
+  // Teacher-forced log-probability (natural log, summed over tokens) of each
+  // continuation after its prompt. Backends that cannot score return false.
+  virtual bool score(const std::vector<std::string>& prompts, const std::vector<std::string>& continuations,
+                     std::vector<double>& logprobs) {
+    return false;
+  }
 };
 
 }  // namespace elab

@@ -1,11 +1,15 @@
 #include "eval/evaluate.h"
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/rng.h"
 #include "eval/stats.h"
+#include "eval/vote.h"
+#include "tasks/extract.h"
 
 namespace elab {
 
@@ -34,46 +38,148 @@ std::vector<Example> exemplars(const Task& task, int64_t k, uint64_t seed) {
   return distinct_examples(task, task.exemplar_split(), Pool::exemplar, k, derive_seed(seed, "exemplars"));
 }
 
+static std::string flip_label(const std::string& answer, const std::string& task) {
+  static const std::vector<std::pair<std::string, std::string>> pairs = {
+      {"yes", "no"}, {"Yes", "No"}, {"true", "false"}, {"True", "False"}, {"valid", "invalid"}, {"Valid", "Invalid"}};
+  for (const auto& [a, b] : pairs) {
+    if (answer == a) return b;
+    if (answer == b) return a;
+  }
+  fail("method icl:K:flipped needs a yes/no task; task {} has the answer '{}'", task, answer);
+}
+
+std::vector<Example> method_exemplars(const Task& task, const Method& m, uint64_t seed, int64_t item, bool per_item) {
+  const uint64_t s = per_item ? derive_seed(seed, "item-exemplars", {uint64_t(item)}) : seed;
+  std::vector<Example> shots;
+  if (m.complex_exemplars && m.shots > 0) {
+    // The K exemplars with the most rationale steps among a larger draw from the pool.
+    int64_t pool = task.pool_size(task.exemplar_split(), Pool::exemplar);
+    int64_t candidates = std::max<int64_t>(4 * m.shots, 32);
+    if (pool >= 0) candidates = std::min(candidates, pool);
+    shots = exemplars(task, std::max<int64_t>(candidates, m.shots), s);
+    std::stable_sort(shots.begin(), shots.end(), [](const Example& a, const Example& b) {
+      return std::count(a.rationale.begin(), a.rationale.end(), '\n') > std::count(b.rationale.begin(), b.rationale.end(), '\n');
+    });
+    shots.resize(size_t(m.shots));
+  } else {
+    shots = exemplars(task, m.shots, s);
+  }
+  if (m.probe == "random-labels") {
+    // Each exemplar shows the next one's answer: labels that do not fit the question.
+    std::vector<std::string> answers;
+    for (const auto& e : shots) answers.push_back(e.answer);
+    for (size_t i = 0; i < shots.size(); ++i) shots[i].answer = answers[(i + 1) % answers.size()];
+  } else if (m.probe == "flipped") {
+    for (auto& e : shots) e.answer = flip_label(e.answer, task.name());
+  }
+  return shots;
+}
+
+std::string method_prompt(const Method& m, const std::vector<Example>& shots, const Example& item) {
+  if (m.probe != "no-question") return render_few_shot(shots, m.format, item);
+  std::string out;  // answers alone: does the format of the demonstrations carry the effect?
+  for (const auto& x : shots) out += "A:" + render_target(x, m.format) + kExampleSeparator;
+  return out + render_prompt(item, m.format);
+}
+
 EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_spec, const EvalSpec& spec) {
   check(spec.n > 0, "-n must be positive, got {}", spec.n);
   const std::string split = spec.split.empty() ? task.default_split() : spec.split;
   task.check_split(split);
-  Method method = parse_method(spec.method);
+  const Method method = parse_method(spec.method);
 
   auto items = test_items(task, split, spec.n, spec.seed);
-  auto shots = exemplars(task, method.shots, spec.seed);
-  std::vector<std::string> prompts;
-  for (const auto& item : items) prompts.push_back(render_few_shot(shots, method.format, item));
+  std::vector<std::string> prompts, direct_prompts, golds;
+  std::vector<Example> shared_shots;
+  if (!spec.per_item_exemplars) shared_shots = method_exemplars(task, method, spec.seed, 0, false);
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto shots = spec.per_item_exemplars ? method_exemplars(task, method, spec.seed, int64_t(i), true) : shared_shots;
+    prompts.push_back(method_prompt(method, shots, items[i]));
+    // The continuous metric: the gold answer, teacher-forced, after the same exemplars in direct format.
+    Method direct = method;
+    direct.format = Format::direct;
+    direct_prompts.push_back(method_prompt(direct, shots, items[i]));
+    golds.push_back(render_target(items[i], Format::direct));
+  }
 
   GenerateOptions gen;
   gen.stop = stop_sequences(method.format);
   gen.batch_size = spec.batch_size;
   gen.max_new_tokens = spec.max_new_tokens > 0 ? spec.max_new_tokens : (method.format == Format::cot ? 256 : 32);
+  gen.num_samples = method.samples;
+  gen.temperature = method.temperature;
+  gen.seed = derive_seed(spec.seed, "generation");
 
   auto t0 = std::chrono::steady_clock::now();
   auto outputs = backend.complete(prompts, gen);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  check(outputs.size() == prompts.size(), "backend {} returned {} completions for {} prompts", backend.name(),
-        outputs.size(), prompts.size());
+  check(outputs.size() == prompts.size() * size_t(method.samples), "backend {} returned {} completions for {} prompts x {}",
+        backend.name(), outputs.size(), prompts.size(), method.samples);
+  std::vector<double> gold_logprobs;
+  const bool have_logprobs = spec.gold_logprob && backend.score(direct_prompts, golds, gold_logprobs);
 
   EvalResult result;
-  std::vector<double> correct;
+  std::vector<double> correct, char_acc, edit;
   int64_t failed = 0, generated = 0;
+  Hasher items_hash;
+  const size_t N = size_t(method.samples);
   for (size_t i = 0; i < items.size(); ++i) {
-    std::string extracted = task.extract_answer(outputs[i].text);
-    bool ok = task.is_correct(extracted, items[i].answer);
+    std::vector<std::string> texts, extracted;
+    for (size_t j = 0; j < N; ++j) {
+      const Completion& c = outputs[i * N + j];
+      texts.push_back(c.text);
+      extracted.push_back(task.extract_answer(c.text));
+      generated += c.tokens;
+    }
+    std::string answer;
+    if (N == 1) {
+      answer = extracted[0];
+    } else if (method.kind == "complex") {
+      std::vector<std::string> top;
+      for (size_t k : most_complex(texts, method.vote_top)) top.push_back(extracted[k]);
+      answer = majority_vote(top);
+    } else {
+      answer = majority_vote(extracted);
+    }
+    const std::string gold = normalize_answer(task.answer_kind(), items[i].answer);
+    bool ok = task.is_correct(answer, items[i].answer);
     correct.push_back(ok ? 1.0 : 0.0);
-    failed += extracted.empty();
-    generated += outputs[i].tokens;
-    result.samples.push_back({{"index", i},
-                              {"prompt", prompts[i]},
-                              {"output", outputs[i].text},
-                              {"extracted", extracted.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(extracted)},
-                              {"gold", items[i].answer},
-                              {"correct", ok}});
+    char_acc.push_back(char_accuracy(answer, gold));
+    edit.push_back(normalized_edit_distance(answer, gold));
+    failed += answer.empty();
+    items_hash.add(items[i].key).add("\n");
+    nlohmann::ordered_json s = {{"index", i}, {"prompt", prompts[i]}};
+    if (N == 1) {
+      s["output"] = texts[0];
+    } else {
+      s["outputs"] = texts;
+      s["extracted_each"] = extracted;
+    }
+    s["extracted"] = answer.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(answer);
+    s["gold"] = items[i].answer;
+    s["correct"] = ok;
+    if (have_logprobs) s["gold_logprob"] = gold_logprobs[i];
+    result.samples.push_back(std::move(s));
   }
+
   auto [lo, hi] = bootstrap_ci95(correct, spec.seed);
   const double n = double(items.size());
+  nlohmann::ordered_json metrics = {{"extract_fail", double(failed) / n},
+                                    {"char_accuracy", mean(char_acc)},
+                                    {"edit_distance", mean(edit)},
+                                    {"mean_generated_tokens", double(generated) / (n * double(N))},
+                                    {"seconds", seconds},
+                                    {"tokens_per_s", seconds > 0 ? double(generated) / seconds : 0.0}};
+  if (have_logprobs) {
+    metrics["gold_logprob"] = mean(gold_logprobs);
+    double chars = 0;
+    for (const auto& g : golds) chars += double(g.size());
+    metrics["gold_logprob_per_char"] = mean(gold_logprobs) * n / chars;
+  } else {
+    metrics["gold_logprob"] = nullptr;  // the backend cannot score continuations
+  }
+  std::vector<int> item_correct;
+  for (double c : correct) item_correct.push_back(int(c));
   result.summary = {{"task", task_spec},
                     {"split", split},
                     {"method", spec.method},
@@ -81,11 +187,10 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
                     {"n", items.size()},
                     {"accuracy", mean(correct)},
                     {"ci95", {lo, hi}},
-                    {"metrics",
-                     {{"extract_fail", double(failed) / n},
-                      {"mean_generated_tokens", double(generated) / n},
-                      {"seconds", seconds},
-                      {"tokens_per_s", seconds > 0 ? double(generated) / seconds : 0.0}}}};
+                    {"metrics", metrics},
+                    {"seed", spec.seed},
+                    {"items_hash", items_hash.hex()},
+                    {"item_correct", item_correct}};
   return result;
 }
 

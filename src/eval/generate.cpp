@@ -1,13 +1,16 @@
 #include "eval/generate.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "core/error.h"
+#include "core/progress.h"
+#include "core/rng.h"
 
 namespace elab {
 
-// Where the first stop sequence ends the text, or npos.
+// Where the first stop sequence starts in the text, or npos.
 static size_t stop_position(const std::string& text, const std::vector<std::string>& stops) {
   size_t best = std::string::npos;
   for (const auto& s : stops) {
@@ -18,85 +21,207 @@ static size_t stop_position(const std::string& text, const std::vector<std::stri
   return best;
 }
 
-static void generate_batch(Transformer& model, const ByteTokenizer& tok, const std::vector<std::vector<int32_t>>& encoded,
-                           const std::vector<size_t>& rows, const GenerateOptions& opts, std::vector<Completion>& out) {
+static bool never_generated(int64_t id) {
+  return id == ByteTokenizer::kPad || id == ByteTokenizer::kBos || id == ByteTokenizer::kSep;
+}
+
+int32_t choose_token(const float* logits, int64_t vocab, const GenerateOptions& opts, Rng& rng) {
+  if (opts.temperature <= 0) {
+    int64_t best = -1;
+    for (int64_t v = 0; v < vocab; ++v)
+      if (!never_generated(v) && (best < 0 || logits[v] > logits[best])) best = v;
+    return int32_t(best);
+  }
+  std::vector<std::pair<double, int32_t>> cand;  // (probability, id), sorted by probability
+  double max_logit = -INFINITY;
+  for (int64_t v = 0; v < vocab; ++v)
+    if (!never_generated(v)) max_logit = std::max(max_logit, double(logits[v]));
+  for (int64_t v = 0; v < vocab; ++v)
+    if (!never_generated(v)) cand.emplace_back(std::exp((double(logits[v]) - max_logit) / opts.temperature), int32_t(v));
+  std::stable_sort(cand.begin(), cand.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  if (opts.top_k > 0 && size_t(opts.top_k) < cand.size()) cand.resize(size_t(opts.top_k));
+  double total = 0;
+  for (const auto& c : cand) total += c.first;
+  if (opts.top_p < 1.0) {
+    double kept = 0;
+    size_t n = 0;
+    while (n < cand.size() && kept < opts.top_p * total) kept += cand[n++].first;
+    cand.resize(std::max<size_t>(n, 1));
+    total = kept > 0 ? kept : cand[0].first;
+  }
+  double u = rng.uniform() * total;
+  for (const auto& c : cand) {
+    u -= c.first;
+    if (u < 0) return c.second;
+  }
+  return cand.back().second;
+}
+
+namespace {
+
+struct Batch {
+  std::vector<size_t> prompts;  // indices into the prompt list
+};
+
+std::vector<std::vector<int32_t>> encode_all(const ByteTokenizer& tok, const std::vector<std::string>& texts) {
+  std::vector<std::vector<int32_t>> out;
+  out.reserve(texts.size());
+  for (const auto& t : texts) {
+    std::vector<int32_t> ids{ByteTokenizer::kBos};
+    auto body = tok.encode(t);
+    ids.insert(ids.end(), body.begin(), body.end());
+    out.push_back(std::move(ids));
+  }
+  return out;
+}
+
+// Left-pads rows into (B, P) and returns the per-row padding.
+torch::Tensor left_padded(const std::vector<const std::vector<int32_t>*>& rows, torch::Tensor& pad_out,
+                          torch::Device device) {
   const int64_t B = int64_t(rows.size());
   int64_t P = 0;
-  for (size_t r : rows) P = std::max<int64_t>(P, int64_t(encoded[r].size()));
-  auto device = model->rope_cos.device();
-
-  std::vector<int64_t> ids(size_t(B * P), ByteTokenizer::kPad), pad(static_cast<size_t>(B));
+  for (auto* r : rows) P = std::max<int64_t>(P, int64_t(r->size()));
+  std::vector<int64_t> ids(static_cast<size_t>(B * P), ByteTokenizer::kPad), pad(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b) {
-    const auto& e = encoded[rows[size_t(b)]];
-    pad[size_t(b)] = P - int64_t(e.size());
-    std::copy(e.begin(), e.end(), ids.begin() + b * P + pad[size_t(b)]);
+    const auto& r = *rows[size_t(b)];
+    pad[size_t(b)] = P - int64_t(r.size());
+    std::copy(r.begin(), r.end(), ids.begin() + b * P + pad[size_t(b)]);
   }
-  auto input = torch::from_blob(ids.data(), {B, P}, torch::kLong).to(device);
-  auto left_pad = torch::from_blob(pad.data(), {B}, torch::kLong).to(device);
-  KVCache cache = model->make_cache(B, P + opts.max_new_tokens, left_pad);
+  pad_out = torch::from_blob(pad.data(), {B}, torch::kLong).clone().to(device);
+  return torch::from_blob(ids.data(), {B, P}, torch::kLong).clone().to(device);
+}
 
-  std::vector<std::vector<int32_t>> generated(static_cast<size_t>(B));
+void decode_batch(Transformer& model, const std::vector<std::vector<int32_t>>& encoded, const std::vector<size_t>& which,
+                  const GenerateOptions& opts, std::vector<Completion>& out) {
+  const int64_t N = opts.num_samples, Bp = int64_t(which.size()), B = Bp * N;
+  auto device = model->rope_cos.device();
+  std::vector<const std::vector<int32_t>*> rows;
+  for (size_t i : which) rows.push_back(&encoded[i]);
+  torch::Tensor pad;
+  auto input = left_padded(rows, pad, device);  // (Bp, P)
+  const int64_t P = input.size(1);
+
+  KVCache cache = model->make_cache(Bp, P + opts.max_new_tokens, pad);
+  auto logits = model->forward(input, &cache).select(1, P - 1);  // (Bp, V): the prompt is encoded once
+  if (N > 1) {  // every sample continues from the same prefilled cache
+    for (auto& k : cache.keys) k = k.repeat_interleave(N, 0);
+    for (auto& v : cache.values) v = v.repeat_interleave(N, 0);
+    cache.left_pad = cache.left_pad.repeat_interleave(N, 0);
+    logits = logits.repeat_interleave(N, 0);  // (B, V)
+  }
+
+  std::vector<Rng> rngs;
+  for (int64_t r = 0; r < B; ++r) rngs.emplace_back(derive_seed(opts.seed, "sample", {which[size_t(r / N)], uint64_t(r % N)}));
   std::vector<std::string> text(static_cast<size_t>(B));
+  std::vector<int64_t> count(static_cast<size_t>(B), 0);
   std::vector<bool> done(static_cast<size_t>(B), false);
-  auto logits = model->forward(input, &cache);  // (B, P, V)
+  std::vector<int64_t> next(static_cast<size_t>(B), ByteTokenizer::kPad);
   for (int step = 0; step < opts.max_new_tokens; ++step) {
-    auto next = logits.select(1, logits.size(1) - 1).argmax(-1).to(torch::kCPU);  // (B)
-    auto next_a = next.accessor<int64_t, 1>();
+    auto host = logits.to(torch::kCPU, torch::kFloat).contiguous();  // (B, V)
+    const int64_t V = host.size(1);
+    const float* data = host.data_ptr<float>();
     int64_t remaining = 0;
-    for (int64_t b = 0; b < B; ++b) {
-      if (done[size_t(b)]) continue;
-      int32_t id = int32_t(next_a[b]);
+    for (int64_t r = 0; r < B; ++r) {
+      if (done[size_t(r)]) continue;
+      int32_t id = choose_token(data + r * V, V, opts, rngs[size_t(r)]);
+      next[size_t(r)] = id;
       if (id == ByteTokenizer::kEos) {
-        done[size_t(b)] = true;
+        done[size_t(r)] = true;
         continue;
       }
-      generated[size_t(b)].push_back(id);
-      if (id < 256) text[size_t(b)].push_back(char(id));
-      if (stop_position(text[size_t(b)], opts.stop) != std::string::npos) done[size_t(b)] = true;
-      remaining += !done[size_t(b)];
+      ++count[size_t(r)];
+      text[size_t(r)].push_back(char(id));
+      if (stop_position(text[size_t(r)], opts.stop) != std::string::npos) done[size_t(r)] = true;
+      remaining += !done[size_t(r)];
     }
     if (remaining == 0 || step + 1 == opts.max_new_tokens) break;
-    logits = model->forward(next.view({B, 1}).to(device), &cache);  // (B, 1, V)
+    auto step_ids = torch::from_blob(next.data(), {B, 1}, torch::kLong).clone().to(device);
+    logits = model->forward(step_ids, &cache).select(1, 0);  // (B, V)
   }
-  for (int64_t b = 0; b < B; ++b) {
-    Completion& c = out[rows[size_t(b)]];
-    size_t cut = stop_position(text[size_t(b)], opts.stop);
-    c.text = cut == std::string::npos ? text[size_t(b)] : text[size_t(b)].substr(0, cut);
-    c.tokens = int64_t(generated[size_t(b)].size());
-    c.hit_limit = !done[size_t(b)];
+  for (int64_t r = 0; r < B; ++r) {
+    Completion& c = out[which[size_t(r / N)] * size_t(N) + size_t(r % N)];
+    size_t cut = stop_position(text[size_t(r)], opts.stop);
+    c.text = cut == std::string::npos ? text[size_t(r)] : text[size_t(r)].substr(0, cut);
+    c.tokens = count[size_t(r)];
+    c.hit_limit = !done[size_t(r)];
   }
 }
 
-std::vector<Completion> generate_greedy(Transformer& model, const ByteTokenizer& tokenizer,
-                                        const std::vector<std::string>& prompts, const GenerateOptions& opts) {
+}  // namespace
+
+std::vector<Completion> generate(Transformer& model, const ByteTokenizer& tokenizer, const std::vector<std::string>& prompts,
+                                 const GenerateOptions& opts) {
   check(opts.max_new_tokens > 0, "max new tokens must be positive, got {}", opts.max_new_tokens);
   check(opts.batch_size > 0, "batch size must be positive, got {}", opts.batch_size);
+  check(opts.num_samples > 0, "samples per prompt must be positive, got {}", opts.num_samples);
+  check(opts.temperature >= 0, "temperature must be >= 0, got {}", opts.temperature);
+  check(opts.top_p > 0 && opts.top_p <= 1, "top-p must be in (0, 1], got {}", opts.top_p);
   torch::NoGradGuard no_grad;
   bool was_training = model->is_training();
   model->eval();
 
-  const int64_t context = model->config.max_seq_len;
-  std::vector<std::vector<int32_t>> encoded;
-  encoded.reserve(prompts.size());
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    std::vector<int32_t> ids{ByteTokenizer::kBos};
-    auto body = tokenizer.encode(prompts[i]);
-    ids.insert(ids.end(), body.begin(), body.end());
-    check(int64_t(ids.size()) + opts.max_new_tokens <= context,
+  auto encoded = encode_all(tokenizer, prompts);
+  for (size_t i = 0; i < encoded.size(); ++i)
+    check(int64_t(encoded[i].size()) + opts.max_new_tokens <= model->config.max_seq_len,
           "prompt {} has {} tokens; with {} new tokens it exceeds the model's context of {} (use fewer exemplars "
           "or a shorter prompt)",
-          i, ids.size(), opts.max_new_tokens, context);
-    encoded.push_back(std::move(ids));
-  }
+          i, encoded[i].size(), opts.max_new_tokens, model->config.max_seq_len);
   // Similar lengths together keep padding small; results do not depend on the grouping.
   std::vector<size_t> order(prompts.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return encoded[a].size() < encoded[b].size(); });
 
-  std::vector<Completion> out(prompts.size());
-  for (size_t begin = 0; begin < order.size(); begin += size_t(opts.batch_size)) {
-    size_t end = std::min(order.size(), begin + size_t(opts.batch_size));
-    generate_batch(model, tokenizer, encoded, std::vector<size_t>(order.begin() + begin, order.begin() + end), opts, out);
+  std::vector<Completion> out(prompts.size() * size_t(opts.num_samples));
+  const size_t per_batch = size_t(std::max(1, opts.batch_size / opts.num_samples));
+  Progress progress("generate", int64_t(prompts.size()), opts.show_progress && prompts.size() > per_batch);
+  for (size_t begin = 0; begin < order.size(); begin += per_batch) {
+    size_t end = std::min(order.size(), begin + per_batch);
+    decode_batch(model, encoded, std::vector<size_t>(order.begin() + begin, order.begin() + end), opts, out);
+    progress.update(int64_t(end));
+  }
+  progress.finish();
+  model->train(was_training);
+  return out;
+}
+
+std::vector<double> score_continuations(Transformer& model, const ByteTokenizer& tokenizer,
+                                        const std::vector<std::string>& prompts,
+                                        const std::vector<std::string>& continuations, int batch_size) {
+  check(prompts.size() == continuations.size(), "score: {} prompts but {} continuations", prompts.size(),
+        continuations.size());
+  torch::NoGradGuard no_grad;
+  bool was_training = model->is_training();
+  model->eval();
+  auto device = model->rope_cos.device();
+  auto prompt_ids = encode_all(tokenizer, prompts);
+  std::vector<std::vector<int32_t>> full(prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    full[i] = prompt_ids[i];
+    auto c = tokenizer.encode(continuations[i]);
+    full[i].insert(full[i].end(), c.begin(), c.end());
+    check(int64_t(full[i].size()) <= model->config.max_seq_len, "prompt {} with its continuation has {} tokens, more than "
+          "the model's context of {}", i, full[i].size(), model->config.max_seq_len);
+  }
+  std::vector<double> out(prompts.size(), 0.0);
+  for (size_t begin = 0; begin < prompts.size(); begin += size_t(std::max(1, batch_size))) {
+    size_t end = std::min(prompts.size(), begin + size_t(std::max(1, batch_size)));
+    std::vector<const std::vector<int32_t>*> rows;
+    for (size_t i = begin; i < end; ++i) rows.push_back(&full[i]);
+    torch::Tensor pad;
+    auto input = left_padded(rows, pad, device);  // (B, T)
+    const int64_t T = input.size(1);
+    KVCache cache = model->make_cache(int64_t(rows.size()), T, pad);
+    auto logp = torch::log_softmax(model->forward(input, &cache).to(torch::kFloat), -1).to(torch::kCPU);  // (B, T, V)
+    auto ids = input.to(torch::kCPU);
+    auto lp = logp.accessor<float, 3>();
+    auto id = ids.accessor<int64_t, 2>();
+    for (size_t i = begin; i < end; ++i) {
+      const int64_t b = int64_t(i - begin), padding = T - int64_t(full[i].size());
+      double sum = 0;
+      // Token t of the continuation (at position p) is predicted by the logits at p - 1.
+      for (int64_t p = padding + int64_t(prompt_ids[i].size()); p < T; ++p) sum += lp[b][p - 1][id[b][p]];
+      out[i] = sum;
+    }
   }
   model->train(was_training);
   return out;

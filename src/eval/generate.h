@@ -1,6 +1,8 @@
 #pragma once
-// The generation engine of the native backend: greedy decoding of many prompts at once,
-// left-padded into one batch, with the KV cache.
+// The generation engine of the native backend: many prompts decoded at once, left-padded
+// into one batch, with the KV cache; N samples of a prompt share its prefilled cache.
+// Results do not depend on how prompts are grouped into batches: greedy choices use the
+// logits alone, and each sample draws from its own seeded stream.
 #include <string>
 #include <vector>
 
@@ -10,9 +12,18 @@
 
 namespace elab {
 
-// Prompts are encoded as BOS + bytes. Prompts longer than the context (with room for
-// max_new_tokens) are an Error naming the limit; nothing is truncated silently.
-std::vector<Completion> generate_greedy(Transformer& model, const ByteTokenizer& tokenizer,
-                                        const std::vector<std::string>& prompts, const GenerateOptions& opts);
+// Prompts are encoded as BOS + bytes. A prompt that cannot fit the context with
+// max_new_tokens is an Error naming the limit; nothing is truncated silently.
+std::vector<Completion> generate(Transformer& model, const ByteTokenizer& tokenizer, const std::vector<std::string>& prompts,
+                                 const GenerateOptions& opts);
+
+// Sum of log p(continuation | prompt) over the continuation's tokens.
+std::vector<double> score_continuations(Transformer& model, const ByteTokenizer& tokenizer,
+                                        const std::vector<std::string>& prompts,
+                                        const std::vector<std::string>& continuations, int batch_size);
+
+// One token from a row of logits: argmax when temperature is 0, else a draw from the
+// softmax at `temperature` after top-k and top-p cuts. PAD, BOS and SEP are never chosen.
+int32_t choose_token(const float* logits, int64_t vocab, const GenerateOptions& opts, class Rng& rng);
 
 }  // namespace elab

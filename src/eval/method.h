@@ -1,6 +1,7 @@
 #pragma once
-// Prompting methods by name (DESIGN.md "Method"): how a test item becomes a prompt and
-// how the answer is read from what comes back. Registered in one table (method.cpp).
+// Prompting methods by name (DESIGN.md "Method"): how test items become prompts, how
+// many continuations are drawn, and how one answer is chosen from them. Registered in
+// one table (method.cpp); `elab methods list` prints it.
 #include <string>
 #include <vector>
 
@@ -9,15 +10,20 @@
 namespace elab {
 
 struct Method {
-  std::string spec;   // as given: "icl:4"
-  std::string kind;   // "direct", "icl", "cot"
-  int shots = 0;      // K exemplars
+  std::string spec;          // as given: "sc:4:8"
+  std::string kind;          // direct, icl, cot, sc, complex
+  int shots = 0;             // K exemplars
   Format format = Format::direct;
+  int samples = 1;           // N continuations per item
+  double temperature = 0;    // 0: greedy
+  int vote_top = 0;          // complex: vote among the M chains with the most steps
+  std::string probe;         // icl probes: "", "random-labels", "flipped", "no-question"
+  bool complex_exemplars = false;  // complex: the K exemplars with the most rationale steps
 };
 
 struct MethodEntry {
   std::string kind;
-  std::string grammar;      // "icl:K"
+  std::string grammar;      // "sc:K:N[:T]"
   std::string description;
 };
 

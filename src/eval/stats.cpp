@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/error.h"
+#include "core/names.h"
 #include "core/rng.h"
 
 namespace elab {
@@ -12,6 +14,13 @@ double mean(const std::vector<double>& xs) {
   double s = 0;
   for (double x : xs) s += x;
   return s / double(xs.size());
+}
+
+static std::pair<double, double> percentiles95(std::vector<double>& values) {
+  std::sort(values.begin(), values.end());
+  const int64_t n = int64_t(values.size());
+  auto at = [&](double q) { return values[size_t(std::clamp<int64_t>(int64_t(std::floor(q * double(n - 1))), 0, n - 1))]; };
+  return {at(0.025), at(0.975)};
 }
 
 std::pair<double, double> bootstrap_ci95(const std::vector<double>& xs, uint64_t seed, int resamples) {
@@ -24,9 +33,34 @@ std::pair<double, double> bootstrap_ci95(const std::vector<double>& xs, uint64_t
     for (int64_t i = 0; i < n; ++i) s += xs[size_t(rng.uniform_int(0, n - 1))];
     m = s / double(n);
   }
-  std::sort(means.begin(), means.end());
-  auto at = [&](double q) { return means[size_t(std::clamp<int64_t>(int64_t(std::floor(q * (resamples - 1))), 0, resamples - 1))]; };
-  return {at(0.025), at(0.975)};
+  return percentiles95(means);
+}
+
+PairedDifference paired_bootstrap(const std::vector<double>& a, const std::vector<double>& b, uint64_t seed,
+                                  int resamples) {
+  check(a.size() == b.size(), "paired comparison needs the same examples: {} vs {} items", a.size(), b.size());
+  PairedDifference d;
+  if (a.empty()) return d;
+  std::vector<double> delta(a.size());
+  for (size_t i = 0; i < a.size(); ++i) delta[i] = a[i] - b[i];
+  d.diff = mean(delta);
+  auto [lo, hi] = bootstrap_ci95(delta, derive_seed(seed, "paired"), resamples);
+  d.lo = lo;
+  d.hi = hi;
+  return d;
+}
+
+double char_accuracy(const std::string& predicted, const std::string& gold) {
+  size_t n = std::max(predicted.size(), gold.size());
+  if (n == 0) return 1.0;
+  size_t same = 0;
+  for (size_t i = 0; i < std::min(predicted.size(), gold.size()); ++i) same += predicted[i] == gold[i];
+  return double(same) / double(n);
+}
+
+double normalized_edit_distance(const std::string& predicted, const std::string& gold) {
+  size_t n = std::max(predicted.size(), gold.size());
+  return n == 0 ? 0.0 : double(edit_distance(predicted, gold)) / double(n);
 }
 
 }  // namespace elab

@@ -1,6 +1,8 @@
 #pragma once
-// Statistics for accuracies: bootstrap confidence intervals over examples.
+// Statistics for accuracies: bootstrap confidence intervals over examples, paired
+// comparisons of two methods on the same examples, and the continuous answer metrics.
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -9,5 +11,19 @@ namespace elab {
 double mean(const std::vector<double>& xs);
 // Percentile bootstrap 95% CI of the mean, `resamples` resamples drawn from `seed`.
 std::pair<double, double> bootstrap_ci95(const std::vector<double>& xs, uint64_t seed, int resamples = 2000);
+
+struct PairedDifference {
+  double diff = 0;             // mean(a) - mean(b)
+  double lo = 0, hi = 0;       // paired-bootstrap 95% CI of the difference
+  bool resolved() const { return lo > 0 || hi < 0; }  // the interval excludes zero
+};
+// a[i] and b[i] are the same example under two methods; examples are resampled together.
+PairedDifference paired_bootstrap(const std::vector<double>& a, const std::vector<double>& b, uint64_t seed,
+                                  int resamples = 2000);
+
+// Fraction of gold characters matched position by position (over the longer length).
+double char_accuracy(const std::string& predicted, const std::string& gold);
+// Levenshtein distance / the longer length: 0 identical, 1 nothing in common.
+double normalized_edit_distance(const std::string& predicted, const std::string& gold);
 
 }  // namespace elab

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include <regex>
-#include <torch/torch.h>
 
 #include "core/error.h"
 #include "core/rng.h"
@@ -9,33 +9,60 @@
 #include "eval/generate.h"
 #include "eval/method.h"
 #include "eval/stats.h"
+#include "eval/vote.h"
+#include "tasks/extract.h"
 #include "tasks/registry.h"
 
 namespace elab {
 
-// A fake backend that answers every "a + b" prompt correctly except when told not to:
-// the evaluator's bookkeeping can be checked without a trained model.
+// A fake backend that answers "a + b" prompts: correctly, or wrongly on odd items, or
+// with a different answer per sample. The evaluator's bookkeeping is checked without a
+// trained model.
 struct ArithmeticOracle : Backend {
   bool wrong_on_odd = false;
+  std::function<std::string(long sum, int sample)> per_sample;  // for N > 1
   std::vector<std::string> seen;
   std::string name() const override { return "oracle"; }
-  std::vector<Completion> complete(const std::vector<std::string>& prompts, const GenerateOptions&) override {
+  std::vector<Completion> complete(const std::vector<std::string>& prompts, const GenerateOptions& opts) override {
     std::vector<Completion> out;
     for (size_t i = 0; i < prompts.size(); ++i) {
       seen.push_back(prompts[i]);
-      const std::string& p = prompts[i];
-      size_t q = p.rfind("Q: ");
-      std::string question = p.substr(q);
+      std::string question = prompts[i].substr(prompts[i].rfind("Q: "));
       std::smatch m;
       static const std::regex nums(R"((\d+)\D+(\d+))");
       std::regex_search(question, m, nums);
       long sum = std::stol(m[1]) + std::stol(m[2]);
-      bool wrong = wrong_on_odd && (i % 2 == 1);
-      out.push_back({" " + std::to_string(wrong ? sum + 1 : sum), 3, false});
+      for (int j = 0; j < opts.num_samples; ++j) {
+        std::string text = per_sample ? per_sample(sum, j) : " " + std::to_string(wrong_on_odd && i % 2 ? sum + 1 : sum);
+        out.push_back({text, 3, false});
+      }
     }
     return out;
   }
 };
+
+static ModelConfig tiny_config() {
+  ModelConfig c;
+  c.d_model = 32;
+  c.n_layers = 2;
+  c.n_heads = 2;
+  c.n_kv_heads = 2;
+  c.ffn_hidden = 64;
+  c.max_seq_len = 96;
+  c.init_std = 0.3;  // a random model with peaked distributions: outputs differ by prompt
+  return c;
+}
+
+static std::vector<std::string> random_prompts(int n, uint64_t seed) {
+  std::vector<std::string> prompts;
+  Rng rng(seed);
+  for (int i = 0; i < n; ++i) {
+    std::string p;
+    for (int64_t k = rng.uniform_int(1, 30); k > 0; --k) p.push_back(char('a' + rng.uniform_int(0, 25)));
+    prompts.push_back(p);
+  }
+  return prompts;
+}
 
 TEST(Evaluate, ScoresAndReportsTheDocumentedFields) {
   auto task = make_task("add");
@@ -44,9 +71,14 @@ TEST(Evaluate, ScoresAndReportsTheDocumentedFields) {
   spec.n = 40;
   auto r = evaluate(oracle, *task, "add", spec);
   EXPECT_EQ(r.summary["accuracy"], 1.0);
-  for (const char* key : {"task", "split", "method", "model", "n", "accuracy", "ci95", "metrics"})
+  for (const char* key : {"task", "split", "method", "model", "n", "accuracy", "ci95", "metrics", "item_correct"})
     EXPECT_TRUE(r.summary.contains(key)) << key;
+  for (const char* key : {"extract_fail", "char_accuracy", "edit_distance", "gold_logprob", "mean_generated_tokens", "seconds",
+                          "tokens_per_s"})
+    EXPECT_TRUE(r.summary["metrics"].contains(key)) << key;
+  EXPECT_TRUE(r.summary["metrics"]["gold_logprob"].is_null());  // the oracle cannot score
   EXPECT_EQ(r.samples.size(), 40u);
+  EXPECT_EQ(r.summary["split"], "id");
   oracle.wrong_on_odd = true;
   r = evaluate(oracle, *task, "add", spec);
   EXPECT_DOUBLE_EQ(r.summary["accuracy"].get<double>(), 0.5);
@@ -54,6 +86,8 @@ TEST(Evaluate, ScoresAndReportsTheDocumentedFields) {
   EXPECT_LT(lo, 0.5);
   EXPECT_GT(hi, 0.5);
   EXPECT_EQ(r.samples[1]["correct"], false);
+  EXPECT_LT(r.summary["metrics"]["char_accuracy"].get<double>(), 1.0);
+  EXPECT_GT(r.summary["metrics"]["edit_distance"].get<double>(), 0.0);
 }
 
 TEST(Evaluate, ExemplarsComeFromTheExemplarPoolAndAreShared) {
@@ -71,21 +105,101 @@ TEST(Evaluate, ExemplarsComeFromTheExemplarPoolAndAreShared) {
     EXPECT_EQ(p.rfind(render_example(shots[0], Format::direct), 0), 0u);  // same exemplars for every item
     EXPECT_EQ(std::count(p.begin(), p.end(), 'Q'), 4);
   }
+  oracle.seen.clear();
+  spec.per_item_exemplars = true;
+  evaluate(oracle, *task, "add", spec);
+  EXPECT_NE(oracle.seen[0].substr(0, 20), oracle.seen[1].substr(0, 20));
+}
+
+TEST(Evaluate, SelfConsistencyVotesAndIgnoresFailedExtractions) {
+  auto task = make_task("add");
+  ArithmeticOracle oracle;
+  // Sample 0: no answer, 1: wrong, 2 and 3: right (one with a thousands separator).
+  oracle.per_sample = [](long sum, int j) -> std::string {
+    if (j == 0) return "I am not sure";
+    if (j == 1) return "So the answer is " + std::to_string(sum + 7) + ".";
+    std::string s = std::to_string(sum);
+    if (j == 2 && s.size() > 3) s.insert(s.size() - 3, ",");
+    return "So the answer is " + s + ".";
+  };
+  EvalSpec spec;
+  spec.n = 20;
+  spec.method = "sc:2:4";
+  auto r = evaluate(oracle, *task, "add", spec);
+  EXPECT_EQ(r.summary["accuracy"], 1.0);
+  EXPECT_EQ(r.samples[0]["outputs"].size(), 4u);
+  EXPECT_TRUE(r.samples[0]["extracted_each"][0].get<std::string>().empty());
+}
+
+TEST(Evaluate, ProbesChangeTheExemplarsAsDocumented) {
+  auto add = make_task("add");
+  auto coin = make_task("coin");
+  auto base = method_exemplars(*add, parse_method("icl:3"), 1, 0, false);
+  auto rnd = method_exemplars(*add, parse_method("icl:3:random-labels"), 1, 0, false);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(rnd[i].question, base[i].question);
+    EXPECT_EQ(rnd[i].answer, base[(i + 1) % 3].answer);
+  }
+  auto cbase = method_exemplars(*coin, parse_method("icl:4"), 1, 0, false);
+  auto flipped = method_exemplars(*coin, parse_method("icl:4:flipped"), 1, 0, false);
+  for (size_t i = 0; i < 4; ++i) EXPECT_NE(flipped[i].answer, cbase[i].answer);
+  EXPECT_THROW(method_exemplars(*add, parse_method("icl:2:flipped"), 1, 0, false), Error);  // not yes/no
+  auto m = parse_method("icl:2:no-question");
+  auto prompt = method_prompt(m, base, base[2]);
+  EXPECT_EQ(std::count(prompt.begin(), prompt.end(), 'Q'), 1) << prompt;
+  // complex: the K exemplars with the most rationale steps
+  auto cx = method_exemplars(*add, parse_method("complex:3:4"), 1, 0, false);
+  auto pool = exemplars(*add, 32, 1);
+  size_t max_steps = 0;
+  for (const auto& e : pool) max_steps = std::max<size_t>(max_steps, std::count(e.rationale.begin(), e.rationale.end(), '\n'));
+  EXPECT_EQ(size_t(std::count(cx[0].rationale.begin(), cx[0].rationale.end(), '\n')), max_steps);
+}
+
+TEST(Vote, MajorityIgnoresFailuresMergesNormalisedFormsAndBreaksTiesByFirst) {
+  std::vector<std::string> raw = {"no idea", "The answer is 1,000.", "1000", "So the answer is 7", "7"};
+  std::vector<std::string> extracted;
+  for (const auto& r : raw) extracted.push_back(extract_number(r));
+  EXPECT_EQ(extracted[0], "");
+  EXPECT_EQ(majority_vote(extracted), "1000");  // 2 votes each for 1000 and 7; 1000 came first
+  EXPECT_EQ(majority_vote({"", "", "3"}), "3");
+  EXPECT_EQ(majority_vote({"", ""}), "");
+  EXPECT_EQ(majority_vote({"5", "6", "6"}), "6");
+}
+
+TEST(Vote, ComplexityRanksChainsByTheirSteps) {
+  std::vector<std::string> chains = {"\na\nSo the answer is 1.", "\na\nb\nc\nSo the answer is 2.", "\na\nb\nSo the answer is 3.",
+                                     "\nx\ny\nz\nSo the answer is 4."};
+  EXPECT_EQ(chain_steps(chains[1]), 3);
+  EXPECT_EQ(most_complex(chains, 2), (std::vector<size_t>{1, 3}));  // tie: the earlier first
+  EXPECT_EQ(most_complex(chains, 1), (std::vector<size_t>{1}));
 }
 
 TEST(Method, GrammarAndErrors) {
   EXPECT_EQ(parse_method("icl:4").shots, 4);
   EXPECT_EQ(parse_method("cot:2").format, Format::cot);
   EXPECT_EQ(parse_method("direct").shots, 0);
-  EXPECT_THROW(parse_method("icl:-1"), Error);
-  EXPECT_THROW(parse_method("icl"), Error);
-  EXPECT_THROW(parse_method("icl:x"), Error);
-  EXPECT_THROW(parse_method("direct:3"), Error);
+  auto sc = parse_method("sc:4:8");
+  EXPECT_EQ(sc.samples, 8);
+  EXPECT_DOUBLE_EQ(sc.temperature, 0.7);
+  EXPECT_DOUBLE_EQ(parse_method("sc:4:8:1.2").temperature, 1.2);
+  auto cx = parse_method("complex:4:8");
+  EXPECT_EQ(cx.vote_top, 4);
+  EXPECT_EQ(parse_method("complex:4:8:3").vote_top, 3);
+  EXPECT_EQ(parse_method("icl:4:random-labels").probe, "random-labels");
+  for (const char* bad : {"icl:-1", "icl", "icl:x", "direct:3", "sc:4", "sc:4:0", "complex:4:2:3", "icl:4:shuffled",
+                          "icl:1:random-labels", "sc:4:8:-1"})
+    EXPECT_THROW(parse_method(bad), Error) << bad;
   try {
     parse_method("zeroshot");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("valid: direct, icl, cot"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("valid: direct, icl, cot, sc, complex"), std::string::npos) << e.what();
+  }
+  try {
+    parse_method("sc:4");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("sc:K:N[:T]"), std::string::npos) << e.what();
   }
 }
 
@@ -101,39 +215,126 @@ TEST(Stats, BootstrapCiCoversTheTrueMeanMostOfTheTime) {
   EXPECT_GE(covered, 90);
 }
 
-TEST(Generate, BatchSizeDoesNotChangeGreedyOutputs) {
-  ModelConfig c;
-  c.d_model = 32;
-  c.n_layers = 2;
-  c.n_heads = 2;
-  c.n_kv_heads = 2;
-  c.ffn_hidden = 64;
-  c.max_seq_len = 96;
-  c.init_std = 0.3;
-  Transformer m(c, 2);
-  ByteTokenizer tok;
-  std::vector<std::string> prompts;
-  Rng rng(3);
-  for (int i = 0; i < 13; ++i) {
-    std::string p;
-    for (int64_t k = rng.uniform_int(1, 30); k > 0; --k) p.push_back(char('a' + rng.uniform_int(0, 25)));
-    prompts.push_back(p);
+TEST(Stats, PairedBootstrapSign) {
+  // b is right on 50% of items; a on the same items plus 20% more.
+  std::vector<double> a, b;
+  Rng rng(5);
+  for (int i = 0; i < 300; ++i) {
+    bool bi = rng.bernoulli(0.5);
+    b.push_back(bi);
+    a.push_back(bi || rng.bernoulli(0.4));
   }
+  auto d = paired_bootstrap(a, b, 1);
+  EXPECT_GT(d.diff, 0.1);
+  EXPECT_GT(d.lo, 0);
+  EXPECT_TRUE(d.resolved());
+  auto r = paired_bootstrap(b, a, 1);
+  EXPECT_LT(r.hi, 0);
+  auto same = paired_bootstrap(a, a, 1);
+  EXPECT_EQ(same.diff, 0);
+  EXPECT_FALSE(same.resolved());
+  EXPECT_THROW(paired_bootstrap(a, {1.0}, 1), Error);
+}
+
+TEST(Stats, ContinuousMetrics) {
+  EXPECT_DOUBLE_EQ(char_accuracy("1234", "1234"), 1.0);
+  EXPECT_DOUBLE_EQ(char_accuracy("1239", "1234"), 0.75);
+  EXPECT_DOUBLE_EQ(char_accuracy("", "12"), 0.0);
+  EXPECT_DOUBLE_EQ(normalized_edit_distance("1234", "1234"), 0.0);
+  EXPECT_DOUBLE_EQ(normalized_edit_distance("124", "1234"), 0.25);
+}
+
+TEST(Generate, BatchSizeDoesNotChangeGreedyOutputsOrScores) {
+  Transformer m(tiny_config(), 2);
+  ByteTokenizer tok;
+  auto prompts = random_prompts(13, 3);
   GenerateOptions opts;
   opts.max_new_tokens = 12;
   opts.stop = {"q"};
   opts.batch_size = 1;
-  auto one = generate_greedy(m, tok, prompts, opts);
+  auto one = generate(m, tok, prompts, opts);
+  std::vector<std::string> conts(prompts.size(), "xyz");
+  auto score1 = score_continuations(m, tok, prompts, conts, 1);
   for (int b : {7, 64}) {
     opts.batch_size = b;
-    auto many = generate_greedy(m, tok, prompts, opts);
+    auto many = generate(m, tok, prompts, opts);
+    auto scores = score_continuations(m, tok, prompts, conts, b);
     for (size_t i = 0; i < prompts.size(); ++i) {
       EXPECT_EQ(one[i].text, many[i].text) << "prompt " << i << " batch " << b;
       EXPECT_EQ(one[i].tokens, many[i].tokens);
+      EXPECT_NEAR(score1[i], scores[i], 1e-4) << "prompt " << i << " batch " << b;
     }
   }
   opts.max_new_tokens = 90;
-  EXPECT_THROW(generate_greedy(m, tok, prompts, opts), Error);  // cannot fit the context
+  EXPECT_THROW(generate(m, tok, prompts, opts), Error);  // cannot fit the context
+}
+
+TEST(Generate, ScoreMatchesAFullForwardPass) {
+  Transformer m(tiny_config(), 6);
+  ByteTokenizer tok;
+  auto logp = torch::log_softmax(m->forward(torch::tensor({{256, 'a', 'b', 'c', 'd'}}, torch::kLong)), -1);
+  double want = logp[0][2]['c'].item<double>() + logp[0][3]['d'].item<double>();
+  auto got = score_continuations(m, tok, {"ab"}, {"cd"}, 4);
+  EXPECT_NEAR(got[0], want, 1e-4);
+}
+
+TEST(Generate, SamplingIsReproducibleBySeedAndIndependentOfBatching) {
+  Transformer m(tiny_config(), 4);
+  ByteTokenizer tok;
+  auto prompts = random_prompts(6, 9);
+  GenerateOptions opts;
+  opts.max_new_tokens = 10;
+  opts.temperature = 1.0;
+  opts.num_samples = 3;
+  opts.seed = 42;
+  opts.batch_size = 18;
+  auto a = generate(m, tok, prompts, opts);
+  auto b = generate(m, tok, prompts, opts);
+  opts.batch_size = 3;  // one prompt (three samples) per batch
+  auto c = generate(m, tok, prompts, opts);
+  ASSERT_EQ(a.size(), 18u);
+  std::set<std::string> distinct;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].text, b[i].text);
+    EXPECT_EQ(a[i].text, c[i].text) << i;
+    distinct.insert(a[i].text);
+  }
+  EXPECT_GT(distinct.size(), 9u);  // samples differ
+  opts.seed = 43;
+  auto d = generate(m, tok, prompts, opts);
+  int same = 0;
+  for (size_t i = 0; i < a.size(); ++i) same += a[i].text == d[i].text;
+  EXPECT_LT(same, 18);
+}
+
+TEST(Generate, SharedPromptCacheGivesTheSameGreedyContinuations) {
+  Transformer m(tiny_config(), 4);
+  ByteTokenizer tok;
+  auto prompts = random_prompts(5, 2);
+  GenerateOptions opts;
+  opts.max_new_tokens = 10;
+  auto single = generate(m, tok, prompts, opts);
+  opts.num_samples = 4;
+  auto shared = generate(m, tok, prompts, opts);
+  for (size_t i = 0; i < prompts.size(); ++i)
+    for (size_t j = 0; j < 4; ++j) EXPECT_EQ(shared[i * 4 + j].text, single[i].text);
+}
+
+TEST(Generate, TopKOneAndTinyTopPAreGreedy) {
+  Rng rng(1);
+  std::vector<float> logits(260, 0.f);
+  logits['x'] = 3.f;
+  logits['y'] = 2.9f;
+  logits[ByteTokenizer::kPad] = 10.f;  // never generated
+  GenerateOptions greedy, topk, topp;
+  topk.temperature = topp.temperature = 1.0;
+  topk.top_k = 1;
+  topp.top_p = 1e-6;
+  EXPECT_EQ(choose_token(logits.data(), 260, greedy, rng), 'x');
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(choose_token(logits.data(), 260, topk, rng), 'x');
+    EXPECT_EQ(choose_token(logits.data(), 260, topp, rng), 'x');
+  }
 }
 
 }  // namespace elab
