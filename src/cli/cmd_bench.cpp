@@ -150,7 +150,7 @@ void add_bench_command(CLI::App& app) {
   train->callback([o, m] { bench_train(*o, *m); });
 
   auto g = std::make_shared<BenchGenerateOptions>();
-  auto gm = std::make_shared<MachineOptions>();
+  auto gm = std::make_shared<MachineOptions>(generation_machine_defaults());
   auto* gen = bench->add_subcommand("generate", "Decode tokens/s of the generation engine at several batch sizes");
   gen->add_option("--preset", g->preset, "model preset")->capture_default_str();
   gen->add_option("--batch", g->batches, "batch sizes (repeatable)")->capture_default_str();

@@ -26,7 +26,7 @@ struct CompareOptions {
 
 void add_eval_command(CLI::App& app) {
   auto job = std::make_shared<EvalJob>();
-  auto machine = std::make_shared<MachineOptions>();
+  auto machine = std::make_shared<MachineOptions>(generation_machine_defaults());
   auto* cmd = app.add_subcommand("eval", "Evaluate a model with a prompting method on a task split");
   cmd->add_option("--model", job->model, "checkpoint directory")->required();
   cmd->add_option("--task", job->task, "task (elab tasks list)")->required();
@@ -39,8 +39,8 @@ void add_eval_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--per-item-exemplars", job->spec.per_item_exemplars, "draw fresh exemplars for every test item");
   cmd->add_flag("--skip-bad", job->skip_bad, "skip malformed lines of JSONL task files (and report how many)");
-  cmd->add_option("--json", job->json_path, "write the summary object here");
-  cmd->add_option("--samples", job->samples_path, "write one JSON line per test item here");
+  cmd->add_option("--json", job->json_path, "write the summary object here (- for stdout)");
+  cmd->add_option("--samples", job->samples_path, "write one JSON line per test item here (- for stdout)");
   add_machine_flags(*cmd, *machine);
   cmd->callback([job, machine] {
     apply_machine_options(*machine);

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "cli/jobs.h"
 #include "core/fs.h"
 
 namespace elab {
@@ -15,14 +16,14 @@ void add_machine_flags(CLI::App& cmd, MachineOptions& opts) {
       ->capture_default_str();
 }
 
+MachineOptions generation_machine_defaults() {
+  MachineOptions m;
+  m.threads = {0, 1};
+  return m;
+}
+
 void apply_machine_options(const MachineOptions& opts) { configure_threads(opts.threads); }
 
-void write_json(const std::string& path, const nlohmann::ordered_json& j) {
-  if (path == "-") {
-    std::cout << j.dump(2) << "\n";
-    return;
-  }
-  write_file_atomic(path, j.dump(2) + "\n");
-}
+void write_json(const std::string& path, const nlohmann::ordered_json& j) { write_output(path, j.dump(2) + "\n"); }
 
 }  // namespace elab

@@ -1,5 +1,7 @@
 #include "cli/jobs.h"
 
+#include <iostream>
+
 #include <fmt/format.h>
 
 #include "backends/registry.h"
@@ -59,6 +61,14 @@ TrainResult run_train_job(const TrainJob& job) {
   return train(model, data, heldout, cfg, run);
 }
 
+void write_output(const std::string& path, const std::string& text) {
+  if (path == "-") {
+    std::cout << text << std::flush;
+    return;
+  }
+  write_file_atomic(path, text);
+}
+
 EvalResult run_eval_job(const EvalJob& job) {
   set_skip_bad_lines(job.skip_bad);
   auto task = make_task(job.task);
@@ -66,11 +76,13 @@ EvalResult run_eval_job(const EvalJob& job) {
   parse_method(job.spec.method);  // fail on a bad method before loading a model
   auto backend = make_backend(job.model, job.device);
   auto result = evaluate(*backend, *task, job.task, job.spec);
-  if (!job.json_path.empty()) write_file_atomic(job.json_path, result.summary.dump(2) + "\n");
+  // Models may emit bytes that are not UTF-8: JSON gets U+FFFD in their place.
+  const auto replace = nlohmann::ordered_json::error_handler_t::replace;
+  if (!job.json_path.empty()) write_output(job.json_path, result.summary.dump(2, ' ', false, replace) + "\n");
   if (!job.samples_path.empty()) {
     std::string lines;
-    for (const auto& s : result.samples) lines += s.dump() + "\n";
-    write_file_atomic(job.samples_path, lines);
+    for (const auto& s : result.samples) lines += s.dump(-1, ' ', false, replace) + "\n";
+    write_output(job.samples_path, lines);
   }
   return result;
 }

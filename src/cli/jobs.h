@@ -43,4 +43,7 @@ struct EvalJob {
 
 EvalResult run_eval_job(const EvalJob& job);
 
+// Writes `text` to `path` atomically; "-" writes to standard output.
+void write_output(const std::string& path, const std::string& text);
+
 }  // namespace elab

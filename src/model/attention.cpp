@@ -18,8 +18,20 @@ torch::Tensor attention_reference(const torch::Tensor& q, const torch::Tensor& k
   return torch::matmul(torch::softmax(scores, -1), v);
 }
 
+// One query per row (decoding with the KV cache): B*H products of (1 x D) by (D x S)
+// are too small for a GEMM call each (measured: batched GEMV 5.8K tok/s, this 7.9K at
+// batch 64 on preset l), so broadcast-multiply and sum instead.
+static torch::Tensor attention_single_query(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                            const torch::Tensor& allowed) {
+  auto scores = (q * k).sum(-1, /*keepdim=*/true) * (1.0 / std::sqrt(double(q.size(-1))));  // (B, H, S, 1)
+  if (allowed.defined())
+    scores = scores.masked_fill(allowed.transpose(-2, -1).logical_not(), -std::numeric_limits<double>::infinity());
+  return (torch::softmax(scores, 2) * v).sum(2, /*keepdim=*/true);  // (B, H, 1, D)
+}
+
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& allowed, bool causal, bool reference) {
+  if (!reference && q.size(2) == 1 && !q.requires_grad()) return attention_single_query(q, k, v, allowed);
 #if TORCH_VERSION_MAJOR >= 2
   if (!reference) {
     if (allowed.defined()) return at::scaled_dot_product_attention(q, k, v, allowed, 0.0, false);

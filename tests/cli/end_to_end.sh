@@ -45,6 +45,23 @@ grep -q '"correct"' "$work/s.jsonl" || fail "samples lack 'correct'"
 
 checks=$((checks + 4))  # train, files, eval JSON and samples, resume
 
+# Methods that sample, the probes, a paired comparison of two results on the same items.
+"$ELAB" eval --model "$work/m" --task add --method sc:1:3 -n 6 --max-new-tokens 24 --json "$work/sc.json" >/dev/null 2>&1 \
+  || fail "eval sc"
+grep -q '"extracted_each"' <("$ELAB" eval --model "$work/m" --task coin --method complex:2:3 -n 3 --max-new-tokens 24 --samples - 2>/dev/null) \
+  || fail "eval complex samples to stdout"
+"$ELAB" eval --model "$work/m" --task coin --method icl:2:flipped -n 6 --json "$work/flip.json" >/dev/null 2>&1 || fail "eval flipped"
+"$ELAB" eval --model "$work/m" --task coin --method icl:2 -n 6 --json "$work/plain.json" >/dev/null 2>&1 || fail "eval icl"
+"$ELAB" compare "$work/plain.json" "$work/flip.json" >"$work/cmp.out" 2>&1 || { fail "compare"; cat "$work/cmp.out"; }
+grep -q "paired bootstrap 95% CI, n=6" "$work/cmp.out" || fail "compare output"
+"$ELAB" methods list | grep -q "sc:K:N\[:T\]" || fail "methods list"
+"$ELAB" tasks list | grep -q "wordprob" || fail "tasks list"
+"$ELAB" recipes show mix | grep -q "instruct" || fail "recipes show"
+printf '{"question": "2+2?", "answer": "4"}\nnot json\n' >"$work/t.jsonl"
+"$ELAB" eval --model "$work/m" --task "jsonl:$work/t.jsonl" -n 1 --skip-bad >"$work/skip.out" 2>&1 || fail "eval --skip-bad"
+grep -q "skipped 1 malformed lines" "$work/skip.out" || fail "--skip-bad reports the count"
+checks=$((checks + 10))
+
 # --- bad input -------------------------------------------------------------------------
 expect_error "unknown preset" "valid: xs, s, m" train --preset huge --recipe add --tokens 100 --out "$work/x"
 expect_error "unknown recipe" "valid:" train --preset xs --recipe nope --tokens 100 --out "$work/x"
@@ -58,6 +75,16 @@ expect_error "malformed method" "grammar" eval --model "$work/m" --task add --me
 expect_error "missing model" "does not exist" eval --model "$work/none" --task add
 expect_error "bad device" "--device" eval --model "$work/m" --task add --device tpu
 
+expect_error "method without N" "sc:K:N[:T]" eval --model "$work/m" --task add --method sc:4
+expect_error "probe on non-binary task" "needs a yes/no task" eval --model "$work/m" --task add --method icl:2:flipped -n 2
+if [ -d "$(dirname "$ELAB")/../../shared/data/bbh" ] || [ -n "${ELAB_DATA:-}" ]; then
+  expect_error "K beyond the pool" "has only 3" eval --model "$work/m" --task "bbh:navigate" --method icl:4 -n 1
+else
+  echo "skip: BBH data not found, K-beyond-the-pool check skipped"
+fi
+expect_error "malformed jsonl" "t.jsonl:2: not a JSON object" eval --model "$work/m" --task "jsonl:$work/t.jsonl"
+expect_error "unknown format" "valid: direct, cot, code, instruct, reverse" tasks sample add --format poem
+expect_error "compare other items" "different items" compare "$work/plain.json" "$work/sc.json"
 cp -r "$work/m" "$work/trunc"
 head -c 1000 "$work/m/model.safetensors" >"$work/trunc/model.safetensors"
 expect_error "truncated weights" "model.safetensors" eval --model "$work/trunc" --task add

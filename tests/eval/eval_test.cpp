@@ -338,3 +338,24 @@ TEST(Generate, TopKOneAndTinyTopPAreGreedy) {
 }
 
 }  // namespace elab
+
+namespace elab {
+
+// Outputs are raw bytes; the samples file must still be valid JSON.
+TEST(Evaluate, OutputsThatAreNotUtf8StillMakeJson) {
+  struct Garbage : Backend {
+    std::string name() const override { return "garbage"; }
+    std::vector<Completion> complete(const std::vector<std::string>& p, const GenerateOptions&) override {
+      return std::vector<Completion>(p.size(), Completion{"\x8e\xff 12", 3, false});
+    }
+  } backend;
+  auto task = make_task("add");
+  EvalSpec spec;
+  spec.n = 3;
+  auto r = evaluate(backend, *task, "add", spec);
+  const auto replace = nlohmann::ordered_json::error_handler_t::replace;
+  EXPECT_NO_THROW(r.samples[0].dump(-1, ' ', false, replace));
+  EXPECT_NE(r.samples[0].dump(-1, ' ', false, replace).find("12"), std::string::npos);
+}
+
+}  // namespace elab
