@@ -17,6 +17,7 @@ class NativeBackend : public Backend {
 
  private:
   Checkpoint ck_;
+  bool warned_ = false;
 };
 
 }  // namespace elab

@@ -10,6 +10,7 @@ namespace elab {
 struct GenerateOptions {
   int max_new_tokens = 64;
   std::vector<std::string> stop;  // generation ends at the first of these (not included)
+  std::string stop_after_line_with;  // also ends at the end of the first line containing this (kept)
   int batch_size = 64;            // sequences decoded together (prompts x samples)
   int num_samples = 1;            // continuations per prompt, sharing the prompt's cache
   double temperature = 0;         // 0: greedy; > 0: sampling

@@ -104,6 +104,7 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
 
   GenerateOptions gen;
   gen.stop = stop_sequences(method.format);
+  gen.stop_after_line_with = answer_line_cue(method.format);
   gen.batch_size = spec.batch_size;
   gen.max_new_tokens = spec.max_new_tokens > 0 ? spec.max_new_tokens : (method.format == Format::cot ? 256 : 32);
   gen.num_samples = method.samples;
@@ -127,8 +128,9 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
     std::vector<std::string> texts, extracted;
     for (size_t j = 0; j < N; ++j) {
       const Completion& c = outputs[i * N + j];
-      texts.push_back(c.text);
-      extracted.push_back(task.extract_answer(c.text));
+      // Backends that cannot stop at the answer line (most servers) are cut here instead.
+      texts.push_back(cut_after_answer_line(c.text, gen.stop_after_line_with));
+      extracted.push_back(task.extract_answer(texts.back()));
       generated += c.tokens;
     }
     std::string answer;

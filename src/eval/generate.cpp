@@ -115,28 +115,48 @@ void decode_batch(Transformer& model, const std::vector<std::vector<int32_t>>& e
   std::vector<std::string> text(static_cast<size_t>(B));
   std::vector<int64_t> count(static_cast<size_t>(B), 0);
   std::vector<bool> done(static_cast<size_t>(B), false);
-  std::vector<int64_t> next(static_cast<size_t>(B), ByteTokenizer::kPad);
+  // live[k] is the row decoded at batch position k. When most rows have finished, the
+  // batch (and its cache) is compacted to the rest, so one long chain does not keep
+  // every finished row computing.
+  std::vector<int64_t> live(static_cast<size_t>(B));
+  std::iota(live.begin(), live.end(), 0);
+  std::vector<int64_t> next;
   for (int step = 0; step < opts.max_new_tokens; ++step) {
-    auto host = logits.to(torch::kCPU, torch::kFloat).contiguous();  // (B, V)
+    auto host = logits.to(torch::kCPU, torch::kFloat).contiguous();  // (live, V)
     const int64_t V = host.size(1);
     const float* data = host.data_ptr<float>();
+    next.assign(live.size(), ByteTokenizer::kPad);
     int64_t remaining = 0;
-    for (int64_t r = 0; r < B; ++r) {
-      if (done[size_t(r)]) continue;
-      int32_t id = choose_token(data + r * V, V, opts, rngs[size_t(r)]);
-      next[size_t(r)] = id;
+    for (size_t k = 0; k < live.size(); ++k) {
+      const size_t r = size_t(live[k]);
+      if (done[r]) continue;
+      int32_t id = choose_token(data + int64_t(k) * V, V, opts, rngs[r]);
+      next[k] = id;
       if (id == ByteTokenizer::kEos) {
-        done[size_t(r)] = true;
+        done[r] = true;
         continue;
       }
-      ++count[size_t(r)];
-      text[size_t(r)].push_back(char(id));
-      if (stop_position(text[size_t(r)], opts.stop) != std::string::npos) done[size_t(r)] = true;
-      remaining += !done[size_t(r)];
+      ++count[r];
+      text[r].push_back(char(id));
+      if (stop_position(text[r], opts.stop) != std::string::npos) done[r] = true;
+      if (id == '\n' && !opts.stop_after_line_with.empty() && text[r].find(opts.stop_after_line_with) != std::string::npos)
+        done[r] = true;
+      remaining += !done[r];
     }
     if (remaining == 0 || step + 1 == opts.max_new_tokens) break;
-    auto step_ids = torch::from_blob(next.data(), {B, 1}, torch::kLong).clone().to(device);
-    logits = model->forward(step_ids, &cache).select(1, 0);  // (B, V)
+    if (remaining * 2 <= int64_t(live.size()) && live.size() >= 8) {
+      std::vector<int64_t> keep_pos, keep_live, keep_next;
+      for (size_t k = 0; k < live.size(); ++k)
+        if (!done[size_t(live[k])]) keep_pos.push_back(int64_t(k)), keep_live.push_back(live[k]), keep_next.push_back(next[k]);
+      auto index = torch::tensor(keep_pos, torch::kLong).to(device);
+      for (auto& k : cache.keys) k = k.index_select(0, index);
+      for (auto& v : cache.values) v = v.index_select(0, index);
+      cache.left_pad = cache.left_pad.index_select(0, index);
+      live = std::move(keep_live);
+      next = std::move(keep_next);
+    }
+    auto step_ids = torch::from_blob(next.data(), {int64_t(next.size()), 1}, torch::kLong).clone().to(device);
+    logits = model->forward(step_ids, &cache).select(1, 0);  // (live, V)
   }
   for (int64_t r = 0; r < B; ++r) {
     Completion& c = out[which[size_t(r / N)] * size_t(N) + size_t(r % N)];

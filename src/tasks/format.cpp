@@ -61,6 +61,16 @@ std::string render_few_shot(const std::vector<Example>& exemplars, Format f, con
   return out + render_prompt(query, f);
 }
 
+std::string answer_line_cue(Format f) { return f == Format::cot || f == Format::code ? "answer is" : ""; }
+
+std::string cut_after_answer_line(const std::string& output, const std::string& cue) {
+  if (cue.empty()) return output;
+  size_t at = output.find(cue);
+  if (at == std::string::npos) return output;
+  size_t end = output.find('\n', at);
+  return end == std::string::npos ? output : output.substr(0, end + 1);
+}
+
 std::vector<std::string> stop_sequences(Format f) {
   if (f == Format::direct || f == Format::instruct || f == Format::reverse) return {"\n"};
   return {"\n\n", "\nQ:"};

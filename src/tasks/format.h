@@ -35,5 +35,10 @@ std::string render_few_shot(const std::vector<Example>& exemplars, Format f, con
 // Where generation stops for a format: the end of the answer line (direct) or of the
 // chain (a blank line or a new question).
 std::vector<std::string> stop_sequences(Format f);
+// Chains end with their answer line: generation also stops at the end of the first line
+// containing this cue ("" for formats without one).
+std::string answer_line_cue(Format f);
+// `output` cut after the first line containing `cue` (the whole output when none does).
+std::string cut_after_answer_line(const std::string& output, const std::string& cue);
 
 }  // namespace elab

@@ -22,10 +22,10 @@ TEST(Learning, TinyModelLearnsTwoDigitAdditionOnUnseenPairs) {
   RecipeStream data(recipe, derive_seed(1, "data"), Pool::train);
   RecipeStream heldout(recipe, derive_seed(1, "heldout"), Pool::exemplar);
 
-  TrainConfig cfg;  // measured: ~98% after 3M tokens, ~40 s on two cores
+  TrainConfig cfg;  // measured: 0.94-0.98 after 2.7-3M tokens, ~40 s on two cores
   cfg.batch_size = 32;
   cfg.seq_len = 32;
-  cfg.steps = 2600;
+  cfg.steps = 3000;
   cfg.lr = 1e-2;
   cfg.warmup_steps = 100;
   cfg.eval_every = 500;
