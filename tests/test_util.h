@@ -1,8 +1,13 @@
 #pragma once
-// Helpers shared by the tests: a temporary directory that cleans up after itself.
+// Helpers shared by the tests: a temporary directory that cleans up after itself, a tiny
+// model configuration, and the message of an expected error.
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <string>
+
+#include "core/error.h"
+#include "model/config.h"
 
 namespace elab::testing {
 
@@ -19,5 +24,30 @@ struct TempDir {
   }
   std::filesystem::path operator/(const std::string& name) const { return path / name; }
 };
+
+// A model small enough to run in milliseconds. A large init_std makes attention sharp and
+// outputs prompt-dependent, which a bug in masking or caching would disturb.
+inline ModelConfig tiny_config(int d_model = 32, int layers = 2, int heads = 2, int ffn = 64, int max_seq = 64,
+                               double init_std = 0.02) {
+  ModelConfig c;
+  c.d_model = d_model;
+  c.n_layers = layers;
+  c.n_heads = heads;
+  c.n_kv_heads = heads;
+  c.ffn_hidden = ffn;
+  c.max_seq_len = max_seq;
+  c.init_std = init_std;
+  return c;
+}
+
+// The message of the Error that f throws ("" when it throws none).
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 }  // namespace elab::testing

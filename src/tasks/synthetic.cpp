@@ -23,34 +23,32 @@ TaskOptions::TaskOptions(std::string task, const std::string& args, std::vector<
   }
 }
 
-int64_t TaskOptions::integer(const std::string& key, int64_t fallback, int64_t lo, int64_t hi) const {
-  auto it = values_.find(key);
-  if (it == values_.end()) return fallback;
-  int64_t v = 0;
+// The option's value parsed whole by `parse` and checked against [lo, hi], or `fallback`.
+template <typename T, typename Parse>
+static T option_value(const std::map<std::string, std::string>& values, const std::string& task, const std::string& key,
+                      T fallback, T lo, T hi, Parse parse, const char* what) {
+  auto it = values.find(key);
+  if (it == values.end()) return fallback;
+  T v{};
   size_t used = 0;
   try {
-    v = std::stoll(it->second, &used);
+    v = parse(it->second, &used);
   } catch (...) {
     used = 0;
   }
-  check(used == it->second.size() && used > 0 && v >= lo && v <= hi, "task {}: {} must be an integer in {}..{}, got '{}'",
-        task_, key, lo, hi, it->second);
+  check(used == it->second.size() && used > 0 && v >= lo && v <= hi, "task {}: {} must be {} in [{}, {}], got '{}'", task,
+        key, what, lo, hi, it->second);
   return v;
 }
 
+int64_t TaskOptions::integer(const std::string& key, int64_t fallback, int64_t lo, int64_t hi) const {
+  return option_value<int64_t>(values_, task_, key, fallback, lo, hi,
+                               [](const std::string& s, size_t* used) { return std::stoll(s, used); }, "an integer");
+}
+
 double TaskOptions::real(const std::string& key, double fallback, double lo, double hi) const {
-  auto it = values_.find(key);
-  if (it == values_.end()) return fallback;
-  double v = 0;
-  size_t used = 0;
-  try {
-    v = std::stod(it->second, &used);
-  } catch (...) {
-    used = 0;
-  }
-  check(used == it->second.size() && used > 0 && v >= lo && v <= hi, "task {}: {} must be a number in [{}, {}], got '{}'",
-        task_, key, lo, hi, it->second);
-  return v;
+  return option_value<double>(values_, task_, key, fallback, lo, hi,
+                              [](const std::string& s, size_t* used) { return std::stod(s, used); }, "a number");
 }
 
 std::vector<int> TaskOptions::templates(int count) const {

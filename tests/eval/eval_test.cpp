@@ -12,6 +12,7 @@
 #include "eval/vote.h"
 #include "tasks/extract.h"
 #include "tasks/registry.h"
+#include "test_util.h"
 
 namespace elab {
 
@@ -41,17 +42,7 @@ struct ArithmeticOracle : Backend {
   }
 };
 
-static ModelConfig tiny_config() {
-  ModelConfig c;
-  c.d_model = 32;
-  c.n_layers = 2;
-  c.n_heads = 2;
-  c.n_kv_heads = 2;
-  c.ffn_hidden = 64;
-  c.max_seq_len = 96;
-  c.init_std = 0.3;  // a random model with peaked distributions: outputs differ by prompt
-  return c;
-}
+static ModelConfig tiny_config() { return testing::tiny_config(32, 2, 2, 64, 96, 0.3); }
 
 static std::vector<std::string> random_prompts(int n, uint64_t seed) {
   std::vector<std::string> prompts;

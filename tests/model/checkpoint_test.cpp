@@ -7,25 +7,8 @@
 
 namespace elab {
 
-static ModelConfig small_config() {
-  ModelConfig c;
-  c.d_model = 32;
-  c.n_layers = 2;
-  c.n_heads = 2;
-  c.n_kv_heads = 2;
-  c.ffn_hidden = 48;
-  c.max_seq_len = 32;
-  return c;
-}
-
-static std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+static ModelConfig small_config() { return testing::tiny_config(32, 2, 2, 48, 32); }
+using testing::error_of;
 
 TEST(Checkpoint, SaveLoadIsBitIdentical) {
   testing::TempDir dir;

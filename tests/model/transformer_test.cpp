@@ -4,20 +4,11 @@
 #include "model/attention.h"
 #include "model/config.h"
 #include "model/transformer.h"
+#include "test_util.h"
 
 namespace elab {
 
-static ModelConfig tiny_config() {
-  ModelConfig c;
-  c.d_model = 32;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = 4;
-  c.ffn_hidden = 64;
-  c.max_seq_len = 64;
-  c.init_std = 0.2;  // large weights make attention patterns sharp, which a bug would disturb
-  return c;
-}
+static ModelConfig tiny_config() { return testing::tiny_config(32, 2, 4, 64, 64, 0.2); }
 
 static torch::Tensor random_ids(int64_t B, int64_t T, uint64_t seed) {
   auto gen = at::detail::createCPUGenerator(seed);
@@ -160,28 +151,24 @@ TEST(Transformer, AttentionGradientMatchesFiniteDifferences) {
   auto grad_wq = wq.grad().clone();
 
   torch::NoGradGuard no_grad;
-  const double eps = 1e-6;
   auto xd = x.detach().clone();
-  for (int64_t i = 0; i < xd.numel(); i += 7) {
-    auto flat = xd.view(-1);
-    double orig = flat[i].item<double>();
-    flat[i] = orig + eps;
-    double up = f(xd).item<double>();
-    flat[i] = orig - eps;
-    double down = f(xd).item<double>();
-    flat[i] = orig;
-    EXPECT_NEAR(grad_x.view(-1)[i].item<double>(), (up - down) / (2 * eps), 1e-6) << "x[" << i << "]";
-  }
-  for (int64_t i = 0; i < wq.numel(); i += 11) {
-    auto flat = wq.view(-1);
-    double orig = flat[i].item<double>();
-    flat[i] = orig + eps;
-    double up = f(xd).item<double>();
-    flat[i] = orig - eps;
-    double down = f(xd).item<double>();
-    flat[i] = orig;
-    EXPECT_NEAR(grad_wq.view(-1)[i].item<double>(), (up - down) / (2 * eps), 1e-6) << "q_proj[" << i << "]";
-  }
+  // Central differences of f with respect to every `stride`-th entry of `param`.
+  auto check_against_finite_differences = [&](torch::Tensor param, const torch::Tensor& grad, int64_t stride,
+                                              const char* what) {
+    const double eps = 1e-6;
+    auto flat = param.view(-1);
+    for (int64_t i = 0; i < flat.numel(); i += stride) {
+      double orig = flat[i].item<double>();
+      flat[i] = orig + eps;
+      double up = f(xd).item<double>();
+      flat[i] = orig - eps;
+      double down = f(xd).item<double>();
+      flat[i] = orig;
+      EXPECT_NEAR(grad.view(-1)[i].item<double>(), (up - down) / (2 * eps), 1e-6) << what << "[" << i << "]";
+    }
+  };
+  check_against_finite_differences(xd, grad_x, 7, "x");
+  check_against_finite_differences(wq.detach(), grad_wq, 11, "q_proj");
 }
 
 }  // namespace elab

@@ -54,14 +54,7 @@ TEST(Bbh, AllSubtasksLoadAndEveryTargetScoresCorrect) {
   EXPECT_THROW(make_task("bbh:no_such_subtask"), Error);
 }
 
-static std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
 
 TEST(Jsonl, LoadsSplitsAndInfersTheAnswerKind) {
   testing::TempDir dir;

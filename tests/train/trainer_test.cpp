@@ -10,16 +10,7 @@
 
 namespace elab {
 
-static ModelConfig tiny() {
-  ModelConfig c;
-  c.d_model = 32;
-  c.n_layers = 2;
-  c.n_heads = 2;
-  c.n_kv_heads = 2;
-  c.ffn_hidden = 64;
-  c.max_seq_len = 64;
-  return c;
-}
+static ModelConfig tiny() { return testing::tiny_config(); }
 
 static TrainConfig small_run() {
   TrainConfig cfg;
