@@ -119,15 +119,19 @@ void bench_generate(const BenchGenerateOptions& o, const MachineOptions& m) {
     g.batch_size = b;
     g.show_progress = false;
     generate(model, tok, {prompts[0]}, g);  // warm-up
+    // Repeat for at least a second so that small batches are timed over many tokens.
     auto t0 = std::chrono::steady_clock::now();
-    auto out = generate(model, tok, prompts, g);
-    double s = seconds_since(t0);
     int64_t tokens = 0;
-    for (const auto& c : out) tokens += c.tokens;
+    int runs = 0;
+    do {
+      for (const auto& c : generate(model, tok, prompts, g)) tokens += c.tokens;
+      ++runs;
+    } while (seconds_since(t0) < 1.0);
+    double s = seconds_since(t0);
     double tps = double(tokens) / s;
     if (base == 0) base = tps;
-    fmt::print("batch={} tokens={} seconds={:.2f} tokens_per_s={:.0f} speedup_vs_first={:.2f}\n", b, tokens, s, tps,
-               tps / base);
+    fmt::print("batch={} runs={} tokens={} seconds={:.2f} tokens_per_s={:.0f} speedup_vs_first={:.2f}\n", b, runs, tokens, s,
+               tps, tps / base);
   }
 }
 
