@@ -17,8 +17,6 @@
 
 namespace elab {
 
-void print_eval_line(const nlohmann::ordered_json& s);
-
 struct QuickstartOptions {
   std::string out = "runs/quickstart";
   std::string preset = "m";

@@ -43,6 +43,9 @@ struct EvalJob {
 
 EvalResult run_eval_job(const EvalJob& job);
 
+// One line per result: "task split method: accuracy a [lo, hi] n=... extract_fail ...".
+void print_eval_line(const nlohmann::ordered_json& summary);
+
 // Writes `text` to `path` atomically; "-" writes to standard output.
 void write_output(const std::string& path, const std::string& text);
 
