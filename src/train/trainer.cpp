@@ -154,6 +154,7 @@ TrainResult train(Transformer& model, const TokenStream& data, const TokenStream
   LrSchedule schedule{cfg.lr, cfg.min_lr_ratio, cfg.warmup_steps, cfg.steps};
 
   int64_t start_step = 0, tokens_seen = 0;
+  double resumed_heldout = 0;  // the last held-out loss before an interruption
   check_run_dir(run);
   if (run.resume) {
     auto state = read_json_file(dir / "trainer_state.json");
@@ -162,6 +163,7 @@ TrainResult train(Transformer& model, const TokenStream& data, const TokenStream
           dir.string(), state.value("config", nlohmann::json()).dump());
     start_step = state.at("step").get<int64_t>();
     tokens_seen = state.at("tokens_seen").get<int64_t>();
+    resumed_heldout = state.value("heldout_loss", 0.0);
     if (start_step >= cfg.steps) {
       TrainResult done;
       done.steps_done = start_step;
@@ -186,7 +188,7 @@ TrainResult train(Transformer& model, const TokenStream& data, const TokenStream
   TrainLog log(dir / "train_log.jsonl", start_step);
   const int64_t micro_rows = cfg.batch_size / cfg.grad_accum;
   const int64_t tokens_per_step = cfg.batch_size * cfg.seq_len;
-  double last_heldout = 0;
+  double last_heldout = resumed_heldout;
 
   auto save = [&](int64_t step, bool final_save) {
     nlohmann::json meta = run.meta;

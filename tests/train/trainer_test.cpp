@@ -122,6 +122,20 @@ TEST(Trainer, ResumeIsBitIdenticalToAnUninterruptedRun) {
   EXPECT_EQ(ck.meta["steps"], cfg.steps);
 }
 
+TEST(Trainer, AResumeThatStopsBeforeItsFirstEvaluationReportsTheLastHeldOutLoss) {
+  testing::TempDir dir;
+  Streams s;
+  auto cfg = small_run();  // held-out loss every 5 steps
+  cfg.stop_after = 6;
+  Transformer a(tiny(), 1);
+  auto r1 = train(a, s.data, s.heldout, cfg, {dir / "run", {}, false, "to 6"});
+  cfg.stop_after = 8;  // no evaluation at steps 7 and 8
+  Transformer b(tiny(), 1);
+  auto r2 = train(b, s.data, s.heldout, cfg, {dir / "run", {}, true, "to 8"});
+  EXPECT_GT(r1.heldout_loss, 0.0);
+  EXPECT_EQ(r2.heldout_loss, r1.heldout_loss);
+}
+
 TEST(Trainer, RefusesToOverwriteAndToResumeWithOtherSettings) {
   testing::TempDir dir;
   Streams s;
