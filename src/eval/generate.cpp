@@ -103,10 +103,8 @@ void decode_batch(Transformer& model, const std::vector<std::vector<int32_t>>& e
 
   KVCache cache = model->make_cache(Bp, P + opts.max_new_tokens, pad);
   auto logits = model->forward(input, &cache).select(1, P - 1);  // (Bp, V): the prompt is encoded once
-  if (N > 1) {  // every sample continues from the same prefilled cache
-    for (auto& k : cache.keys) k = k.repeat_interleave(N, 0);
-    for (auto& v : cache.values) v = v.repeat_interleave(N, 0);
-    cache.left_pad = cache.left_pad.repeat_interleave(N, 0);
+  if (N > 1) {  // the N samples of a prompt share one copy of its keys and values
+    cache = share_prefix(cache, N, opts.max_new_tokens);
     logits = logits.repeat_interleave(N, 0);  // (B, V)
   }
 
@@ -148,10 +146,7 @@ void decode_batch(Transformer& model, const std::vector<std::vector<int32_t>>& e
       std::vector<int64_t> keep_pos, keep_live, keep_next;
       for (size_t k = 0; k < live.size(); ++k)
         if (!done[size_t(live[k])]) keep_pos.push_back(int64_t(k)), keep_live.push_back(live[k]), keep_next.push_back(next[k]);
-      auto index = torch::tensor(keep_pos, torch::kLong).to(device);
-      for (auto& k : cache.keys) k = k.index_select(0, index);
-      for (auto& v : cache.values) v = v.index_select(0, index);
-      cache.left_pad = cache.left_pad.index_select(0, index);
+      select_rows(cache, torch::tensor(keep_pos, torch::kLong).to(device));
       live = std::move(keep_live);
       next = std::move(keep_next);
     }

@@ -54,6 +54,49 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   return o_proj(y.transpose(1, 2).reshape({B, T, n_heads * head_dim}));  // (B, T, C)
 }
 
+torch::Tensor AttentionImpl::forward_with_prefix(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                                 torch::Tensor& cache_k, torch::Tensor& cache_v, int64_t start,
+                                                 const torch::Tensor& prefix_k_t, const torch::Tensor& prefix_v,
+                                                 const torch::Tensor& prefix_allowed, int64_t group) {
+  const int64_t B = x.size(0), T = x.size(1), H = n_heads, D = head_dim, Bp = B / group, P = prefix_v.size(2);
+  const double scale = 1.0 / std::sqrt(double(D));
+  auto q = q_proj(x).view({B, T, H, D}).transpose(1, 2);            // (B, H, T, D)
+  auto k = k_proj(x).view({B, T, n_kv_heads, D}).transpose(1, 2);   // (B, K, T, D)
+  auto v = v_proj(x).view({B, T, n_kv_heads, D}).transpose(1, 2);
+  q = q * cos + rotate_half(q) * sin;
+  k = k * cos + rotate_half(k) * sin;
+  cache_k.narrow(2, start, T).copy_(k);
+  cache_v.narrow(2, start, T).copy_(v);
+  auto gk = cache_k.narrow(2, 0, start + T), gv = cache_v.narrow(2, 0, start + T);  // (B, K, S, D)
+  if (n_kv_heads != n_heads) {
+    gk = gk.repeat_interleave(H / n_kv_heads, 1);
+    gv = gv.repeat_interleave(H / n_kv_heads, 1);
+  }
+  // Prompt part: the `group` rows of a prompt share one GEMM against its keys.
+  auto qg = q.view({Bp, group, H, T, D}).permute({0, 2, 1, 3, 4}).reshape({Bp, H, group * T, D});
+  auto sp = torch::matmul(qg, prefix_k_t) * scale;  // (Bp, H, group*T, P)
+  sp = sp.masked_fill(prefix_allowed.logical_not(), -std::numeric_limits<double>::infinity());
+  sp = sp.view({Bp, H, group, T, P}).permute({0, 2, 1, 3, 4}).reshape({B, H, T, P});
+  // Generated part: causal among the new positions.
+  torch::Tensor sg;
+  if (T == 1) {
+    sg = (q * gk).sum(-1).unsqueeze(2) * scale;  // (B, H, 1, S)
+  } else {
+    sg = torch::matmul(q, gk.transpose(-2, -1)) * scale;  // (B, H, T, S)
+    auto future = torch::ones({T, start + T}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(start + 1);
+    sg = sg.masked_fill(future, -std::numeric_limits<double>::infinity());
+  }
+  auto w = torch::softmax(torch::cat({sp, sg}, -1), -1);
+  auto wp = w.narrow(-1, 0, P), wg = w.narrow(-1, P, start + T);
+  auto yp = torch::matmul(wp.reshape({Bp, group, H, T, P}).permute({0, 2, 1, 3, 4}).reshape({Bp, H, group * T, P}),
+                          prefix_v)                                              // (Bp, H, group*T, D)
+                .view({Bp, H, group, T, D})
+                .permute({0, 2, 1, 3, 4})
+                .reshape({B, H, T, D});
+  auto yg = T == 1 ? (wg.transpose(-2, -1) * gv).sum(2, /*keepdim=*/true) : torch::matmul(wg, gv);  // (B, H, T, D)
+  return o_proj((yp + yg).transpose(1, 2).reshape({B, T, H * D}));
+}
+
 MLPImpl::MLPImpl(const ModelConfig& c) {
   gate_proj = register_module("gate_proj", Linear(c.d_model, c.ffn_hidden));
   up_proj = register_module("up_proj", Linear(c.d_model, c.ffn_hidden));
@@ -120,7 +163,40 @@ KVCache TransformerImpl::make_cache(int64_t batch, int64_t capacity, torch::Tens
   return cache;
 }
 
+KVCache share_prefix(const KVCache& prompts, int64_t group, int64_t capacity) {
+  KVCache out;
+  const int64_t P = prompts.length, Bp = prompts.batch();
+  for (size_t l = 0; l < prompts.keys.size(); ++l) {
+    auto k = prompts.keys[l].narrow(2, 0, P), v = prompts.values[l].narrow(2, 0, P);  // (Bp, K, P, D)
+    out.prefix_keys_t.push_back(k.transpose(-2, -1).contiguous());                   // (Bp, K, D, P)
+    out.prefix_values.push_back(v.contiguous());
+    auto shape = prompts.keys[l].sizes().vec();
+    shape[0] = Bp * group;
+    shape[2] = capacity;
+    out.keys.push_back(torch::zeros(shape, prompts.keys[l].options()));
+    out.values.push_back(torch::zeros(shape, prompts.values[l].options()));
+  }
+  out.prefix_pad = prompts.left_pad.defined()
+                       ? prompts.left_pad
+                       : torch::zeros({Bp}, torch::TensorOptions().dtype(torch::kLong).device(prompts.keys[0].device()));
+  out.group = group;
+  return out;
+}
+
+void select_rows(KVCache& cache, const torch::Tensor& rows) {
+  for (auto& k : cache.keys) k = k.index_select(0, rows);
+  for (auto& v : cache.values) v = v.index_select(0, rows);
+  if (cache.left_pad.defined()) cache.left_pad = cache.left_pad.index_select(0, rows);
+  if (cache.prefix_values.empty()) return;
+  auto owners = torch::div(rows, cache.group, "floor");  // the prompt of each kept row
+  for (auto& k : cache.prefix_keys_t) k = k.index_select(0, owners);
+  for (auto& v : cache.prefix_values) v = v.index_select(0, owners);
+  cache.prefix_pad = cache.prefix_pad.index_select(0, owners);
+  cache.group = 1;
+}
+
 torch::Tensor TransformerImpl::forward(const torch::Tensor& ids, KVCache* cache) {
+  if (cache && !cache->prefix_values.empty()) return forward_after_prefix(ids, *cache);
   const int64_t B = ids.size(0), T = ids.size(1);
   const int64_t start = cache ? cache->length : 0, S = start + T;
   check(S <= config.max_seq_len, "sequence of {} tokens exceeds the model's context of {}", S, config.max_seq_len);
@@ -160,6 +236,41 @@ torch::Tensor TransformerImpl::forward(const torch::Tensor& ids, KVCache* cache)
     ++i;
   }
   if (cache) cache->length = S;
+  x = model->norm(x);
+  return lm_head ? lm_head(x) : torch::nn::functional::linear(x, model->embed_tokens->weight);  // (B, T, V)
+}
+
+torch::Tensor TransformerImpl::forward_after_prefix(const torch::Tensor& ids, KVCache& cache) {
+  const int64_t B = ids.size(0), T = ids.size(1), P = cache.prefix_length(), start = cache.length;
+  check(cache.batch() == B, "KV cache holds {} rows, the input has {}", cache.batch(), B);
+  check(P + start + T <= config.max_seq_len, "sequence of {} tokens exceeds the model's context of {}", P + start + T,
+        config.max_seq_len);
+  check(start + T <= cache.capacity(), "KV cache of {} positions cannot hold {} tokens", cache.capacity(), start + T);
+  const int64_t D = config.head_dim(), G = cache.group, Bp = B / G, H = config.n_heads;
+  auto dev = ids.device();
+  auto pad = cache.prefix_pad.repeat_interleave(G, 0).view({B, 1});                                     // (B, 1)
+  auto abs_pos = torch::arange(P + start, P + start + T, torch::TensorOptions().dtype(torch::kLong).device(dev)).view({1, T});
+  auto pos = (abs_pos - pad).clamp_min(0);                                                               // (B, T)
+  auto cos = rope_cos.index_select(0, pos.flatten()).view({B, 1, T, D});
+  auto sin = rope_sin.index_select(0, pos.flatten()).view({B, 1, T, D});
+  auto key = torch::arange(P, torch::TensorOptions().dtype(torch::kLong).device(dev)).view({1, 1, 1, P});
+  auto prefix_allowed = key >= cache.prefix_pad.view({Bp, 1, 1, 1});  // (Bp, 1, 1, P)
+
+  auto x = model->embed_tokens(ids);  // (B, T, C)
+  int i = 0;
+  for (auto& m : *model->layers) {
+    auto* layer = m->as<DecoderLayerImpl>();
+    auto pk = cache.prefix_keys_t[size_t(i)], pv = cache.prefix_values[size_t(i)];
+    if (config.n_kv_heads != H) {
+      pk = pk.repeat_interleave(H / config.n_kv_heads, 1);
+      pv = pv.repeat_interleave(H / config.n_kv_heads, 1);
+    }
+    x = x + layer->self_attn->forward_with_prefix(layer->input_layernorm(x), cos, sin, cache.keys[size_t(i)],
+                                                  cache.values[size_t(i)], start, pk, pv, prefix_allowed, G);
+    x = x + layer->mlp(layer->post_attention_layernorm(x));
+    ++i;
+  }
+  cache.length = start + T;
   x = model->norm(x);
   return lm_head ? lm_head(x) : torch::nn::functional::linear(x, model->embed_tokens->weight);  // (B, T, V)
 }

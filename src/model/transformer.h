@@ -20,13 +20,32 @@ namespace elab {
 // Keys and values of every layer, preallocated to `capacity` positions.
 // Rows may be left-padded: row b's first left_pad[b] positions are padding, never
 // attended to, and its RoPE positions start after them.
+//
+// A cache may also hold a shared prefix: rows come in groups of `group` consecutive rows
+// that continue the same prompt (N samples of one prompt), and the prompt's keys and
+// values are kept once per group instead of once per row. Then `keys`/`values` hold only
+// the positions after the prompt, and `left_pad` is undefined.
 struct KVCache {
   std::vector<torch::Tensor> keys, values;  // per layer: (B, K, capacity, D)
   int64_t length = 0;                       // positions filled, the same for every row
   torch::Tensor left_pad;                   // (B,) int64, or undefined when no row is padded
+
+  std::vector<torch::Tensor> prefix_keys_t;  // per layer: (B / group, H, D, P), keys transposed
+  std::vector<torch::Tensor> prefix_values;  // per layer: (B / group, H, P, D)
+  torch::Tensor prefix_pad;                  // (B / group,) left padding of each prompt
+  int64_t group = 1;
+
   int64_t capacity() const { return keys.empty() ? 0 : keys[0].size(2); }
   int64_t batch() const { return keys.empty() ? 0 : keys[0].size(0); }
+  int64_t prefix_length() const { return prefix_values.empty() ? 0 : prefix_values[0].size(2); }
 };
+
+// Turns a prefilled prompt cache of Bp rows into a shared-prefix cache of Bp * group rows
+// with room for `capacity` new positions each.
+KVCache share_prefix(const KVCache& prompts, int64_t group, int64_t capacity);
+// Keeps only the rows in `rows` (ascending), e.g. to drop finished sequences; a shared
+// prefix is expanded to one copy per kept row (group becomes 1).
+void select_rows(KVCache& cache, const torch::Tensor& rows);
 
 // A bias-free linear layer, y = x W^T; its own type so adapters can wrap it later.
 struct LinearImpl : torch::nn::Module {
@@ -49,6 +68,11 @@ struct AttentionImpl : torch::nn::Module {
   // x: (B, T, C); cos, sin: broadcastable to (B, 1, T, D); allowed: see attention.h.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                         const torch::Tensor& allowed, torch::Tensor* cache_k, torch::Tensor* cache_v, int64_t start);
+  // The same with a shared prefix (see KVCache): prefix_allowed is (Bp, 1, 1, P).
+  torch::Tensor forward_with_prefix(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                    torch::Tensor& cache_k, torch::Tensor& cache_v, int64_t start,
+                                    const torch::Tensor& prefix_k_t, const torch::Tensor& prefix_v,
+                                    const torch::Tensor& prefix_allowed, int64_t group);
   Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   int64_t n_heads, n_kv_heads, head_dim;
   bool reference_attention = false;  // plain matmul + softmax instead of the fused kernel
@@ -88,6 +112,8 @@ struct TransformerImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& ids, KVCache* cache = nullptr);
 
   KVCache make_cache(int64_t batch, int64_t capacity, torch::Tensor left_pad = {}) const;
+  // forward() for a cache with a shared prefix (KVCache::prefix_values set).
+  torch::Tensor forward_after_prefix(const torch::Tensor& ids, KVCache& cache);
   void set_reference_attention(bool on);
 
   ModelConfig config;

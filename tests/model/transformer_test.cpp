@@ -172,3 +172,44 @@ TEST(Transformer, AttentionGradientMatchesFiniteDifferences) {
 }
 
 }  // namespace elab
+
+namespace elab {
+
+// N continuations of left-padded prompts: a shared-prefix cache (one copy of each prompt)
+// gives the logits of the plain cache with the prompt repeated N times, in prefill
+// chunks and single steps, and after dropping rows.
+TEST(Transformer, SharedPrefixCacheMatchesRepeatedPrompts) {
+  torch::NoGradGuard no_grad;
+  for (int kv_heads : {4, 2}) {
+    auto cfg = tiny_config();
+    cfg.n_kv_heads = kv_heads;
+    Transformer m(cfg, 12);
+    const int64_t N = 3;
+    auto a = random_ids(1, 9, 1), b = random_ids(1, 5, 2);
+    auto prompts = torch::full({2, 9}, 258, torch::kLong);
+    prompts[0].copy_(a[0]);
+    prompts[1].narrow(0, 4, 5).copy_(b[0]);
+    auto pad = torch::tensor({0, 4}, torch::kLong);
+
+    auto plain = m->make_cache(2 * N, 20, pad.repeat_interleave(N, 0));
+    m->forward(prompts.repeat_interleave(N, 0), &plain);
+    auto prompt_cache = m->make_cache(2, 9, pad);
+    m->forward(prompts, &prompt_cache);
+    auto shared = share_prefix(prompt_cache, N, 11);
+    EXPECT_EQ(shared.prefix_length(), 9);
+
+    auto chunk = random_ids(2 * N, 3, 5);  // a 3-token chunk, then single tokens
+    EXPECT_LT((m->forward(chunk, &plain) - m->forward(chunk, &shared)).abs().max().item<double>(), 1e-4);
+    for (int t = 0; t < 3; ++t) {
+      auto step = random_ids(2 * N, 1, 10 + t);
+      EXPECT_LT((m->forward(step, &plain) - m->forward(step, &shared)).abs().max().item<double>(), 1e-4);
+    }
+    auto keep = torch::tensor({1, 3, 5}, torch::kLong);  // rows of both prompts
+    select_rows(plain, keep);
+    select_rows(shared, keep);
+    auto step = random_ids(3, 1, 20);
+    EXPECT_LT((m->forward(step, &plain) - m->forward(step, &shared)).abs().max().item<double>(), 1e-4);
+  }
+}
+
+}  // namespace elab
