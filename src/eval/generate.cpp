@@ -100,6 +100,7 @@ void decode_batch(Transformer& model, const std::vector<std::vector<int32_t>>& e
   torch::Tensor pad;
   auto input = left_padded(rows, pad, device);  // (Bp, P)
   const int64_t P = input.size(1);
+  if (pad.max().item<int64_t>() == 0) pad = torch::Tensor();  // no row padded: no mask to build
 
   KVCache cache = model->make_cache(Bp, P + opts.max_new_tokens, pad);
   auto logits = model->forward(input, &cache).select(1, P - 1);  // (Bp, V): the prompt is encoded once
