@@ -31,15 +31,21 @@ static torch::Tensor rotate_half(const torch::Tensor& x) {
   return torch::cat({-halves[1], halves[0]}, -1);
 }
 
+// Queries, keys and values of x with RoPE applied: (B, H, T, D), (B, K, T, D), (B, K, T, D).
+std::array<torch::Tensor, 3> AttentionImpl::project(const torch::Tensor& x, const torch::Tensor& cos,
+                                                    const torch::Tensor& sin) {
+  const int64_t B = x.size(0), T = x.size(1);
+  auto q = q_proj(x).view({B, T, n_heads, head_dim}).transpose(1, 2);
+  auto k = k_proj(x).view({B, T, n_kv_heads, head_dim}).transpose(1, 2);
+  auto v = v_proj(x).view({B, T, n_kv_heads, head_dim}).transpose(1, 2);
+  return {q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin, v};
+}
+
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                                      const torch::Tensor& allowed, torch::Tensor* cache_k, torch::Tensor* cache_v,
                                      int64_t start) {
   const int64_t B = x.size(0), T = x.size(1);
-  auto q = q_proj(x).view({B, T, n_heads, head_dim}).transpose(1, 2);     // (B, H, T, D)
-  auto k = k_proj(x).view({B, T, n_kv_heads, head_dim}).transpose(1, 2);  // (B, K, T, D)
-  auto v = v_proj(x).view({B, T, n_kv_heads, head_dim}).transpose(1, 2);  // (B, K, T, D)
-  q = q * cos + rotate_half(q) * sin;
-  k = k * cos + rotate_half(k) * sin;
+  auto [q, k, v] = project(x, cos, sin);
   if (cache_k) {
     cache_k->narrow(2, start, T).copy_(k);
     cache_v->narrow(2, start, T).copy_(v);
@@ -60,11 +66,7 @@ torch::Tensor AttentionImpl::forward_with_prefix(const torch::Tensor& x, const t
                                                  const torch::Tensor& prefix_allowed, int64_t group) {
   const int64_t B = x.size(0), T = x.size(1), H = n_heads, D = head_dim, Bp = B / group, P = prefix_v.size(2);
   const double scale = 1.0 / std::sqrt(double(D));
-  auto q = q_proj(x).view({B, T, H, D}).transpose(1, 2);            // (B, H, T, D)
-  auto k = k_proj(x).view({B, T, n_kv_heads, D}).transpose(1, 2);   // (B, K, T, D)
-  auto v = v_proj(x).view({B, T, n_kv_heads, D}).transpose(1, 2);
-  q = q * cos + rotate_half(q) * sin;
-  k = k * cos + rotate_half(k) * sin;
+  auto [q, k, v] = project(x, cos, sin);
   cache_k.narrow(2, start, T).copy_(k);
   cache_v.narrow(2, start, T).copy_(v);
   auto gk = cache_k.narrow(2, 0, start + T), gv = cache_v.narrow(2, 0, start + T);  // (B, K, S, D)

@@ -11,6 +11,7 @@
 //   H query heads, K key/value heads, D head dim, F ffn hidden, V vocab, L layers.
 #include <torch/torch.h>
 
+#include <array>
 #include <vector>
 
 #include "model/config.h"
@@ -73,6 +74,7 @@ struct AttentionImpl : torch::nn::Module {
                                     torch::Tensor& cache_k, torch::Tensor& cache_v, int64_t start,
                                     const torch::Tensor& prefix_k_t, const torch::Tensor& prefix_v,
                                     const torch::Tensor& prefix_allowed, int64_t group);
+  std::array<torch::Tensor, 3> project(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
   Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   int64_t n_heads, n_kv_heads, head_dim;
   bool reference_attention = false;  // plain matmul + softmax instead of the fused kernel
