@@ -11,6 +11,7 @@ AdamW::AdamW(std::vector<std::pair<std::string, torch::Tensor>> params, AdamWCon
   for (auto& [name, p] : params) {
     if (!p.requires_grad()) continue;
     slots_.push_back({name, p, torch::zeros_like(p), torch::zeros_like(p), p.dim() >= 2});
+    params_.push_back(p);
   }
 }
 

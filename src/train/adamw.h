@@ -24,6 +24,7 @@ class AdamW {
   void step(double lr);  // one update from the parameters' .grad()
   void zero_grad();
   int64_t steps_taken() const { return step_; }
+  const std::vector<torch::Tensor>& parameters() const { return params_; }  // the trained ones, in order
 
   // "exp_avg.<name>" and "exp_avg_sq.<name>" for every parameter.
   std::vector<std::pair<std::string, torch::Tensor>> state_tensors() const;
@@ -37,6 +38,7 @@ class AdamW {
     bool decay;
   };
   std::vector<Slot> slots_;
+  std::vector<torch::Tensor> params_;
   AdamWConfig config_;
   int64_t step_ = 0;
 };

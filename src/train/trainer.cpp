@@ -96,11 +96,7 @@ StepStats train_step(Transformer& model, AdamW& optimizer, const TokenBatch& bat
     loss.backward();
     stats.loss += loss.item<double>();
   }
-  if (cfg.grad_clip > 0) {
-    std::vector<torch::Tensor> params;
-    for (auto& [n, p] : named_weights(*model)) params.push_back(p);
-    stats.grad_norm = torch::nn::utils::clip_grad_norm_(params, cfg.grad_clip);
-  }
+  if (cfg.grad_clip > 0) stats.grad_norm = torch::nn::utils::clip_grad_norm_(optimizer.parameters(), cfg.grad_clip);
   optimizer.step(lr);
   return stats;
 }
