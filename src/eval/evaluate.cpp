@@ -92,12 +92,12 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
   std::vector<std::string> prompts, direct_prompts, golds;
   std::vector<Example> shared_shots;
   if (!spec.per_item_exemplars) shared_shots = method_exemplars(task, method, spec.seed, 0, false);
+  // The continuous metric: the gold answer, teacher-forced, after the same exemplars in direct format.
+  Method direct = method;
+  direct.format = Format::direct;
   for (size_t i = 0; i < items.size(); ++i) {
     auto shots = spec.per_item_exemplars ? method_exemplars(task, method, spec.seed, int64_t(i), true) : shared_shots;
     prompts.push_back(method_prompt(method, shots, items[i]));
-    // The continuous metric: the gold answer, teacher-forced, after the same exemplars in direct format.
-    Method direct = method;
-    direct.format = Format::direct;
     direct_prompts.push_back(method_prompt(direct, shots, items[i]));
     golds.push_back(render_target(items[i], Format::direct));
   }

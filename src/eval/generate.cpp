@@ -21,6 +21,14 @@ static size_t stop_position(const std::string& text, const std::vector<std::stri
   return best;
 }
 
+// Text grows one byte a step, so a stop sequence first appears at its end: checking the
+// end each step finds it without searching the whole text again.
+static bool ends_with_stop(const std::string& text, const std::vector<std::string>& stops) {
+  for (const auto& s : stops)
+    if (!s.empty() && text.size() >= s.size() && text.compare(text.size() - s.size(), s.size(), s) == 0) return true;
+  return false;
+}
+
 static bool never_generated(int64_t id) {
   return id == ByteTokenizer::kPad || id == ByteTokenizer::kBos || id == ByteTokenizer::kSep;
 }
@@ -137,7 +145,7 @@ void decode_batch(Transformer& model, const std::vector<std::vector<int32_t>>& e
       }
       ++count[r];
       text[r].push_back(char(id));
-      if (stop_position(text[r], opts.stop) != std::string::npos) done[r] = true;
+      if (ends_with_stop(text[r], opts.stop)) done[r] = true;
       if (id == '\n' && !opts.stop_after_line_with.empty() && text[r].find(opts.stop_after_line_with) != std::string::npos)
         done[r] = true;
       remaining += !done[r];
