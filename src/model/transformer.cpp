@@ -165,6 +165,11 @@ KVCache TransformerImpl::make_cache(int64_t batch, int64_t capacity, torch::Tens
   return cache;
 }
 
+torch::Tensor TransformerImpl::logits(const torch::Tensor& x) {
+  auto h = model->norm(x);
+  return lm_head ? lm_head(h) : torch::nn::functional::linear(h, model->embed_tokens->weight);  // (B, T, V)
+}
+
 KVCache share_prefix(const KVCache& prompts, int64_t group, int64_t capacity) {
   KVCache out;
   const int64_t P = prompts.length, Bp = prompts.batch();
@@ -238,8 +243,7 @@ torch::Tensor TransformerImpl::forward(const torch::Tensor& ids, KVCache* cache)
     ++i;
   }
   if (cache) cache->length = S;
-  x = model->norm(x);
-  return lm_head ? lm_head(x) : torch::nn::functional::linear(x, model->embed_tokens->weight);  // (B, T, V)
+  return logits(x);
 }
 
 torch::Tensor TransformerImpl::forward_after_prefix(const torch::Tensor& ids, KVCache& cache) {
@@ -273,8 +277,7 @@ torch::Tensor TransformerImpl::forward_after_prefix(const torch::Tensor& ids, KV
     ++i;
   }
   cache.length = start + T;
-  x = model->norm(x);
-  return lm_head ? lm_head(x) : torch::nn::functional::linear(x, model->embed_tokens->weight);  // (B, T, V)
+  return logits(x);
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> named_weights(const torch::nn::Module& m) {

@@ -114,6 +114,8 @@ struct TransformerImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& ids, KVCache* cache = nullptr);
 
   KVCache make_cache(int64_t batch, int64_t capacity, torch::Tensor left_pad = {}) const;
+  // Final norm and output projection: hidden states (B, T, C) -> logits (B, T, V).
+  torch::Tensor logits(const torch::Tensor& x);
   // forward() for a cache with a shared prefix (KVCache::prefix_values set).
   torch::Tensor forward_after_prefix(const torch::Tensor& ids, KVCache& cache);
   void set_reference_attention(bool on);
