@@ -16,7 +16,9 @@ std::unique_ptr<CLI::App> build_app() {
   add_models_command(*app);
   add_tasks_command(*app);
   add_train_command(*app);
+  add_finetune_command(*app);
   add_eval_command(*app);
+  add_export_command(*app);
   add_bench_command(*app);
   return app;
 }

@@ -12,6 +12,8 @@ void add_models_command(CLI::App& app);
 void add_tasks_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_finetune_command(CLI::App& app);
+void add_export_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_quickstart_command(CLI::App& app);
 

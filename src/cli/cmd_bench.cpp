@@ -2,6 +2,8 @@
 // figure so runs can be compared.
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+
 #include <chrono>
 
 #include "cli/app.h"
@@ -13,6 +15,7 @@
 #include "eval/generate.h"
 #include "model/device.h"
 #include "tasks/recipe.h"
+#include "train/finetune.h"
 #include "train/trainer.h"
 
 namespace elab {
@@ -135,6 +138,57 @@ void bench_generate(const BenchGenerateOptions& o, const MachineOptions& m) {
   }
 }
 
+struct BenchFinetuneOptions {
+  std::string preset = "xl";
+  std::string method = "lora";
+  int64_t steps = 10;
+  int64_t batch = 16;
+  int64_t seq_len = 64;
+};
+
+// Step time and memory of one fine-tuning method; one method a run, so that the
+// process's peak resident memory belongs to it alone.
+void bench_finetune(const BenchFinetuneOptions& o, const MachineOptions& m) {
+  auto threads = configure_threads(m.threads);
+  const Preset& preset = find_preset(o.preset);
+  check(o.steps > 0 && o.batch > 0 && o.seq_len > 0, "--steps, --batch and --seq-len must be positive");
+  torch::Device device = parse_device(m.device);
+  Transformer model(preset.config, derive_seed(1, "init"));
+  model->to(device);
+  FinetuneConfig cfg;
+  cfg.method = o.method;
+  cfg.batch_size = o.batch;
+  cfg.seq_len = o.seq_len;
+  auto trainable = prepare_finetune(model, cfg);
+  AdamW optimizer(trainable, AdamWConfig{});
+  Recipe recipe = find_recipe("task:lastletter");
+  recipe.answer_only_loss = true;
+  RecipeStream data(recipe, derive_seed(1, "data"), Pool::train);
+  TrainConfig step_cfg;
+  step_cfg.batch_size = o.batch;
+  step_cfg.seq_len = o.seq_len;
+  TokenBatch batch;
+  const int64_t warmup = 2;
+  double step_seconds = 0;
+  for (int64_t i = 0; i < warmup + o.steps; ++i) {
+    data.batch(i, o.batch, o.seq_len, batch);
+    auto t0 = std::chrono::steady_clock::now();
+    train_step(model, optimizer, batch, step_cfg, 1e-4);
+    if (i >= warmup) step_seconds += seconds_since(t0);
+  }
+  int64_t trainable_params = 0;
+  for (const auto& [name, p] : trainable) trainable_params += p.numel();
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  fmt::print("bench finetune preset={} method={} params={} trainable={} batch={} seq_len={} steps={} torch_threads={} "
+             "blas_threads={} device={}\n",
+             preset.name, o.method, preset.config.param_count(), trainable_params, o.batch, o.seq_len, o.steps,
+             threads.torch_threads, threads.blas_threads, m.device);
+  fmt::print("step_ms={:.1f} tokens_per_s={:.0f} optimizer_state_mb={:.2f} grad_mb={:.2f} peak_rss_mb={:.1f}\n",
+             1000 * step_seconds / double(o.steps), double(o.steps * o.batch * o.seq_len) / step_seconds,
+             double(optimizer.state_bytes()) / 1e6, double(trainable_params) * 4 / 1e6, double(usage.ru_maxrss) / 1024);
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
@@ -162,6 +216,17 @@ void add_bench_command(CLI::App& app) {
   gen->add_option("--new-tokens", g->new_tokens, "tokens decoded per row")->capture_default_str();
   add_machine_flags(*gen, *gm);
   gen->callback([g, gm] { bench_generate(*g, *gm); });
+
+  auto f = std::make_shared<BenchFinetuneOptions>();
+  auto fm = std::make_shared<MachineOptions>();
+  auto* ft = bench->add_subcommand("finetune", "Fine-tuning step time, optimiser state and peak memory of one method");
+  ft->add_option("--preset", f->preset, "model preset")->capture_default_str();
+  ft->add_option("--method", f->method, "full | lora | prefix")->capture_default_str();
+  ft->add_option("--steps", f->steps, "timed optimiser steps")->capture_default_str();
+  ft->add_option("--batch", f->batch, "examples per step")->capture_default_str();
+  ft->add_option("--seq-len", f->seq_len, "tokens per example row")->capture_default_str();
+  add_machine_flags(*ft, *fm);
+  ft->callback([f, fm] { bench_finetune(*f, *fm); });
 }
 
 }  // namespace elab

@@ -9,8 +9,10 @@
 #include "core/fs.h"
 #include "core/progress.h"
 #include "core/rng.h"
+#include "model/adapters.h"
 #include "model/config.h"
 #include "model/device.h"
+#include "tasks/example_stream.h"
 #include "tasks/file_task.h"
 #include "tasks/recipe.h"
 #include "tasks/registry.h"
@@ -59,6 +61,92 @@ TrainResult run_train_job(const TrainJob& job) {
              cfg.seq_len, cfg.lr, job.seed);
   install_interrupt_handler();
   return train(model, data, heldout, cfg, run);
+}
+
+// The validation slice: the last ~1/8 of the N examples (at least one), never test items.
+// With a single example there is nothing to hold out, and it validates on itself.
+static int64_t validation_count(int64_t n) { return n < 2 ? 0 : std::max<int64_t>(1, (n + 4) / 8); }
+
+FinetuneJobResult run_finetune_job(FinetuneJob job) {
+  FinetuneConfig& cfg = job.config;
+  check(!job.base.empty(), "--base is required");
+  check(!job.out.empty(), "--out is required");
+  check(job.n_train > 0, "--n-train must be positive, got {}", job.n_train);
+  if (cfg.method == "lora") cfg.lora.targets = parse_lora_targets(job.lora_targets);
+  cfg.validate();
+  const Format format = parse_format(job.format);
+  check(job.overwrite || !(fs::exists(fs::path(job.out) / "model.safetensors") ||
+                           fs::exists(fs::path(job.out) / "adapter_config.json")),
+        "{} already holds a model; choose another --out (or pass --overwrite)", job.out);
+  check(fs::weakly_canonical(job.base) != fs::weakly_canonical(job.out), "--out must differ from --base");
+  check(adapter_type(job.base).empty(), "--base {} is an adapter; fine-tune a full checkpoint (export --merge first)",
+        job.base);
+
+  auto task = make_task(job.task);
+  auto examples = exemplars(*task, job.n_train, cfg.seed);  // Error when the pool is too small
+  const int64_t n_val = validation_count(job.n_train);
+  std::vector<Example> train_examples(examples.begin(), examples.end() - n_val);
+  std::vector<Example> val_examples = n_val > 0 ? std::vector<Example>(examples.end() - n_val, examples.end()) : examples;
+  ExampleStream train_stream(train_examples, format, task->instruction(), derive_seed(cfg.seed, "finetune-order"), true);
+  ExampleStream val_stream(val_examples, format, task->instruction(), 0, false);
+
+  Checkpoint base = load_checkpoint(job.base, parse_device(job.device));
+  const int64_t longest = std::max(train_stream.longest(), val_stream.longest());
+  check(longest <= base.config.max_seq_len, "task {}: an example in format {} has {} tokens, more than the model's context of {}",
+        job.task, job.format, longest, base.config.max_seq_len);
+  cfg.seq_len = longest - 1;
+  cfg.batch_size = std::min(cfg.batch_size, train_stream.size());
+  if (cfg.method == "prefix")
+    check(cfg.prefix.length < base.config.max_seq_len, "--prefix-length {} is beyond the model's context of {}",
+          cfg.prefix.length, base.config.max_seq_len);
+
+  auto trainable = prepare_finetune(base.model, cfg);
+  fmt::print(stderr, "finetune {}: {} on {} (N={}: {} train, {} validation), {} trainable parameters, lr {:.2g}\n",
+             cfg.method, job.base, job.task, job.n_train, train_examples.size(), n_val,
+             human_count(double([&] { int64_t n = 0; for (auto& [k, p] : trainable) n += p.numel(); return n; }())),
+             cfg.lr > 0 ? cfg.lr : default_finetune_lr(cfg.method));
+  install_interrupt_handler();
+  FinetuneJobResult result;
+  result.run = finetune(base.model, trainable, train_stream, val_stream, val_stream.size(), cfg, "finetune " + cfg.method);
+  result.n_train = int64_t(train_examples.size());
+  result.n_val = n_val;
+
+  nlohmann::json info = cfg.to_json();
+  info["lr"] = cfg.lr > 0 ? cfg.lr : default_finetune_lr(cfg.method);
+  info.update({{"task", job.task},
+               {"n_train", job.n_train},
+               {"n_validation", n_val},
+               {"format", job.format},
+               {"examples", train_stream.describe()},
+               {"base", fs::absolute(job.base).lexically_normal().string()},
+               {"base_hash", checkpoint_hash(job.base)},
+               {"steps_done", result.run.steps_done},
+               {"best_step", result.run.best_step},
+               {"val_loss_before", result.run.first_val_loss},
+               {"val_loss_best", result.run.best_val_loss},
+               {"trainable_parameters", result.run.trainable_parameters},
+               {"seconds", result.run.seconds}});
+  nlohmann::json meta = base.meta;
+  meta["finetune"] = info;
+  result.meta = meta;
+  std::vector<NamedBytes> log = {{"train_log.jsonl", result.run.log}};
+  if (cfg.method == "full") {
+    save_checkpoint(job.out, base.model, meta, log);
+  } else if (cfg.method == "lora") {
+    nlohmann::json adapter = {{"peft_type", "LORA"},          {"task_type", "CAUSAL_LM"}, {"r", cfg.lora.rank},
+                              {"lora_alpha", cfg.lora.alpha}, {"lora_dropout", cfg.lora.dropout},
+                              {"target_modules", cfg.lora.targets}, {"bias", "none"}};
+    save_adapter(job.out, base.model, job.base, adapter, meta, log);
+  } else {
+    nlohmann::json adapter = {{"peft_type", "PREFIX_TUNING"},
+                              {"task_type", "CAUSAL_LM"},
+                              {"num_virtual_tokens", cfg.prefix.length},
+                              {"num_layers", base.config.n_layers},
+                              {"prefix_projection", true},
+                              {"encoder_hidden_size", cfg.prefix.hidden > 0 ? cfg.prefix.hidden : 2 * base.config.d_model}};
+    save_adapter(job.out, base.model, job.base, adapter, meta, log);
+  }
+  return result;
 }
 
 void write_output(const std::string& path, const std::string& text) {

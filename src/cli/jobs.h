@@ -6,6 +6,7 @@
 #include <string>
 
 #include "eval/evaluate.h"
+#include "train/finetune.h"
 #include "train/trainer.h"
 
 namespace elab {
@@ -30,6 +31,28 @@ struct TrainJob {
 };
 
 TrainResult run_train_job(const TrainJob& job);
+
+// Fine-tune a base on the first N examples of a task's exemplar pool: with the same seed,
+// the K exemplars of icl:K are the first K of these N.
+struct FinetuneJob {
+  std::string base;
+  std::string task;
+  int64_t n_train = 0;
+  std::string out;
+  std::string format = "direct";
+  std::string device = "cpu";
+  std::string lora_targets = "q,v";
+  bool overwrite = false;
+  FinetuneConfig config;  // method, seed, steps, ... (lr 0 = the method's default)
+};
+
+struct FinetuneJobResult {
+  FinetuneResult run;
+  int64_t n_train = 0, n_val = 0;
+  nlohmann::json meta;
+};
+
+FinetuneJobResult run_finetune_job(FinetuneJob job);
 
 struct EvalJob {
   std::string model;

@@ -21,11 +21,18 @@ static std::vector<Example> distinct_examples(const Task& task, const std::strin
   check(size < 0 || n <= size, "task {}: asked for {} items but the {} pool of split {} has only {}", task.name(), n,
         pool_name(pool), split, size);
   const int64_t max_draws = size >= 0 ? size : n * 20 + 100;
+  int64_t since_new = 0;  // a generated pool is exhausted when draws stop finding new problems
   for (int64_t i = 0; int64_t(out.size()) < n; ++i) {
-    check(i < max_draws, "task {}: its {} pool of split {} has fewer than {} distinct problems", task.name(),
-          pool_name(pool), split, n);
+    check(i < max_draws && since_new < 2000 + int64_t(out.size()),
+          "task {}: its {} pool of split {} has fewer than {} distinct problems (found {})", task.name(),
+          pool_name(pool), split, n, out.size());
     Example e = task.example(split, pool, seed, i);
-    if (seen.insert(e.key).second) out.push_back(std::move(e));
+    if (seen.insert(e.key).second) {
+      out.push_back(std::move(e));
+      since_new = 0;
+    } else {
+      ++since_new;
+    }
   }
   return out;
 }

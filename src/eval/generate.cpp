@@ -113,7 +113,12 @@ void decode_batch(Transformer& model, const std::vector<std::vector<int32_t>>& e
   KVCache cache = model->make_cache(Bp, P + opts.max_new_tokens, pad);
   auto logits = model->forward(input, &cache).select(1, P - 1);  // (Bp, V): the prompt is encoded once
   if (N > 1) {  // the N samples of a prompt share one copy of its keys and values
-    cache = share_prefix(cache, N, opts.max_new_tokens);
+    if (model->has_prefix()) {
+      // Prefix-tuned models attend to their prefix on another path: copy the rows instead.
+      select_rows(cache, torch::arange(Bp, torch::TensorOptions().dtype(torch::kLong).device(device)).repeat_interleave(N));
+    } else {
+      cache = share_prefix(cache, N, opts.max_new_tokens);
+    }
     logits = logits.repeat_interleave(N, 0);  // (B, V)
   }
 

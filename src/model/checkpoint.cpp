@@ -26,7 +26,10 @@ void save_checkpoint(const fs::path& dir, Transformer& model, const nlohmann::js
       {"meta.json", meta.dump(2) + "\n"},
   };
   files.insert(files.end(), extra_files.begin(), extra_files.end());
+  write_directory(dir, files);
+}
 
+void write_directory(const fs::path& dir, const std::vector<NamedBytes>& files) {
   fs::path staged = staging_dir_for(dir);
   try {
     std::set<std::string> written;

@@ -35,6 +35,10 @@ struct Checkpoint {
 void save_checkpoint(const fs::path& dir, Transformer& model, const nlohmann::json& meta,
                      const std::vector<NamedBytes>& extra_files = {});
 
+// Writes `files` into `dir` as one atomic directory swap (the mechanism of
+// save_checkpoint, also used for adapter directories).
+void write_directory(const fs::path& dir, const std::vector<NamedBytes>& files);
+
 // Checks every file: missing, truncated or malformed files and tensors that do not
 // match config.json are Errors naming the file and the problem.
 Checkpoint load_checkpoint(const fs::path& dir, const torch::Device& device = torch::kCPU);

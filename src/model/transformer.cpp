@@ -11,6 +11,26 @@ namespace elab {
 
 LinearImpl::LinearImpl(int64_t in, int64_t out) { weight = register_parameter("weight", torch::empty({out, in})); }
 
+torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
+  auto y = torch::nn::functional::linear(x, weight);
+  if (!lora_A) return y;
+  auto h = lora_dropout > 0 && is_training() ? torch::dropout(x, lora_dropout, true) : x;
+  return y + lora_B->forward(lora_A->forward(h)) * lora_scale;
+}
+
+PrefixEncoderImpl::PrefixEncoderImpl(int64_t length_, int64_t d_model, int64_t hidden, int64_t n_layers_,
+                                     int64_t n_kv_heads_, int64_t head_dim_)
+    : length(length_), n_layers(n_layers_), n_kv_heads(n_kv_heads_), head_dim(head_dim_) {
+  embedding = register_parameter("embedding", torch::empty({length, d_model}));
+  up = register_module("up", torch::nn::Linear(d_model, hidden));
+  down = register_module("down", torch::nn::Linear(hidden, n_layers * 2 * n_kv_heads * head_dim));
+}
+
+torch::Tensor PrefixEncoderImpl::forward() {
+  auto kv = down(torch::tanh(up(embedding)));  // (L, layers*2*K*D)
+  return kv.view({length, n_layers, 2, n_kv_heads, head_dim}).permute({1, 2, 3, 0, 4});  // (layers, 2, K, L, D)
+}
+
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) { weight = register_parameter("weight", torch::ones({dim})); }
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
@@ -52,11 +72,25 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     k = cache_k->narrow(2, 0, start + T);  // (B, K, S, D)
     v = cache_v->narrow(2, 0, start + T);
   }
+  torch::Tensor mask = allowed;
+  if (prefix_k.defined() && prefix_k.size(1) > 0) {
+    // Every query sees the L prefix positions; the sequence part keeps its own mask.
+    const int64_t L = prefix_k.size(1), S = k.size(2);
+    if (!mask.defined()) {
+      auto key = torch::arange(S, torch::TensorOptions().dtype(torch::kLong).device(x.device())).view({1, S});
+      auto query = torch::arange(S - T, S, torch::TensorOptions().dtype(torch::kLong).device(x.device())).view({T, 1});
+      mask = (key <= query).view({1, 1, T, S});
+    }
+    auto sees_prefix = torch::ones({mask.size(0), 1, T, L}, mask.options());
+    mask = torch::cat({sees_prefix, mask.expand({mask.size(0), 1, T, S})}, -1);  // (B|1, 1, T, L+S)
+    k = torch::cat({prefix_k.unsqueeze(0).expand({B, -1, -1, -1}), k}, 2);       // (B, K, L+S, D)
+    v = torch::cat({prefix_v.unsqueeze(0).expand({B, -1, -1, -1}), v}, 2);
+  }
   if (n_kv_heads != n_heads) {
     k = k.repeat_interleave(n_heads / n_kv_heads, 1);  // (B, H, S, D)
     v = v.repeat_interleave(n_heads / n_kv_heads, 1);
   }
-  auto y = reference_attention ? attention_reference(q, k, v, allowed, true) : attention(q, k, v, allowed, true);
+  auto y = reference_attention ? attention_reference(q, k, v, mask, true) : attention(q, k, v, mask, true);
   return o_proj(y.transpose(1, 2).reshape({B, T, n_heads * head_dim}));  // (B, T, C)
 }
 
@@ -152,6 +186,22 @@ void TransformerImpl::set_reference_attention(bool on) {
   for (auto& layer : *model->layers) layer->as<DecoderLayerImpl>()->self_attn->reference_attention = on;
 }
 
+void TransformerImpl::set_prefix(const torch::Tensor& kv) {
+  int64_t i = 0;
+  for (auto& layer : *model->layers) {
+    auto attn = layer->as<DecoderLayerImpl>()->self_attn;
+    attn->prefix_k = kv.defined() ? kv[i][0] : torch::Tensor();
+    attn->prefix_v = kv.defined() ? kv[i][1] : torch::Tensor();
+    ++i;
+  }
+}
+
+bool TransformerImpl::has_prefix() const {
+  if (prefix_encoder) return true;
+  const auto& first = model->layers->ptr(0)->as<DecoderLayerImpl>()->self_attn;
+  return first->prefix_k.defined() && first->prefix_k.size(1) > 0;
+}
+
 KVCache TransformerImpl::make_cache(int64_t batch, int64_t capacity, torch::Tensor left_pad) const {
   check(capacity <= config.max_seq_len, "KV cache of {} positions exceeds the model's context of {}", capacity,
         config.max_seq_len);
@@ -213,6 +263,7 @@ torch::Tensor TransformerImpl::forward(const torch::Tensor& ids, KVCache* cache)
   }
   const int64_t D = config.head_dim();
   auto dev = ids.device();
+  if (prefix_encoder) set_prefix(prefix_encoder->forward());  // a fresh graph for each pass
 
   torch::Tensor cos, sin, allowed;  // cos, sin: (B|1, 1, T, D); allowed: (B|1, 1, T, S)
   if (cache && cache->left_pad.defined()) {
@@ -247,6 +298,7 @@ torch::Tensor TransformerImpl::forward(const torch::Tensor& ids, KVCache* cache)
 }
 
 torch::Tensor TransformerImpl::forward_after_prefix(const torch::Tensor& ids, KVCache& cache) {
+  check(!has_prefix(), "a shared prompt cache cannot be used with prefix-tuning's prefix (expand the rows instead)");
   const int64_t B = ids.size(0), T = ids.size(1), P = cache.prefix_length(), start = cache.length;
   check(cache.batch() == B, "KV cache holds {} rows, the input has {}", cache.batch(), B);
   check(P + start + T <= config.max_seq_len, "sequence of {} tokens exceeds the model's context of {}", P + start + T,

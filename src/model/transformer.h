@@ -48,13 +48,32 @@ KVCache share_prefix(const KVCache& prompts, int64_t group, int64_t capacity);
 // prefix is expanded to one copy per kept row (group becomes 1).
 void select_rows(KVCache& cache, const torch::Tensor& rows);
 
-// A bias-free linear layer, y = x W^T; its own type so adapters can wrap it later.
+// A bias-free linear layer, y = x W^T, with an optional LoRA adapter (Hu et al. 2021):
+// y = x W^T + scale * B(A(dropout(x))), A: (r, in), B: (out, r). Adapters are attached,
+// merged and saved by model/adapters.h; without one this is a plain linear layer.
 struct LinearImpl : torch::nn::Module {
   LinearImpl(int64_t in, int64_t out);
-  torch::Tensor forward(const torch::Tensor& x) { return torch::nn::functional::linear(x, weight); }
+  torch::Tensor forward(const torch::Tensor& x);
   torch::Tensor weight;  // (out, in)
+  std::shared_ptr<LinearImpl> lora_A, lora_B;  // null without an adapter
+  double lora_scale = 0;                       // alpha / r
+  double lora_dropout = 0;
 };
 TORCH_MODULE(Linear);
+
+// Prefix-tuning's reparameterisation (Li & Liang 2021), used only while training: a
+// small table of L vectors through a two-layer MLP gives every layer's L prefix keys and
+// values. Training through the MLP is more stable than training the prefixes directly;
+// afterwards the prefixes are computed once and the MLP is dropped.
+struct PrefixEncoderImpl : torch::nn::Module {
+  PrefixEncoderImpl(int64_t length, int64_t d_model, int64_t hidden, int64_t n_layers, int64_t n_kv_heads,
+                    int64_t head_dim);
+  torch::Tensor forward();  // (layers, 2, K, L, D): keys then values
+  torch::Tensor embedding;  // (L, C)
+  torch::nn::Linear up{nullptr}, down{nullptr};
+  int64_t length, n_layers, n_kv_heads, head_dim;
+};
+TORCH_MODULE(PrefixEncoder);
 
 struct RMSNormImpl : torch::nn::Module {
   RMSNormImpl(int64_t dim, double eps);
@@ -78,6 +97,10 @@ struct AttentionImpl : torch::nn::Module {
   Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   int64_t n_heads, n_kv_heads, head_dim;
   bool reference_attention = false;  // plain matmul + softmax instead of the fused kernel
+  // Prefix-tuning: L learned keys and values (K, L, D) that every query of every row may
+  // attend to, before the sequence itself. Not rotated, and the sequence keeps its own
+  // positions (0, 1, ...), so the prefix takes no room in the context. Undefined: none.
+  torch::Tensor prefix_k, prefix_v;
 };
 TORCH_MODULE(Attention);
 
@@ -119,10 +142,14 @@ struct TransformerImpl : torch::nn::Module {
   // forward() for a cache with a shared prefix (KVCache::prefix_values set).
   torch::Tensor forward_after_prefix(const torch::Tensor& ids, KVCache& cache);
   void set_reference_attention(bool on);
+  // The prefix-tuning keys and values, (layers, 2, K, L, D); undefined clears them.
+  void set_prefix(const torch::Tensor& kv);
+  bool has_prefix() const;
 
   ModelConfig config;
   LlamaModel model{nullptr};
   Linear lm_head{nullptr};  // null when tied to model->embed_tokens
+  PrefixEncoder prefix_encoder{nullptr};  // while prefix-tuning: recomputes the prefixes each forward
   torch::Tensor rope_cos, rope_sin;  // (max_seq_len, D), buffers
 };
 TORCH_MODULE(Transformer);

@@ -18,6 +18,8 @@ void install_interrupt_handler() {
   std::signal(SIGTERM, on_signal);
 }
 
+bool interrupt_requested() { return g_interrupted != 0; }
+
 void TrainConfig::validate() const {
   check(batch_size > 0, "batch size must be positive, got {}", batch_size);
   check(seq_len > 0, "sequence length must be positive, got {}", seq_len);

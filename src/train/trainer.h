@@ -81,5 +81,6 @@ double train_flops_per_token(const ModelConfig& c, int64_t seq_len);
 
 // SIGINT/SIGTERM during train(): the loop checkpoints after the current step and stops.
 void install_interrupt_handler();
+bool interrupt_requested();  // a SIGINT/SIGTERM arrived since install_interrupt_handler()
 
 }  // namespace elab

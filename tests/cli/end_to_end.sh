@@ -98,5 +98,29 @@ cp -r "$work/m" "$work/nocfg"
 rm "$work/nocfg/config.json"
 expect_error "missing config" "missing config.json" eval --model "$work/nocfg" --task add
 
+# --- fine-tuning: an adapter, its evaluation and merged export --------------------
+"$ELAB" finetune --base "$work/m" --task add --method lora --n-train 16 --steps 5 --out "$work/lora" \
+  >"$work/ft.out" 2>&1 || { fail "finetune"; cat "$work/ft.out"; }
+check_done
+for f in adapter_config.json adapter_model.safetensors meta.json train_log.jsonl; do
+  [ -s "$work/lora/$f" ] || fail "adapter lacks $f"
+done
+grep -q '"peft_type": "LORA"' "$work/lora/adapter_config.json" || fail "adapter_config.json peft_type"
+"$ELAB" eval --model "$work/lora" --task add -n 10 --json "$work/lora.json" >/dev/null 2>&1 || fail "eval adapter"
+"$ELAB" export --model "$work/lora" --merge --out "$work/merged" >/dev/null 2>&1 || fail "export --merge"
+"$ELAB" eval --model "$work/merged" --task add -n 10 --json "$work/merged.json" >/dev/null 2>&1 || fail "eval merged"
+[ "$(grep '"accuracy"' "$work/lora.json")" = "$(grep '"accuracy"' "$work/merged.json")" ] || fail "merged accuracy differs"
+expect_error "finetune missing base" "does not exist" finetune --base "$work/none" --task add --method full --n-train 8 --out "$work/x"
+expect_error "finetune corrupt base" "model.safetensors" finetune --base "$work/trunc" --task add --method full --n-train 8 --out "$work/x"
+expect_error "finetune rank" "--rank must be positive" finetune --base "$work/m" --task add --method lora --rank 0 --n-train 8 --out "$work/x"
+expect_error "finetune prefix length" "beyond the model's context" finetune --base "$work/m" --task add --method prefix --prefix-length 100000 --n-train 8 --out "$work/x"
+expect_error "finetune unknown method" "unknown fine-tuning method" finetune --base "$work/m" --task add --method ia3 --n-train 8 --out "$work/x"
+expect_error "finetune over a model" "already holds a model" finetune --base "$work/m" --task add --method lora --n-train 8 --out "$work/lora"
+cp -r "$work/lora" "$work/orphan"
+sed -i 's#"base_model_name_or_path": "[^"]*"#"base_model_name_or_path": "/nonexistent/base"#; s#"base_relative": "[^"]*"#"base_relative": "../nonexistent"#' "$work/orphan/adapter_config.json"
+expect_error "adapter without base" "base model /nonexistent/base is missing" eval --model "$work/orphan" --task add
+expect_error "export a full checkpoint" "already a full checkpoint" export --model "$work/m" --merge --out "$work/x"
+[ -e "$work/x" ] && fail "a failed command left $work/x behind"
+
 echo "$(( checks - failures )) passed, $failures failed"
 [ $failures -eq 0 ]

@@ -1,0 +1,91 @@
+// elab finetune: adapt a base checkpoint to a task on N labelled examples (full, LoRA or
+// prefix-tuning); elab export: merge a LoRA adapter into a full checkpoint.
+#include <fmt/format.h>
+
+#include "cli/app.h"
+#include "cli/common.h"
+#include "cli/jobs.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "model/adapters.h"
+#include "model/device.h"
+
+namespace elab {
+
+void add_finetune_command(CLI::App& app) {
+  auto job = std::make_shared<FinetuneJob>();
+  auto machine = std::make_shared<MachineOptions>();
+  FinetuneConfig& c = job->config;
+  auto* cmd = app.add_subcommand("finetune", "Fine-tune a base model on N examples of a task (full, LoRA, prefix)");
+  cmd->footer(
+      "The N examples are the first N of the task's exemplar pool for --seed: the same seed gives icl:K the first K "
+      "of them. The last ~N/8 of the N are held out as the validation slice for early stopping. A LoRA or prefix "
+      "run writes an adapter directory (adapter_config.json, adapter_model.safetensors) that refers to --base by "
+      "path and content hash; a full run writes a checkpoint. Any of them is a --model for elab eval.");
+  cmd->add_option("--base", job->base, "base checkpoint directory")->required();
+  cmd->add_option("--task", job->task, "task (elab tasks list)")->required();
+  cmd->add_option("--method", c.method, "full | lora | prefix")->required();
+  cmd->add_option("--n-train", job->n_train, "labelled examples N (validation slice included)")->required();
+  cmd->add_option("--out", job->out, "output directory")->required();
+  cmd->add_option("--seed", c.seed, "seed: which examples, adapter init, example order")->capture_default_str();
+  cmd->add_option("--format", job->format, "format of the examples (direct, cot, instruct, ...)")->capture_default_str();
+  cmd->add_option("--steps", c.steps, "at most this many optimiser steps")->capture_default_str();
+  cmd->add_option("--batch", c.batch_size, "examples per step (at most the training examples)")->capture_default_str();
+  cmd->add_option("--lr", c.lr, "peak learning rate (0 = the method's default: full 3e-3, lora 1e-2, prefix 1e-2)")
+      ->capture_default_str();
+  cmd->add_option("--eval-every", c.eval_every, "validation loss every N steps")->capture_default_str();
+  cmd->add_option("--patience", c.patience, "stop after this many validations without improvement")
+      ->capture_default_str();
+  cmd->add_option("--weight-decay", c.weight_decay, "AdamW weight decay on matrices")->capture_default_str();
+  cmd->add_option("--rank", c.lora.rank, "LoRA rank r")->capture_default_str();
+  cmd->add_option("--alpha", c.lora.alpha, "LoRA alpha (scale = alpha / r)")->capture_default_str();
+  cmd->add_option("--lora-dropout", c.lora.dropout, "dropout on the LoRA input")->capture_default_str();
+  cmd->add_option("--lora-targets", job->lora_targets, "projections to adapt: q,k,v,o,gate,up,down, or all")
+      ->capture_default_str();
+  cmd->add_option("--prefix-length", c.prefix.length, "prefix-tuning: L key/value positions per layer")
+      ->capture_default_str();
+  cmd->add_option("--prefix-hidden", c.prefix.hidden, "width of the reparameterisation MLP (0 = 2 x d_model)")
+      ->capture_default_str();
+  cmd->add_flag("--overwrite", job->overwrite, "replace a model already in --out");
+  add_machine_flags(*cmd, *machine);
+  cmd->callback([job, machine] {
+    apply_machine_options(*machine);
+    job->device = machine->device;
+    auto r = run_finetune_job(*job);
+    fmt::print("finetuned {} on {}: N={} ({} train, {} validation), {} steps (best {}), validation loss {:.4f} -> {:.4f}, "
+               "{} trainable parameters, {} -> {}\n",
+               job->config.method, job->task, job->n_train, r.n_train, r.n_val, r.run.steps_done, r.run.best_step,
+               r.run.first_val_loss, r.run.best_val_loss, human_count(double(r.run.trainable_parameters)),
+               human_duration(r.run.seconds), job->out);
+  });
+}
+
+struct ExportOptions {
+  std::string model, out;
+  bool merge = false;
+};
+
+void add_export_command(CLI::App& app) {
+  auto o = std::make_shared<ExportOptions>();
+  auto* cmd = app.add_subcommand("export", "Write a LoRA adapter merged into its base as a full checkpoint");
+  cmd->add_option("--model", o->model, "adapter directory")->required();
+  cmd->add_flag("--merge", o->merge, "merge the adapter into the base weights (W += alpha/r * B A)");
+  cmd->add_option("--out", o->out, "output checkpoint directory")->required();
+  cmd->callback([o] {
+    check(o->merge, "export needs --merge (the only export so far: a LoRA adapter merged into a full checkpoint)");
+    const std::string type = adapter_type(o->model);
+    check(!type.empty(), "{} is not an adapter directory (no adapter_config.json); it is already a full checkpoint",
+          o->model);
+    check(type == "lora", "{}: a {} adapter cannot be merged into the weights; evaluate it as an adapter", o->model, type);
+    check(!fs::exists(fs::path(o->out) / "model.safetensors"), "{} already holds a checkpoint; choose another --out",
+          o->out);
+    Checkpoint ck = load_model_dir(o->model);
+    merge_lora(ck.model);
+    nlohmann::json meta = ck.meta;
+    meta["merged_from"] = fs::absolute(o->model).lexically_normal().string();
+    save_checkpoint(o->out, ck.model, meta);
+    fmt::print("merged {} into {} -> {}\n", o->model, ck.meta.value("base", std::string("its base")), o->out);
+  });
+}
+
+}  // namespace elab

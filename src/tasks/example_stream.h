@@ -1,0 +1,36 @@
+#pragma once
+// A fixed set of labelled examples as a token stream, for fine-tuning: one example a row
+// (BOS, prompt, target, then padding), with only the target's tokens in the loss, which
+// is what the model must produce when evaluated on the same prompt.
+// With shuffle, each pass over the set (an epoch) is a fresh seeded permutation; batch i
+// is still a pure function of (seed, i).
+#include <string>
+#include <vector>
+
+#include "tasks/format.h"
+#include "text/tokenizer.h"
+#include "train/data.h"
+
+namespace elab {
+
+class ExampleStream : public TokenStream {
+ public:
+  ExampleStream(const std::vector<Example>& examples, Format format, const std::string& instruction, uint64_t seed,
+                bool shuffle);
+  void batch(int64_t index, int64_t rows, int64_t seq_len, TokenBatch& out) const override;
+  std::string describe() const override;
+  int64_t size() const { return int64_t(rows_.size()); }
+  int64_t longest() const;  // tokens in the longest example (inputs + last target)
+
+ private:
+  struct Row {
+    std::vector<int32_t> tokens;
+    size_t prompt_tokens = 0;  // BOS and prompt: not counted in the loss
+  };
+  std::vector<Row> rows_;
+  std::string description_;
+  uint64_t seed_;
+  bool shuffle_;
+};
+
+}  // namespace elab

@@ -1,0 +1,61 @@
+#pragma once
+// Fine-tuning a base model on a small labelled set: all weights ("full"), a LoRA adapter
+// ("lora") or prefix-tuning ("prefix"). Only the chosen parameters are trained (the rest
+// are frozen, and the optimiser holds state for the trained ones only); the held-out loss
+// on a validation slice picks the best step (early stopping), whose weights are kept.
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "model/adapters.h"
+#include "train/adamw.h"
+#include "train/data.h"
+
+namespace elab {
+
+struct FinetuneConfig {
+  std::string method = "lora";  // full | lora | prefix
+  int64_t steps = 300;          // at most this many optimiser steps
+  int64_t batch_size = 16;
+  int64_t seq_len = 64;         // rows are padded (and masked) to this length
+  double lr = 0;                // 0: the method's default (see default_finetune_lr)
+  int64_t warmup_steps = 10;
+  int64_t eval_every = 10;      // validation loss every N steps
+  int64_t patience = 10;        // stop after this many evaluations without improvement
+  double grad_clip = 1.0;
+  double weight_decay = 0.0;
+  uint64_t seed = 1;            // adapter init, row order, dropout
+  LoraConfig lora;
+  PrefixConfig prefix;
+
+  void validate() const;
+  nlohmann::json to_json() const;
+};
+
+const std::vector<std::string>& finetune_methods();
+double default_finetune_lr(const std::string& method);
+
+struct FinetuneResult {
+  int64_t steps_done = 0;
+  int64_t best_step = 0;
+  double best_val_loss = 0;
+  double first_val_loss = 0;  // before any step: the base model's
+  double seconds = 0;
+  int64_t trainable_parameters = 0;
+  int64_t optimizer_bytes = 0;
+  std::string log;            // train_log.jsonl
+};
+
+// Prepares `model` for the method: freezes the base, attaches the adapter.
+// Returns the parameters to train, with their names.
+std::vector<std::pair<std::string, torch::Tensor>> prepare_finetune(Transformer& model, const FinetuneConfig& cfg);
+
+// Fine-tunes `model` (prepared by prepare_finetune) on `train`; `val` is scored as
+// `val_rows` rows in one pass. On return the model holds the best weights, and a prefix
+// encoder has been replaced by its fixed prefixes.
+FinetuneResult finetune(Transformer& model, const std::vector<std::pair<std::string, torch::Tensor>>& trainable,
+                        const TokenStream& train, const TokenStream& val, int64_t val_rows, const FinetuneConfig& cfg,
+                        const std::string& label);
+
+}  // namespace elab

@@ -1,0 +1,112 @@
+// The fine-tuning loop on a tiny model: adapters train while every base tensor stays
+// bit-identical; the example stream counts only targets; early stopping keeps the best.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "core/rng.h"
+#include "tasks/example_stream.h"
+#include "tasks/registry.h"
+#include "test_util.h"
+#include "train/finetune.h"
+
+namespace elab {
+namespace {
+
+std::vector<Example> some_examples(int n) {
+  auto task = make_task("lastletter");
+  std::vector<Example> out;
+  for (int i = 0; i < n; ++i) out.push_back(task->example("id", Pool::exemplar, 5, i));
+  return out;
+}
+
+TEST(ExampleStream, OneExampleARowWithOnlyTheTargetCounted) {
+  auto examples = some_examples(3);
+  ExampleStream s(examples, Format::direct, "", 1, false);
+  TokenBatch b;
+  s.batch(0, 4, 120, b);
+  ByteTokenizer tok;
+  const std::string prompt = render_prompt(examples[0]), target = render_target(examples[0], Format::direct);
+  std::string counted;
+  for (int t = 0; t < 120; ++t)
+    if (b.loss_mask[size_t(t)]) counted += char(b.tokens[size_t(t + 1)]);
+  EXPECT_EQ(counted, target);
+  EXPECT_EQ(b.tokens[0], ByteTokenizer::kBos);
+  EXPECT_EQ(b.tokens[size_t(1 + prompt.size() + target.size())], ByteTokenizer::kPad);
+  // Row 3 wraps around to example 0 (no shuffle).
+  EXPECT_TRUE(std::equal(b.tokens.begin(), b.tokens.begin() + 121, b.tokens.begin() + 3 * 121));
+  // Shuffled epochs are permutations, and the same index gives the same batch.
+  ExampleStream shuffled(examples, Format::direct, "", 1, true);
+  TokenBatch x, y;
+  shuffled.batch(7, 3, 120, x);
+  shuffled.batch(7, 3, 120, y);
+  EXPECT_EQ(x.tokens, y.tokens);
+  EXPECT_NE(testing::error_of([&] { s.batch(0, 1, 10, b); }).find("more than the 11 of a row"), std::string::npos);
+}
+
+TEST(Finetune, AdaptersTrainAndTheBaseStaysBitIdentical) {
+  for (const char* method : {"lora", "prefix"}) {
+    auto c = testing::tiny_config(32, 2, 2, 64, 128, 0.1);
+    Transformer model(c, 3);
+    std::vector<torch::Tensor> before;
+    for (auto& [name, p] : named_weights(*model)) before.push_back(p.detach().clone());
+
+    auto examples = some_examples(24);
+    ExampleStream train(std::vector<Example>(examples.begin(), examples.end() - 4), Format::direct, "", 2, true);
+    ExampleStream val(std::vector<Example>(examples.end() - 4, examples.end()), Format::direct, "", 0, false);
+    FinetuneConfig cfg;
+    cfg.method = method;
+    cfg.steps = 30;
+    cfg.batch_size = 8;
+    cfg.seq_len = std::max(train.longest(), val.longest()) - 1;
+    cfg.eval_every = 5;
+    cfg.lr = 3e-2;
+    auto trainable = prepare_finetune(model, cfg);
+    for (const auto& [name, p] : trainable) EXPECT_TRUE(name.find("lora_") != std::string::npos || name.find("prefix_encoder") != std::string::npos) << name;
+    auto r = finetune(model, trainable, train, val, val.size(), cfg, method);
+    EXPECT_LT(r.best_val_loss, r.first_val_loss) << method;
+    EXPECT_GT(r.best_step, 0);
+
+    auto after = named_weights(*model);
+    size_t i = 0;
+    for (auto& [name, p] : after) {
+      if (name.find("lora_") != std::string::npos) continue;
+      ASSERT_LT(i, before.size());
+      EXPECT_TRUE(torch::equal(p, before[i])) << method << ": base tensor " << name << " changed";
+      ++i;
+    }
+    EXPECT_EQ(i, before.size());
+    EXPECT_FALSE(model->prefix_encoder) << "the reparameterisation MLP is dropped after training";
+    if (std::string(method) == "prefix") EXPECT_TRUE(model->has_prefix());
+    if (std::string(method) == "lora") {
+      // The restored best weights are what the model evaluates with.
+      bool trained = false;
+      for (auto& [name, p] : lora_weights(model))
+        if (name.find("lora_B") != std::string::npos) trained |= p.abs().max().item<float>() > 0;
+      EXPECT_TRUE(trained);
+    }
+  }
+}
+
+TEST(Finetune, FullFineTuningTrainsEverythingAndLessStateForLora) {
+  auto c = testing::tiny_config(32, 2, 2, 64, 128, 0.1);
+  auto examples = some_examples(12);
+  ExampleStream train(examples, Format::direct, "", 2, true);
+  int64_t bytes[2];
+  int k = 0;
+  for (const char* method : {"full", "lora"}) {
+    Transformer model(c, 3);
+    FinetuneConfig cfg;
+    cfg.method = method;
+    cfg.steps = 3;
+    cfg.batch_size = 4;
+    cfg.seq_len = train.longest() - 1;
+    auto trainable = prepare_finetune(model, cfg);
+    auto r = finetune(model, trainable, train, train, train.size(), cfg, method);
+    bytes[k++] = r.optimizer_bytes;
+    if (std::string(method) == "full") EXPECT_EQ(r.trainable_parameters, c.param_count());
+  }
+  EXPECT_LT(bytes[1] * 5, bytes[0]) << "LoRA's optimiser state is a small fraction of full fine-tuning's";
+}
+
+}  // namespace
+}  // namespace elab
