@@ -19,6 +19,7 @@ std::unique_ptr<CLI::App> build_app() {
   add_finetune_command(*app);
   add_eval_command(*app);
   add_export_command(*app);
+  add_serve_command(*app);
   add_bench_command(*app);
   return app;
 }

@@ -227,6 +227,8 @@ void add_bench_command(CLI::App& app) {
   ft->add_option("--seq-len", f->seq_len, "tokens per example row")->capture_default_str();
   add_machine_flags(*ft, *fm);
   ft->callback([f, fm] { bench_finetune(*f, *fm); });
+
+  add_bench_serve_command(*bench);
 }
 
 }  // namespace elab

@@ -28,7 +28,10 @@ void add_eval_command(CLI::App& app) {
   auto job = std::make_shared<EvalJob>();
   auto machine = std::make_shared<MachineOptions>(generation_machine_defaults());
   auto* cmd = app.add_subcommand("eval", "Evaluate a model with a prompting method on a task split");
-  cmd->add_option("--model", job->model, "checkpoint directory")->required();
+  cmd->add_option("--model", job->model,
+                  "checkpoint or adapter directory, openai:URL#MODEL (an OpenAI-compatible server), or "
+                  "replay:FILE (recorded predictions)")
+      ->required();
   cmd->add_option("--task", job->task, "task (elab tasks list)")->required();
   cmd->add_option("--split", job->spec.split, "split of the task (default: id, or test for file tasks)");
   cmd->add_option("--method", job->spec.method, "prompting method (elab methods list)")->capture_default_str();
@@ -41,10 +44,20 @@ void add_eval_command(CLI::App& app) {
   cmd->add_flag("--skip-bad", job->skip_bad, "skip malformed lines of JSONL task files (and report how many)");
   cmd->add_option("--json", job->json_path, "write the summary object here (- for stdout)");
   cmd->add_option("--samples", job->samples_path, "write one JSON line per test item here (- for stdout)");
+  auto no_cache = std::make_shared<bool>(false);
+  job->backend.cache_path = default_cache_path();
+  cmd->add_option("--concurrency", job->backend.concurrency, "openai: requests in flight")->capture_default_str();
+  cmd->add_option("--timeout", job->backend.timeout_seconds, "openai: seconds per request")->capture_default_str();
+  cmd->add_option("--retries", job->backend.max_retries, "openai: retries on 429/5xx/timeouts (exponential back-off)")
+      ->capture_default_str();
+  cmd->add_flag("--chat", job->backend.chat, "openai: use /chat/completions (one user message per prompt)");
+  cmd->add_option("--cache", job->backend.cache_path, "openai: SQLite cache of responses")->capture_default_str();
+  cmd->add_flag("--no-cache", *no_cache, "openai: do not read or write the response cache");
   add_machine_flags(*cmd, *machine);
-  cmd->callback([job, machine] {
+  cmd->callback([job, machine, no_cache] {
     apply_machine_options(*machine);
     job->device = machine->device;
+    if (*no_cache) job->backend.cache_path.clear();
     auto r = run_eval_job(*job);
     print_eval_line(r.summary);
   });

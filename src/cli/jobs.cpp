@@ -162,8 +162,12 @@ EvalResult run_eval_job(const EvalJob& job) {
   auto task = make_task(job.task);
   if (!job.spec.split.empty()) task->check_split(job.spec.split);
   parse_method(job.spec.method);  // fail on a bad method before loading a model
-  auto backend = make_backend(job.model, job.device);
+  BackendOptions options = job.backend;
+  options.device = job.device;
+  auto backend = make_backend(job.model, options);
   auto result = evaluate(*backend, *task, job.task, job.spec);
+  if (result.summary.contains("notes"))
+    for (const auto& note : result.summary["notes"]) fmt::print(stderr, "note: {}\n", note.get<std::string>());
   // Models may emit bytes that are not UTF-8: JSON gets U+FFFD in their place.
   const auto replace = nlohmann::ordered_json::error_handler_t::replace;
   if (!job.json_path.empty()) write_output(job.json_path, result.summary.dump(2, ' ', false, replace) + "\n");

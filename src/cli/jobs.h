@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "backends/registry.h"
 #include "eval/evaluate.h"
 #include "train/finetune.h"
 #include "train/trainer.h"
@@ -62,6 +63,7 @@ struct EvalJob {
   std::string json_path;     // "" = none
   std::string samples_path;  // "" = none
   bool skip_bad = false;     // skip malformed JSONL lines of file tasks
+  BackendOptions backend;    // openai settings (device is taken from `device`)
 };
 
 EvalResult run_eval_job(const EvalJob& job);

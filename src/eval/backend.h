@@ -17,7 +17,13 @@ struct GenerateOptions {
   int top_k = 0;                  // 0: no top-k cut
   double top_p = 1.0;             // 1: no nucleus cut
   uint64_t seed = 0;              // sample j of prompt i draws from derive_seed(seed, i, j) alone
+  std::vector<uint64_t> prompt_seeds;  // if set: prompt i's samples draw from prompt_seeds[i] instead
+                                       // (a server batching requests keeps each request's seed)
   bool show_progress = true;      // a progress bar on a terminal
+  // Which test item each prompt asks (its position in the split's item list, and its
+  // question): the replay backend finds recorded predictions by them. Empty when unknown.
+  std::vector<int64_t> item_index;
+  std::vector<std::string> item_question;
 };
 
 struct Completion {
@@ -37,6 +43,9 @@ struct Backend {
                      std::vector<double>& logprobs) {
     return false;
   }
+  // Anything the evaluation report should say about this backend's run (skipped
+  // metrics, unmatched replay lines, retries), one sentence each.
+  virtual std::vector<std::string> notes() const { return {}; }
 };
 
 }  // namespace elab

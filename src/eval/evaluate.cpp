@@ -117,6 +117,10 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
   gen.num_samples = method.samples;
   gen.temperature = method.temperature;
   gen.seed = derive_seed(spec.seed, "generation");
+  for (size_t i = 0; i < items.size(); ++i) {
+    gen.item_index.push_back(int64_t(i));
+    gen.item_question.push_back(items[i].question);
+  }
 
   auto t0 = std::chrono::steady_clock::now();
   auto outputs = backend.complete(prompts, gen);
@@ -200,6 +204,9 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
                     {"seed", spec.seed},
                     {"items_hash", items_hash.hex()},
                     {"item_correct", item_correct}};
+  auto notes = backend.notes();
+  if (!have_logprobs && spec.gold_logprob) notes.push_back("gold log-probability skipped: the backend cannot score continuations");
+  if (!notes.empty()) result.summary["notes"] = notes;
   return result;
 }
 

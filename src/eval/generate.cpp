@@ -123,7 +123,11 @@ void decode_batch(Transformer& model, const std::vector<std::vector<int32_t>>& e
   }
 
   std::vector<Rng> rngs;
-  for (int64_t r = 0; r < B; ++r) rngs.emplace_back(derive_seed(opts.seed, "sample", {which[size_t(r / N)], uint64_t(r % N)}));
+  for (int64_t r = 0; r < B; ++r) {
+    const size_t prompt = which[size_t(r / N)];
+    rngs.emplace_back(opts.prompt_seeds.empty() ? derive_seed(opts.seed, "sample", {prompt, uint64_t(r % N)})
+                                                : derive_seed(opts.prompt_seeds[prompt], "sample", {0, uint64_t(r % N)}));
+  }
   std::vector<std::string> text(static_cast<size_t>(B));
   std::vector<int64_t> count(static_cast<size_t>(B), 0);
   std::vector<bool> done(static_cast<size_t>(B), false);
@@ -185,6 +189,8 @@ std::vector<Completion> generate(Transformer& model, const ByteTokenizer& tokeni
   check(opts.num_samples > 0, "samples per prompt must be positive, got {}", opts.num_samples);
   check(opts.temperature >= 0, "temperature must be >= 0, got {}", opts.temperature);
   check(opts.top_p > 0 && opts.top_p <= 1, "top-p must be in (0, 1], got {}", opts.top_p);
+  check(opts.prompt_seeds.empty() || opts.prompt_seeds.size() == prompts.size(), "{} prompt seeds for {} prompts",
+        opts.prompt_seeds.size(), prompts.size());
   torch::NoGradGuard no_grad;
   bool was_training = model->is_training();
   model->eval();

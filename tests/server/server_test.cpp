@@ -1,0 +1,280 @@
+// elab serve and the openai / replay backends, on loopback: the same outputs as the
+// native engine, OpenAI-style errors for malformed requests, concurrent clients,
+// API keys, retries and the response cache, and recorded predictions.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "backends/native.h"
+#include "backends/registry.h"
+#include "core/threads.h"
+#include "eval/evaluate.h"
+#include "model/checkpoint.h"
+#include "server/server.h"
+#include "tasks/registry.h"
+#include "test_util.h"
+
+namespace elab {
+namespace {
+
+using testing::TempDir;
+
+// A random model with sharp attention: outputs depend on the prompt, and greedy decoding
+// is deterministic, which is all the comparisons need.
+fs::path make_model(const TempDir& dir) {
+  auto c = testing::tiny_config(32, 2, 2, 64, 512, 0.2);
+  Transformer m(c, 5);
+  save_checkpoint(dir / "model", m, {{"preset", "tiny"}});
+  return dir / "model";
+}
+
+// A server on a free loopback port, serving in a background thread.
+struct RunningServer {
+  std::unique_ptr<Server> server;
+  std::thread thread;
+  int port = 0;
+  RunningServer(const fs::path& model, ServeOptions o = {}) {
+    o.port = 0;
+    server = std::make_unique<Server>(load_checkpoint(model), o);
+    port = server->bind();
+    thread = std::thread([this] { server->serve(); });
+  }
+  ~RunningServer() {
+    server->stop();
+    thread.join();
+  }
+  std::string url() const { return fmt::format("http://127.0.0.1:{}/v1", port); }
+  httplib::Result post(const std::string& path, const std::string& body, const std::string& key = "") const {
+    httplib::Client cli("127.0.0.1", port);
+    httplib::Headers h;
+    if (!key.empty()) h.emplace("Authorization", "Bearer " + key);
+    return cli.Post(path, h, body, "application/json");
+  }
+};
+
+TEST(Server, OpenAIBackendMatchesTheNativeEngine) {
+  configure_threads({1, 0});
+  TempDir dir;
+  auto model = make_model(dir);
+  RunningServer srv(model);
+  auto task = make_task("add");
+  for (const char* method : {"icl:2", "cot:2"}) {
+    EvalSpec spec;
+    spec.method = method;
+    spec.n = 12;
+    spec.max_new_tokens = 24;
+    NativeBackend native(load_checkpoint(model));
+    auto a = evaluate(native, *task, "add", spec);
+    BackendOptions o;
+    o.concurrency = 4;
+    auto client = make_backend("openai:" + srv.url() + "#model", o);
+    auto b = evaluate(*client, *task, "add", spec);
+    ASSERT_EQ(a.samples.size(), b.samples.size());
+    // JSON cannot carry bytes that are not UTF-8: the server sends U+FFFD in their place,
+    // so outputs are compared as JSON text (where the native output gets the same).
+    auto as_json = [](const nlohmann::ordered_json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); };
+    for (size_t i = 0; i < a.samples.size(); ++i)
+      EXPECT_EQ(as_json(a.samples[i]["output"]), as_json(b.samples[i]["output"])) << method << " item " << i;
+    EXPECT_EQ(a.summary["accuracy"], b.summary["accuracy"]);
+    // The gold answer's log-probability, through echo + logprobs.
+    EXPECT_NEAR(a.summary["metrics"]["gold_logprob"].get<double>(), b.summary["metrics"]["gold_logprob"].get<double>(), 1e-3);
+  }
+}
+
+TEST(Server, MalformedRequestsGetOpenAIErrorsAndTheServerKeepsServing) {
+  TempDir dir;
+  ServeOptions o;
+  o.limits.max_body_bytes = 4096;
+  RunningServer srv(make_model(dir), o);
+  struct Case {
+    const char* what;
+    std::string path, body;
+    int status;
+    const char* param;
+  };
+  const std::string long_prompt(600, 'x');
+  const std::vector<Case> cases = {
+      {"invalid JSON", "/v1/completions", "{\"prompt\": ", 400, ""},
+      {"not an object", "/v1/completions", "[1, 2]", 400, ""},
+      {"missing prompt", "/v1/completions", "{\"max_tokens\": 4}", 400, "prompt"},
+      {"prompt is a number", "/v1/completions", "{\"prompt\": 5}", 400, "prompt"},
+      {"token-id prompt", "/v1/completions", "{\"prompt\": [1, 2, 3]}", 400, "prompt"},
+      {"empty prompt list", "/v1/completions", "{\"prompt\": []}", 400, "prompt"},
+      {"negative max_tokens", "/v1/completions", "{\"prompt\": \"a\", \"max_tokens\": -1}", 400, "max_tokens"},
+      {"max_tokens as text", "/v1/completions", "{\"prompt\": \"a\", \"max_tokens\": \"8\"}", 400, "max_tokens"},
+      {"max_tokens over limit", "/v1/completions", "{\"prompt\": \"a\", \"max_tokens\": 100000}", 400, "max_tokens"},
+      {"n zero", "/v1/completions", "{\"prompt\": \"a\", \"n\": 0}", 400, "n"},
+      {"temperature negative", "/v1/completions", "{\"prompt\": \"a\", \"temperature\": -0.5}", 400, "temperature"},
+      {"top_p zero", "/v1/completions", "{\"prompt\": \"a\", \"top_p\": 0}", 400, "top_p"},
+      {"stop of numbers", "/v1/completions", "{\"prompt\": \"a\", \"stop\": [1]}", 400, "stop"},
+      {"five stops", "/v1/completions", "{\"prompt\": \"a\", \"stop\": [\"a\",\"b\",\"c\",\"d\",\"e\"]}", 400, "stop"},
+      {"logprobs too many", "/v1/completions", "{\"prompt\": \"a\", \"logprobs\": 50}", 400, "logprobs"},
+      {"streaming", "/v1/completions", "{\"prompt\": \"a\", \"stream\": true}", 400, "stream"},
+      {"prompt beyond context", "/v1/completions", "{\"prompt\": \"" + long_prompt + "\", \"max_tokens\": 8}", 400, "prompt"},
+      {"body too large", "/v1/completions", "{\"prompt\": \"" + std::string(5000, 'y') + "\"}", 413, ""},
+      {"chat without messages", "/v1/chat/completions", "{\"max_tokens\": 4}", 400, "messages"},
+      {"chat with a bad role", "/v1/chat/completions", "{\"messages\": [{\"role\": \"robot\", \"content\": \"hi\"}]}", 400, "messages"},
+      {"unknown route", "/v1/embeddings", "{}", 404, ""},
+  };
+  for (const auto& c : cases) {
+    auto res = srv.post(c.path, c.body);
+    ASSERT_TRUE(res) << c.what << ": no response";
+    EXPECT_EQ(res->status, c.status) << c.what << ": " << res->body;
+    auto j = nlohmann::json::parse(res->body, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << c.what << ": body is not JSON: " << res->body;
+    ASSERT_TRUE(j.contains("error") && j["error"].contains("message")) << c.what << ": " << res->body;
+    if (*c.param) EXPECT_EQ(j["error"]["param"], c.param) << c.what;
+  }
+  httplib::Client cli("127.0.0.1", srv.port);
+  auto get = cli.Get("/v1/completions");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 405);
+  // Still serving.
+  auto ok = srv.post("/v1/completions", "{\"prompt\": \"Q: 1\", \"max_tokens\": 3, \"temperature\": 0}");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+}
+
+TEST(Server, ConcurrentClientsAllGetValidAnswersAndSeedsDoNotDependOnBatching) {
+  TempDir dir;
+  RunningServer srv(make_model(dir));
+  const std::string sampled = R"({"prompt": "Q: 7 + 8", "max_tokens": 12, "temperature": 1.0, "seed": 42, "n": 2})";
+  auto alone = srv.post("/v1/completions", sampled);
+  ASSERT_TRUE(alone && alone->status == 200);
+  const auto alone_choices = nlohmann::json::parse(alone->body)["choices"];
+
+  std::atomic<int> good{0}, bad{0}, same_sample{0};
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 32; ++c) {
+    clients.emplace_back([&, c] {
+      int i = 0;
+      while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3)) {
+        const bool seeded = (c + i++) % 4 == 0;
+        const std::string body =
+            seeded ? sampled
+                   : nlohmann::json({{"prompt", {fmt::format("Q: {} + {}", c, i), "Q: x"}}, {"max_tokens", 8}, {"temperature", 0}}).dump();
+        auto res = srv.post("/v1/completions", body);
+        if (!res || res->status != 200) {
+          if (bad++ < 3) std::cerr << "failed: " << (res ? res->body : httplib::to_string(res.error())) << "\n";
+          continue;
+        }
+        auto j = nlohmann::json::parse(res->body, nullptr, false);
+        if (j.is_discarded() || !j["choices"].is_array() || j["choices"].size() != 2 || !j["choices"][0]["text"].is_string()) {
+          ++bad;
+          continue;
+        }
+        ++good;
+        if (seeded && j["choices"] == alone_choices) ++same_sample;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(bad, 0);
+  EXPECT_GT(good, 32);
+  EXPECT_GT(same_sample, 0);
+  std::cout << good << " valid responses from 32 clients in 3 s\n";
+}
+
+TEST(Server, ApiKeyIsEnforced) {
+  TempDir dir;
+  ServeOptions o;
+  o.api_key = "sesame";
+  RunningServer srv(make_model(dir), o);
+  const std::string body = R"({"prompt": "Q: 1", "max_tokens": 2, "temperature": 0})";
+  EXPECT_EQ(srv.post("/v1/completions", body)->status, 401);
+  EXPECT_EQ(srv.post("/v1/completions", body, "wrong")->status, 401);
+  EXPECT_EQ(srv.post("/v1/completions", body, "sesame")->status, 200);
+  httplib::Client cli("127.0.0.1", srv.port);
+  EXPECT_EQ(cli.Get("/health")->status, 200);
+  EXPECT_EQ(cli.Get("/v1/models")->status, 401);
+}
+
+// A fake endpoint that answers 429 twice, then a fixed completion; counts requests.
+TEST(OpenAIBackend, RetriesThenCachesResponses) {
+  httplib::Server fake;
+  std::atomic<int> calls{0};
+  fake.Post("/v1/completions", [&](const httplib::Request& req, httplib::Response& res) {
+    if (calls++ < 2) {
+      res.status = 429;
+      res.set_content(R"({"error": {"message": "slow down"}})", "application/json");
+      return;
+    }
+    res.set_content(R"({"choices": [{"index": 0, "text": " 5\n", "finish_reason": "stop"}], "usage": {"completion_tokens": 2}})",
+                    "application/json");
+  });
+  const int port = fake.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { fake.listen_after_bind(); });
+  TempDir dir;
+  BackendOptions o;
+  o.cache_path = (dir / "cache.sqlite").string();
+  o.concurrency = 1;
+  {
+    auto b = make_backend(fmt::format("openai:http://127.0.0.1:{}/v1#fake", port), o);
+    GenerateOptions g;
+    g.show_progress = false;
+    auto out = b->complete({"Q: 2 + 3\nA:"}, g);
+    EXPECT_EQ(out[0].text, " 5\n");
+    EXPECT_EQ(calls, 3);
+    auto notes = b->notes();
+    ASSERT_FALSE(notes.empty());
+    EXPECT_NE(notes[0].find("2 requests were retried"), std::string::npos);
+  }
+  {
+    auto b = make_backend(fmt::format("openai:http://127.0.0.1:{}/v1#fake", port), o);
+    GenerateOptions g;
+    g.show_progress = false;
+    EXPECT_EQ(b->complete({"Q: 2 + 3\nA:"}, g)[0].text, " 5\n");
+    EXPECT_EQ(calls, 3) << "the second run is answered from the cache";
+  }
+  fake.stop();
+  t.join();
+  EXPECT_NE(testing::error_of([] { make_backend("openai:127.0.0.1:8080#m"); }).find("expected openai:http"), std::string::npos);
+  EXPECT_NE(testing::error_of([] { make_backend("openai:http://127.0.0.1:8080/v1"); }).find("name the model after '#'"),
+            std::string::npos);
+}
+
+TEST(Replay, ScoresRecordedPredictionsAndReportsWhatDidNotMatch) {
+  TempDir dir;
+  auto task = make_task("add");
+  auto items = test_items(*task, "id", 6, 1);
+  {
+    std::ofstream f(dir / "preds.jsonl");
+    f << nlohmann::json({{"index", 0}, {"prediction", " " + items[0].answer + "\n"}}).dump() << "\n";
+    f << nlohmann::json({{"index", 1}, {"prediction", " 999999\n"}}).dump() << "\n";
+    f << nlohmann::json({{"question", items[2].question}, {"prediction", items[2].answer}}).dump() << "\n";
+    f << nlohmann::json({{"index", 50}, {"prediction", "1"}}).dump() << "\n";  // no such item
+  }
+  EvalSpec spec;
+  spec.n = 6;
+  auto replay = make_backend("replay:" + (dir / "preds.jsonl").string());
+  auto r = evaluate(*replay, *task, "add", spec);
+  EXPECT_NEAR(r.summary["accuracy"].get<double>(), 2.0 / 6.0, 1e-9);
+  auto notes = r.summary["notes"].dump();
+  EXPECT_NE(notes.find("3 of 6 test items have no line"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("1 of 4 lines"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("gold log-probability skipped"), std::string::npos) << notes;
+
+  // Voting methods read `predictions`: two of three say the right answer.
+  {
+    std::ofstream f(dir / "votes.jsonl");
+    for (int i = 0; i < 6; ++i)
+      f << nlohmann::json({{"index", i}, {"predictions", {"So the answer is " + items[size_t(i)].answer + ".",
+                                                          "So the answer is 0.", "So the answer is " + items[size_t(i)].answer + "."}}})
+               .dump()
+        << "\n";
+  }
+  spec.method = "sc:2:3";
+  auto votes = evaluate(*make_backend("replay:" + (dir / "votes.jsonl").string()), *task, "add", spec);
+  EXPECT_EQ(votes.summary["accuracy"].get<double>(), 1.0);
+
+  std::ofstream(dir / "bad.jsonl") << "{\"index\": 0, \"prediction\": \"1\"}\n{\"index\": 1}\n";
+  EXPECT_NE(testing::error_of([&] { make_backend("replay:" + (dir / "bad.jsonl").string()); }).find("bad.jsonl:2: a line needs 'prediction'"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace elab
