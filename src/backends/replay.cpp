@@ -1,7 +1,8 @@
 // The replay backend: recorded predictions (of any model, anywhere) scored with the
 // task's extractor and the method's voting. A JSONL line names its test item by
 // `index` (0-based position in the split's item list for the eval seed) or by
-// `question`, and gives `prediction` (a string) or `predictions` (a list, for voting
+// `question`, optionally with `task` (needed when one file holds several tasks, e.g. all
+// of bbh:all), and gives `prediction` (a string) or `predictions` (a list, for voting
 // methods). Lines that match no item, and items without a line, are counted and reported.
 #include "backends/replay.h"
 
@@ -24,6 +25,10 @@ class ReplayBackend : public Backend {
       check(!j.is_discarded() && j.is_object(), "{}:{}: not a JSON object", path, l.line);
       Record r;
       r.line = l.line;
+      if (j.contains("task")) {
+        check(j["task"].is_string(), "{}:{}: 'task' must be a string", path, l.line);
+        r.task = j["task"];
+      }
       if (j.contains("prediction")) {
         check(j["prediction"].is_string(), "{}:{}: 'prediction' must be a string", path, l.line);
         r.predictions = {j["prediction"].get<std::string>()};
@@ -40,12 +45,12 @@ class ReplayBackend : public Backend {
       if (j.contains("index")) {
         check(j["index"].is_number_integer() && j["index"].get<int64_t>() >= 0, "{}:{}: 'index' must be an integer >= 0",
               path, l.line);
-        const int64_t index = j["index"];
-        check(!by_index_.count(index), "{}:{}: index {} appears twice", path, l.line, index);
-        by_index_[index] = records_.size();
+        const auto key = std::make_pair(r.task, j["index"].get<int64_t>());
+        check(!by_index_.count(key), "{}:{}: index {} appears twice", path, l.line, key.second);
+        by_index_[key] = records_.size();
       } else if (j.contains("question")) {
         check(j["question"].is_string(), "{}:{}: 'question' must be a string", path, l.line);
-        by_question_[j["question"].get<std::string>()] = records_.size();
+        by_question_[{r.task, j["question"].get<std::string>()}] = records_.size();
       } else {
         fail("{}:{}: a line needs 'index' or 'question' to name its test item", path, l.line);
       }
@@ -65,12 +70,15 @@ class ReplayBackend : public Backend {
     int64_t missing = 0, short_lines = 0;
     for (size_t i = 0; i < prompts.size(); ++i) {
       const Record* r = nullptr;
-      if (auto it = by_index_.find(opts.item_index[i]); it != by_index_.end()) {
-        r = &records_[it->second];
-        used[it->second] = true;
-      } else if (auto q = by_question_.find(opts.item_question[i]); q != by_question_.end()) {
-        r = &records_[q->second];
-        used[q->second] = true;
+      for (const std::string& task : {opts.task, std::string()}) {  // lines for this task, then lines for any
+        if (r) break;
+        if (auto it = by_index_.find({task, opts.item_index[i]}); it != by_index_.end()) {
+          r = &records_[it->second];
+          used[it->second] = true;
+        } else if (auto q = by_question_.find({task, opts.item_question[i]}); q != by_question_.end()) {
+          r = &records_[q->second];
+          used[q->second] = true;
+        }
       }
       if (!r) {
         ++missing;  // scored as no answer
@@ -82,10 +90,15 @@ class ReplayBackend : public Backend {
         out[i * n + j].tokens = int64_t(r->predictions[j].size());
       }
     }
-    const int64_t unmatched = std::count(used.begin(), used.end(), false);
+    int64_t unmatched = 0, lines_here = 0;  // lines of other tasks are not this call's to report
+    for (size_t k = 0; k < records_.size(); ++k)
+      if (records_[k].task.empty() || records_[k].task == opts.task) {
+        ++lines_here;
+        unmatched += !used[k];
+      }
     notes_.clear();
     if (missing > 0) notes_.push_back(fmt::format("{} of {} test items have no line in {} (scored as no answer)", missing, prompts.size(), path_));
-    if (unmatched > 0) notes_.push_back(fmt::format("{} of {} lines of {} match no test item", unmatched, records_.size(), path_));
+    if (unmatched > 0) notes_.push_back(fmt::format("{} of {} lines of {} match no test item", unmatched, lines_here, path_));
     if (short_lines > 0)
       notes_.push_back(fmt::format("{} lines have fewer than the method's {} predictions (the rest count as no answer)",
                                    short_lines, n));
@@ -98,12 +111,13 @@ class ReplayBackend : public Backend {
  private:
   struct Record {
     int line = 0;
+    std::string task;  // "" = any task
     std::vector<std::string> predictions;
   };
   std::string path_;
   std::vector<Record> records_;
-  std::map<int64_t, size_t> by_index_;
-  std::map<std::string, size_t> by_question_;
+  std::map<std::pair<std::string, int64_t>, size_t> by_index_;       // (task, index) -> record
+  std::map<std::pair<std::string, std::string>, size_t> by_question_;  // (task, question) -> record
   std::vector<std::string> notes_;
 };
 

@@ -157,15 +157,81 @@ void write_output(const std::string& path, const std::string& text) {
   write_file_atomic(path, text);
 }
 
+// bbh:all: every subtask (each at most n items), then the macro average with a CI from
+// a stratified bootstrap (items resampled within each subtask).
+static EvalResult evaluate_bbh_all(Backend& backend, const EvalJob& job) {
+  auto names = bbh_subtasks();
+  check(!names.empty(), "task bbh:all: no BBH data found (bbh/tasks under {})", data_root().empty() ? "$ELAB_DATA" : data_root());
+  EvalResult all;
+  nlohmann::ordered_json subtasks = nlohmann::ordered_json::array();
+  std::vector<std::vector<double>> correct;
+  std::vector<double> accuracies;
+  int64_t items = 0;
+  for (const auto& name : names) {
+    auto task = make_task("bbh:" + name);
+    EvalSpec spec = job.spec;
+    const int64_t pool = task->pool_size(task->default_split(), Pool::test);
+    if (pool > 0) spec.n = std::min(spec.n, pool);
+    auto r = evaluate(backend, *task, "bbh:" + name, spec);
+    print_eval_line(r.summary);
+    std::vector<double> c;
+    for (int x : r.summary["item_correct"]) c.push_back(x);
+    correct.push_back(c);
+    accuracies.push_back(r.summary["accuracy"]);
+    items += r.summary["n"].get<int64_t>();
+    for (auto& sample : r.samples) {
+      sample["task"] = "bbh:" + name;
+      all.samples.push_back(std::move(sample));
+    }
+    r.summary.erase("item_correct");
+    subtasks.push_back(r.summary);
+  }
+  std::vector<double> macro_draws;
+  Rng rng(derive_seed(job.spec.seed, "bbh-all-bootstrap"));
+  for (int b = 0; b < 1000; ++b) {
+    double total = 0;
+    for (const auto& c : correct) {
+      double hits = 0;
+      for (size_t k = 0; k < c.size(); ++k) hits += c[size_t(rng.uniform_int(0, int64_t(c.size()) - 1))];
+      total += hits / double(c.size());
+    }
+    macro_draws.push_back(total / double(correct.size()));
+  }
+  std::sort(macro_draws.begin(), macro_draws.end());
+  double macro = 0;
+  for (double a : accuracies) macro += a / double(accuracies.size());
+  all.summary = {{"task", "bbh:all"},
+                 {"split", "test"},
+                 {"method", job.spec.method},
+                 {"model", backend.name()},
+                 {"n", items},
+                 {"accuracy", macro},
+                 {"ci95", {macro_draws[25], macro_draws[974]}},
+                 {"metrics", {{"extract_fail", 0.0}, {"seconds", 0.0}}},
+                 {"seed", job.spec.seed},
+                 {"macro_average_of", names.size()},
+                 {"subtasks", subtasks}};
+  double fails = 0, seconds = 0;
+  for (const auto& st : subtasks) {
+    fails += st["metrics"]["extract_fail"].get<double>() * st["n"].get<double>();
+    seconds += st["metrics"]["seconds"].get<double>();
+  }
+  all.summary["metrics"] = {{"extract_fail", fails / double(items)}, {"seconds", seconds}};
+  return all;
+}
+
 EvalResult run_eval_job(const EvalJob& job) {
   set_skip_bad_lines(job.skip_bad);
-  auto task = make_task(job.task);
-  if (!job.spec.split.empty()) task->check_split(job.spec.split);
+  const bool bbh_all = job.task == "bbh:all";
+  if (!bbh_all) {
+    auto task = make_task(job.task);
+    if (!job.spec.split.empty()) task->check_split(job.spec.split);
+  }
   parse_method(job.spec.method);  // fail on a bad method before loading a model
   BackendOptions options = job.backend;
   options.device = job.device;
   auto backend = make_backend(job.model, options);
-  auto result = evaluate(*backend, *task, job.task, job.spec);
+  EvalResult result = bbh_all ? evaluate_bbh_all(*backend, job) : evaluate(*backend, *make_task(job.task), job.task, job.spec);
   if (result.summary.contains("notes"))
     for (const auto& note : result.summary["notes"]) fmt::print(stderr, "note: {}\n", note.get<std::string>());
   // Models may emit bytes that are not UTF-8: JSON gets U+FFFD in their place.

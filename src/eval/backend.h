@@ -22,6 +22,7 @@ struct GenerateOptions {
   bool show_progress = true;      // a progress bar on a terminal
   // Which test item each prompt asks (its position in the split's item list, and its
   // question): the replay backend finds recorded predictions by them. Empty when unknown.
+  std::string task;  // the task spec the prompts come from
   std::vector<int64_t> item_index;
   std::vector<std::string> item_question;
 };

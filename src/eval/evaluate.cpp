@@ -104,7 +104,11 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
   direct.format = Format::direct;
   for (size_t i = 0; i < items.size(); ++i) {
     auto shots = spec.per_item_exemplars ? method_exemplars(task, method, spec.seed, int64_t(i), true) : shared_shots;
-    prompts.push_back(method_prompt(method, shots, items[i]));
+    const std::string verbatim = method.probe.empty() && !method.complex_exemplars && !spec.per_item_exemplars
+                                     ? task.verbatim_prompt(format_name(method.format), method.shots)
+                                     : "";
+    prompts.push_back(verbatim.empty() ? method_prompt(method, shots, items[i])
+                                       : verbatim + render_prompt(items[i], method.format) + task.verbatim_answer_cue());
     direct_prompts.push_back(method_prompt(direct, shots, items[i]));
     golds.push_back(render_target(items[i], Format::direct));
   }
@@ -117,6 +121,7 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
   gen.num_samples = method.samples;
   gen.temperature = method.temperature;
   gen.seed = derive_seed(spec.seed, "generation");
+  gen.task = task_spec;
   for (size_t i = 0; i < items.size(); ++i) {
     gen.item_index.push_back(int64_t(i));
     gen.item_question.push_back(items[i].question);

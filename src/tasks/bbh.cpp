@@ -85,7 +85,14 @@ class BbhTask : public FileTask {
     }
     test_splits_ = {"test"};
     test_items_ = {load_examples(data_path("bbh/tasks/" + subtask + ".json", "task bbh:" + subtask))};
-    exemplar_items_ = load_cot_prompts(data_path("bbh/cot-prompts/" + subtask + ".txt", "task bbh:" + subtask));
+    const std::string prompt_path = data_path("bbh/cot-prompts/" + subtask + ".txt", "task bbh:" + subtask);
+    exemplar_items_ = load_cot_prompts(prompt_path);
+    // The shipped prompt as it is: the description and three Q:/A: blocks after "-----".
+    const std::string text = read_file(prompt_path);
+    verbatim_ = text.substr(text.find("-----") + 5);
+    while (!verbatim_.empty() && (verbatim_.front() == '\n' || verbatim_.front() == '\r')) verbatim_.erase(0, 1);
+    while (!verbatim_.empty() && std::isspace(static_cast<unsigned char>(verbatim_.back()))) verbatim_.pop_back();
+    verbatim_ += "\n\n";
     std::vector<std::string> answers;
     for (const auto& e : test_items_[0]) answers.push_back(e.answer);
     kind_ = infer_answer_kind(answers);
@@ -93,12 +100,17 @@ class BbhTask : public FileTask {
   std::string name() const override { return "bbh:" + subtask_; }
   std::string description() const override { return "BIG-Bench-Hard subtask " + subtask_ + " (3 CoT exemplars)"; }
   std::string instruction() const override { return "Answer the question."; }
+  std::string verbatim_prompt(const std::string& format, int shots) const override {
+    return format == "cot" && shots == int(exemplar_items_.size()) ? verbatim_ : "";
+  }
+  std::string verbatim_answer_cue() const override { return " Let's think step by step."; }
   std::vector<SplitInfo> splits() const override {
     return {{"test", fmt::format("{} items of bbh/tasks/{}.json", test_items_[0].size(), subtask_)}};
   }
 
  private:
   std::string subtask_;
+  std::string verbatim_;
 };
 
 }  // namespace

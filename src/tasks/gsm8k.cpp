@@ -25,7 +25,15 @@ Example parse_gsm8k(const std::string& path, const JsonlLine& l) {
   e.question = j["question"];
   e.answer = normalize_number(text.substr(mark + 4));
   check(!e.answer.empty(), "{}:{}: '####' is not followed by a number", path, l.line);
-  e.rationale = text.substr(0, mark);
+  // Calculator annotations ("<<48/2=24>>") are for the dataset's tooling, not the reader.
+  for (size_t i = 0; i < mark; ++i) {
+    size_t close = text.compare(i, 2, "<<") == 0 ? text.find(">>", i + 2) : std::string::npos;
+    if (close != std::string::npos && close < mark) {
+      i = close + 1;
+      continue;
+    }
+    e.rationale += text[i];
+  }
   while (!e.rationale.empty() && (e.rationale.back() == '\n' || e.rationale.back() == ' ')) e.rationale.pop_back();
   if (!e.rationale.empty()) e.rationale += "\n";
   e.key = e.question;

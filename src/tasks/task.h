@@ -55,6 +55,12 @@ class Task {
   // The split exemplars and training data come from.
   virtual std::string exemplar_split() const { return "id"; }
 
+  // A published few-shot prompt to use verbatim for `shots` exemplars in format `f`
+  // (BBH's CoT prompt files), ending where the query's "Q: ..." begins; "" for none.
+  virtual std::string verbatim_prompt(const std::string& format, int shots) const { return ""; }
+  // Appended after the query's "A:" when the verbatim prompt is used.
+  virtual std::string verbatim_answer_cue() const { return ""; }
+
   // The answer found in a model's output; "" when none could be extracted.
   virtual std::string extract_answer(const std::string& output) const;
   virtual bool is_correct(const std::string& extracted, const std::string& gold) const;

@@ -14,6 +14,8 @@
 #include "eval/evaluate.h"
 #include "model/checkpoint.h"
 #include "server/server.h"
+#include "cli/jobs.h"
+#include "tasks/file_task.h"
 #include "tasks/registry.h"
 #include "test_util.h"
 
@@ -274,6 +276,58 @@ TEST(Replay, ScoresRecordedPredictionsAndReportsWhatDidNotMatch) {
   std::ofstream(dir / "bad.jsonl") << "{\"index\": 0, \"prediction\": \"1\"}\n{\"index\": 1}\n";
   EXPECT_NE(testing::error_of([&] { make_backend("replay:" + (dir / "bad.jsonl").string()); }).find("bad.jsonl:2: a line needs 'prediction'"),
             std::string::npos);
+}
+
+// GSM8K (cot:8, exemplars from the train file) and all of BBH (cot:3, the shipped
+// prompts verbatim) end to end through replay: a file of gold chains scores 1.0 where it
+// has lines, and the prompts carry the published exemplars.
+TEST(Replay, Gsm8kAndBbhAllEndToEnd) {
+  if (data_root().empty()) GTEST_SKIP() << "no ../shared/data (set ELAB_DATA); skipping real-data replay test";
+  TempDir dir;
+  {
+    auto task = make_task("gsm8k");
+    auto items = test_items(*task, "test", 20, 1);
+    std::ofstream f(dir / "gsm8k.jsonl");
+    for (size_t i = 0; i < items.size(); ++i)
+      f << nlohmann::json({{"index", i}, {"prediction", "\n" + items[i].rationale + "So the answer is " + items[i].answer + ".\n"}}).dump() << "\n";
+  }
+  EvalJob job;
+  job.model = "replay:" + (dir / "gsm8k.jsonl").string();
+  job.task = "gsm8k";
+  job.spec.method = "cot:8";
+  job.spec.n = 20;
+  auto g = run_eval_job(job);
+  EXPECT_EQ(g.summary["accuracy"].get<double>(), 1.0);
+  const std::string prompt = g.samples[0]["prompt"];
+  EXPECT_EQ(prompt.find("<<"), std::string::npos) << "calculator annotations are removed from exemplar chains";
+  size_t questions = 0;
+  for (size_t p = prompt.find("Q: "); p != std::string::npos; p = prompt.find("\nQ: ", p + 1)) ++questions;
+  EXPECT_EQ(questions, 9u);  // 8 exemplars and the query
+
+  auto subtasks = bbh_subtasks();
+  ASSERT_EQ(subtasks.size(), 27u);
+  {
+    std::ofstream f(dir / "bbh.jsonl");
+    for (const auto& name : subtasks) {
+      auto task = make_task("bbh:" + name);
+      auto items = test_items(*task, "test", 3, 1);
+      for (size_t i = 0; i < items.size(); ++i)
+        f << nlohmann::json({{"task", "bbh:" + name}, {"index", i}, {"prediction", " So the answer is " + items[i].answer + "."}}).dump() << "\n";
+    }
+  }
+  job.model = "replay:" + (dir / "bbh.jsonl").string();
+  job.task = "bbh:all";
+  job.spec.method = "cot:3";
+  job.spec.n = 3;
+  auto b = run_eval_job(job);
+  EXPECT_EQ(b.summary["subtasks"].size(), 27u);
+  EXPECT_EQ(b.summary["n"], 81);
+  EXPECT_NEAR(b.summary["accuracy"].get<double>(), 1.0, 1e-12);
+  const std::string bprompt = b.samples[0]["prompt"];
+  auto raw = read_file(fs::path(data_root()) / "bbh" / "cot-prompts" / (subtasks[0] + ".txt"));
+  auto shipped = raw.substr(raw.find("-----") + 6, 200);
+  EXPECT_NE(bprompt.find(shipped), std::string::npos) << "the shipped CoT prompt is used verbatim";
+  EXPECT_NE(bprompt.rfind("\nA: Let's think step by step."), std::string::npos);
 }
 
 }  // namespace
