@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
+#include <malloc.h>
 
 #include <thread>
 
@@ -13,6 +14,7 @@ int hardware_cores() {
 }
 
 ThreadSettings configure_threads(ThreadSettings s) {
+  configure_memory();
   if (s.torch_threads <= 0) s.torch_threads = hardware_cores();
   if (s.blas_threads <= 0) s.blas_threads = hardware_cores();
   at::set_num_threads(s.torch_threads);
@@ -22,6 +24,12 @@ ThreadSettings configure_threads(ThreadSettings s) {
   if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
     set(s.blas_threads);
   return s;
+}
+
+void configure_memory() {
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);  // blocks below 1 GiB come from the heap
+  mallopt(M_TRIM_THRESHOLD, -1);       // and are never trimmed back to the kernel
+  mallopt(M_TOP_PAD, 256 << 20);       // grow the heap in large steps
 }
 
 }  // namespace elab

@@ -122,5 +122,33 @@ expect_error "adapter without base" "base model /nonexistent/base is missing" ev
 expect_error "export a full checkpoint" "already a full checkpoint" export --model "$work/m" --merge --out "$work/x"
 [ -e "$work/x" ] && fail "a failed command left $work/x behind"
 
+# --- serving: elab eval through openai: against elab serve, then a graceful stop ---
+"$ELAB" serve --model "$work/m" --port 0 2>"$work/serve.err" &
+serve_pid=$!
+port=""
+for _ in $(seq 50); do
+  port=$(sed -n 's#.*http://127.0.0.1:\([0-9]*\)/v1.*#\1#p' "$work/serve.err")
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+check_done
+if [ -z "$port" ]; then
+  fail "serve did not report its port"; cat "$work/serve.err"
+else
+  "$ELAB" eval --model "openai:http://127.0.0.1:$port/v1#m" --task add -n 10 --no-cache --json "$work/http.json" \
+    >/dev/null 2>"$work/http.err" || { fail "eval over HTTP"; cat "$work/http.err"; }
+  "$ELAB" eval --model "$work/m" --task add -n 10 --json "$work/native.json" >/dev/null 2>&1
+  [ "$(grep '"accuracy"' "$work/http.json")" = "$(grep '"accuracy"' "$work/native.json")" ] || fail "HTTP accuracy differs from native"
+  expect_error "openai without model name" "name the model after '#'" eval --model "openai:http://127.0.0.1:$port/v1" --task add
+fi
+kill -INT $serve_pid
+wait $serve_pid
+rc=$?
+[ $rc -eq 0 ] || fail "serve exited with $rc after SIGINT"
+grep -q "stopping" "$work/serve.err" || fail "serve did not report a graceful stop"
+expect_error "serve a missing model" "does not exist" serve --model "$work/none"
+printf '{"index": 0}\n' >"$work/bad-replay.jsonl"
+expect_error "malformed replay line" "bad-replay.jsonl:1: a line needs 'prediction'" eval --model "replay:$work/bad-replay.jsonl" --task add
+
 echo "$(( checks - failures )) passed, $failures failed"
 [ $failures -eq 0 ]
