@@ -3,7 +3,8 @@
 // `index` (0-based position in the split's item list for the eval seed) or by
 // `question`, optionally with `task` (needed when one file holds several tasks, e.g. all
 // of bbh:all), and gives `prediction` (a string) or `predictions` (a list, for voting
-// methods). Lines that match no item, and items without a line, are counted and reported.
+// methods; "output" / "outputs" are read too, so `elab eval --samples` files replay as
+// they are). Lines that match no item, and items without a line, are counted and reported.
 #include "backends/replay.h"
 
 #include <fmt/format.h>
@@ -29,6 +30,9 @@ class ReplayBackend : public Backend {
         check(j["task"].is_string(), "{}:{}: 'task' must be a string", path, l.line);
         r.task = j["task"];
       }
+      // `elab eval --samples` lines replay as they are: "output" / "outputs".
+      if (!j.contains("prediction") && j.contains("output")) j["prediction"] = j["output"];
+      if (!j.contains("predictions") && j.contains("outputs")) j["predictions"] = j["outputs"];
       if (j.contains("prediction")) {
         check(j["prediction"].is_string(), "{}:{}: 'prediction' must be a string", path, l.line);
         r.predictions = {j["prediction"].get<std::string>()};

@@ -278,6 +278,27 @@ TEST(Replay, ScoresRecordedPredictionsAndReportsWhatDidNotMatch) {
             std::string::npos);
 }
 
+// What `elab eval --samples` writes replays to the same scores, voting methods included.
+TEST(Replay, SamplesOfAnEvaluationReplayToTheSameScores) {
+  TempDir dir;
+  auto model = make_model(dir);
+  auto task = make_task("add");
+  for (const char* method : {"icl:2", "sc:1:3"}) {
+    EvalSpec spec;
+    spec.method = method;
+    spec.n = 10;
+    spec.max_new_tokens = 16;
+    NativeBackend native(load_checkpoint(model));
+    auto live = evaluate(native, *task, "add", spec);
+    {
+      std::ofstream f(dir / "samples.jsonl");
+      for (const auto& s : live.samples) f << s.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    }
+    auto replayed = evaluate(*make_backend("replay:" + (dir / "samples.jsonl").string()), *task, "add", spec);
+    EXPECT_EQ(live.summary["item_correct"], replayed.summary["item_correct"]) << method;
+  }
+}
+
 // GSM8K (cot:8, exemplars from the train file) and all of BBH (cot:3, the shipped
 // prompts verbatim) end to end through replay: a file of gold chains scores 1.0 where it
 // has lines, and the prompts carry the published exemplars.
