@@ -1,4 +1,4 @@
-// elab models list: the scale ladder.
+// elab models list: the scale ladder; elab models config: one preset's config.json.
 #include <fmt/format.h>
 
 #include "cli/app.h"
@@ -18,6 +18,10 @@ void add_models_command(CLI::App& app) {
                  c.d_model, c.n_layers, c.n_heads, c.ffn_hidden, p.lr, p.cpu_sized ? "" : "  (GPU)");
     }
   });
+  auto name = std::make_shared<std::string>();
+  auto* config = models->add_subcommand("config", "A preset's config.json (Hugging Face Llama keys), as checkpoints hold it");
+  config->add_option("preset", *name, "preset name")->required();
+  config->callback([name] { fmt::print("{}", find_preset(*name).config.to_hf_json()); });
 }
 
 }  // namespace elab
