@@ -20,6 +20,8 @@ std::unique_ptr<CLI::App> build_app() {
   add_eval_command(*app);
   add_export_command(*app);
   add_serve_command(*app);
+  add_study_command(*app);
+  add_report_command(*app);
   add_bench_command(*app);
   return app;
 }

@@ -17,6 +17,8 @@ void add_export_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_bench_serve_command(CLI::App& bench);  // under `bench`
 void add_serve_command(CLI::App& app);
+void add_study_command(CLI::App& app);
+void add_report_command(CLI::App& app);
 void add_quickstart_command(CLI::App& app);
 
 // Runs the command line; returns the process exit code. Errors become one line on stderr.

@@ -3,7 +3,7 @@
 
 #include "cli/app.h"
 #include "cli/common.h"
-#include "cli/jobs.h"
+#include "study/jobs.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "eval/method.h"
@@ -12,12 +12,6 @@
 
 namespace elab {
 
-void print_eval_line(const nlohmann::ordered_json& s) {
-  fmt::print("{} {} {}: accuracy {:.3f} [{:.3f}, {:.3f}] n={} extract_fail {:.3f} ({:.1f}s)\n",
-             s["task"].get<std::string>(), s["split"].get<std::string>(), s["method"].get<std::string>(),
-             s["accuracy"].get<double>(), s["ci95"][0].get<double>(), s["ci95"][1].get<double>(), s["n"].get<int64_t>(),
-             s["metrics"]["extract_fail"].get<double>(), s["metrics"]["seconds"].get<double>());
-}
 
 struct CompareOptions {
   std::string a, b;

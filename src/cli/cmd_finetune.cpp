@@ -4,7 +4,7 @@
 
 #include "cli/app.h"
 #include "cli/common.h"
-#include "cli/jobs.h"
+#include "study/jobs.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "model/adapters.h"

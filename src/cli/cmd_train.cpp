@@ -3,7 +3,7 @@
 
 #include "cli/app.h"
 #include "cli/common.h"
-#include "cli/jobs.h"
+#include "study/jobs.h"
 #include "core/progress.h"
 
 namespace elab {

@@ -2,7 +2,7 @@
 
 #include <iostream>
 
-#include "cli/jobs.h"
+#include "study/jobs.h"
 #include "core/fs.h"
 
 namespace elab {

@@ -150,5 +150,57 @@ expect_error "serve a missing model" "does not exist" serve --model "$work/none"
 printf '{"index": 0}\n' >"$work/bad-replay.jsonl"
 expect_error "malformed replay line" "bad-replay.jsonl:1: a line needs 'prediction'" eval --model "replay:$work/bad-replay.jsonl" --task add
 
+# --- studies: resume after SIGKILL and shard + merge give the uninterrupted numbers --
+cat >"$work/study.toml" <<TOML
+[study]
+name = "e2e"
+seeds = [1, 2]
+dir = "$work/study-a"
+[pretrain]
+presets = ["xs"]
+recipes = ["task:add:digits=2"]
+tokens = 400000
+batch = 8
+seq_len = 64
+[[evaluate]]
+tasks = ["add:digits=2"]
+methods = ["direct", "icl:2"]
+n = 20
+[[finetune]]
+tasks = ["add:digits=2"]
+methods = ["lora"]
+n_train = [4]
+evaluate = { methods = ["direct"], n = 20 }
+TOML
+"$ELAB" study run "$work/study.toml" >/dev/null 2>"$work/study.err" || { fail "study run"; cat "$work/study.err"; }
+"$ELAB" study report "$work/study.toml" >/dev/null 2>&1 || fail "study report"
+check_done
+for f in index.html report.md results.csv; do [ -s "$work/study-a/report/$f" ] || fail "report lacks $f"; done
+sed "s#study-a#study-b#" "$work/study.toml" >"$work/study-b.toml"
+# Killed once three jobs are recorded (mid-study), then run again.
+"$ELAB" study run "$work/study-b.toml" >/dev/null 2>"$work/study-b.log" &
+pid=$!
+for _ in $(seq 600); do grep -q '^\[3/' "$work/study-b.log" && break; sleep 0.05; done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+"$ELAB" study run "$work/study-b.toml" >"$work/study-b.out" 2>"$work/study-b.err" || { fail "study resume"; cat "$work/study-b.err"; }
+grep -q " ran, [1-9][0-9]* already done" "$work/study-b.out" || { fail "the killed study had nothing recorded, or nothing left to run"; cat "$work/study-b.out"; }
+"$ELAB" study report "$work/study-b.toml" >/dev/null 2>&1
+check_done
+cmp -s "$work/study-a/report/results.csv" "$work/study-b/report/results.csv" || fail "resumed study differs from the uninterrupted one"
+sed "s#study-a#study-c#" "$work/study.toml" >"$work/study-c.toml"
+"$ELAB" study run "$work/study-c.toml" --shard 0/2 >/dev/null 2>&1 || fail "shard 0/2"
+"$ELAB" study run "$work/study-c.toml" --shard 1/2 >/dev/null 2>&1 || fail "shard 1/2"
+"$ELAB" study merge "$work/study-c/results-shard-0-of-2.db" "$work/study-c/results-shard-1-of-2.db" \
+  --out "$work/study-c/results.db" >/dev/null 2>&1 || fail "study merge"
+"$ELAB" study report "$work/study-c.toml" >/dev/null 2>&1
+check_done
+cmp -s "$work/study-a/report/results.csv" "$work/study-c/report/results.csv" || fail "shards + merge differ from one run"
+"$ELAB" study status "$work/study.toml" | grep -q "all       done" || fail "study status"
+printf '[study]\nname = "x"\n[pretrain]\npresets = ["xs"]\nrecipes = ["base"]\ntokens = "lots"\n' >"$work/bad-study.toml"
+expect_error "study with a bad value" "bad-study.toml:6: tokens: must be a number" study run "$work/bad-study.toml"
+printf 'not a database at all, just text that is long enough to fill a page ........................................' >"$work/junk.db"
+expect_error "report from a foreign file" "junk.db" report --db "$work/junk.db" --out "$work/rep"
+
 echo "$(( checks - failures )) passed, $failures failed"
 [ $failures -eq 0 ]

@@ -2,7 +2,7 @@
 // pre-trained here for ~15 s, then full / LoRA fine-tuning on a task the base never saw.
 #include <gtest/gtest.h>
 
-#include "cli/jobs.h"
+#include "study/jobs.h"
 #include "core/threads.h"
 #include "model/adapters.h"
 #include "model/config.h"

@@ -14,7 +14,7 @@
 #include "eval/evaluate.h"
 #include "model/checkpoint.h"
 #include "server/server.h"
-#include "cli/jobs.h"
+#include "study/jobs.h"
 #include "tasks/file_task.h"
 #include "tasks/registry.h"
 #include "test_util.h"

@@ -1,4 +1,4 @@
-#include "cli/jobs.h"
+#include "study/jobs.h"
 
 #include <iostream>
 
@@ -147,6 +147,13 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
     save_adapter(job.out, base.model, job.base, adapter, meta, log);
   }
   return result;
+}
+
+void print_eval_line(const nlohmann::ordered_json& s) {
+  fmt::print("{} {} {}: accuracy {:.3f} [{:.3f}, {:.3f}] n={} extract_fail {:.3f} ({:.1f}s)\n",
+             s["task"].get<std::string>(), s["split"].get<std::string>(), s["method"].get<std::string>(),
+             s["accuracy"].get<double>(), s["ci95"][0].get<double>(), s["ci95"][1].get<double>(), s["n"].get<int64_t>(),
+             s["metrics"]["extract_fail"].get<double>(), s["metrics"]["seconds"].get<double>());
 }
 
 void write_output(const std::string& path, const std::string& text) {

@@ -1,0 +1,144 @@
+// elab study run|status|merge|report|plan, and elab report: a study from its TOML file to
+// its report.
+#include <fmt/format.h>
+
+#include "cli/app.h"
+#include "cli/common.h"
+#include "core/error.h"
+#include "core/fs.h"
+#include "report/report.h"
+#include "study/run.h"
+#include "study/store.h"
+
+namespace elab {
+
+static std::pair<int, int> parse_shard(const std::string& s) {
+  if (s.empty()) return {0, 1};
+  int i = -1, n = -1;
+  char slash = 0;
+  check(std::sscanf(s.c_str(), "%d%c%d", &i, &slash, &n) == 3 && slash == '/' && n > 0 && i >= 0 && i < n,
+        "--shard must be I/N with 0 <= I < N (e.g. 0/4), got '{}'", s);
+  return {i, n};
+}
+
+static void report_to(const std::string& db, const std::string& out, const std::string& title, uint64_t seed) {
+  check(fs::exists(db), "{}: results database does not exist (run the study first)", db);
+  ResultStore store(db);
+  auto report = build_report(store.all(), title, seed);
+  write_report(report, out);
+  fmt::print("{}\n\nreport: {}\n", report.summary, (fs::path(out) / "index.html").string());
+}
+
+void add_study_command(CLI::App& app) {
+  auto* study = app.add_subcommand("study", "Run a study (TOML: docs/STUDY_FORMAT.md) and report on it");
+  study->require_subcommand(1);
+
+  struct RunArgs {
+    std::string file, shard, db;
+    int jobs = 1;
+  };
+  auto r = std::make_shared<RunArgs>();
+  auto machine = std::make_shared<MachineOptions>();
+  auto* run = study->add_subcommand("run", "Run every job of the study that is not finished yet");
+  run->footer("Finished jobs are kept in the results database (default <dir>/results.db); running again resumes. "
+              "With --shard I/N only the I-th of N parts runs, into its own database, for `elab study merge`.");
+  run->add_option("study", r->file, "study TOML file")->required();
+  run->add_option("--jobs", r->jobs, "jobs at once (each gets cores / jobs threads)")->capture_default_str();
+  run->add_option("--shard", r->shard, "run part I of N (0-based), e.g. 0/4");
+  run->add_option("--db", r->db, "results database (default: in the study's directory)");
+  add_machine_flags(*run, *machine);
+  run->callback([r, machine] {
+    auto spec = load_study(r->file);
+    StudyRunOptions o;
+    std::tie(o.shard, o.shards) = parse_shard(r->shard);
+    o.jobs = r->jobs;
+    o.db = r->db;
+    o.device = machine->device;
+    auto s = run_study(spec, o);
+    fmt::print("study {}: {} ran, {} already done, {} failed, {} blocked by a failed parent -> {}\n", spec.name, s.ran,
+               s.already_done, s.failed, s.blocked, s.db);
+    if (o.shards == 1 && s.failed == 0 && s.blocked == 0)
+      fmt::print("next: elab study report {}\n", r->file);
+    check(s.failed == 0, "{} jobs failed; `elab study status {}` shows their errors", s.failed, r->file);
+  });
+
+  auto st = std::make_shared<RunArgs>();
+  auto* status = study->add_subcommand("status", "Jobs done, pending and failed (with the failing job's error)");
+  status->add_option("study", st->file, "study TOML file")->required();
+  status->add_option("--db", st->db, "results database (default: in the study's directory)");
+  status->callback([st] {
+    auto spec = load_study(st->file);
+    const std::string db = st->db.empty() ? default_db_path(spec, 0, 1) : st->db;
+    auto plan = plan_study(spec);
+    std::map<std::string, JobRecord> records;
+    if (fs::exists(db)) {
+      ResultStore store(db);
+      for (auto& j : store.all()) records[j.key] = j;
+    }
+    std::map<std::string, std::array<int, 3>> counts;  // kind -> done, failed, pending
+    for (const auto& j : plan.jobs) {
+      auto it = records.find(j.key);
+      int slot = it == records.end() ? 2 : it->second.status == "done" ? 0 : 1;
+      counts[j.kind][size_t(slot)]++;
+      if (slot == 1) fmt::print("failed {} {}: {}\n", j.kind, j.spec.dump(), it->second.error);
+    }
+    int total[3] = {0, 0, 0};
+    for (const auto& [kind, c] : counts) {
+      fmt::print("{:<9} done {:>4}  failed {:>3}  pending {:>4}\n", kind, c[0], c[1], c[2]);
+      for (int i = 0; i < 3; ++i) total[i] += c[size_t(i)];
+    }
+    fmt::print("all       done {:>4}  failed {:>3}  pending {:>4}  ({})\n", total[0], total[1], total[2], db);
+    for (const auto& s : plan.skipped) fmt::print("skipped: {}\n", s);
+  });
+
+  auto pl = std::make_shared<std::string>();
+  auto* plan_cmd = study->add_subcommand("plan", "List the jobs a study expands into (key, kind, settings)");
+  plan_cmd->add_option("study", *pl, "study TOML file")->required();
+  plan_cmd->callback([pl] {
+    auto plan = plan_study(load_study(*pl));
+    for (const auto& j : plan.jobs) fmt::print("{} {:<8} {}\n", j.key, j.kind, j.spec.dump());
+    for (const auto& s : plan.skipped) fmt::print("skipped: {}\n", s);
+    fmt::print("{} jobs\n", plan.jobs.size());
+  });
+
+  struct MergeArgs {
+    std::vector<std::string> inputs;
+    std::string out;
+  };
+  auto m = std::make_shared<MergeArgs>();
+  auto* merge = study->add_subcommand("merge", "Join the databases of shards into one");
+  merge->add_option("inputs", m->inputs, "results databases")->required();
+  merge->add_option("--out", m->out, "the joined database (created or extended)")->required();
+  merge->callback([m] {
+    for (const auto& in : m->inputs)
+      check(fs::weakly_canonical(in) != fs::weakly_canonical(m->out), "--out {} is also an input", m->out);
+    ResultStore out(m->out);
+    for (const auto& in : m->inputs) fmt::print("{}: {} jobs copied\n", in, out.merge_from(in));
+  });
+
+  auto rp = std::make_shared<RunArgs>();
+  auto* report = study->add_subcommand("report", "Write index.html, report.md and results.csv for a study");
+  report->add_option("study", rp->file, "study TOML file")->required();
+  report->add_option("--db", rp->db, "results database (default: in the study's directory)");
+  report->callback([rp] {
+    auto spec = load_study(rp->file);
+    report_to(rp->db.empty() ? default_db_path(spec, 0, 1) : rp->db, (fs::path(spec.dir) / "report").string(), spec.name,
+              spec.seed);
+  });
+}
+
+void add_report_command(CLI::App& app) {
+  struct Args {
+    std::string db, out, title = "study";
+    uint64_t seed = 1;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("report", "Write the report of a results database: index.html, report.md, results.csv");
+  cmd->add_option("--db", a->db, "results database")->required();
+  cmd->add_option("--out", a->out, "output directory")->required();
+  cmd->add_option("--title", a->title, "report title")->capture_default_str();
+  cmd->add_option("--seed", a->seed, "seed of the bootstrap resamples")->capture_default_str();
+  cmd->callback([a] { report_to(a->db, a->out, a->title, a->seed); });
+}
+
+}  // namespace elab

@@ -1,0 +1,94 @@
+#include "study/plan.h"
+
+#include <algorithm>
+#include <map>
+
+#include "core/error.h"
+#include "core/hash.h"
+#include "eval/method.h"
+#include "tasks/registry.h"
+
+namespace elab {
+namespace {
+
+std::string job_key(const std::string& kind, const nlohmann::json& spec, const std::string& parent) {
+  return hash_hex(kind + "\n" + spec.dump() + "\n" + parent);
+}
+
+struct Planner {
+  StudyPlan plan;
+  std::map<std::string, bool> seen;
+
+  const StudyJob& add(const std::string& kind, nlohmann::json spec, const std::string& parent, const std::string& group) {
+    StudyJob j{job_key(kind, spec, parent), kind, std::move(spec), parent, group};
+    if (j.group.empty()) j.group = j.key;
+    if (!seen[j.key]) {
+      seen[j.key] = true;
+      plan.jobs.push_back(j);
+    }
+    return *std::find_if(plan.jobs.begin(), plan.jobs.end(), [&](const StudyJob& x) { return x.key == j.key; });
+  }
+
+  // Evaluations of one model on a task: every split the task has, every method.
+  void evals(const StudyJob& model, const std::string& task, const std::vector<std::string>& splits,
+             const std::vector<std::string>& methods, int64_t n, uint64_t seed) {
+    auto t = make_task(task);
+    auto have = t->split_names();
+    for (const auto& split : splits) {
+      if (std::find(have.begin(), have.end(), split) == have.end()) {
+        std::string note = fmt::format("task {} has no split {} (it has {})", task, split, fmt::join(have, ", "));
+        if (std::find(plan.skipped.begin(), plan.skipped.end(), note) == plan.skipped.end()) plan.skipped.push_back(note);
+        continue;
+      }
+      for (const auto& m : methods)
+        add("eval", {{"task", task}, {"split", split}, {"method", m}, {"n", n}, {"seed", seed}},
+            model.key, model.group);
+    }
+  }
+};
+
+}  // namespace
+
+StudyPlan plan_study(const StudySpec& s) {
+  Planner p;
+  for (const auto& preset : s.presets)
+    for (const auto& recipe : s.recipes)
+      for (uint64_t seed : s.seeds) {
+        nlohmann::json pre = {{"preset", preset}, {"recipe", recipe}, {"seed", seed},     {"tokens", s.tokens},
+                              {"batch", s.batch}, {"seq_len", s.seq_len}, {"lr", s.lr}, {"loss", s.loss}};
+        // Copy: add() may grow the job list and move what a reference points at.
+        const StudyJob base = p.add("pretrain", pre, "", "");
+        for (const auto& block : s.evaluate)
+          for (const auto& task : block.tasks) p.evals(base, task, block.splits, block.methods, block.n, s.seed);
+        for (const auto& block : s.finetune)
+          for (const auto& task : block.tasks) {
+            // The base itself on the fine-tuning task: the prompting side of the comparison.
+            p.evals(base, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n, s.seed);
+            for (const auto& method : block.methods)
+              for (int64_t n : block.n_train) {
+                const StudyJob ft = p.add("finetune", {{"task", task}, {"method", method}, {"n_train", n}, {"seed", s.seed}},
+                                          base.key, base.group);
+                p.evals(ft, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n, s.seed);
+                for (const auto& other : block.evaluate.retention_tasks) {
+                  std::vector<std::string> icl;  // retention: the in-context methods, on the other task
+                  for (const auto& m : block.evaluate.methods)
+                    if (parse_method(m).shots > 0) icl.push_back(m);
+                  p.evals(ft, other, {"id"}, icl, block.evaluate.n, s.seed);
+                  p.evals(base, other, {"id"}, icl, block.evaluate.n, s.seed);
+                }
+              }
+          }
+      }
+  return p.plan;
+}
+
+bool in_shard(const StudyPlan& plan, const StudyJob& job, int shard, int shards) {
+  if (shards <= 1) return true;
+  // Groups in plan order, dealt round-robin.
+  std::map<std::string, size_t> index;
+  for (const auto& j : plan.jobs)
+    if (j.kind == "pretrain" && !index.count(j.key)) index.emplace(j.key, index.size());
+  return int(index.at(job.group) % size_t(shards)) == shard;
+}
+
+}  // namespace elab

@@ -1,0 +1,29 @@
+#pragma once
+// Runs a study's jobs into its results store: only what is missing, parents before
+// children, J at a time, optionally one shard of N. Finished work is never redone, so a
+// study killed at any moment and started again ends with the same numbers.
+#include <string>
+
+#include "study/plan.h"
+#include "study/spec.h"
+
+namespace elab {
+
+struct StudyRunOptions {
+  std::string db;          // "" = <dir>/results.db (or results-shard-I-of-N.db with shards)
+  int jobs = 1;            // jobs at once (each gets cores / jobs threads)
+  int shard = 0, shards = 1;
+  std::string device = "cpu";
+};
+
+struct StudyRunSummary {
+  int already_done = 0, ran = 0, failed = 0, blocked = 0;
+  std::string db;
+};
+
+std::string default_db_path(const StudySpec& spec, int shard, int shards);
+std::string model_dir(const StudySpec& spec, const std::string& job_key);
+
+StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& options);
+
+}  // namespace elab
