@@ -10,6 +10,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libsqlite3-dev libfmt-dev
   libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  chromium              # headless check that study reports render (tests only)
 )
 
 missing=()

@@ -1,102 +1,65 @@
-// elab quickstart: the default run, minutes on two CPU cores. For now: pre-train a small
-// model on 1-2 digit addition, then evaluate it in distribution (unseen pairs) and out
-// of distribution (3-4 digit numbers), zero-shot and with 4 exemplars.
-//
-// Budget, measured on 2 cores: preset m, 6M tokens of 16 x 128, lr 6e-3, answer-only
-// loss trains in ~3m45s to ~0.96 exact match on unseen 1-2 digit pairs, and 4-shot
-// prompts (~110 tokens) stay inside the trained sequence length (with 32 x 64 they did
-// not, and icl:4 fell to 0.18 for that reason alone).
+// elab quickstart: the shipped quickstart study (studies/quickstart.toml: 3 presets, 2
+// recipes, prompting and fine-tuning on a few tasks), run and reported in minutes on two
+// CPU cores. Running it again reuses everything already finished.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "cli/app.h"
 #include "cli/common.h"
-#include "study/jobs.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/progress.h"
+#include "report/report.h"
+#include "study/run.h"
+#include "study/store.h"
 
 namespace elab {
 
-struct QuickstartOptions {
-  std::string out = "runs/quickstart";
-  std::string preset = "m";
-  int64_t tokens = 6'000'000;
-  int64_t batch = 16;
-  int64_t seq_len = 128;
-  double lr = 6e-3;
-  int64_t n = 300;
-  uint64_t seed = 1;
-};
+// studies/quickstart.toml in the working directory, else beside the executable's checkout
+// (build/elab -> ../studies).
+static std::string find_quickstart_study() {
+  if (fs::exists("studies/quickstart.toml")) return "studies/quickstart.toml";
+  char exe[4096];
+  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n > 0) {
+    exe[n] = 0;
+    for (fs::path dir = fs::path(exe).parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path())
+      if (fs::exists(dir / "studies" / "quickstart.toml")) return (dir / "studies" / "quickstart.toml").string();
+  }
+  fail("studies/quickstart.toml not found in the working directory or above {}; pass --study FILE", n > 0 ? exe : "elab");
+}
 
 void add_quickstart_command(CLI::App& app) {
-  auto o = std::make_shared<QuickstartOptions>();
+  struct Options {
+    std::string study;
+    int jobs = 1;
+  };
+  auto o = std::make_shared<Options>();
   auto machine = std::make_shared<MachineOptions>();
-  auto* cmd = app.add_subcommand("quickstart", "The default end-to-end run (a few minutes on 2 CPU cores)");
-  cmd->add_option("--out", o->out, "output directory")->capture_default_str();
-  cmd->add_option("--preset", o->preset, "model preset")->capture_default_str();
-  cmd->add_option("--tokens", o->tokens, "pre-training tokens")->capture_default_str();
-  cmd->add_option("--batch", o->batch, "sequences per training step")->capture_default_str();
-  cmd->add_option("--seq-len", o->seq_len, "tokens per training sequence")->capture_default_str();
-  cmd->add_option("--lr", o->lr, "peak learning rate")->capture_default_str();
-  cmd->add_option("-n", o->n, "test items per split")->capture_default_str();
-  cmd->add_option("--seed", o->seed, "seed")->capture_default_str();
+  auto* cmd = app.add_subcommand("quickstart", "Run the quickstart study and write its report (~5 minutes on 2 CPU cores)");
+  cmd->footer("Runs studies/quickstart.toml: presets xs, s, m pre-trained on the base and cot recipes, evaluated by "
+              "prompting (direct, icl:4, cot:2, a label probe) and fine-tuned on lastletter (full and LoRA, N = 4 and 64), "
+              "then writes studies/quickstart/report/index.html, report.md and results.csv.");
+  cmd->add_option("--study", o->study, "study file (default: studies/quickstart.toml)");
+  cmd->add_option("--jobs", o->jobs, "jobs at once")->capture_default_str();
   add_machine_flags(*cmd, *machine);
   cmd->callback([o, machine] {
-    apply_machine_options(*machine);
-    fs::create_directories(o->out);
-    const std::string task = "add:digits=2";
-
-    TrainJob tj;
-    tj.preset = o->preset;
-    tj.recipe = "task:" + task;
-    tj.tokens = o->tokens;
-    tj.out = (fs::path(o->out) / "model").string();
-    tj.seed = o->seed;
-    tj.batch_size = o->batch;
-    tj.seq_len = o->seq_len;
-    tj.lr = o->lr;
-    tj.loss = "answer";
-    tj.device = machine->device;
-    tj.resume = fs::exists(fs::path(tj.out) / "trainer_state.json");  // a finished or interrupted run continues
-    fmt::print("quickstart 1/2: pre-train preset {} on {} ({} tokens) -> {}\n", o->preset, task,
-               human_count(double(o->tokens)), tj.out);
-    TrainResult tr = run_train_job(tj);
-    fmt::print("  held-out loss {:.4f} after {} steps ({} this run)\n", tr.heldout_loss, tr.steps_done,
-               human_duration(tr.seconds));
-
-    fmt::print("quickstart 2/2: evaluate (greedy, exact match, bootstrap 95% CI)\n");
-    nlohmann::ordered_json all = nlohmann::ordered_json::array();
-    for (const auto& [split, method] : std::vector<std::pair<std::string, std::string>>{
-             {"id", "direct"}, {"id", "icl:4"}, {"ood-length", "direct"}, {"ood-length", "icl:4"}}) {
-      EvalJob ej;
-      ej.model = tj.out;
-      ej.task = task;
-      ej.device = machine->device;
-      ej.spec.split = split;
-      ej.spec.method = method;
-      ej.spec.n = o->n;
-      ej.spec.seed = o->seed;
-      ej.json_path = (fs::path(o->out) / fmt::format("eval-{}-{}.json", split, method)).string();
-      ej.samples_path = (fs::path(o->out) / fmt::format("samples-{}-{}.jsonl", split, method)).string();
-      auto r = run_eval_job(ej);
-      fmt::print("  ");
-      print_eval_line(r.summary);
-      all.push_back(r.summary);
-    }
-    write_json((fs::path(o->out) / "results.json").string(), all);
-    // What the numbers say: do the 95% intervals of ID and OOD (direct) overlap?
-    const auto& id = all[0];
-    const auto& ood = all[2];
-    double id_lo = id["ci95"][0], ood_hi = ood["ci95"][1];
-    fmt::print("verdict: {}\n",
-               ood_hi < id_lo
-                   ? fmt::format("in distribution {:.2f}, out of distribution {:.2f}; the intervals do not overlap: "
-                                 "the model does not carry addition over to longer numbers at this scale and budget",
-                                 id["accuracy"].get<double>(), ood["accuracy"].get<double>())
-                   : fmt::format("in distribution {:.2f}, out of distribution {:.2f}; the intervals overlap: no "
-                                 "difference resolved at n={}",
-                                 id["accuracy"].get<double>(), ood["accuracy"].get<double>(), o->n));
-    fmt::print("results: {}\n", (fs::path(o->out) / "results.json").string());
+    const std::string file = o->study.empty() ? find_quickstart_study() : o->study;
+    auto spec = load_study(file);
+    StudyRunOptions ro;
+    ro.jobs = o->jobs;
+    ro.device = machine->device;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto summary = run_study(spec, ro);
+    check(summary.failed == 0, "{} jobs failed; `elab study status {}` shows their errors", summary.failed, file);
+    ResultStore store(summary.db);
+    auto report = build_report(store.all(), spec.name, spec.seed);
+    const std::string out = (fs::path(spec.dir) / "report").string();
+    write_report(report, out);
+    fmt::print("{}\n\nquickstart: {} jobs ({} run now, {} reused) in {}\nreport: {}\n", report.summary,
+               summary.ran + summary.already_done, summary.ran, summary.already_done,
+               human_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()),
+               (fs::path(out) / "index.html").string());
   });
 }
 

@@ -155,6 +155,13 @@ std::string verdict_of(const std::string& a, const std::string& b, const PairedD
   return fmt::format("not enough evidence to separate {} and {} (difference {}, the interval includes 0)", a, b, diff_ci(d));
 }
 
+// Counts of paired comparisons: first wins, second wins, not enough evidence.
+struct Tally {
+  int first = 0, second = 0, open = 0;
+  void add(const PairedDifference& d) { (d.lo > 0 ? first : d.hi < 0 ? second : open) += 1; }
+  int total() const { return first + second + open; }
+};
+
 bool is_cot(const std::string& m) { return m.rfind("cot", 0) == 0 || m.rfind("sc", 0) == 0 || m.rfind("complex", 0) == 0; }
 bool is_icl(const std::string& m) { return m.rfind("icl:", 0) == 0 && std::count(m.begin(), m.end(), ':') == 1; }
 int shots_of(const std::string& m) {
@@ -269,7 +276,8 @@ struct Doc {
 // ---------------------------------------------------------------------------------------
 // The four sections.
 
-std::string section_icl_vs_supervised(const Cells& c, Doc& doc) {
+std::string section_icl_vs_supervised(const Cells& c, Doc& doc, std::string& brief) {
+  Tally same;
   doc.heading("1. Is in-context learning a kind of supervised learning?", 2);
   doc.para("Accuracy against the number of labelled examples: K exemplars in the prompt (icl:K) and N fine-tuning "
            "examples drawn from the same pool (the K exemplars are the first K of the N), on the ID split; then the "
@@ -303,9 +311,12 @@ std::string section_icl_vs_supervised(const Cells& c, Doc& doc) {
           s.name = "ft:" + m;
           s.x.push_back(double(n)), s.y.push_back(x->accuracy), s.lo.push_back(x->lo), s.hi.push_back(x->hi);
           // The same-examples comparison: N = K.
-          if (const Cell* same = c.find(preset, recipe, "prompt", task, "id", fmt::format("icl:{}", n)); same && same_items(*same, *x))
+          if (const Cell* icl_n = c.find(preset, recipe, "prompt", task, "id", fmt::format("icl:{}", n)); icl_n && same_items(*icl_n, *x)) {
+            const auto d = compare(*x, *icl_n, c.seed);
+            same.add(d);
             verdicts.push_back(fmt::format("{} {} on {}: with the same {} examples, {}", preset, recipe, task, n,
-                                           verdict_of(x->adaptation, "icl:" + std::to_string(n), compare(*x, *same, c.seed))));
+                                           verdict_of(x->adaptation, "icl:" + std::to_string(n), d)));
+          }
         }
         for (auto& [name, s] : series) {  // points in x order
           std::vector<size_t> order(s.x.size());
@@ -352,10 +363,14 @@ std::string section_icl_vs_supervised(const Cells& c, Doc& doc) {
                            "an effect): unlike supervised learning, the demonstrations' format carries more than their labels.",
                            probe_rows.size());
   doc.verdict(v);
+  brief = fmt::format("Q1 ICL vs supervised: with the same K examples, fine-tuning beats icl:K in {} of {} comparisons, "
+                      "icl:K wins {}, not enough evidence in {}; corrupted labels lower ICL accuracy in {} of {} probes.",
+                      same.first, same.total(), same.second, same.open, resolved_down, probe_rows.size());
   return "Q1 (ICL as supervised learning): " + v;
 }
 
-std::string section_prompting_vs_finetuning(const Cells& c, Doc& doc) {
+std::string section_prompting_vs_finetuning(const Cells& c, Doc& doc, std::string& brief) {
+  Tally id_tally, ood_tally;
   doc.heading("2. Prompting or fine-tuning, on the same base and the same examples?", 2);
   doc.para("Per base model and task: every prompting method and every fine-tuned model (evaluated zero-shot and with "
            "the listed methods) on the ID split and each OOD split, with 95% CIs; the ID minus OOD gap; and in-context "
@@ -406,15 +421,19 @@ std::string section_prompting_vs_finetuning(const Cells& c, Doc& doc) {
         doc.heading(fmt::format("{} / {} / {}", preset, recipe, task), 3);
         doc.table(header, rows);
         auto name = [](const Cell* x) { return x->adaptation == "prompt" ? x->method : x->adaptation + " " + x->method; };
-        if (best_prompt_id && best_ft_id && same_items(*best_prompt_id, *best_ft_id))
+        if (best_prompt_id && best_ft_id && same_items(*best_prompt_id, *best_ft_id)) {
+          const auto d = compare(*best_ft_id, *best_prompt_id, c.seed);
+          id_tally.add(d);
           verdicts.push_back(fmt::format("{} {} {} id: {}", preset, recipe, task,
-                                         verdict_of("fine-tuning (" + name(best_ft_id) + ")", "prompting (" + name(best_prompt_id) + ")",
-                                                    compare(*best_ft_id, *best_prompt_id, c.seed))));
+                                         verdict_of("fine-tuning (" + name(best_ft_id) + ")", "prompting (" + name(best_prompt_id) + ")", d)));
+        }
         for (const auto& [split, pair] : best_ood)
-          if (pair.first && pair.second && same_items(*pair.first, *pair.second))
+          if (pair.first && pair.second && same_items(*pair.first, *pair.second)) {
+            const auto d = compare(*pair.second, *pair.first, c.seed);
+            ood_tally.add(d);
             verdicts.push_back(fmt::format("{} {} {} {}: {}", preset, recipe, task, split,
-                                           verdict_of("fine-tuning (" + name(pair.second) + ")", "prompting (" + name(pair.first) + ")",
-                                                      compare(*pair.second, *pair.first, c.seed))));
+                                           verdict_of("fine-tuning (" + name(pair.second) + ")", "prompting (" + name(pair.first) + ")", d)));
+          }
       }
   // Retention: a fine-tuned model's ICL on a task it was not tuned on, against its base.
   std::vector<std::vector<std::string>> rows;
@@ -435,6 +454,11 @@ std::string section_prompting_vs_finetuning(const Cells& c, Doc& doc) {
   const std::string v = verdicts.empty() ? std::string("No base model has both prompting and fine-tuning results on the same items.")
                                          : fmt::format("{}.", fmt::join(verdicts, "; "));
   doc.verdict(v);
+  brief = fmt::format("Q2 prompting vs fine-tuning (best of each): in distribution fine-tuning wins {} of {}, prompting {}, "
+                      "not enough evidence {}; out of distribution fine-tuning wins {} of {}, prompting {}, not enough evidence {}; "
+                      "ICL on other tasks drops after fine-tuning in {} of {} models.",
+                      id_tally.first, id_tally.total(), id_tally.second, id_tally.open, ood_tally.first, ood_tally.total(),
+                      ood_tally.second, ood_tally.open, lost, rows.size());
   return "Q2 (prompting vs fine-tuning): " + v;
 }
 
@@ -456,7 +480,7 @@ std::string cot_threshold(const std::vector<ResultRow>& rows, const std::string&
 
 namespace {
 
-std::string section_scale(const Cells& c, const std::vector<ResultRow>& rows, Doc& doc) {
+std::string section_scale(const Cells& c, const std::vector<ResultRow>& rows, Doc& doc, std::string& brief) {
   doc.heading("3. How big must the model be?", 2);
   doc.para("Accuracy against parameters (log axis) per prompting method on the ID split, with the continuous metrics "
            "beside exact match: the gold answer's log-probability and per-character accuracy. Emergence thresholds: "
@@ -526,15 +550,18 @@ std::string section_scale(const Cells& c, const std::vector<ResultRow>& rows, Do
   const std::string v = verdicts.empty() ? std::string("No task was evaluated with both direct answers and a CoT method.")
                                          : fmt::format("{}.", fmt::join(verdicts, "; "));
   doc.verdict(v);
+  brief = "Q3 how big: " + v;
   return "Q3 (how big): " + v;
 }
 
-std::string section_recipes(const Cells& c, Doc& doc) {
+std::string section_recipes(const Cells& c, Doc& doc, std::string& brief) {
+  Tally recipes;
   doc.heading("4. Is scale the only factor?", 2);
   doc.para("At each preset, the pre-training recipes side by side on chain-of-thought and in-context accuracy (ID split).");
   std::vector<std::string> verdicts;
   if (c.recipes.size() < 2) {
     doc.verdict("Only one recipe was trained; nothing to compare.");
+    brief = "Q4 recipes: only one recipe was trained.";
     return "Q4 (recipes): only one recipe was trained.";
   }
   for (const auto& preset : c.presets) {
@@ -566,13 +593,16 @@ std::string section_recipes(const Cells& c, Doc& doc) {
     const std::string reference = std::find(c.recipes.begin(), c.recipes.end(), "base") != c.recipes.end() ? "base" : c.recipes.front();
     for (const auto& r : c.recipes) {
       if (r == reference || pooled[r].size() != pooled[reference].size()) continue;
-      verdicts.push_back(fmt::format("at {}, {}", preset,
-                                     verdict_of("recipe " + r, "recipe " + reference, paired_bootstrap(pooled[r], pooled[reference], c.seed))));
+      const auto d = paired_bootstrap(pooled[r], pooled[reference], c.seed);
+      recipes.add(d);
+      verdicts.push_back(fmt::format("at {}, {}", preset, verdict_of("recipe " + r, "recipe " + reference, d)));
     }
   }
   const std::string v = verdicts.empty() ? std::string("No preset has every recipe evaluated with CoT or ICL.")
                                          : fmt::format("{} (CoT and ICL items pooled over tasks).", fmt::join(verdicts, "; "));
   doc.verdict(v);
+  brief = fmt::format("Q4 recipes: against base, another recipe is better in {} of {} (preset, recipe) comparisons, worse in {}, "
+                      "not enough evidence in {}.", recipes.first, recipes.total(), recipes.second, recipes.open);
   return "Q4 (recipes): " + v;
 }
 
@@ -599,9 +629,12 @@ StudyReport build_report(const std::vector<JobRecord>& jobs, const std::string& 
                        done, failed, rows.size(), fmt::join(cells.presets, ", "), fmt::join(cells.recipes, ", "),
                        fmt::join(cells.tasks, ", ")));
   StudyReport report;
-  std::vector<std::string> verdicts = {section_icl_vs_supervised(cells, doc), section_prompting_vs_finetuning(cells, doc),
-                                       section_scale(cells, rows, doc), section_recipes(cells, doc)};
-  report.summary = fmt::format("{}", fmt::join(verdicts, "\n"));
+  std::string brief[4];
+  section_icl_vs_supervised(cells, doc, brief[0]);
+  section_prompting_vs_finetuning(cells, doc, brief[1]);
+  section_scale(cells, rows, doc, brief[2]);
+  section_recipes(cells, doc, brief[3]);
+  report.summary = fmt::format("{}\n{}\n{}\n{}", brief[0], brief[1], brief[2], brief[3]);
   report.markdown = doc.md;
   report.html = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + svg_escape(title) +
                 "</title><style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}"

@@ -30,7 +30,7 @@ std::vector<ResultRow> result_rows(const std::vector<JobRecord>& jobs);
 
 struct StudyReport {
   std::string markdown, html, csv;
-  std::string summary;  // the verdicts, one per question, for the terminal
+  std::string summary;  // one line per question (counts of verdicts), for the terminal
 };
 
 // Thresholds of question 3, on rows of one (recipe, task, split id): the smallest preset

@@ -176,6 +176,17 @@ TOML
 "$ELAB" study report "$work/study.toml" >/dev/null 2>&1 || fail "study report"
 check_done
 for f in index.html report.md results.csv; do [ -s "$work/study-a/report/$f" ] || fail "report lacks $f"; done
+# The report renders in a real browser: no console errors, and not a blank page.
+if command -v chromium >/dev/null; then
+  check_done
+  chromium --headless=new --no-sandbox --disable-gpu --window-size=1200,1600 --enable-logging=stderr --v=0 \
+    --screenshot="$work/report.png" "file://$work/study-a/report/index.html" >/dev/null 2>"$work/chromium.log"
+  if grep -q "CONSOLE" "$work/chromium.log"; then fail "console messages in the report"; grep CONSOLE "$work/chromium.log"; fi
+  size=$(stat -c %s "$work/report.png" 2>/dev/null || echo 0)
+  [ "$size" -gt 30000 ] || fail "report screenshot is blank or missing ($size bytes)"
+else
+  echo "skip: chromium not installed (scripts/install-deps.sh installs it); report rendering not checked"
+fi
 sed "s#study-a#study-b#" "$work/study.toml" >"$work/study-b.toml"
 # Killed once three jobs are recorded (mid-study), then run again.
 "$ELAB" study run "$work/study-b.toml" >/dev/null 2>"$work/study-b.log" &

@@ -180,19 +180,20 @@ TEST(Report, ThresholdsAndNumbersFromAConstructedDatabase) {
                               "4. Is scale the only factor"})
     EXPECT_NE(report.markdown.find(section), std::string::npos) << section;
   EXPECT_NE(report.summary.find("CoT first beats direct answers at preset m"), std::string::npos) << report.summary;
+  EXPECT_NE(report.summary.find("fine-tuning beats icl:K in 1 of 3 comparisons"), std::string::npos) << report.summary;
   // N = K = 4: ft:lora:4 vs icl:4 at m: 0.9 vs 0.5, resolved.
-  EXPECT_NE(report.summary.find("m base on add: with the same 4 examples, ft:lora:4 beats icl:4 by +0.400"), std::string::npos)
-      << report.summary;
+  EXPECT_NE(report.markdown.find("m base on add: with the same 4 examples, ft:lora:4 beats icl:4 by +0.400"), std::string::npos)
+      << report.markdown;
   // The smallest preset whose CoT beats the best fine-tuned xs (0.5): m (0.9).
-  EXPECT_NE(report.summary.find("CoT prompting at m is the smallest to beat the best fine-tuned xs"), std::string::npos)
-      << report.summary;
+  EXPECT_NE(report.markdown.find("CoT prompting at m is the smallest to beat the best fine-tuned xs"), std::string::npos)
+      << report.markdown;
   EXPECT_NE(report.markdown.find("| cot:2 | m | 20000 | 0.900 ["), std::string::npos);
   EXPECT_NE(report.csv.find("m,20000,base,1,ft:lora:4,add,id,direct,40,0.900000"), std::string::npos) << report.csv;
   EXPECT_NE(report.html.find("<svg"), std::string::npos);
   EXPECT_EQ(report.html.find("http"), report.html.find("http://www.w3.org/2000/svg")) << "no network references";
   // Exact match jumps 0 -> 0.5 from xs to s while per-character accuracy follows it: no note.
   // Only one recipe: section 4 says so.
-  EXPECT_NE(report.summary.find("only one recipe"), std::string::npos);
+  EXPECT_NE(report.summary.find("only one recipe"), std::string::npos) << report.summary;
   EXPECT_NE(error_of([] { build_report({}, "empty"); }).find("no finished evaluations"), std::string::npos);
 }
 
