@@ -59,6 +59,11 @@ std::vector<ResultRow> result_rows(const std::vector<JobRecord>& jobs) {
       for (const auto& x : s["item_correct"]) r.item_correct.push_back(x.get<double>());
     rows.push_back(std::move(r));
   }
+  // A fixed order (not the order jobs finished in), so reports of equal results are equal files.
+  std::stable_sort(rows.begin(), rows.end(), [](const ResultRow& a, const ResultRow& b) {
+    return std::tie(a.parameters, a.preset, a.recipe, a.train_seed, a.adaptation, a.task, a.split, a.method) <
+           std::tie(b.parameters, b.preset, b.recipe, b.train_seed, b.adaptation, b.task, b.split, b.method);
+  });
   return rows;
 }
 
