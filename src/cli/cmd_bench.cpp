@@ -43,6 +43,13 @@ double measure_matmul_gflops(int64_t n, torch::Device device) {
   return best;
 }
 
+// A freshly initialised preset on the device: what the benchmarks measure.
+Transformer fresh_model(const Preset& preset, const std::string& device) {
+  Transformer model(preset.config, derive_seed(1, "init"));
+  model->to(parse_device(device));
+  return model;
+}
+
 struct BenchTrainOptions {
   std::string preset = "l";
   int64_t steps = 20;
@@ -56,8 +63,7 @@ void bench_train(const BenchTrainOptions& o, const MachineOptions& m) {
   const Preset& preset = find_preset(o.preset);
   check(o.steps > 0 && o.batch > 0 && o.seq_len > 0, "--steps, --batch and --seq-len must be positive");
   torch::Device device = parse_device(m.device);
-  Transformer model(preset.config, derive_seed(1, "init"));
-  model->to(device);
+  Transformer model = fresh_model(preset, m.device);
   AdamW optimizer(named_weights(*model), AdamWConfig{});
   RecipeStream data(find_recipe("add"), derive_seed(1, "data"), Pool::train);
   TrainConfig cfg;
@@ -103,9 +109,7 @@ void bench_generate(const BenchGenerateOptions& o, const MachineOptions& m) {
   auto threads = configure_threads(m.threads);
   const Preset& preset = find_preset(o.preset);
   check(o.prompt_len > 0 && o.new_tokens > 0, "--prompt-len and --new-tokens must be positive");
-  torch::Device device = parse_device(m.device);
-  Transformer model(preset.config, derive_seed(1, "init"));
-  model->to(device);
+  Transformer model = fresh_model(preset, m.device);
   ByteTokenizer tok;
   fmt::print("bench generate preset={} params={} prompt_len={} new_tokens={} torch_threads={} blas_threads={} device={}\n",
              preset.name, preset.config.param_count(), o.prompt_len, o.new_tokens, threads.torch_threads,
@@ -152,9 +156,7 @@ void bench_finetune(const BenchFinetuneOptions& o, const MachineOptions& m) {
   auto threads = configure_threads(m.threads);
   const Preset& preset = find_preset(o.preset);
   check(o.steps > 0 && o.batch > 0 && o.seq_len > 0, "--steps, --batch and --seq-len must be positive");
-  torch::Device device = parse_device(m.device);
-  Transformer model(preset.config, derive_seed(1, "init"));
-  model->to(device);
+  Transformer model = fresh_model(preset, m.device);
   FinetuneConfig cfg;
   cfg.method = o.method;
   cfg.batch_size = o.batch;
