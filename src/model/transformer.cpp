@@ -54,11 +54,23 @@ static torch::Tensor rotate_half(const torch::Tensor& x) {
 // Queries, keys and values of x with RoPE applied: (B, H, T, D), (B, K, T, D), (B, K, T, D).
 std::array<torch::Tensor, 3> AttentionImpl::project(const torch::Tensor& x, const torch::Tensor& cos,
                                                     const torch::Tensor& sin) {
-  const int64_t B = x.size(0), T = x.size(1);
-  auto q = q_proj(x).view({B, T, n_heads, head_dim}).transpose(1, 2);
-  auto k = k_proj(x).view({B, T, n_kv_heads, head_dim}).transpose(1, 2);
-  auto v = v_proj(x).view({B, T, n_kv_heads, head_dim}).transpose(1, 2);
-  return {q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin, v};
+  const int64_t B = x.size(0), T = x.size(1), H = n_heads, K = n_kv_heads, D = head_dim;
+  // Fused below when training: concatenating the weights costs a copy per call, which
+  // pays for itself against three backward passes but not when decoding a token at a
+  // time (measured on preset l: training +12%, decoding at batch 1 -9%).
+  if (!torch::GradMode::is_enabled() || q_proj->lora_A || k_proj->lora_A || v_proj->lora_A) {
+    auto q = q_proj(x).view({B, T, H, D}).transpose(1, 2);
+    auto k = k_proj(x).view({B, T, K, D}).transpose(1, 2);
+    auto v = v_proj(x).view({B, T, K, D}).transpose(1, 2);
+    return {q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin, v};
+  }
+  // One matrix product for q, k and v, and one RoPE pass over the q and k heads together:
+  // fewer, larger operations (the small presets are bound by per-operation overhead).
+  auto w = torch::cat({q_proj->weight, k_proj->weight, v_proj->weight}, 0);            // ((H+2K)D, C)
+  auto qkv = torch::nn::functional::linear(x, w).view({B, T, H + 2 * K, D});          // (B, T, H+2K, D)
+  auto qk = qkv.narrow(2, 0, H + K).transpose(1, 2);                                  // (B, H+K, T, D)
+  qk = qk * cos + rotate_half(qk) * sin;
+  return {qk.narrow(1, 0, H), qk.narrow(1, H, K), qkv.narrow(2, H + K, K).transpose(1, 2)};
 }
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
@@ -140,7 +152,11 @@ MLPImpl::MLPImpl(const ModelConfig& c) {
 }
 
 torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
-  return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
+  if (!torch::GradMode::is_enabled() || gate_proj->lora_A || up_proj->lora_A)
+    return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
+  // gate and up as one matrix product (when training; see AttentionImpl::project)
+  auto gu = torch::nn::functional::linear(x, torch::cat({gate_proj->weight, up_proj->weight}, 0)).chunk(2, -1);
+  return down_proj(torch::silu(gu[0]) * gu[1]);
 }
 
 DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c) {

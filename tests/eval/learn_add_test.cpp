@@ -22,11 +22,11 @@ TEST(Learning, TinyModelLearnsTwoDigitAdditionOnUnseenPairs) {
   RecipeStream data(recipe, derive_seed(1, "data"), Pool::train);
   RecipeStream heldout(recipe, derive_seed(1, "heldout"), Pool::exemplar);
 
-  TrainConfig cfg;  // measured: 0.94-0.98 after 2.7-3M tokens, ~40 s on two cores
+  TrainConfig cfg;  // measured: 0.94 after 3M tokens at lr 3e-3, ~30 s on two cores (1e-2 was 0.11-0.98 by seed and build)
   cfg.batch_size = 32;
   cfg.seq_len = 32;
   cfg.steps = 3000;
-  cfg.lr = 1e-2;
+  cfg.lr = 3e-3;
   cfg.warmup_steps = 100;
   cfg.eval_every = 500;
   testing::TempDir dir;
