@@ -36,7 +36,7 @@ void add_quickstart_command(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   auto machine = std::make_shared<MachineOptions>();
-  auto* cmd = app.add_subcommand("quickstart", "Run the quickstart study and write its report (~5 minutes on 2 CPU cores)");
+  auto* cmd = app.add_subcommand("quickstart", "Run the quickstart study and write its report (~6 minutes on 2 CPU cores)");
   cmd->footer("Runs studies/quickstart.toml: presets xs, s, m pre-trained on the base and cot recipes, evaluated by "
               "prompting (direct, icl:4, cot:2, a label probe) and fine-tuned on lastletter (full and LoRA, N = 4 and 64), "
               "then writes studies/quickstart/report/index.html, report.md and results.csv.");
