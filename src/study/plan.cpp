@@ -82,13 +82,13 @@ StudyPlan plan_study(const StudySpec& s) {
   return p.plan;
 }
 
-bool in_shard(const StudyPlan& plan, const StudyJob& job, int shard, int shards) {
-  if (shards <= 1) return true;
-  // Groups in plan order, dealt round-robin.
-  std::map<std::string, size_t> index;
+std::vector<bool> shard_mask(const StudyPlan& plan, int shard, int shards) {
+  std::map<std::string, size_t> group_index;  // pre-training groups in plan order
   for (const auto& j : plan.jobs)
-    if (j.kind == "pretrain" && !index.count(j.key)) index.emplace(j.key, index.size());
-  return int(index.at(job.group) % size_t(shards)) == shard;
+    if (j.kind == "pretrain" && !group_index.count(j.key)) group_index.emplace(j.key, group_index.size());
+  std::vector<bool> mask;
+  for (const auto& j : plan.jobs) mask.push_back(shards <= 1 || int(group_index.at(j.group) % size_t(shards)) == shard);
+  return mask;
 }
 
 }  // namespace elab

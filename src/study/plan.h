@@ -26,7 +26,8 @@ struct StudyPlan {
 
 StudyPlan plan_study(const StudySpec& spec);
 
-// Shard i of n (0-based) holds whole pre-training groups, dealt out in plan order.
-bool in_shard(const StudyPlan& plan, const StudyJob& job, int shard, int shards);
+// Shard i of n (0-based) holds whole pre-training groups, dealt out in plan order:
+// one flag per job of the plan.
+std::vector<bool> shard_mask(const StudyPlan& plan, int shard, int shards);
 
 }  // namespace elab

@@ -74,13 +74,12 @@ nlohmann::json run_job(const StudySpec& spec, const StudyJob& job, const std::st
   return nlohmann::json::parse(r.summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-std::string describe(const StudyPlan& plan, const StudyJob& job) {
-  auto base_of = [&](const std::string& key) -> const StudyJob* {
-    for (const auto& j : plan.jobs)
-      if (j.key == key) return &j;
-    return nullptr;
+std::string describe(const std::map<std::string, const StudyJob*>& by_key, const StudyJob& job) {
+  auto find = [&](const std::string& key) -> const StudyJob* {
+    auto it = by_key.find(key);
+    return it == by_key.end() ? nullptr : it->second;
   };
-  const StudyJob* pre = base_of(job.group);
+  const StudyJob* pre = find(job.group);
   std::string base = pre ? fmt::format("{}/{}/s{}", pre->spec["preset"].get<std::string>(),
                                        pre->spec["recipe"].get<std::string>(), pre->spec["seed"].get<uint64_t>())
                          : job.group;
@@ -89,7 +88,7 @@ std::string describe(const StudyPlan& plan, const StudyJob& job) {
     return fmt::format("finetune {} {} {} N={}", base, job.spec["method"].get<std::string>(),
                        job.spec["task"].get<std::string>(), job.spec["n_train"].get<int64_t>());
   std::string model = base;
-  if (const StudyJob* parent = base_of(job.parent); parent && parent->kind == "finetune")
+  if (const StudyJob* parent = find(job.parent); parent && parent->kind == "finetune")
     model += fmt::format("+ft:{}:{}", parent->spec["method"].get<std::string>(), parent->spec["n_train"].get<int64_t>());
   return fmt::format("eval {} {} {} {}", model, job.spec["task"].get<std::string>(), job.spec["split"].get<std::string>(),
                      job.spec["method"].get<std::string>());
@@ -110,8 +109,12 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
   // The jobs of this shard, and which are finished already.
   std::vector<const StudyJob*> todo;
   std::map<std::string, std::string> state;  // key -> done | failed | pending | running
-  for (const auto& j : plan.jobs) {
-    if (!in_shard(plan, j, o.shard, o.shards)) continue;
+  std::map<std::string, const StudyJob*> by_key;
+  for (const auto& j : plan.jobs) by_key[j.key] = &j;
+  const std::vector<bool> mine = shard_mask(plan, o.shard, o.shards);
+  for (size_t i = 0; i < plan.jobs.size(); ++i) {
+    const StudyJob& j = plan.jobs[i];
+    if (!mine[i]) continue;
     auto rec = store.find(j.key);
     if (rec && rec->status == "done") {
       state[j.key] = "done";
@@ -168,7 +171,7 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
       // small products of decoding: 0.95 s of system time on a 1.5 s evaluation).
       // OpenMP settings are per thread, so each worker sets its own.
       configure_threads(job->kind == "eval" ? ThreadSettings{per_job, 1} : ThreadSettings{1, per_job});
-      const std::string what = describe(plan, *job);
+      const std::string what = describe(by_key, *job);
       JobRecord rec{job->key, job->kind, job->group, job->parent, job->spec, "done", "", nullptr, 0};
       std::vector<nlohmann::json> samples;
       const auto start = std::chrono::steady_clock::now();
