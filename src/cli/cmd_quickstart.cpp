@@ -32,6 +32,7 @@ static std::string find_quickstart_study() {
 void add_quickstart_command(CLI::App& app) {
   struct Options {
     std::string study;
+    std::string out;  // overrides the study's dir
     int jobs = 1;
   };
   auto o = std::make_shared<Options>();
@@ -41,11 +42,13 @@ void add_quickstart_command(CLI::App& app) {
               "prompting (direct, icl:4, cot:2, a label probe) and fine-tuned on lastletter (full and LoRA, N = 4 and 64), "
               "then writes studies/quickstart/report/index.html, report.md and results.csv.");
   cmd->add_option("--study", o->study, "study file (default: studies/quickstart.toml)");
+  cmd->add_option("--out", o->out, "directory for models, results.db and report/ (default: the study's dir)");
   cmd->add_option("--jobs", o->jobs, "jobs at once")->capture_default_str();
   add_machine_flags(*cmd, *machine);
   cmd->callback([o, machine] {
     const std::string file = o->study.empty() ? find_quickstart_study() : o->study;
     auto spec = load_study(file);
+    if (!o->out.empty()) spec.dir = o->out;
     StudyRunOptions ro;
     ro.jobs = o->jobs;
     ro.device = machine->device;

@@ -66,9 +66,11 @@ void add_study_command(CLI::App& app) {
   auto* status = study->add_subcommand("status", "Jobs done, pending and failed (with the failing job's error)");
   status->add_option("study", st->file, "study TOML file")->required();
   status->add_option("--db", st->db, "results database (default: in the study's directory)");
+  status->add_option("--shard", st->shard, "the database of part I of N (its default name)");
   status->callback([st] {
     auto spec = load_study(st->file);
-    const std::string db = st->db.empty() ? default_db_path(spec, 0, 1) : st->db;
+    const auto [shard, shards] = parse_shard(st->shard);
+    const std::string db = st->db.empty() ? default_db_path(spec, shard, shards) : st->db;
     auto plan = plan_study(spec);
     std::map<std::string, JobRecord> records;
     if (fs::exists(db)) {
@@ -120,10 +122,12 @@ void add_study_command(CLI::App& app) {
   auto* report = study->add_subcommand("report", "Write index.html, report.md and results.csv for a study");
   report->add_option("study", rp->file, "study TOML file")->required();
   report->add_option("--db", rp->db, "results database (default: in the study's directory)");
+  report->add_option("--shard", rp->shard, "report on the database of part I of N alone");
   report->callback([rp] {
     auto spec = load_study(rp->file);
-    report_to(rp->db.empty() ? default_db_path(spec, 0, 1) : rp->db, (fs::path(spec.dir) / "report").string(), spec.name,
-              spec.seed);
+    const auto [shard, shards] = parse_shard(rp->shard);
+    report_to(rp->db.empty() ? default_db_path(spec, shard, shards) : rp->db, (fs::path(spec.dir) / "report").string(),
+              spec.name, spec.seed);
   });
 }
 
