@@ -8,6 +8,7 @@
 #include "core/fs.h"
 #include "report/report.h"
 #include "study/run.h"
+#include "study/jobs.h"
 #include "study/store.h"
 
 namespace elab {
@@ -19,6 +20,31 @@ static std::pair<int, int> parse_shard(const std::string& s) {
   check(std::sscanf(s.c_str(), "%d%c%d", &i, &slash, &n) == 3 && slash == '/' && n > 0 && i >= 0 && i < n,
         "--shard must be I/N with 0 <= I < N (e.g. 0/4), got '{}'", s);
   return {i, n};
+}
+
+// The sbatch script of `elab study slurm`: an array job whose task i runs shard i/N into
+// its own database, and a merge + report job that starts when every shard succeeded.
+static std::string slurm_script(const std::string& study_file, const std::string& study_dir, int shards, const std::string& partition,
+                         const std::string& time, int cpus, const std::string& elab) {
+  std::string s = "#!/usr/bin/env bash\n";
+  s += fmt::format("# Runs {} as {} shards on Slurm, then merges them. Submit with: bash THIS_FILE\n", study_file, shards);
+  s += "# (it calls sbatch twice: the shard array, then the merge that depends on it).\nset -euo pipefail\n";
+  // Threads follow each task's CPU allocation (elab reads its CPU affinity).
+  s += fmt::format("ELAB={}\nSTUDY={}\nDIR={}\nmkdir -p \"$DIR/slurm\"\n", elab, study_file, study_dir);
+  std::string options = fmt::format("--cpus-per-task={} --time={}", cpus, time);
+  if (!partition.empty()) options += " --partition=" + partition;
+  s += fmt::format(
+      "array=$(sbatch --parsable --job-name=elab-shards --array=0-{} {} --output=\"$DIR/slurm/shard-%a.log\" \\\n"
+      "  --wrap=\"$ELAB study run $STUDY --shard \\${{SLURM_ARRAY_TASK_ID}}/{}\")\n",
+      shards - 1, options, shards);
+  std::string inputs;
+  for (int i = 0; i < shards; ++i) inputs += fmt::format(" $DIR/results-shard-{}-of-{}.db", i, shards);
+  s += fmt::format(
+      "sbatch --job-name=elab-merge --dependency=afterok:$array {} --output=\"$DIR/slurm/merge.log\" \\\n"
+      "  --wrap=\"$ELAB study merge{} --out $DIR/results.db && $ELAB study report $STUDY\"\n",
+      options, inputs);
+  s += "echo \"submitted: shards as job $array, merge after it\"\n";
+  return s;
 }
 
 static void report_to(const std::string& db, const std::string& out, const std::string& title, uint64_t seed) {
@@ -116,6 +142,38 @@ void add_study_command(CLI::App& app) {
       check(fs::weakly_canonical(in) != fs::weakly_canonical(m->out), "--out {} is also an input", m->out);
     ResultStore out(m->out);
     for (const auto& in : m->inputs) fmt::print("{}: {} jobs copied\n", in, out.merge_from(in));
+  });
+
+  struct SlurmArgs {
+    std::string file, out, partition, time = "24:00:00", elab;
+    int shards = 0, cpus = 2;
+  };
+  auto sl = std::make_shared<SlurmArgs>();
+  auto* slurm = study->add_subcommand("slurm", "Write an sbatch script: one array task per shard, then merge and report");
+  slurm->footer("Every shard runs `elab study run STUDY --shard i/N` into <dir>/results-shard-i-of-N.db; the models "
+                "directory must be on a file system all nodes share. See docs/CLUSTER.md.");
+  slurm->add_option("study", sl->file, "study TOML file")->required();
+  slurm->add_option("--shards", sl->shards, "number of shards (array tasks)")->required();
+  slurm->add_option("--partition", sl->partition, "Slurm partition");
+  slurm->add_option("--time", sl->time, "time limit per shard")->capture_default_str();
+  slurm->add_option("--cpus", sl->cpus, "CPUs per shard")->capture_default_str();
+  slurm->add_option("--elab", sl->elab, "path of elab on the nodes (default: this executable)");
+  slurm->add_option("--out", sl->out, "script file (default: <dir>/slurm.sh; - for stdout)");
+  slurm->callback([sl] {
+    auto spec = load_study(sl->file);
+    check(sl->shards > 0, "--shards must be positive, got {}", sl->shards);
+    check(sl->cpus > 0, "--cpus must be positive, got {}", sl->cpus);
+    const int groups = int(spec.presets.size() * spec.recipes.size() * spec.seeds.size());
+    check(sl->shards <= groups, "--shards {}: the study has only {} base models to deal out (a shard holds whole base models)",
+          sl->shards, groups);
+    std::string elab = sl->elab;
+    if (elab.empty()) elab = fs::canonical("/proc/self/exe").string();
+    const std::string script = slurm_script(fs::absolute(sl->file).string(), fs::absolute(spec.dir).string(), sl->shards,
+                                            sl->partition, sl->time, sl->cpus, elab);
+    const std::string out = sl->out.empty() ? (fs::path(spec.dir) / "slurm.sh").string() : sl->out;
+    if (out != "-") fs::create_directories(fs::absolute(out).parent_path());
+    write_output(out, script);
+    if (out != "-") fmt::print("wrote {} ({} shards); submit with: bash {}\n", out, sl->shards, out);
   });
 
   auto rp = std::make_shared<RunArgs>();

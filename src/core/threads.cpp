@@ -3,12 +3,17 @@
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 #include <malloc.h>
+#include <sched.h>
 
 #include <thread>
 
 namespace elab {
 
+// The cores this process may run on: its CPU affinity (what taskset, cgroups and Slurm
+// allocate), not every core of the machine.
 int hardware_cores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
   unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : int(n);
 }

@@ -208,6 +208,15 @@ sed "s#study-a#study-c#" "$work/study.toml" >"$work/study-c.toml"
 check_done
 cmp -s "$work/study-a/report/results.csv" "$work/study-c/report/results.csv" || fail "shards + merge differ from one run"
 "$ELAB" study status "$work/study.toml" | grep -q "all       done" || fail "study status"
+# Slurm: the sbatch script is valid bash and names every shard's database exactly once.
+"$ELAB" study slurm "$work/study.toml" --shards 2 --partition cpu --out "$work/slurm.sh" >/dev/null 2>&1 || fail "study slurm"
+check_done
+bash -n "$work/slurm.sh" || fail "slurm script does not parse"
+grep -q -- "--array=0-1 " "$work/slurm.sh" || fail "slurm script: array range"
+for i in 0 1; do
+  [ "$(grep -o "results-shard-$i-of-2.db" "$work/slurm.sh" | wc -l)" -eq 1 ] || fail "slurm script names shard $i not exactly once"
+done
+expect_error "more shards than base models" "only 2 base models" study slurm "$work/study.toml" --shards 3 --out "$work/x.sh"
 printf '[study]\nname = "x"\n[pretrain]\npresets = ["xs"]\nrecipes = ["base"]\ntokens = "lots"\n' >"$work/bad-study.toml"
 expect_error "study with a bad value" "bad-study.toml:6: tokens: must be a number" study run "$work/bad-study.toml"
 printf 'not a database at all, just text that is long enough to fill a page ........................................' >"$work/junk.db"
