@@ -469,23 +469,27 @@ std::string section_prompting_vs_finetuning(const Cells& c, Doc& doc, std::strin
 
 }  // namespace
 
-std::string cot_threshold(const std::vector<ResultRow>& rows, const std::string& recipe, const std::string& task,
-                          uint64_t seed) {
-  Cells c = make_cells(rows, seed);
+// The smallest preset at which a CoT method beats direct on (recipe, task, id).
+static std::string cot_threshold_of(const Cells& c, const std::string& recipe, const std::string& task) {
   for (const auto& preset : c.presets) {
     const Cell* direct = c.find(preset, recipe, "prompt", task, "id", "direct");
     if (!direct) continue;
     for (const auto& [k, x] : c.by_key)
       if (x.preset == preset && x.recipe == recipe && x.task == task && x.split == "id" && x.adaptation == "prompt" &&
-          is_cot(x.method) && same_items(x, *direct) && compare(x, *direct, seed).lo > 0)
+          is_cot(x.method) && same_items(x, *direct) && compare(x, *direct, c.seed).lo > 0)
         return preset;
   }
   return "";
 }
 
+std::string cot_threshold(const std::vector<ResultRow>& rows, const std::string& recipe, const std::string& task,
+                          uint64_t seed) {
+  return cot_threshold_of(make_cells(rows, seed), recipe, task);
+}
+
 namespace {
 
-std::string section_scale(const Cells& c, const std::vector<ResultRow>& rows, Doc& doc, std::string& brief) {
+std::string section_scale(const Cells& c, Doc& doc, std::string& brief) {
   doc.heading("3. How big must the model be?", 2);
   doc.para("Accuracy against parameters (log axis) per prompting method on the ID split, with the continuous metrics "
            "beside exact match: the gold answer's log-probability and per-character accuracy. Emergence thresholds: "
@@ -523,7 +527,7 @@ std::string section_scale(const Cells& c, const std::vector<ResultRow>& rows, Do
       doc.table({"method", "preset", "parameters", "accuracy [95% CI]", "gold log-prob", "char accuracy"}, table);
       doc.figure(svg_plot(fmt::format("{} {}: accuracy vs parameters", recipe, task), "parameters (log)", "accuracy (id)", plot, true));
       for (const auto& n : notes) doc.para("Note: " + n + ".");
-      const std::string t = cot_threshold(rows, recipe, task, c.seed);
+      const std::string t = cot_threshold_of(c, recipe, task);
       bool has_cot = false;
       for (const auto& m : methods) has_cot |= is_cot(m);
       if (has_cot && methods.count("direct"))
@@ -637,7 +641,7 @@ StudyReport build_report(const std::vector<JobRecord>& jobs, const std::string& 
   std::string brief[4];
   section_icl_vs_supervised(cells, doc, brief[0]);
   section_prompting_vs_finetuning(cells, doc, brief[1]);
-  section_scale(cells, rows, doc, brief[2]);
+  section_scale(cells, doc, brief[2]);
   section_recipes(cells, doc, brief[3]);
   report.summary = fmt::format("{}\n{}\n{}\n{}", brief[0], brief[1], brief[2], brief[3]);
   report.markdown = doc.md;

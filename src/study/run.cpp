@@ -124,9 +124,10 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
       todo.push_back(&j);
     }
   }
-  fmt::print(stderr, "study {}: {} jobs in {}{}, {} done, {} to run -> {}\n", spec.name, todo.size() + size_t(summary.already_done),
-             o.shards > 1 ? fmt::format("shard {}/{}", o.shard, o.shards) : "the study",
-             "", summary.already_done, todo.size(), summary.db);
+  fmt::print(stderr, "study {}: {} jobs in {}, {} done, {} to run -> {}\n", spec.name,
+             todo.size() + size_t(summary.already_done),
+             o.shards > 1 ? fmt::format("shard {}/{}", o.shard, o.shards) : "the study", summary.already_done, todo.size(),
+             summary.db);
 
   std::mutex mutex;
   std::condition_variable changed;
