@@ -17,16 +17,15 @@ std::string job_key(const std::string& kind, const nlohmann::json& spec, const s
 
 struct Planner {
   StudyPlan plan;
-  std::map<std::string, bool> seen;
+  std::map<std::string, size_t> index;  // job key -> position in plan.jobs
 
+  // Adds a job unless one with the same key exists; returns the job either way.
   const StudyJob& add(const std::string& kind, nlohmann::json spec, const std::string& parent, const std::string& group) {
     StudyJob j{job_key(kind, spec, parent), kind, std::move(spec), parent, group};
     if (j.group.empty()) j.group = j.key;
-    if (!seen[j.key]) {
-      seen[j.key] = true;
-      plan.jobs.push_back(j);
-    }
-    return *std::find_if(plan.jobs.begin(), plan.jobs.end(), [&](const StudyJob& x) { return x.key == j.key; });
+    auto [it, added] = index.emplace(j.key, plan.jobs.size());
+    if (added) plan.jobs.push_back(std::move(j));
+    return plan.jobs[it->second];
   }
 
   // Evaluations of one model on a task: every split the task has, every method.
