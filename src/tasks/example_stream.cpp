@@ -36,16 +36,17 @@ int64_t ExampleStream::longest() const {
   return int64_t(n);
 }
 
-void ExampleStream::batch(int64_t index, int64_t rows, int64_t seq_len, TokenBatch& out) const {
-  out.rows = rows;
+void ExampleStream::read_rows(int64_t index, int64_t batch_rows, int64_t first, int64_t count, int64_t seq_len,
+                              TokenBatch& out) const {
+  out.rows = count;
   out.seq_len = seq_len;
-  out.tokens.assign(size_t(rows * (seq_len + 1)), ByteTokenizer::kPad);
-  out.loss_mask.assign(size_t(rows * seq_len), 0);
+  out.tokens.assign(size_t(count * (seq_len + 1)), ByteTokenizer::kPad);
+  out.loss_mask.assign(size_t(count * seq_len), 0);
   const int64_t n = size();
   int64_t cached_epoch = -1;
   std::vector<int64_t> order(static_cast<size_t>(n));
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t global = index * rows + r, epoch = global / n;
+  for (int64_t r = 0; r < count; ++r) {
+    const int64_t global = index * batch_rows + first + r, epoch = global / n;
     if (epoch != cached_epoch) {
       std::iota(order.begin(), order.end(), 0);
       if (shuffle_) {

@@ -17,7 +17,8 @@ class ExampleStream : public TokenStream {
  public:
   ExampleStream(const std::vector<Example>& examples, Format format, const std::string& instruction, uint64_t seed,
                 bool shuffle);
-  void batch(int64_t index, int64_t rows, int64_t seq_len, TokenBatch& out) const override;
+  void read_rows(int64_t index, int64_t batch_rows, int64_t first, int64_t count, int64_t seq_len,
+                 TokenBatch& out) const override;
   std::string describe() const override;
   int64_t size() const { return int64_t(rows_.size()); }
   int64_t longest() const;  // tokens in the longest example (inputs + last target)

@@ -122,13 +122,14 @@ std::string RecipeStream::describe() const {
   return fmt::format("{} seed={} pool={}", recipe_.describe(), seed_, pool_name(pool_));
 }
 
-void RecipeStream::batch(int64_t index, int64_t rows, int64_t seq_len, TokenBatch& out) const {
-  out.rows = rows;
+void RecipeStream::read_rows(int64_t index, int64_t /*batch_rows*/, int64_t first, int64_t count, int64_t seq_len,
+                             TokenBatch& out) const {
+  out.rows = count;
   out.seq_len = seq_len;
-  out.tokens.assign(size_t(rows * (seq_len + 1)), ByteTokenizer::kPad);
-  out.loss_mask.assign(size_t(rows * seq_len), 0);
-  for (int64_t r = 0; r < rows; ++r)
-    fill_row(derive_seed(seed_, "batch", {uint64_t(index), uint64_t(r)}), seq_len,
+  out.tokens.assign(size_t(count * (seq_len + 1)), ByteTokenizer::kPad);
+  out.loss_mask.assign(size_t(count * seq_len), 0);
+  for (int64_t r = 0; r < count; ++r)
+    fill_row(derive_seed(seed_, "batch", {uint64_t(index), uint64_t(first + r)}), seq_len,
              out.tokens.data() + r * (seq_len + 1), out.loss_mask.data() + r * seq_len);
 }
 

@@ -45,7 +45,8 @@ const std::vector<std::string>& held_out_tasks();
 class RecipeStream : public TokenStream {
  public:
   RecipeStream(Recipe recipe, uint64_t seed, Pool pool);
-  void batch(int64_t index, int64_t rows, int64_t seq_len, TokenBatch& out) const override;
+  void read_rows(int64_t index, int64_t batch_rows, int64_t first, int64_t count, int64_t seq_len,
+                 TokenBatch& out) const override;
   std::string describe() const override;
 
  private:

@@ -16,8 +16,15 @@ struct TokenBatch {
 
 struct TokenStream {
   virtual ~TokenStream() = default;
-  // Batch number `index` of this stream: rows x (seq_len + 1) tokens.
-  virtual void batch(int64_t index, int64_t rows, int64_t seq_len, TokenBatch& out) const = 0;
+  // Rows [first, first + count) of batch number `index`, a batch of `batch_rows` rows of
+  // seq_len + 1 tokens. Each row depends only on (index, row), so a data-parallel rank
+  // reads its own rows and the ranks together read exactly the one-process batch.
+  virtual void read_rows(int64_t index, int64_t batch_rows, int64_t first, int64_t count, int64_t seq_len,
+                         TokenBatch& out) const = 0;
+  // Batch number `index`, all of it.
+  void batch(int64_t index, int64_t rows, int64_t seq_len, TokenBatch& out) const {
+    read_rows(index, rows, 0, rows, seq_len, out);
+  }
   // Everything that determines the stream, for meta.json's data hash.
   virtual std::string describe() const = 0;
 };
