@@ -9,6 +9,7 @@ packages=(
   libopenblas-dev       # fast BLAS for libtorch (reference BLAS is ~40x slower)
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libsqlite3-dev libfmt-dev
   libcpp-httplib-dev
+  libgloo-dev           # collective communication for data-parallel training (c10d Gloo)
   libgtest-dev libgmock-dev libbenchmark-dev
   chromium              # headless check that study reports render (tests only)
 )

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "cli/launch.h"
 #include "core/error.h"
 
 namespace elab {
@@ -27,19 +28,24 @@ std::unique_ptr<CLI::App> build_app() {
 }
 
 int run_cli(int argc, char** argv) {
+  remember_command_line(argc, argv);
   auto app = build_app();
+  // A data-parallel rank says which one it is, so the launcher's merged stderr reads clearly.
+  const std::string who = std::getenv("WORLD_SIZE") != nullptr && std::atoi(std::getenv("WORLD_SIZE")) > 1
+                              ? fmt::format(" (rank {})", rank_from_env())
+                              : "";
   try {
     app->parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app->exit(e);
   } catch (const Error& e) {
-    std::cerr << "elab: error: " << e.what() << "\n";
+    std::cerr << "elab: error" << who << ": " << e.what() << "\n";
     return 1;
   } catch (const c10::Error& e) {
-    std::cerr << "elab: error (libtorch): " << e.what_without_backtrace() << "\n";
+    std::cerr << "elab: error" << who << " (libtorch): " << e.what_without_backtrace() << "\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "elab: error: " << e.what() << "\n";
+    std::cerr << "elab: error" << who << ": " << e.what() << "\n";
     return 1;
   }
   return 0;

@@ -8,6 +8,7 @@
 
 #include "cli/app.h"
 #include "cli/common.h"
+#include "cli/launch.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/rng.h"
@@ -56,42 +57,60 @@ struct BenchTrainOptions {
   int64_t batch = 32;
   int64_t seq_len = 128;
   int64_t matmul_n = 1024;
+  int nproc = 1;
+  DistJobOptions dist;
 };
 
+// With --nproc N every rank trains on its share of each batch (the global batch stays
+// --batch) and rank 0 reports; the all-reduce time is what data parallelism costs.
 void bench_train(const BenchTrainOptions& o, const MachineOptions& m) {
   auto threads = configure_threads(m.threads);
   const Preset& preset = find_preset(o.preset);
   check(o.steps > 0 && o.batch > 0 && o.seq_len > 0, "--steps, --batch and --seq-len must be positive");
-  torch::Device device = parse_device(m.device);
-  Transformer model = fresh_model(preset, m.device);
+  auto dist = join_data_parallel(o.dist.backend, o.dist.timeout_seconds);
+  const int local_rank = dist ? dist->options().local_rank : -1;
+  torch::Device device = parse_device(m.device, local_rank);
+  Transformer model(preset.config, derive_seed(1, "init"));
+  model->to(device);
   AdamW optimizer(named_weights(*model), AdamWConfig{});
   RecipeStream data(find_recipe("add"), derive_seed(1, "data"), Pool::train);
   TrainConfig cfg;
   cfg.batch_size = o.batch;
   cfg.seq_len = o.seq_len;
+  const RowShare share = rank_rows(o.batch, 1, dist.get());
   TokenBatch batch;
   const int64_t warmup = 3;
   for (int64_t i = 0; i < warmup; ++i) {
-    data.batch(i, o.batch, o.seq_len, batch);
-    train_step(model, optimizer, batch, cfg, 1e-4);
+    data.read_rows(i, o.batch, share.first, share.count, o.seq_len, batch);
+    train_step(model, optimizer, batch, cfg, 1e-4, dist.get());
   }
+  const double allreduce_before = dist ? dist->gradient_seconds() : 0;
   double step_seconds = 0;
-  Progress progress("bench train " + preset.name, o.steps);
+  Progress progress("bench train " + preset.name, o.steps, !dist || dist->is_main());
   for (int64_t i = 0; i < o.steps; ++i) {
-    data.batch(warmup + i, o.batch, o.seq_len, batch);  // data preparation is not timed
+    data.read_rows(warmup + i, o.batch, share.first, share.count, o.seq_len, batch);  // not timed
     auto t0 = std::chrono::steady_clock::now();
-    train_step(model, optimizer, batch, cfg, 1e-4);
+    train_step(model, optimizer, batch, cfg, 1e-4, dist.get());
     step_seconds += seconds_since(t0);
     progress.update(i + 1);
   }
   progress.finish();
+  const double allreduce_ms = dist ? 1000 * (dist->gradient_seconds() - allreduce_before) / double(o.steps) : 0;
+  if (dist && !dist->is_main()) return;
   const double tokens_per_s = double(o.steps * o.batch * o.seq_len) / step_seconds;
   const double gflops = tokens_per_s * train_flops_per_token(preset.config, o.seq_len) / 1e9;
-  const double peak = measure_matmul_gflops(o.matmul_n, device);
-  fmt::print("bench train preset={} params={} batch={} seq_len={} steps={} torch_threads={} blas_threads={} device={}\n",
+  // The peak of the whole machine: with several ranks, one rank's peak times the ranks.
+  const int ranks = dist ? dist->world_size() : 1;
+  const double peak = measure_matmul_gflops(o.matmul_n, device) * ranks;
+  fmt::print("bench train preset={} params={} batch={} seq_len={} steps={} torch_threads={} blas_threads={} device={} "
+             "ranks={}\n",
              preset.name, preset.config.param_count(), o.batch, o.seq_len, o.steps, threads.torch_threads,
-             threads.blas_threads, m.device);
+             threads.blas_threads, m.device, ranks);
   fmt::print("tokens_per_s={:.0f} step_ms={:.1f} model_gflops={:.1f}\n", tokens_per_s, 1000 * step_seconds / o.steps, gflops);
+  if (dist)
+    fmt::print("allreduce_ms_per_step={:.1f} allreduce_share={:.3f} gradient_mb={:.1f}\n", allreduce_ms,
+               allreduce_ms / (1000 * step_seconds / double(o.steps)),
+               double(preset.config.param_count()) * 4 / 1e6);
   fmt::print("matmul_fp32 n={} gflops={:.1f}\n", o.matmul_n, peak);
   fmt::print("mfu={:.3f}\n", gflops / peak);
 }
@@ -206,8 +225,12 @@ void add_bench_command(CLI::App& app) {
   train->add_option("--seq-len", o->seq_len, "tokens per sequence")->capture_default_str();
   train->add_option("--matmul-n", o->matmul_n, "size of the square matmul that measures peak GFLOP/s")
       ->capture_default_str();
+  add_dist_flags(*train, o->nproc, o->dist);
   add_machine_flags(*train, *m);
-  train->callback([o, m] { bench_train(*o, *m); });
+  train->callback([o, m] {
+    if (launch_local_ranks(o->nproc, o->dist)) return;
+    bench_train(*o, *m);
+  });
 
   auto g = std::make_shared<BenchGenerateOptions>();
   auto gm = std::make_shared<MachineOptions>(generation_machine_defaults());

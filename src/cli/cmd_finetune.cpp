@@ -4,6 +4,7 @@
 
 #include "cli/app.h"
 #include "cli/common.h"
+#include "cli/launch.h"
 #include "study/jobs.h"
 #include "core/error.h"
 #include "core/progress.h"
@@ -15,6 +16,7 @@ namespace elab {
 void add_finetune_command(CLI::App& app) {
   auto job = std::make_shared<FinetuneJob>();
   auto machine = std::make_shared<MachineOptions>();
+  auto nproc = std::make_shared<int>(1);
   FinetuneConfig& c = job->config;
   auto* cmd = app.add_subcommand("finetune", "Fine-tune a base model on N examples of a task (full, LoRA, prefix)");
   cmd->footer(
@@ -47,11 +49,14 @@ void add_finetune_command(CLI::App& app) {
   cmd->add_option("--prefix-hidden", c.prefix.hidden, "width of the reparameterisation MLP (0 = 2 x d_model)")
       ->capture_default_str();
   cmd->add_flag("--overwrite", job->overwrite, "replace a model already in --out");
+  add_dist_flags(*cmd, *nproc, job->dist);
   add_machine_flags(*cmd, *machine);
-  cmd->callback([job, machine] {
+  cmd->callback([job, machine, nproc] {
+    if (launch_local_ranks(*nproc, job->dist)) return;
     apply_machine_options(*machine);
     job->device = machine->device;
     auto r = run_finetune_job(*job);
+    if (!r.main_rank) return;
     fmt::print("finetuned {} on {}: N={} ({} train, {} validation), {} steps (best {}), validation loss {:.4f} -> {:.4f}, "
                "{} trainable parameters, {} -> {}\n",
                job->config.method, job->task, job->n_train, r.n_train, r.n_val, r.run.steps_done, r.run.best_step,

@@ -3,6 +3,7 @@
 
 #include "cli/app.h"
 #include "cli/common.h"
+#include "cli/launch.h"
 #include "study/jobs.h"
 #include "core/progress.h"
 
@@ -11,6 +12,7 @@ namespace elab {
 void add_train_command(CLI::App& app) {
   auto job = std::make_shared<TrainJob>();
   auto machine = std::make_shared<MachineOptions>();
+  auto nproc = std::make_shared<int>(1);
   auto* cmd = app.add_subcommand("train", "Pre-train a model preset on a data recipe");
   cmd->add_option("--preset", job->preset, "model preset (elab models list)")->required();
   cmd->add_option("--recipe", job->recipe, "data recipe (elab recipes list, or task:TASK[@FORMAT])")->required();
@@ -30,11 +32,14 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--loss", job->loss, "tokens in the loss: all, or answer (targets after \"A:\")")
       ->capture_default_str();
   cmd->add_flag("--keep-optimizer", job->keep_optimizer, "keep optimizer state in the final checkpoint");
+  add_dist_flags(*cmd, *nproc, job->dist);
   add_machine_flags(*cmd, *machine);
-  cmd->callback([job, machine] {
+  cmd->callback([job, machine, nproc] {
+    if (launch_local_ranks(*nproc, job->dist)) return;
     apply_machine_options(*machine);
     job->device = machine->device;
     TrainResult r = run_train_job(*job);
+    if (!r.main_rank) return;
     fmt::print("{} {}: step {}, {} tokens, train loss {:.4f}, held-out loss {:.4f}, {} ({} tok/s) -> {}\n",
                r.complete ? "trained" : "stopped", job->preset, r.steps_done, human_count(double(r.tokens_seen)),
                r.train_loss, r.heldout_loss, human_duration(r.seconds), human_count(r.tokens_per_second), job->out);

@@ -5,6 +5,8 @@
 #include <malloc.h>
 #include <sched.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <thread>
 
 namespace elab {
@@ -18,10 +20,17 @@ int hardware_cores() {
   return n == 0 ? 1 : int(n);
 }
 
+// Data-parallel ranks on one machine split its cores (torchrun's LOCAL_WORLD_SIZE).
+static int cores_for_this_process() {
+  int ranks = 1;
+  if (const char* v = std::getenv("LOCAL_WORLD_SIZE"); v != nullptr && std::atoi(v) > 1) ranks = std::atoi(v);
+  return std::max(1, hardware_cores() / ranks);
+}
+
 ThreadSettings configure_threads(ThreadSettings s) {
   configure_memory();
-  if (s.torch_threads <= 0) s.torch_threads = hardware_cores();
-  if (s.blas_threads <= 0) s.blas_threads = hardware_cores();
+  if (s.torch_threads <= 0) s.torch_threads = cores_for_this_process();
+  if (s.blas_threads <= 0) s.blas_threads = cores_for_this_process();
   at::set_num_threads(s.torch_threads);
   // OpenBLAS reads OPENBLAS_NUM_THREADS only when it is loaded, which is before main;
   // its setter is looked up at run time so that another BLAS still links and runs.

@@ -9,8 +9,9 @@ struct ThreadSettings {
   int blas_threads = 0;   // OpenBLAS pool for matrix products; 0 = every core
 };
 
-// Applies the settings (and configure_memory()); returns them with 0 resolved to the
-// core count.
+// Applies the settings (and configure_memory()); returns them with 0 resolved to this
+// process's cores: the CPU affinity's count, divided by LOCAL_WORLD_SIZE when several
+// data-parallel ranks share the machine.
 ThreadSettings configure_threads(ThreadSettings s);
 int hardware_cores();
 

@@ -4,14 +4,17 @@
 
 namespace elab {
 
-torch::Device parse_device(const std::string& name) {
+torch::Device parse_device(const std::string& name, int local_rank) {
+  const auto cuda_index = static_cast<c10::DeviceIndex>(std::max(local_rank, 0));
   if (name == "cpu") return torch::kCPU;
-  if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  if (name == "auto")
+    return torch::cuda::is_available() ? torch::Device(torch::kCUDA, cuda_index) : torch::Device(torch::kCPU);
   if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
     check(torch::cuda::is_available(),
           "--device {}: this libtorch has no CUDA or no GPU is visible; use --device cpu, or build elab "
           "against a CUDA libtorch (see README, 'GPU')",
           name);
+    if (name == "cuda" && local_rank >= 0) return torch::Device(torch::kCUDA, cuda_index);
     try {
       return torch::Device(name);
     } catch (const std::exception&) {

@@ -7,6 +7,7 @@
 namespace elab {
 
 // "cpu", "cuda", "cuda:N" or "auto" (CUDA when this libtorch has it and a GPU is present).
-torch::Device parse_device(const std::string& name);
+// With local_rank >= 0 (a data-parallel rank), a bare "cuda" or "auto" picks GPU local_rank.
+torch::Device parse_device(const std::string& name, int local_rank = -1);
 
 }  // namespace elab

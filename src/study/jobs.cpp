@@ -19,6 +19,12 @@
 
 namespace elab {
 
+static std::unique_ptr<DataParallel> join_ranks(const DistJobOptions& o) {
+  return join_data_parallel(o.backend, o.timeout_seconds);
+}
+
+static int local_rank(const DataParallel* dist) { return dist ? dist->options().local_rank : -1; }
+
 TrainResult run_train_job(const TrainJob& job) {
   const Preset& preset = find_preset(job.preset);
   Recipe recipe = find_recipe(job.recipe);
@@ -42,7 +48,9 @@ TrainResult run_train_job(const TrainJob& job) {
   cfg.stop_after = job.stop_after;
   cfg.keep_optimizer = job.keep_optimizer;
 
-  torch::Device device = parse_device(job.device);
+  auto dist = join_ranks(job.dist);
+  const bool main_rank = !dist || dist->is_main();
+  torch::Device device = parse_device(job.device, local_rank(dist.get()));
   Transformer model(preset.config, derive_seed(job.seed, "init"));
   model->to(device);
   RecipeStream data(recipe, derive_seed(job.seed, "data"), Pool::train);
@@ -52,13 +60,17 @@ TrainResult run_train_job(const TrainJob& job) {
   run.out_dir = job.out;
   run.resume = job.resume;
   run.label = fmt::format("train {}", preset.name);
+  run.dist = dist.get();
   run.meta = {{"preset", preset.name},     {"recipe", recipe.name}, {"recipe_description", recipe.describe()},
               {"seed", job.seed},          {"parameters", preset.config.param_count()},
               {"train_config", cfg.to_json()}, {"elab_version", "0.1.0"}};
-  check_run_dir(run);
-  fmt::print(stderr, "train: preset {} ({} parameters), recipe {}, {} steps of {}x{} tokens, lr {:.2g}, seed {}\n",
-             preset.name, human_count(double(preset.config.param_count())), recipe.name, cfg.steps, cfg.batch_size,
-             cfg.seq_len, cfg.lr, job.seed);
+  if (main_rank) {
+    check_run_dir(run);
+    fmt::print(stderr, "train: preset {} ({} parameters), recipe {}, {} steps of {}x{} tokens, lr {:.2g}, seed {}{}\n",
+               preset.name, human_count(double(preset.config.param_count())), recipe.name, cfg.steps, cfg.batch_size,
+               cfg.seq_len, cfg.lr, job.seed,
+               dist ? fmt::format(", {} ranks ({})", dist->world_size(), dist->options().backend) : "");
+  }
   install_interrupt_handler();
   return train(model, data, heldout, cfg, run);
 }
@@ -90,7 +102,9 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
   ExampleStream train_stream(train_examples, format, task->instruction(), derive_seed(cfg.seed, "finetune-order"), true);
   ExampleStream val_stream(val_examples, format, task->instruction(), 0, false);
 
-  Checkpoint base = load_checkpoint(job.base, parse_device(job.device));
+  auto dist = join_ranks(job.dist);
+  const bool main_rank = !dist || dist->is_main();
+  Checkpoint base = load_checkpoint(job.base, parse_device(job.device, local_rank(dist.get())));
   const int64_t longest = std::max(train_stream.longest(), val_stream.longest());
   check(longest <= base.config.max_seq_len, "task {}: an example in format {} has {} tokens, more than the model's context of {}",
         job.task, job.format, longest, base.config.max_seq_len);
@@ -100,14 +114,23 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
     check(cfg.prefix.length < base.config.max_seq_len, "--prefix-length {} is beyond the model's context of {}",
           cfg.prefix.length, base.config.max_seq_len);
 
+  if (dist) {
+    // Ranks take equal shares of each batch: the batch rounds down to a multiple of them.
+    cfg.batch_size -= cfg.batch_size % dist->world_size();
+    check(cfg.batch_size > 0, "{} training examples cannot be shared by {} ranks", train_stream.size(),
+          dist->world_size());
+  }
   auto trainable = prepare_finetune(base.model, cfg);
-  fmt::print(stderr, "finetune {}: {} on {} (N={}: {} train, {} validation), {} trainable parameters, lr {:.2g}\n",
+  if (main_rank)
+    fmt::print(stderr, "finetune {}: {} on {} (N={}: {} train, {} validation), {} trainable parameters, lr {:.2g}\n",
              cfg.method, job.base, job.task, job.n_train, train_examples.size(), n_val,
              human_count(double([&] { int64_t n = 0; for (auto& [k, p] : trainable) n += p.numel(); return n; }())),
              cfg.lr > 0 ? cfg.lr : default_finetune_lr(cfg.method));
   install_interrupt_handler();
   FinetuneJobResult result;
-  result.run = finetune(base.model, trainable, train_stream, val_stream, val_stream.size(), cfg, "finetune " + cfg.method);
+  result.run = finetune(base.model, trainable, train_stream, val_stream, val_stream.size(), cfg, "finetune " + cfg.method,
+                        dist.get());
+  result.main_rank = main_rank;
   result.n_train = int64_t(train_examples.size());
   result.n_val = n_val;
 
@@ -130,6 +153,7 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
   meta["finetune"] = info;
   result.meta = meta;
   std::vector<NamedBytes> log = {{"train_log.jsonl", result.run.log}};
+  if (!main_rank) return result;  // rank 0 writes the model; every rank holds the same weights
   if (cfg.method == "full") {
     save_checkpoint(job.out, base.model, meta, log);
   } else if (cfg.method == "lora") {

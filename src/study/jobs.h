@@ -12,6 +12,13 @@
 
 namespace elab {
 
+// Data-parallel settings of a train or fine-tune job. The ranks themselves come from
+// torchrun's environment variables (WORLD_SIZE, RANK, ...); `elab ... --nproc N` sets them.
+struct DistJobOptions {
+  std::string backend = "gloo";  // gloo (CPU) or nccl (CUDA builds)
+  double timeout_seconds = 120;  // a rank silent for longer ends the job with an error
+};
+
 struct TrainJob {
   std::string preset = "s";
   std::string recipe = "add";
@@ -29,6 +36,7 @@ struct TrainJob {
   int64_t stop_after = 0;
   bool keep_optimizer = false;
   std::string loss = "all";  // "all" tokens, or "answer": only the targets after "A:"
+  DistJobOptions dist;
 };
 
 TrainResult run_train_job(const TrainJob& job);
@@ -44,6 +52,7 @@ struct FinetuneJob {
   std::string device = "cpu";
   std::string lora_targets = "q,v";
   bool overwrite = false;
+  DistJobOptions dist;
   FinetuneConfig config;  // method, seed, steps, ... (lr 0 = the method's default)
 };
 
@@ -51,6 +60,7 @@ struct FinetuneJobResult {
   FinetuneResult run;
   int64_t n_train = 0, n_val = 0;
   nlohmann::json meta;
+  bool main_rank = true;  // false on data-parallel ranks other than 0, which write nothing
 };
 
 FinetuneJobResult run_finetune_job(FinetuneJob job);

@@ -30,6 +30,8 @@ class AdamW {
   std::vector<std::pair<std::string, torch::Tensor>> state_tensors() const;
   void load_state(const TensorFile& file, int64_t steps_taken, const std::string& where);
   int64_t state_bytes() const;
+  // After the moments arrived some other way (a data-parallel broadcast from rank 0).
+  void set_steps_taken(int64_t steps) { step_ = steps; }
 
  private:
   struct Slot {

@@ -68,8 +68,9 @@ std::vector<std::pair<std::string, torch::Tensor>> prepare_finetune(Transformer&
 
 FinetuneResult finetune(Transformer& model, const std::vector<std::pair<std::string, torch::Tensor>>& trainable,
                         const TokenStream& train, const TokenStream& val, int64_t val_rows, const FinetuneConfig& cfg,
-                        const std::string& label) {
+                        const std::string& label, DataParallel* dist) {
   cfg.validate();
+  const RowShare share = rank_rows(cfg.batch_size, 1, dist);
   const double lr = cfg.lr > 0 ? cfg.lr : default_finetune_lr(cfg.method);
   AdamWConfig opt_cfg;
   opt_cfg.weight_decay = cfg.weight_decay;
@@ -82,7 +83,7 @@ FinetuneResult finetune(Transformer& model, const std::vector<std::pair<std::str
 
   FinetuneResult result;
   for (const auto& [name, p] : trainable) result.trainable_parameters += p.numel();
-  auto val_loss = [&] { return evaluate_loss(model, val, 1, val_rows, cfg.seq_len); };
+  auto val_loss = [&] { return evaluate_loss(model, val, 1, val_rows, cfg.seq_len, dist); };
   // The weights of the best step so far (by validation loss), restored at the end.
   auto snapshot = [&] {
     torch::NoGradGuard no_grad;
@@ -94,16 +95,16 @@ FinetuneResult finetune(Transformer& model, const std::vector<std::pair<std::str
   std::vector<torch::Tensor> best = snapshot();
 
   model->train();
-  Progress progress(label, cfg.steps);
+  Progress progress(label, cfg.steps, dist == nullptr || dist->is_main());
   TokenBatch batch;
   auto t0 = std::chrono::steady_clock::now();
   int64_t since_best = 0, step = 0;
   result.log += nlohmann::json({{"step", 0}, {"val_loss", result.first_val_loss}}).dump() + "\n";
   while (step < cfg.steps) {
-    check(!interrupt_requested(), "interrupted at fine-tuning step {}; nothing was written", step);
-    train.batch(step, cfg.batch_size, cfg.seq_len, batch);
+    train.read_rows(step, cfg.batch_size, share.first, share.count, cfg.seq_len, batch);
     const double step_lr = schedule.at(step);
-    StepStats stats = train_step(model, optimizer, batch, step_cfg, step_lr);
+    StepStats stats = train_step(model, optimizer, batch, step_cfg, step_lr, dist);
+    check(!stats.interrupted, "interrupted at fine-tuning step {}; nothing was written", step);
     ++step;
     nlohmann::json entry = {{"step", step}, {"loss", stats.loss}, {"lr", step_lr}, {"grad_norm", stats.grad_norm}};
     if (step % cfg.eval_every == 0 || step == cfg.steps) {

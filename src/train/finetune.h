@@ -11,6 +11,7 @@
 #include "model/adapters.h"
 #include "train/adamw.h"
 #include "train/data.h"
+#include "train/distributed.h"
 
 namespace elab {
 
@@ -56,6 +57,6 @@ std::vector<std::pair<std::string, torch::Tensor>> prepare_finetune(Transformer&
 // encoder has been replaced by its fixed prefixes.
 FinetuneResult finetune(Transformer& model, const std::vector<std::pair<std::string, torch::Tensor>>& trainable,
                         const TokenStream& train, const TokenStream& val, int64_t val_rows, const FinetuneConfig& cfg,
-                        const std::string& label);
+                        const std::string& label, DataParallel* dist = nullptr);
 
 }  // namespace elab

@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <optional>
 
 #include "core/error.h"
 #include "core/hash.h"
@@ -71,32 +72,64 @@ static int64_t count_targets(const TokenBatch& b, int64_t row_begin, int64_t row
   return n;
 }
 
-double evaluate_loss(Transformer& model, const TokenStream& stream, int64_t batches, int64_t rows, int64_t seq_len) {
+double evaluate_loss(Transformer& model, const TokenStream& stream, int64_t batches, int64_t rows, int64_t seq_len,
+                     DataParallel* dist) {
   torch::NoGradGuard no_grad;
   bool was_training = model->is_training();
   model->eval();
   double total = 0, count = 0;
   TokenBatch b;
-  for (int64_t i = 0; i < batches; ++i) {
+  const int64_t stride = dist ? dist->world_size() : 1;
+  for (int64_t i = dist ? dist->rank() : 0; i < batches; i += stride) {
     stream.batch(i, rows, seq_len, b);
     int64_t n = count_targets(b, 0, rows);
     if (n == 0) continue;
     total += batch_loss(model, b, 0, rows, 1.0).item<double>();
     count += double(n);
   }
+  if (dist) {
+    auto sums = torch::tensor({total, count}, torch::kDouble);
+    dist->sum(sums);
+    total = sums[0].item<double>(), count = sums[1].item<double>();
+  }
   model->train(was_training);
   return count > 0 ? total / count : 0.0;
 }
 
-StepStats train_step(Transformer& model, AdamW& optimizer, const TokenBatch& batch, const TrainConfig& cfg, double lr) {
-  const int64_t micro_rows = cfg.batch_size / cfg.grad_accum;
-  const double normaliser = std::max<int64_t>(1, count_targets(batch, 0, cfg.batch_size));
+RowShare rank_rows(int64_t batch_rows, int64_t grad_accum, const DataParallel* dist) {
+  if (dist == nullptr) return {0, batch_rows};
+  const int64_t world = dist->world_size();
+  check(batch_rows % (world * grad_accum) == 0,
+        "the batch of {} sequences does not split evenly over {} ranks x {} micro-batches; choose --batch as a "
+        "multiple of {}", batch_rows, world, grad_accum, world * grad_accum);
+  const int64_t count = batch_rows / world;
+  return {dist->rank() * count, count};
+}
+
+StepStats train_step(Transformer& model, AdamW& optimizer, const TokenBatch& batch, const TrainConfig& cfg, double lr,
+                     DataParallel* dist) {
+  const int64_t rows = batch.rows, micro_rows = rows / cfg.grad_accum;
+  double targets = double(count_targets(batch, 0, rows));
+  if (dist) {
+    auto global = torch::tensor({targets}, torch::kDouble);
+    dist->sum(global);
+    targets = global.item<double>();
+  }
+  const double normaliser = std::max(1.0, targets);
   optimizer.zero_grad();
   StepStats stats;
   for (int64_t m = 0; m < cfg.grad_accum; ++m) {
     auto loss = batch_loss(model, batch, m * micro_rows, micro_rows, normaliser);
     loss.backward();
     stats.loss += loss.item<double>();
+  }
+  stats.interrupted = interrupt_requested();
+  if (dist) {
+    dist->sum_gradients(optimizer.parameters());
+    auto sums = torch::tensor({stats.loss, stats.interrupted ? 1.0 : 0.0}, torch::kDouble);
+    dist->sum(sums);
+    stats.loss = sums[0].item<double>();
+    stats.interrupted = sums[1].item<double>() > 0;  // every rank stops at the same step
   }
   if (cfg.grad_clip > 0) stats.grad_norm = torch::nn::utils::clip_grad_norm_(optimizer.parameters(), cfg.grad_clip);
   optimizer.step(lr);
@@ -148,13 +181,16 @@ TrainResult train(Transformer& model, const TokenStream& data, const TokenStream
                   const TrainRun& run) {
   cfg.validate();
   const fs::path& dir = run.out_dir;
+  DataParallel* dist = run.dist;
+  const bool main_rank = dist == nullptr || dist->is_main();
+  const RowShare share = rank_rows(cfg.batch_size, cfg.grad_accum, dist);
   AdamW optimizer(named_weights(*model), cfg.adamw);
   LrSchedule schedule{cfg.lr, cfg.min_lr_ratio, cfg.warmup_steps, cfg.steps};
 
   int64_t start_step = 0, tokens_seen = 0;
   double resumed_heldout = 0;  // the last held-out loss before an interruption
-  check_run_dir(run);
-  if (run.resume) {
+  if (main_rank) check_run_dir(run);
+  if (run.resume && main_rank) {
     auto state = read_json_file(dir / "trainer_state.json");
     check(state.value("config", nlohmann::json()) == cfg.to_json(),
           "{}: the checkpoint was trained with different settings ({}); resume needs the same flags",
@@ -162,33 +198,54 @@ TrainResult train(Transformer& model, const TokenStream& data, const TokenStream
     start_step = state.at("step").get<int64_t>();
     tokens_seen = state.at("tokens_seen").get<int64_t>();
     resumed_heldout = state.value("heldout_loss", 0.0);
-    if (start_step >= cfg.steps) {
-      TrainResult done;
-      done.steps_done = start_step;
-      done.tokens_seen = tokens_seen;
-      done.heldout_loss = state.value("heldout_loss", 0.0);
-      done.complete = true;
-      return done;
+    if (start_step < cfg.steps) {
+      auto config = ModelConfig::from_hf_json(read_file(dir / "config.json"), (dir / "config.json").string());
+      check(config.to_hf_json() == model->config.to_hf_json(), "{}: config.json describes another model than --preset",
+            dir.string());
+      load_named_tensors(named_weights(*model), read_safetensors((dir / "model.safetensors").string()),
+                         (dir / "model.safetensors").string());
+      check(fs::exists(dir / "optimizer.safetensors"), "{}: optimizer.safetensors is missing; cannot resume exactly",
+            dir.string());
+      optimizer.load_state(read_safetensors((dir / "optimizer.safetensors").string()), start_step,
+                           (dir / "optimizer.safetensors").string());
     }
-    auto config = ModelConfig::from_hf_json(read_file(dir / "config.json"), (dir / "config.json").string());
-    check(config.to_hf_json() == model->config.to_hf_json(), "{}: config.json describes another model than --preset",
-          dir.string());
-    load_named_tensors(named_weights(*model), read_safetensors((dir / "model.safetensors").string()),
-                       (dir / "model.safetensors").string());
-    check(fs::exists(dir / "optimizer.safetensors"), "{}: optimizer.safetensors is missing; cannot resume exactly",
-          dir.string());
-    optimizer.load_state(read_safetensors((dir / "optimizer.safetensors").string()), start_step,
-                         (dir / "optimizer.safetensors").string());
-  } else {
+  } else if (main_rank) {
     fs::create_directories(dir);
   }
+  if (dist) {
+    // Rank 0's weights, optimizer moments and position are every rank's: the ranks start
+    // (or resume) identical without needing a shared file system.
+    std::vector<torch::Tensor> shared;
+    for (auto& [name, p] : named_weights(*model)) shared.push_back(p);
+    for (auto& [name, t] : optimizer.state_tensors()) shared.push_back(t);
+    auto position = torch::tensor({double(start_step), double(tokens_seen), resumed_heldout}, torch::kDouble);
+    shared.push_back(position);
+    dist->broadcast(shared);
+    start_step = int64_t(position[0].item<double>());
+    tokens_seen = int64_t(position[1].item<double>());
+    resumed_heldout = position[2].item<double>();
+    optimizer.set_steps_taken(start_step);
+  }
+  if (start_step >= cfg.steps) {
+    TrainResult done;
+    done.steps_done = start_step;
+    done.tokens_seen = tokens_seen;
+    done.heldout_loss = resumed_heldout;
+    done.complete = true;
+    done.main_rank = main_rank;
+    return done;
+  }
 
-  TrainLog log(dir / "train_log.jsonl", start_step);
-  const int64_t micro_rows = cfg.batch_size / cfg.grad_accum;
+  std::optional<TrainLog> log;
+  if (main_rank) log.emplace(dir / "train_log.jsonl", start_step);
+  // Held-out batches have the one-process micro-batch shape on every rank count, so the
+  // held-out loss measures the same tokens however many ranks share the work.
+  const int64_t heldout_rows = cfg.batch_size / cfg.grad_accum;
   const int64_t tokens_per_step = cfg.batch_size * cfg.seq_len;
   double last_heldout = resumed_heldout;
 
   auto save = [&](int64_t step, bool final_save) {
+    if (!main_rank) return;
     nlohmann::json meta = run.meta;
     meta["steps"] = step;
     meta["tokens_seen"] = tokens_seen;
@@ -203,9 +260,10 @@ TrainResult train(Transformer& model, const TokenStream& data, const TokenStream
   };
 
   model->train();
-  Progress progress(run.label, cfg.steps);
+  Progress progress(run.label, cfg.steps, main_rank);
   TokenBatch batch;
   TrainResult result;
+  result.main_rank = main_rank;
   double window_loss = 0;
   int64_t window_steps = 0;
   auto t0 = std::chrono::steady_clock::now();
@@ -214,9 +272,9 @@ TrainResult train(Transformer& model, const TokenStream& data, const TokenStream
 
   int64_t step = start_step;
   while (step < cfg.steps) {
-    data.batch(step, cfg.batch_size, cfg.seq_len, batch);
+    data.read_rows(step, cfg.batch_size, share.first, share.count, cfg.seq_len, batch);
     const double lr = schedule.at(step);
-    StepStats stats = train_step(model, optimizer, batch, cfg, lr);
+    StepStats stats = train_step(model, optimizer, batch, cfg, lr, dist);
     const double step_loss = stats.loss, grad_norm = stats.grad_norm;
     ++step;
     tokens_seen += tokens_per_step;
@@ -228,18 +286,22 @@ TrainResult train(Transformer& model, const TokenStream& data, const TokenStream
     const bool eval_now = step % cfg.eval_every == 0 || step == cfg.steps;
     nlohmann::json entry = {{"step", step}, {"loss", step_loss}, {"lr", lr}, {"grad_norm", grad_norm},
                             {"tokens", tokens_seen}, {"tokens_per_s", tok_s}, {"elapsed_s", elapsed}};
+    if (dist) {
+      entry["ranks"] = dist->world_size();
+      entry["allreduce_s"] = dist->gradient_seconds() / double(std::max<int64_t>(1, dist->gradient_calls()));
+    }
     if (eval_now) {
-      last_heldout = evaluate_loss(model, heldout, cfg.eval_batches, micro_rows, cfg.seq_len);
+      last_heldout = evaluate_loss(model, heldout, cfg.eval_batches, heldout_rows, cfg.seq_len, dist);
       entry["heldout_loss"] = last_heldout;
     }
-    log.write(entry);
+    if (log) log->write(entry);
     progress.update(step, fmt::format("loss {:.3f}{} {} tok/s", step_loss,
                                       last_heldout > 0 ? fmt::format(" held-out {:.3f}", last_heldout) : "",
                                       human_count(tok_s)));
     result.train_loss = window_loss / double(window_steps);
     if (step % cfg.eval_every == 0) window_loss = 0, window_steps = 0;
 
-    const bool interrupted = g_interrupted != 0;
+    const bool interrupted = stats.interrupted;
     const bool stop_here = interrupted || (cfg.stop_after > 0 && step >= cfg.stop_after);
     if (stop_here && step < cfg.steps) {
       save(step, false);
@@ -252,6 +314,7 @@ TrainResult train(Transformer& model, const TokenStream& data, const TokenStream
       if (interrupted) fail("interrupted at step {}; checkpoint saved in {}; continue with --resume", step, dir.string());
       return result;
     }
+    // Rank 0 alone decides when to save: the others need not know.
     if (step < cfg.steps && seconds_since(last_save) > cfg.checkpoint_minutes * 60) {
       save(step, false);
       last_save = std::chrono::steady_clock::now();

@@ -11,6 +11,7 @@
 #include "model/transformer.h"
 #include "train/adamw.h"
 #include "train/data.h"
+#include "train/distributed.h"
 #include "train/schedule.h"
 
 namespace elab {
@@ -44,6 +45,7 @@ struct TrainResult {
   double seconds = 0;        // this run only (not earlier runs before a resume)
   double tokens_per_second = 0;
   bool complete = false;     // false when stopped early (stop_after or a signal)
+  bool main_rank = true;     // false on data-parallel ranks other than 0 (they write nothing)
 };
 
 struct TrainRun {
@@ -51,6 +53,9 @@ struct TrainRun {
   nlohmann::json meta;         // written into meta.json; steps and tokens are added
   bool resume = false;
   std::string label = "train"; // progress bar label
+  // Data-parallel: each rank trains on its rows of every batch and gradients are summed;
+  // rank 0 alone reads and writes the checkpoint and the log. nullptr = one process.
+  DataParallel* dist = nullptr;
 };
 
 // Errors early when run.out_dir cannot be used: a checkpoint is there and resume is off,
@@ -62,19 +67,32 @@ void check_run_dir(const TrainRun& run);
 TrainResult train(Transformer& model, const TokenStream& data, const TokenStream& heldout, const TrainConfig& config,
                   const TrainRun& run);
 
-// Mean loss over `batches` batches of `stream` (no gradients).
-double evaluate_loss(Transformer& model, const TokenStream& stream, int64_t batches, int64_t rows, int64_t seq_len);
+// Mean loss over `batches` batches of `stream` (no gradients). With `dist`, the ranks
+// share the batches out and every rank returns the same mean.
+double evaluate_loss(Transformer& model, const TokenStream& stream, int64_t batches, int64_t rows, int64_t seq_len,
+                     DataParallel* dist = nullptr);
 
 // Loss of one batch (sum over counted targets / `normaliser`), used by the loop and tests.
 torch::Tensor batch_loss(Transformer& model, const TokenBatch& batch, int64_t row_begin, int64_t rows, double normaliser);
 
 // One optimiser step on `batch` (split into cfg.grad_accum micro-batches); returns the
 // loss. Shared by the training loop and the benchmark, so both time the same work.
+// With `dist`, `batch` is this rank's rows of the global batch: the loss is normalised
+// by the global count of targets and gradients are summed over ranks before clipping,
+// so every rank takes the same step as one process on the whole batch.
 struct StepStats {
-  double loss = 0;
+  double loss = 0;          // of the whole (global) batch
   double grad_norm = 0;
+  bool interrupted = false; // SIGINT/SIGTERM reached this process or, with dist, any rank
 };
-StepStats train_step(Transformer& model, AdamW& optimizer, const TokenBatch& batch, const TrainConfig& cfg, double lr);
+StepStats train_step(Transformer& model, AdamW& optimizer, const TokenBatch& batch, const TrainConfig& cfg, double lr,
+                     DataParallel* dist = nullptr);
+
+// This rank's rows of a global batch of `batch_rows`: [first, first + count).
+struct RowShare {
+  int64_t first = 0, count = 0;
+};
+RowShare rank_rows(int64_t batch_rows, int64_t grad_accum, const DataParallel* dist);
 
 // Forward + backward FLOPs per token (6N plus attention), for tokens/s -> GFLOP/s.
 double train_flops_per_token(const ModelConfig& c, int64_t seq_len);
