@@ -27,7 +27,9 @@ static void warn_beyond_trained_length(const Checkpoint& ck, const std::vector<s
 }
 
 std::vector<Completion> NativeBackend::complete(const std::vector<std::string>& prompts, const GenerateOptions& opts) {
-  auto out = generate(ck_.model, ck_.tokenizer, prompts, opts);
+  GenerateOptions with_workers = opts;
+  with_workers.workers = workers;
+  auto out = generate(ck_.model, ck_.tokenizer, prompts, with_workers);
   if (!warned_) warn_beyond_trained_length(ck_, prompts, out, opts.num_samples);
   warned_ = true;
   return out;
@@ -35,7 +37,7 @@ std::vector<Completion> NativeBackend::complete(const std::vector<std::string>& 
 
 bool NativeBackend::score(const std::vector<std::string>& prompts, const std::vector<std::string>& continuations,
                           std::vector<double>& logprobs) {
-  logprobs = score_continuations(ck_.model, ck_.tokenizer, prompts, continuations, score_batch);
+  logprobs = score_continuations(ck_.model, ck_.tokenizer, prompts, continuations, score_batch, workers);
   return true;
 }
 

@@ -13,6 +13,7 @@ class NativeBackend : public Backend {
   bool score(const std::vector<std::string>& prompts, const std::vector<std::string>& continuations,
              std::vector<double>& logprobs) override;
   int score_batch = 32;
+  int workers = 1;  // threads sharing each decode and scoring batch (GenerateOptions::workers)
   Checkpoint& checkpoint() { return ck_; }
 
  private:

@@ -39,7 +39,9 @@ std::unique_ptr<Backend> make_backend(const std::string& model, const BackendOpt
     auto it = schemes().find(model.substr(0, colon));
     if (it != schemes().end()) return it->second(model.substr(colon + 1), options);
   }
-  return std::make_unique<NativeBackend>(load_model_dir(model, parse_device(options.device)));
+  auto native = std::make_unique<NativeBackend>(load_model_dir(model, parse_device(options.device)));
+  native->workers = options.workers;
+  return native;
 }
 
 std::string default_cache_path() {

@@ -13,6 +13,7 @@ namespace elab {
 
 struct BackendOptions {
   std::string device = "cpu";   // native
+  int workers = 1;              // native: threads sharing each batch (one per core is fastest)
   int concurrency = 8;          // openai: requests in flight
   double timeout_seconds = 120; // openai: per request
   int max_retries = 6;          // openai

@@ -27,9 +27,12 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-// fp32 matrix-product throughput of this machine with the current thread settings:
-// the "peak" that model FLOPs utilisation is measured against.
-double measure_matmul_gflops(int64_t n, torch::Device device) {
+// fp32 matrix-product throughput of this process's cores (OpenBLAS on all of them for
+// the measurement): the "peak" that model FLOPs utilisation is measured against.
+double measure_matmul_gflops(int64_t n, torch::Device device, const ThreadSettings& restore) {
+  ThreadSettings all = restore;
+  all.blas_threads = 0, all.workers = 1;
+  configure_threads(all);
   auto a = torch::randn({n, n}, torch::TensorOptions().device(device));
   auto b = torch::randn({n, n}, torch::TensorOptions().device(device));
   auto c = torch::matmul(a, b);  // warm-up
@@ -41,6 +44,7 @@ double measure_matmul_gflops(int64_t n, torch::Device device) {
     c.sum().item<float>();  // synchronise
     best = std::max(best, 2.0 * double(n) * n * n * iters / seconds_since(t0) / 1e9);
   }
+  configure_threads(restore);
   return best;
 }
 
@@ -77,6 +81,7 @@ void bench_train(const BenchTrainOptions& o, const MachineOptions& m) {
   TrainConfig cfg;
   cfg.batch_size = o.batch;
   cfg.seq_len = o.seq_len;
+  cfg.workers = threads.workers;
   const RowShare share = rank_rows(o.batch, 1, dist.get());
   TokenBatch batch;
   const int64_t warmup = 3;
@@ -101,11 +106,11 @@ void bench_train(const BenchTrainOptions& o, const MachineOptions& m) {
   const double gflops = tokens_per_s * train_flops_per_token(preset.config, o.seq_len) / 1e9;
   // The peak of the whole machine: with several ranks, one rank's peak times the ranks.
   const int ranks = dist ? dist->world_size() : 1;
-  const double peak = measure_matmul_gflops(o.matmul_n, device) * ranks;
-  fmt::print("bench train preset={} params={} batch={} seq_len={} steps={} torch_threads={} blas_threads={} device={} "
-             "ranks={}\n",
+  const double peak = measure_matmul_gflops(o.matmul_n, device, threads) * ranks;
+  fmt::print("bench train preset={} params={} batch={} seq_len={} steps={} torch_threads={} blas_threads={} workers={} "
+             "device={} ranks={}\n",
              preset.name, preset.config.param_count(), o.batch, o.seq_len, o.steps, threads.torch_threads,
-             threads.blas_threads, m.device, ranks);
+             threads.blas_threads, threads.workers, m.device, ranks);
   fmt::print("tokens_per_s={:.0f} step_ms={:.1f} model_gflops={:.1f}\n", tokens_per_s, 1000 * step_seconds / o.steps, gflops);
   if (dist)
     fmt::print("allreduce_ms_per_step={:.1f} allreduce_share={:.3f} gradient_mb={:.1f}\n", allreduce_ms,
@@ -130,9 +135,10 @@ void bench_generate(const BenchGenerateOptions& o, const MachineOptions& m) {
   check(o.prompt_len > 0 && o.new_tokens > 0, "--prompt-len and --new-tokens must be positive");
   Transformer model = fresh_model(preset, m.device);
   ByteTokenizer tok;
-  fmt::print("bench generate preset={} params={} prompt_len={} new_tokens={} torch_threads={} blas_threads={} device={}\n",
+  fmt::print("bench generate preset={} params={} prompt_len={} new_tokens={} torch_threads={} blas_threads={} workers={} "
+             "device={}\n",
              preset.name, preset.config.param_count(), o.prompt_len, o.new_tokens, threads.torch_threads,
-             threads.blas_threads, m.device);
+             threads.blas_threads, threads.workers, m.device);
   double base = 0;
   for (int b : o.batches) {
     check(b > 0, "--batch values must be positive, got {}", b);
@@ -144,6 +150,7 @@ void bench_generate(const BenchGenerateOptions& o, const MachineOptions& m) {
     g.max_new_tokens = o.new_tokens;
     g.batch_size = b;
     g.show_progress = false;
+    g.workers = threads.workers;
     generate(model, tok, {prompts[0]}, g);  // warm-up
     // Repeat for at least a second so that small batches are timed over many tokens.
     auto t0 = std::chrono::steady_clock::now();
@@ -188,6 +195,7 @@ void bench_finetune(const BenchFinetuneOptions& o, const MachineOptions& m) {
   TrainConfig step_cfg;
   step_cfg.batch_size = o.batch;
   step_cfg.seq_len = o.seq_len;
+  step_cfg.workers = threads.workers;
   TokenBatch batch;
   const int64_t warmup = 2;
   double step_seconds = 0;
@@ -227,6 +235,7 @@ void add_bench_command(CLI::App& app) {
       ->capture_default_str();
   add_dist_flags(*train, o->nproc, o->dist);
   add_machine_flags(*train, *m);
+  add_worker_flag(*train, *m);
   train->callback([o, m] {
     if (launch_local_ranks(o->nproc, o->dist)) return;
     bench_train(*o, *m);
@@ -240,6 +249,7 @@ void add_bench_command(CLI::App& app) {
   gen->add_option("--prompt-len", g->prompt_len, "prompt length in tokens")->capture_default_str();
   gen->add_option("--new-tokens", g->new_tokens, "tokens decoded per row")->capture_default_str();
   add_machine_flags(*gen, *gm);
+  add_worker_flag(*gen, *gm);
   gen->callback([g, gm] { bench_generate(*g, *gm); });
 
   auto f = std::make_shared<BenchFinetuneOptions>();
@@ -251,6 +261,7 @@ void add_bench_command(CLI::App& app) {
   ft->add_option("--batch", f->batch, "examples per step")->capture_default_str();
   ft->add_option("--seq-len", f->seq_len, "tokens per example row")->capture_default_str();
   add_machine_flags(*ft, *fm);
+  add_worker_flag(*ft, *fm);
   ft->callback([f, fm] { bench_finetune(*f, *fm); });
 
   add_bench_serve_command(*bench);

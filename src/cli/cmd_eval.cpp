@@ -48,8 +48,9 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--cache", job->backend.cache_path, "openai: SQLite cache of responses")->capture_default_str();
   cmd->add_flag("--no-cache", *no_cache, "openai: do not read or write the response cache");
   add_machine_flags(*cmd, *machine);
+  add_worker_flag(*cmd, *machine);
   cmd->callback([job, machine, no_cache] {
-    apply_machine_options(*machine);
+    job->backend.workers = apply_machine_options(*machine).workers;
     job->device = machine->device;
     if (*no_cache) job->backend.cache_path.clear();
     auto r = run_eval_job(*job);

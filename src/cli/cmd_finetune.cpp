@@ -51,9 +51,10 @@ void add_finetune_command(CLI::App& app) {
   cmd->add_flag("--overwrite", job->overwrite, "replace a model already in --out");
   add_dist_flags(*cmd, *nproc, job->dist);
   add_machine_flags(*cmd, *machine);
+  add_worker_flag(*cmd, *machine);
   cmd->callback([job, machine, nproc] {
     if (launch_local_ranks(*nproc, job->dist)) return;
-    apply_machine_options(*machine);
+    job->config.workers = apply_machine_options(*machine).workers;
     job->device = machine->device;
     auto r = run_finetune_job(*job);
     if (!r.main_rank) return;

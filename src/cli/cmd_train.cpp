@@ -34,9 +34,10 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--keep-optimizer", job->keep_optimizer, "keep optimizer state in the final checkpoint");
   add_dist_flags(*cmd, *nproc, job->dist);
   add_machine_flags(*cmd, *machine);
+  add_worker_flag(*cmd, *machine);
   cmd->callback([job, machine, nproc] {
     if (launch_local_ranks(*nproc, job->dist)) return;
-    apply_machine_options(*machine);
+    job->workers = apply_machine_options(*machine).workers;
     job->device = machine->device;
     TrainResult r = run_train_job(*job);
     if (!r.main_rank) return;

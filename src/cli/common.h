@@ -10,14 +10,18 @@ namespace elab {
 
 struct MachineOptions {
   std::string device = "cpu";
-  ThreadSettings threads;  // training: libtorch 1 + OpenBLAS all cores (measured fastest)
+  ThreadSettings threads;  // training: a worker per core, each with libtorch 1 + OpenBLAS 1 (measured fastest)
 };
-// Decoding is element-wise work on small matrices: libtorch on every core, OpenBLAS on
-// one measured fastest (preset l, batch 64: 9.6K tok/s vs 7.9K with the training setting).
+// Decoding is element-wise work on small matrices: a worker per core, each decoding its
+// part of the batch with libtorch 1 + OpenBLAS 1, measured fastest (preset l, batch 64:
+// 17.6-18.0K tok/s; libtorch 2 + OpenBLAS 1 on one batch 12.4-13.4K; the training setting 7.9K).
 MachineOptions generation_machine_defaults();
 // --device, --threads, --blas-threads
 void add_machine_flags(CLI::App& cmd, MachineOptions& opts);
-void apply_machine_options(const MachineOptions& opts);
+// --workers (training commands only)
+void add_worker_flag(CLI::App& cmd, MachineOptions& opts);
+// Applies the thread settings; returns them resolved (0 = the process's cores).
+ThreadSettings apply_machine_options(const MachineOptions& opts);
 
 // Writes JSON to `path` atomically ("-" = stdout).
 void write_json(const std::string& path, const nlohmann::ordered_json& j);

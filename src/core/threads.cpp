@@ -30,7 +30,9 @@ static int cores_for_this_process() {
 ThreadSettings configure_threads(ThreadSettings s) {
   configure_memory();
   if (s.torch_threads <= 0) s.torch_threads = cores_for_this_process();
-  if (s.blas_threads <= 0) s.blas_threads = cores_for_this_process();
+  if (s.workers <= 0) s.workers = cores_for_this_process();
+  // Workers already fill the cores; each one's products run on its own thread.
+  if (s.blas_threads <= 0) s.blas_threads = s.workers > 1 ? 1 : cores_for_this_process();
   at::set_num_threads(s.torch_threads);
   // OpenBLAS reads OPENBLAS_NUM_THREADS only when it is loaded, which is before main;
   // its setter is looked up at run time so that another BLAS still links and runs.

@@ -6,7 +6,10 @@ namespace elab {
 
 struct ThreadSettings {
   int torch_threads = 1;  // libtorch intra-op pool (element-wise ops, softmax, ...)
-  int blas_threads = 0;   // OpenBLAS pool for matrix products; 0 = every core
+  int blas_threads = 0;   // OpenBLAS pool for matrix products; 0 = every core (1 with workers > 1)
+  // Training: threads that share each batch, each running whole forward/backward passes
+  // on its rows with single-threaded operations. 0 = one per core.
+  int workers = 0;
 };
 
 // Applies the settings (and configure_memory()); returns them with 0 resolved to this

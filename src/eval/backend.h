@@ -20,6 +20,10 @@ struct GenerateOptions {
   std::vector<uint64_t> prompt_seeds;  // if set: prompt i's samples draw from prompt_seeds[i] instead
                                        // (a server batching requests keeps each request's seed)
   bool show_progress = true;      // a progress bar on a terminal
+  // Threads that split each batch's prompts and decode their parts side by side, each
+  // with single-threaded operations (libtorch's intra-op pool should then be 1 thread).
+  // Outputs do not depend on it: each row's tokens depend on its own prompt and seed.
+  int workers = 1;
   // Which test item each prompt asks (its position in the split's item list, and its
   // question): the replay backend finds recorded predictions by them. Empty when unknown.
   std::string task;  // the task spec the prompts come from

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <thread>
 
 #include "core/error.h"
 #include "core/progress.h"
@@ -180,6 +181,39 @@ void decode_batch(Transformer& model, const std::vector<std::vector<int32_t>>& e
   }
 }
 
+// Runs part(i) for i in [0, parts) on `parts` threads (the caller's included) and
+// rethrows the first error. Each thread is in InferenceMode, as the caller is.
+template <typename F>
+void run_parts(size_t parts, F&& part) {
+  std::vector<std::exception_ptr> errors(parts);
+  auto work = [&](size_t i) {
+    try {
+      c10::InferenceMode inference;
+      part(i);
+    } catch (...) {
+      errors[i] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < parts; ++i) threads.emplace_back(work, i);
+  work(0);
+  for (auto& t : threads) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+// One batch split into opts.workers contiguous parts decoded side by side; each part
+// writes only its own rows of `out`.
+void decode_in_parts(Transformer& model, const std::vector<std::vector<int32_t>>& encoded,
+                     const std::vector<size_t>& which, const GenerateOptions& opts, std::vector<Completion>& out) {
+  const size_t parts = size_t(std::clamp<int64_t>(opts.workers, 1, int64_t(which.size())));
+  if (parts <= 1) return decode_batch(model, encoded, which, opts, out);
+  run_parts(parts, [&](size_t i) {
+    const size_t first = which.size() * i / parts, last = which.size() * (i + 1) / parts;
+    decode_batch(model, encoded, std::vector<size_t>(which.begin() + long(first), which.begin() + long(last)), opts, out);
+  });
+}
+
 }  // namespace
 
 std::vector<Completion> generate(Transformer& model, const ByteTokenizer& tokenizer, const std::vector<std::string>& prompts,
@@ -211,7 +245,7 @@ std::vector<Completion> generate(Transformer& model, const ByteTokenizer& tokeni
   Progress progress("generate", int64_t(prompts.size()), opts.show_progress && prompts.size() > per_batch);
   for (size_t begin = 0; begin < order.size(); begin += per_batch) {
     size_t end = std::min(order.size(), begin + per_batch);
-    decode_batch(model, encoded, std::vector<size_t>(order.begin() + begin, order.begin() + end), opts, out);
+    decode_in_parts(model, encoded, std::vector<size_t>(order.begin() + begin, order.begin() + end), opts, out);
     progress.update(int64_t(end));
   }
   progress.finish();
@@ -221,10 +255,11 @@ std::vector<Completion> generate(Transformer& model, const ByteTokenizer& tokeni
 
 std::vector<double> score_continuations(Transformer& model, const ByteTokenizer& tokenizer,
                                         const std::vector<std::string>& prompts,
-                                        const std::vector<std::string>& continuations, int batch_size) {
+                                        const std::vector<std::string>& continuations, int batch_size,
+                                        int workers) {
   check(prompts.size() == continuations.size(), "score: {} prompts but {} continuations", prompts.size(),
         continuations.size());
-  torch::NoGradGuard no_grad;
+  c10::InferenceMode inference;
   bool was_training = model->is_training();
   model->eval();
   auto device = model->rope_cos.device();
@@ -238,8 +273,9 @@ std::vector<double> score_continuations(Transformer& model, const ByteTokenizer&
           "the model's context of {}", i, full[i].size(), model->config.max_seq_len);
   }
   std::vector<double> out(prompts.size(), 0.0);
-  for (size_t begin = 0; begin < prompts.size(); begin += size_t(std::max(1, batch_size))) {
-    size_t end = std::min(prompts.size(), begin + size_t(std::max(1, batch_size)));
+  // Scores rows [begin, end) as one left-padded batch.
+  auto score_rows = [&](size_t begin, size_t end) {
+    if (begin >= end) return;
     std::vector<const std::vector<int32_t>*> rows;
     for (size_t i = begin; i < end; ++i) rows.push_back(&full[i]);
     torch::Tensor pad;
@@ -257,6 +293,12 @@ std::vector<double> score_continuations(Transformer& model, const ByteTokenizer&
       for (int64_t p = padding + int64_t(prompt_ids[i].size()); p < T; ++p) sum += lp[b][p - 1][id[b][p]];
       out[i] = sum;
     }
+  };
+  const size_t per_batch = size_t(std::max(1, batch_size));
+  for (size_t begin = 0; begin < prompts.size(); begin += per_batch) {
+    const size_t end = std::min(prompts.size(), begin + per_batch), n = end - begin;
+    const size_t parts = size_t(std::clamp<int64_t>(workers, 1, int64_t(n)));
+    run_parts(parts, [&](size_t i) { score_rows(begin + n * i / parts, begin + n * (i + 1) / parts); });
   }
   model->train(was_training);
   return out;

@@ -18,9 +18,11 @@ std::vector<Completion> generate(Transformer& model, const ByteTokenizer& tokeni
                                  const GenerateOptions& opts);
 
 // Sum of log p(continuation | prompt) over the continuation's tokens.
+// `workers` threads score parts of each batch side by side (see GenerateOptions::workers).
 std::vector<double> score_continuations(Transformer& model, const ByteTokenizer& tokenizer,
                                         const std::vector<std::string>& prompts,
-                                        const std::vector<std::string>& continuations, int batch_size);
+                                        const std::vector<std::string>& continuations, int batch_size,
+                                        int workers = 1);
 
 // One token from a row of logits: argmax when temperature is 0, else a draw from the
 // softmax at `temperature` after top-k and top-p cuts. PAD, BOS and SEP are never chosen.

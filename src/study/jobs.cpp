@@ -47,6 +47,7 @@ TrainResult run_train_job(const TrainJob& job) {
   cfg.seed = job.seed;
   cfg.stop_after = job.stop_after;
   cfg.keep_optimizer = job.keep_optimizer;
+  cfg.workers = job.workers;
 
   auto dist = join_ranks(job.dist);
   const bool main_rank = !dist || dist->is_main();

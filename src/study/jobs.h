@@ -36,6 +36,7 @@ struct TrainJob {
   int64_t stop_after = 0;
   bool keep_optimizer = false;
   std::string loss = "all";  // "all" tokens, or "answer": only the targets after "A:"
+  int64_t workers = 1;       // threads sharing each batch (TrainConfig::workers)
   DistJobOptions dist;
 };
 

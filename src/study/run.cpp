@@ -28,7 +28,7 @@ std::string model_dir(const StudySpec& spec, const std::string& job_key) {
 namespace {
 
 // What one job does; returns its result summary (and evaluation samples).
-nlohmann::json run_job(const StudySpec& spec, const StudyJob& job, const std::string& device,
+nlohmann::json run_job(const StudySpec& spec, const StudyJob& job, const std::string& device, int workers,
                        std::vector<nlohmann::json>& samples) {
   const auto& s = job.spec;
   if (job.kind == "pretrain") {
@@ -42,6 +42,7 @@ nlohmann::json run_job(const StudySpec& spec, const StudyJob& job, const std::st
     t.lr = s["lr"];
     t.loss = s["loss"];
     t.device = device;
+    t.workers = workers;
     t.out = model_dir(spec, job.key);
     t.resume = fs::exists(fs::path(t.out) / "trainer_state.json");  // a run killed mid-way continues exactly
     auto r = run_train_job(t);
@@ -58,6 +59,7 @@ nlohmann::json run_job(const StudySpec& spec, const StudyJob& job, const std::st
     f.device = device;
     f.config.method = s["method"];
     f.config.seed = s["seed"];
+    f.config.workers = workers;
     auto r = run_finetune_job(f);
     return r.meta["finetune"];
   }
@@ -69,6 +71,7 @@ nlohmann::json run_job(const StudySpec& spec, const StudyJob& job, const std::st
   e.spec.n = s["n"];
   e.spec.seed = s["seed"];
   e.device = device;
+  e.backend.workers = workers;
   auto r = run_eval_job(e);
   for (auto& x : r.samples) samples.push_back(nlohmann::json::parse(x.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
   return nlohmann::json::parse(r.summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
@@ -167,17 +170,19 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
         if (!job) return;
         state[job->key] = "running";
       }
-      // Per job kind, as the commands do: training libtorch 1 + OpenBLAS on the job's
-      // cores; decoding the reverse (OpenBLAS threads spin in sched_yield between the
-      // small products of decoding: 0.95 s of system time on a 1.5 s evaluation).
+      // As the commands do: a batch-sharing worker per core of the job, each with
+      // libtorch 1 + OpenBLAS 1, for training and decoding alike (measured fastest for
+      // both; OpenBLAS threads would spin in sched_yield between decoding's small
+      // products: 0.95 s of system time on a 1.5 s evaluation).
       // OpenMP settings are per thread, so each worker sets its own.
-      configure_threads(job->kind == "eval" ? ThreadSettings{per_job, 1} : ThreadSettings{1, per_job});
+      const ThreadSettings threads =
+          configure_threads(ThreadSettings{1, 1, per_job});
       const std::string what = describe(by_key, *job);
       JobRecord rec{job->key, job->kind, job->group, job->parent, job->spec, "done", "", nullptr, 0};
       std::vector<nlohmann::json> samples;
       const auto start = std::chrono::steady_clock::now();
       try {
-        rec.result = run_job(spec, *job, o.device, samples);
+        rec.result = run_job(spec, *job, o.device, threads.workers, samples);
       } catch (const std::exception& e) {
         if (interrupt_requested()) {  // Ctrl-C: stop, record nothing; the next run continues
           std::lock_guard lock(mutex);

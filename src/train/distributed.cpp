@@ -88,7 +88,9 @@ DataParallel::DataParallel(const DistOptions& options) : options_(options), grou
   collective(options_, "rendezvous", [&] {
     c10d::TCPStoreOptions so;
     so.port = uint16_t(options.master_port);
-    so.isServer = options.rank == 0;
+    // A torchrun agent may already serve the store; then every rank is a client.
+    const char* agent_store = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+    so.isServer = options.rank == 0 && !(agent_store != nullptr && std::string(agent_store) == "True");
     so.numWorkers = options.world_size;
     so.waitWorkers = true;
     so.timeout = timeout;

@@ -80,6 +80,8 @@ FinetuneResult finetune(Transformer& model, const std::vector<std::pair<std::str
   step_cfg.batch_size = cfg.batch_size;
   step_cfg.seq_len = cfg.seq_len;
   step_cfg.grad_clip = cfg.grad_clip;
+  // Dropout draws from the global generator: threads would take its numbers in any order.
+  step_cfg.workers = cfg.method == "lora" && cfg.lora.dropout > 0 ? 1 : cfg.workers;
 
   FinetuneResult result;
   for (const auto& [name, p] : trainable) result.trainable_parameters += p.numel();

@@ -27,6 +27,7 @@ struct FinetuneConfig {
   double grad_clip = 1.0;
   double weight_decay = 0.0;
   uint64_t seed = 1;            // adapter init, row order, dropout
+  int64_t workers = 1;          // threads sharing each batch (TrainConfig::workers; 1 with LoRA dropout)
   LoraConfig lora;
   PrefixConfig prefix;
 

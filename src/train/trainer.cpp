@@ -3,6 +3,7 @@
 #include <csignal>
 #include <fstream>
 #include <optional>
+#include <thread>
 
 #include "core/error.h"
 #include "core/hash.h"
@@ -106,6 +107,48 @@ RowShare rank_rows(int64_t batch_rows, int64_t grad_accum, const DataParallel* d
   return {dist->rank() * count, count};
 }
 
+// Forward and backward of rows [begin, begin + rows) split over `workers` threads. Each
+// thread's gradient is its own (autograd::grad, not .backward()), and they are added to
+// .grad in worker order, so the result does not depend on which thread finishes first.
+static double worker_backward(Transformer& model, const std::vector<torch::Tensor>& params, const TokenBatch& batch,
+                              int64_t begin, int64_t rows, double normaliser, int64_t workers) {
+  const auto n = static_cast<size_t>(workers);
+  std::vector<std::vector<torch::Tensor>> grads(n);
+  std::vector<double> losses(n, 0.0);
+  std::vector<std::exception_ptr> errors(n);
+  auto work = [&](int64_t w) {
+    try {
+      const int64_t first = begin + rows * w / workers, last = begin + rows * (w + 1) / workers;
+      auto loss = batch_loss(model, batch, first, last - first, normaliser);
+      grads[size_t(w)] = torch::autograd::grad({loss}, params, {}, false, false, true);
+      losses[size_t(w)] = loss.item<double>();
+    } catch (...) {
+      errors[size_t(w)] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int64_t w = 1; w < workers; ++w) threads.emplace_back(work, w);
+  work(0);
+  for (auto& t : threads) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  torch::NoGradGuard no_grad;
+  double loss = 0;
+  for (int64_t w = 0; w < workers; ++w) {
+    loss += losses[size_t(w)];
+    for (size_t i = 0; i < params.size(); ++i) {
+      const auto& g = grads[size_t(w)][i];
+      if (!g.defined()) continue;
+      auto p = params[i];
+      if (p.grad().defined())
+        p.mutable_grad().add_(g);
+      else
+        p.mutable_grad() = g;
+    }
+  }
+  return loss;
+}
+
 StepStats train_step(Transformer& model, AdamW& optimizer, const TokenBatch& batch, const TrainConfig& cfg, double lr,
                      DataParallel* dist) {
   const int64_t rows = batch.rows, micro_rows = rows / cfg.grad_accum;
@@ -118,10 +161,15 @@ StepStats train_step(Transformer& model, AdamW& optimizer, const TokenBatch& bat
   const double normaliser = std::max(1.0, targets);
   optimizer.zero_grad();
   StepStats stats;
+  const int64_t workers = std::min(cfg.workers, micro_rows);
   for (int64_t m = 0; m < cfg.grad_accum; ++m) {
-    auto loss = batch_loss(model, batch, m * micro_rows, micro_rows, normaliser);
-    loss.backward();
-    stats.loss += loss.item<double>();
+    if (workers <= 1) {
+      auto loss = batch_loss(model, batch, m * micro_rows, micro_rows, normaliser);
+      loss.backward();
+      stats.loss += loss.item<double>();
+    } else {
+      stats.loss += worker_backward(model, optimizer.parameters(), batch, m * micro_rows, micro_rows, normaliser, workers);
+    }
   }
   stats.interrupted = interrupt_requested();
   if (dist) {

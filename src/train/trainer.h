@@ -32,6 +32,12 @@ struct TrainConfig {
   double checkpoint_minutes = 5;  // periodic checkpoints during long runs
   int64_t stop_after = 0;         // >0: checkpoint and stop after this step (as if interrupted)
   bool keep_optimizer = false;    // keep optimizer state in the final checkpoint
+  // Threads that share each micro-batch's rows, each running forward and backward on its
+  // rows with single-threaded operations; their gradients are summed in a fixed order.
+  // One thread per core keeps every core busy through the element-wise and softmax work
+  // that one thread per operation leaves half idle. Results depend on this count (as on
+  // any change of summation order), not on timing.
+  int64_t workers = 1;
 
   void validate() const;
   nlohmann::json to_json() const;

@@ -260,6 +260,37 @@ TEST(Generate, BatchSizeDoesNotChangeGreedyOutputsOrScores) {
   EXPECT_THROW(generate(m, tok, prompts, opts), Error);  // cannot fit the context
 }
 
+// Workers split each batch and decode (or score) their parts side by side: the same
+// greedy and sampled outputs, the same scores, also with more workers than prompts.
+TEST(Generate, WorkersDoNotChangeOutputsOrScores) {
+  Transformer m(tiny_config(), 2);
+  ByteTokenizer tok;
+  auto prompts = random_prompts(13, 3);
+  std::vector<std::string> conts(prompts.size(), "xyz");
+  GenerateOptions opts;
+  opts.max_new_tokens = 12;
+  opts.stop = {"q"};
+  opts.batch_size = 16;
+  auto one = generate(m, tok, prompts, opts);
+  auto score1 = score_continuations(m, tok, prompts, conts, 16, 1);
+  GenerateOptions sampled = opts;
+  sampled.temperature = 1.0;
+  sampled.num_samples = 2;
+  sampled.seed = 9;
+  auto sample1 = generate(m, tok, prompts, sampled);
+  for (int workers : {2, 3, 40}) {
+    opts.workers = sampled.workers = workers;
+    auto many = generate(m, tok, prompts, opts);
+    auto scores = score_continuations(m, tok, prompts, conts, 16, workers);
+    auto samples = generate(m, tok, prompts, sampled);
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      EXPECT_EQ(one[i].text, many[i].text) << "prompt " << i << " workers " << workers;
+      EXPECT_NEAR(score1[i], scores[i], 1e-4) << "prompt " << i << " workers " << workers;
+    }
+    for (size_t i = 0; i < samples.size(); ++i) EXPECT_EQ(sample1[i].text, samples[i].text) << i;
+  }
+}
+
 TEST(Generate, ScoreMatchesAFullForwardPass) {
   Transformer m(tiny_config(), 6);
   ByteTokenizer tok;

@@ -23,6 +23,7 @@ static TrainConfig small_run() {
   cfg.eval_every = 5;
   cfg.eval_batches = 2;
   cfg.seed = 3;
+  cfg.workers = 2;  // the default on a 2-core machine: resume and determinism hold with workers
   return cfg;
 }
 
@@ -92,6 +93,40 @@ TEST(Trainer, SameSeedSameWeightsAndLossFalls) {
   EXPECT_LT(ra.heldout_loss, 4.0);
   EXPECT_FALSE(fs::exists(dir / "a" / "optimizer.safetensors"));  // dropped at the end
   EXPECT_TRUE(fs::exists(dir / "a" / "train_log.jsonl"));
+}
+
+// Workers that share a batch: the gradient of the whole batch (up to summation order),
+// the same bits run after run (each worker's gradient is summed in worker order), and
+// with more workers than rows they are capped at one row each.
+TEST(Trainer, WorkersSharingABatchGiveTheOneThreadGradientDeterministically) {
+  Streams s;
+  TokenBatch batch;
+  s.data.batch(0, 6, 32, batch);
+  auto gradient = [&](int64_t workers, int64_t grad_accum) {
+    Transformer model(tiny(), 5);
+    TrainConfig cfg;
+    cfg.batch_size = 6;
+    cfg.seq_len = 32;
+    cfg.grad_accum = grad_accum;
+    cfg.workers = workers;
+    cfg.grad_clip = 0;
+    AdamW optimizer(named_weights(*model), cfg.adamw);
+    auto stats = train_step(model, optimizer, batch, cfg, 0.0);  // lr 0: .grad is what we want
+    std::vector<torch::Tensor> grads;
+    for (auto& p : optimizer.parameters()) grads.push_back(p.grad().clone());
+    grads.push_back(torch::tensor({stats.loss}, torch::kDouble));
+    return grads;
+  };
+  auto one = gradient(1, 1), two = gradient(2, 1), again = gradient(2, 1), three_accum = gradient(3, 2),
+       many = gradient(64, 1);
+  ASSERT_EQ(one.size(), two.size());
+  for (size_t i = 0; i < one.size(); ++i) {
+    const double scale = std::max(1e-6, one[i].abs().max().item<double>());
+    EXPECT_LT((two[i] - one[i]).abs().max().item<double>() / scale, 1e-5) << i;
+    EXPECT_LT((three_accum[i] - one[i]).abs().max().item<double>() / scale, 1e-5) << i;
+    EXPECT_LT((many[i] - one[i]).abs().max().item<double>() / scale, 1e-5) << i;
+    EXPECT_TRUE(torch::equal(two[i], again[i])) << i;
+  }
 }
 
 TEST(Trainer, ResumeIsBitIdenticalToAnUninterruptedRun) {
