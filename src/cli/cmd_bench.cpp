@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 
@@ -10,6 +11,8 @@
 #include "cli/common.h"
 #include "cli/launch.h"
 #include "core/error.h"
+#include "core/fs.h"
+#include "study/jobs.h"
 #include "core/progress.h"
 #include "core/rng.h"
 #include "model/config.h"
@@ -168,6 +171,75 @@ void bench_generate(const BenchGenerateOptions& o, const MachineOptions& m) {
   }
 }
 
+struct BenchJobsOptions {
+  std::string preset = "m";
+  int64_t tokens = 1'000'000;  // the quickstart study's pre-training budget
+  int64_t batch = 8;
+  int64_t seq_len = 512;
+  int64_t n_train = 64;        // fine-tuning examples (lastletter)
+  int64_t n_eval = 100;        // test items per evaluation (add)
+};
+
+// Wall time of each kind of study job, run by the same functions `elab study run` uses,
+// on one fresh base model in a temporary directory: pre-training, fine-tuning (full and
+// LoRA) and the evaluation methods of the quickstart study.
+void bench_jobs(const BenchJobsOptions& o, const MachineOptions& m) {
+  auto threads = configure_threads(m.threads);
+  const fs::path dir = fs::temp_directory_path() / fmt::format("elab-bench-jobs-{}", ::getpid());
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup{dir};
+  fs::create_directories(dir);
+  fmt::print("bench jobs preset={} tokens={} batch={} seq_len={} n_train={} n_eval={} torch_threads={} blas_threads={} "
+             "workers={} device={}\n",
+             o.preset, o.tokens, o.batch, o.seq_len, o.n_train, o.n_eval, threads.torch_threads, threads.blas_threads,
+             threads.workers, m.device);
+  auto timed = [](auto&& f) {
+    auto t0 = std::chrono::steady_clock::now();
+    f();
+    return seconds_since(t0);
+  };
+  TrainJob train;
+  train.preset = o.preset;
+  train.recipe = "base";
+  train.tokens = o.tokens;
+  train.batch_size = o.batch;
+  train.seq_len = o.seq_len;
+  train.out = (dir / "base").string();
+  train.device = m.device;
+  train.workers = threads.workers;
+  double s = timed([&] { run_train_job(train); });
+  fmt::print("job=pretrain tokens={} seconds={:.2f} tokens_per_s={:.0f}\n", o.tokens, s, double(o.tokens) / s);
+  for (const std::string method : {"full", "lora"}) {
+    FinetuneJob ft;
+    ft.base = train.out;
+    ft.task = "lastletter";
+    ft.n_train = o.n_train;
+    ft.out = (dir / method).string();
+    ft.device = m.device;
+    ft.config.method = method;
+    ft.config.workers = threads.workers;
+    FinetuneJobResult r;
+    s = timed([&] { r = run_finetune_job(ft); });
+    fmt::print("job=finetune:{} n_train={} steps={} seconds={:.2f}\n", method, o.n_train, r.run.steps_done, s);
+  }
+  for (const std::string method : {"direct", "icl:4", "cot:2"}) {
+    EvalJob ev;
+    ev.model = train.out;
+    ev.task = "add";
+    ev.spec.method = method;
+    ev.spec.n = o.n_eval;
+    ev.device = m.device;
+    ev.backend.workers = threads.workers;
+    s = timed([&] { run_eval_job(ev); });
+    fmt::print("job=eval:{} n={} seconds={:.2f}\n", method, o.n_eval, s);
+  }
+}
+
 struct BenchFinetuneOptions {
   std::string preset = "xl";
   std::string method = "lora";
@@ -263,6 +335,19 @@ void add_bench_command(CLI::App& app) {
   add_machine_flags(*ft, *fm);
   add_worker_flag(*ft, *fm);
   ft->callback([f, fm] { bench_finetune(*f, *fm); });
+
+  auto j = std::make_shared<BenchJobsOptions>();
+  auto jm = std::make_shared<MachineOptions>();
+  auto* jobs = bench->add_subcommand("jobs", "Wall time of each kind of study job (pre-train, fine-tune, evaluate)");
+  jobs->add_option("--preset", j->preset, "model preset")->capture_default_str();
+  jobs->add_option("--tokens", j->tokens, "pre-training tokens")->capture_default_str();
+  jobs->add_option("--batch", j->batch, "pre-training sequences per step")->capture_default_str();
+  jobs->add_option("--seq-len", j->seq_len, "pre-training tokens per sequence")->capture_default_str();
+  jobs->add_option("--n-train", j->n_train, "fine-tuning examples")->capture_default_str();
+  jobs->add_option("-n", j->n_eval, "test items per evaluation")->capture_default_str();
+  add_machine_flags(*jobs, *jm);
+  add_worker_flag(*jobs, *jm);
+  jobs->callback([j, jm] { bench_jobs(*j, *jm); });
 
   add_bench_serve_command(*bench);
 }
