@@ -13,7 +13,7 @@ void add_machine_flags(CLI::App& cmd, MachineOptions& opts) {
                  "libtorch intra-op threads (element-wise ops); 0 = every core")
       ->capture_default_str();
   cmd.add_option("--blas-threads", opts.threads.blas_threads,
-                 "OpenBLAS threads (matrix products); 0 = every core, or 1 when training workers share the cores")
+                 "OpenBLAS threads (matrix products); 0 = every core, or 1 when workers share the cores")
       ->capture_default_str();
 }
 
