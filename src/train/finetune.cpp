@@ -6,6 +6,7 @@
 #include "core/names.h"
 #include "core/progress.h"
 #include "core/rng.h"
+#include "core/threads.h"
 #include "train/schedule.h"
 #include "train/trainer.h"
 
@@ -82,6 +83,18 @@ FinetuneResult finetune(Transformer& model, const std::vector<std::pair<std::str
   step_cfg.grad_clip = cfg.grad_clip;
   // Dropout draws from the global generator: threads would take its numbers in any order.
   step_cfg.workers = cfg.method == "lora" && cfg.lora.dropout > 0 ? 1 : cfg.workers;
+  // A prefix encoder cannot share a batch between threads (train_step runs it on one), so
+  // its matrix products get the workers' cores instead, for this run.
+  struct ThreadsForPrefix {
+    int workers = 1;
+    ~ThreadsForPrefix() {
+      if (workers > 1) configure_threads({1, 1, workers});
+    }
+  } restore;
+  if (cfg.method == "prefix" && cfg.workers > 1) {
+    configure_threads({1, int(cfg.workers), 1});
+    restore.workers = int(cfg.workers);
+  }
 
   FinetuneResult result;
   for (const auto& [name, p] : trainable) result.trainable_parameters += p.numel();

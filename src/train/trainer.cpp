@@ -161,7 +161,9 @@ StepStats train_step(Transformer& model, AdamW& optimizer, const TokenBatch& bat
   const double normaliser = std::max(1.0, targets);
   optimizer.zero_grad();
   StepStats stats;
-  const int64_t workers = std::min(cfg.workers, micro_rows);
+  // A prefix encoder writes its output into the attention layers on every forward pass
+  // (model state, not an argument), so two threads' passes would see each other's.
+  const int64_t workers = model->prefix_encoder ? 1 : std::min(cfg.workers, micro_rows);
   for (int64_t m = 0; m < cfg.grad_accum; ++m) {
     if (workers <= 1) {
       auto loss = batch_loss(model, batch, m * micro_rows, micro_rows, normaliser);
