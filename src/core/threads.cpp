@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <exception>
 #include <thread>
+#include <vector>
 
 namespace elab {
 
@@ -40,6 +42,23 @@ ThreadSettings configure_threads(ThreadSettings s) {
   if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
     set(s.blas_threads);
   return s;
+}
+
+void run_parts(size_t n, const std::function<void(size_t)>& part) {
+  std::vector<std::exception_ptr> errors(n);
+  auto guarded = [&](size_t i) {
+    try {
+      part(i);
+    } catch (...) {
+      errors[i] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < n; ++i) threads.emplace_back(guarded, i);
+  if (n > 0) guarded(0);
+  for (auto& t : threads) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
 }
 
 void configure_memory() {

@@ -2,6 +2,9 @@
 // Thread pools. libtorch's intra-op pool and OpenBLAS's own pool are separate: set both,
 // or they oversubscribe the cores (measured here: intra-op 1 + OpenBLAS 2 trains a small
 // model ~2x faster than 2 + 2 on two cores).
+#include <cstddef>
+#include <functional>
+
 namespace elab {
 
 struct ThreadSettings {
@@ -17,6 +20,11 @@ struct ThreadSettings {
 // data-parallel ranks share the machine.
 ThreadSettings configure_threads(ThreadSettings s);
 int hardware_cores();
+
+// Runs part(0) .. part(n - 1) at once, part 0 on the calling thread, waits for all and
+// rethrows the first error. The new threads start with libtorch's thread-local defaults
+// (grad mode on, no InferenceMode): a part sets what it needs.
+void run_parts(size_t n, const std::function<void(size_t)>& part);
 
 // Keeps freed tensor memory in the process instead of returning it to the kernel after
 // every step. glibc serves large blocks with mmap and unmaps them on free, so each

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
-#include <thread>
 
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/rng.h"
+#include "core/threads.h"
 
 namespace elab {
 
@@ -181,27 +181,6 @@ void decode_batch(Transformer& model, const std::vector<std::vector<int32_t>>& e
   }
 }
 
-// Runs part(i) for i in [0, parts) on `parts` threads (the caller's included) and
-// rethrows the first error. Each thread is in InferenceMode, as the caller is.
-template <typename F>
-void run_parts(size_t parts, F&& part) {
-  std::vector<std::exception_ptr> errors(parts);
-  auto work = [&](size_t i) {
-    try {
-      c10::InferenceMode inference;
-      part(i);
-    } catch (...) {
-      errors[i] = std::current_exception();
-    }
-  };
-  std::vector<std::thread> threads;
-  for (size_t i = 1; i < parts; ++i) threads.emplace_back(work, i);
-  work(0);
-  for (auto& t : threads) t.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
-}
-
 // One batch split into opts.workers contiguous parts decoded side by side; each part
 // writes only its own rows of `out`.
 void decode_in_parts(Transformer& model, const std::vector<std::vector<int32_t>>& encoded,
@@ -209,6 +188,7 @@ void decode_in_parts(Transformer& model, const std::vector<std::vector<int32_t>>
   const size_t parts = size_t(std::clamp<int64_t>(opts.workers, 1, int64_t(which.size())));
   if (parts <= 1) return decode_batch(model, encoded, which, opts, out);
   run_parts(parts, [&](size_t i) {
+    c10::InferenceMode inference;  // thread-local, like the caller's
     const size_t first = which.size() * i / parts, last = which.size() * (i + 1) / parts;
     decode_batch(model, encoded, std::vector<size_t>(which.begin() + long(first), which.begin() + long(last)), opts, out);
   });
@@ -298,7 +278,10 @@ std::vector<double> score_continuations(Transformer& model, const ByteTokenizer&
   for (size_t begin = 0; begin < prompts.size(); begin += per_batch) {
     const size_t end = std::min(prompts.size(), begin + per_batch), n = end - begin;
     const size_t parts = size_t(std::clamp<int64_t>(workers, 1, int64_t(n)));
-    run_parts(parts, [&](size_t i) { score_rows(begin + n * i / parts, begin + n * (i + 1) / parts); });
+    run_parts(parts, [&](size_t i) {
+      c10::InferenceMode inference;  // thread-local, like the caller's
+      score_rows(begin + n * i / parts, begin + n * (i + 1) / parts);
+    });
   }
   model->train(was_training);
   return out;

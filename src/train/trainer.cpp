@@ -3,11 +3,11 @@
 #include <csignal>
 #include <fstream>
 #include <optional>
-#include <thread>
 
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/progress.h"
+#include "core/threads.h"
 #include "model/checkpoint.h"
 
 namespace elab {
@@ -115,23 +115,12 @@ static double worker_backward(Transformer& model, const std::vector<torch::Tenso
   const auto n = static_cast<size_t>(workers);
   std::vector<std::vector<torch::Tensor>> grads(n);
   std::vector<double> losses(n, 0.0);
-  std::vector<std::exception_ptr> errors(n);
-  auto work = [&](int64_t w) {
-    try {
-      const int64_t first = begin + rows * w / workers, last = begin + rows * (w + 1) / workers;
-      auto loss = batch_loss(model, batch, first, last - first, normaliser);
-      grads[size_t(w)] = torch::autograd::grad({loss}, params, {}, false, false, true);
-      losses[size_t(w)] = loss.item<double>();
-    } catch (...) {
-      errors[size_t(w)] = std::current_exception();
-    }
-  };
-  std::vector<std::thread> threads;
-  for (int64_t w = 1; w < workers; ++w) threads.emplace_back(work, w);
-  work(0);
-  for (auto& t : threads) t.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  run_parts(n, [&](size_t w) {
+    const int64_t first = begin + rows * int64_t(w) / workers, last = begin + rows * int64_t(w + 1) / workers;
+    auto loss = batch_loss(model, batch, first, last - first, normaliser);
+    grads[w] = torch::autograd::grad({loss}, params, {}, false, false, true);
+    losses[w] = loss.item<double>();
+  });
   torch::NoGradGuard no_grad;
   double loss = 0;
   for (int64_t w = 0; w < workers; ++w) {
