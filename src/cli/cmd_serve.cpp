@@ -28,10 +28,11 @@ struct ServeCommand {
 
 void add_serve_command(CLI::App& app) {
   auto o = std::make_shared<ServeCommand>();
-  // libtorch 1 thread + OpenBLAS on every core, unlike `eval`: decoding runs on the model
-  // thread, and a second OpenMP team there makes libgomp stop spinning (more OpenMP
-  // threads than cores), so every operator waits on a futex: 15K context switches/s.
-  // Measured (bench serve, preset l, 32 clients): 8.2K tok/s vs 5.3K with libtorch 2 + BLAS 1.
+  // Like `eval`: the model thread splits each batch between a worker per core, each with
+  // libtorch 1 + OpenBLAS 1. Measured (bench serve, preset l, 32 clients): 14.2K tok/s,
+  // against 11.0K with one thread decoding on libtorch 1 + OpenBLAS 2 (the previous
+  // default) and 5.3K with libtorch 2 + BLAS 1 (a second OpenMP team on the model thread
+  // makes libgomp stop spinning, so every operator waits on a futex).
   auto machine = std::make_shared<MachineOptions>();
   auto* cmd = app.add_subcommand("serve", "Serve a model over an OpenAI-compatible HTTP API");
   cmd->footer(
@@ -50,8 +51,9 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--max-n", o->serve.limits.max_n, "largest n a request may ask for")->capture_default_str();
   cmd->add_option("--max-body", o->serve.limits.max_body_bytes, "largest request body in bytes")->capture_default_str();
   add_machine_flags(*cmd, *machine);
+  add_worker_flag(*cmd, *machine);
   cmd->callback([o, machine] {
-    apply_machine_options(*machine);
+    o->serve.workers = apply_machine_options(*machine).workers;
     check(o->serve.max_batch > 0, "--max-batch must be positive, got {}", o->serve.max_batch);
     Server server(load_model_dir(o->model, parse_device(machine->device)), o->serve);
     const int port = server.bind();
@@ -96,12 +98,13 @@ void bench_serve(const BenchServeOptions& o, const MachineOptions& m) {
   }
   ServeOptions so;
   so.port = 0;
+  so.workers = threads.workers;
   const std::string label = ck.dir.string();
   Server server(std::move(ck), so);
   const int port = server.bind();
   std::thread http([&] { server.serve(); });
-  fmt::print("bench serve model={} requests={} prompt_len={} max_tokens={} torch_threads={} blas_threads={}\n", label,
-             o.requests, o.prompt_len, o.max_tokens, threads.torch_threads, threads.blas_threads);
+  fmt::print("bench serve model={} requests={} prompt_len={} max_tokens={} torch_threads={} blas_threads={} workers={}\n",
+             label, o.requests, o.prompt_len, o.max_tokens, threads.torch_threads, threads.blas_threads, threads.workers);
   double first_tps = 0;
   for (int c : o.clients) {
     check(c > 0, "--clients values must be positive, got {}", c);
@@ -155,6 +158,7 @@ void add_bench_serve_command(CLI::App& bench) {
   cmd->add_option("--prompt-len", o->prompt_len, "prompt length in bytes")->capture_default_str();
   cmd->add_option("--max-tokens", o->max_tokens, "tokens per completion")->capture_default_str();
   add_machine_flags(*cmd, *m);
+  add_worker_flag(*cmd, *m);
   cmd->callback([o, m] { bench_serve(*o, *m); });
 }
 

@@ -102,6 +102,7 @@ struct Server::Impl {
       }
       o.batch_size = std::max(opts.max_batch, o.num_samples);
       o.show_progress = false;
+      o.workers = opts.workers;
       try {
         auto out = generate(ck.model, ck.tokenizer, prompts, o);
         size_t at = 0;

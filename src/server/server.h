@@ -19,6 +19,7 @@ struct ServeOptions {
   int max_batch = 64;             // sequences decoded together
   double batch_window_ms = 2;     // how long the model thread waits for more requests
   int http_threads = 64;          // concurrent connections being handled
+  int workers = 1;                // threads sharing each decoded batch (GenerateOptions::workers)
   std::string model_name;         // the id in /v1/models ("" = the directory name)
   ServerLimits limits;            // limits.context is set from the model
 };
