@@ -64,7 +64,10 @@ TrainResult run_train_job(const TrainJob& job) {
   run.dist = dist.get();
   run.meta = {{"preset", preset.name},     {"recipe", recipe.name}, {"recipe_description", recipe.describe()},
               {"seed", job.seed},          {"parameters", preset.config.param_count()},
-              {"train_config", cfg.to_json()}, {"elab_version", "0.1.0"}};
+              {"train_config", cfg.to_json()}, {"elab_version", "0.1.0"},
+              // Summation order (not the data or the steps) depends on these: recorded so a
+              // bit-for-bit rerun can use the same.
+              {"workers", cfg.workers},          {"ranks", dist ? dist->world_size() : 1}};
   if (main_rank) {
     check_run_dir(run);
     fmt::print(stderr, "train: preset {} ({} parameters), recipe {}, {} steps of {}x{} tokens, lr {:.2g}, seed {}{}\n",
