@@ -14,7 +14,7 @@ struct MachineOptions {
 };
 // Decoding is element-wise work on small matrices: a worker per core, each decoding its
 // part of the batch with libtorch 1 + OpenBLAS 1, measured fastest (preset l, batch 64:
-// 17.6-18.0K tok/s; libtorch 2 + OpenBLAS 1 on one batch 12.4-13.4K; the training setting 7.9K).
+// 18.1-18.6K tok/s; libtorch 2 + OpenBLAS 1 on one batch 12.4-13.4K; the training setting 7.9K).
 MachineOptions generation_machine_defaults();
 // --device, --threads, --blas-threads
 void add_machine_flags(CLI::App& cmd, MachineOptions& opts);
