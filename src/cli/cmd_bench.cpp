@@ -30,21 +30,24 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-// fp32 matrix-product throughput of this process's cores (OpenBLAS on all of them for
-// the measurement): the "peak" that model FLOPs utilisation is measured against.
-double measure_matmul_gflops(int64_t n, torch::Device device, const ThreadSettings& restore) {
+// Matrix-product throughput of this process's cores in `dtype` (OpenBLAS on all of them
+// for the measurement): the "peak" that model FLOPs utilisation is measured against.
+double measure_matmul_gflops(int64_t n, torch::Device device, const ThreadSettings& restore,
+                             torch::ScalarType dtype = torch::kFloat) {
   ThreadSettings all = restore;
+  // fp32 products run on OpenBLAS's threads, bf16 ones on oneDNN's (libtorch's pool).
   all.blas_threads = 0, all.workers = 1;
+  if (dtype != torch::kFloat) all.torch_threads = 0;
   configure_threads(all);
-  auto a = torch::randn({n, n}, torch::TensorOptions().device(device));
-  auto b = torch::randn({n, n}, torch::TensorOptions().device(device));
+  auto a = torch::randn({n, n}, torch::TensorOptions().device(device)).to(dtype);
+  auto b = torch::randn({n, n}, torch::TensorOptions().device(device)).to(dtype);
   auto c = torch::matmul(a, b);  // warm-up
   double best = 0;
   for (int rep = 0; rep < 5; ++rep) {
     auto t0 = std::chrono::steady_clock::now();
     const int iters = 4;
     for (int i = 0; i < iters; ++i) c = torch::matmul(a, b);
-    c.sum().item<float>();  // synchronise
+    c.sum().item<double>();  // synchronise
     best = std::max(best, 2.0 * double(n) * n * n * iters / seconds_since(t0) / 1e9);
   }
   configure_threads(restore);
@@ -66,6 +69,7 @@ struct BenchTrainOptions {
   int64_t matmul_n = 1024;
   int nproc = 1;
   DistJobOptions dist;
+  std::string precision = "fp32";
 };
 
 // With --nproc N every rank trains on its share of each batch (the global batch stays
@@ -85,6 +89,8 @@ void bench_train(const BenchTrainOptions& o, const MachineOptions& m) {
   cfg.batch_size = o.batch;
   cfg.seq_len = o.seq_len;
   cfg.workers = threads.workers;
+  cfg.precision = o.precision;
+  cfg.validate();
   const RowShare share = rank_rows(o.batch, 1, dist.get());
   TokenBatch batch;
   const int64_t warmup = 3;
@@ -109,17 +115,18 @@ void bench_train(const BenchTrainOptions& o, const MachineOptions& m) {
   const double gflops = tokens_per_s * train_flops_per_token(preset.config, o.seq_len) / 1e9;
   // The peak of the whole machine: with several ranks, one rank's peak times the ranks.
   const int ranks = dist ? dist->world_size() : 1;
-  const double peak = measure_matmul_gflops(o.matmul_n, device, threads) * ranks;
+  const torch::ScalarType dtype = o.precision == "bf16" ? torch::kBFloat16 : torch::kFloat;
+  const double peak = measure_matmul_gflops(o.matmul_n, device, threads, dtype) * ranks;
   fmt::print("bench train preset={} params={} batch={} seq_len={} steps={} torch_threads={} blas_threads={} workers={} "
-             "device={} ranks={}\n",
+             "device={} ranks={} precision={}\n",
              preset.name, preset.config.param_count(), o.batch, o.seq_len, o.steps, threads.torch_threads,
-             threads.blas_threads, threads.workers, m.device, ranks);
+             threads.blas_threads, threads.workers, m.device, ranks, o.precision);
   fmt::print("tokens_per_s={:.0f} step_ms={:.1f} model_gflops={:.1f}\n", tokens_per_s, 1000 * step_seconds / o.steps, gflops);
   if (dist)
     fmt::print("allreduce_ms_per_step={:.1f} allreduce_share={:.3f} gradient_mb={:.1f}\n", allreduce_ms,
                allreduce_ms / (1000 * step_seconds / double(o.steps)),
                double(preset.config.param_count()) * 4 / 1e6);
-  fmt::print("matmul_fp32 n={} gflops={:.1f}\n", o.matmul_n, peak);
+  fmt::print("matmul_{} n={} gflops={:.1f}\n", o.precision, o.matmul_n, peak);
   fmt::print("mfu={:.3f}\n", gflops / peak);
 }
 
@@ -308,6 +315,7 @@ void add_bench_command(CLI::App& app) {
   train->add_option("--seq-len", o->seq_len, "tokens per sequence")->capture_default_str();
   train->add_option("--matmul-n", o->matmul_n, "size of the square matmul that measures peak GFLOP/s")
       ->capture_default_str();
+  train->add_option("--precision", o->precision, "fp32 or bf16 matrix products")->capture_default_str();
   add_dist_flags(*train, o->nproc, o->dist);
   add_machine_flags(*train, *m);
   add_worker_flag(*train, *m);

@@ -32,6 +32,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--loss", job->loss, "tokens in the loss: all, or answer (targets after \"A:\")")
       ->capture_default_str();
   cmd->add_flag("--keep-optimizer", job->keep_optimizer, "keep optimizer state in the final checkpoint");
+  cmd->add_option("--precision", job->precision,
+                  "fp32, or bf16: matrix products in bfloat16 (autocast; ~1.7-2.2x faster on CPUs with AVX-512 BF16)")
+      ->capture_default_str();
   add_dist_flags(*cmd, *nproc, job->dist);
   add_machine_flags(*cmd, *machine);
   add_worker_flag(*cmd, *machine);

@@ -48,6 +48,8 @@ TrainResult run_train_job(const TrainJob& job) {
   cfg.stop_after = job.stop_after;
   cfg.keep_optimizer = job.keep_optimizer;
   cfg.workers = job.workers;
+  cfg.precision = job.precision;
+  cfg.validate();  // before anything is printed or joined
 
   auto dist = join_ranks(job.dist);
   const bool main_rank = !dist || dist->is_main();

@@ -37,6 +37,7 @@ struct TrainJob {
   bool keep_optimizer = false;
   std::string loss = "all";  // "all" tokens, or "answer": only the targets after "A:"
   int64_t workers = 1;       // threads sharing each batch (TrainConfig::workers)
+  std::string precision = "fp32";  // fp32 or bf16 matrix products (TrainConfig::precision)
   DistJobOptions dist;
 };
 

@@ -39,6 +39,7 @@ void FinetuneConfig::validate() const {
     check(lora.dropout >= 0 && lora.dropout < 1, "--lora-dropout must be in [0, 1), got {}", lora.dropout);
   }
   if (method == "prefix") check(prefix.length > 0, "--prefix-length must be positive, got {}", prefix.length);
+  check(precision == "fp32" || precision == "bf16", "--precision must be fp32 or bf16, got '{}'", precision);
 }
 
 nlohmann::json FinetuneConfig::to_json() const {
@@ -49,6 +50,7 @@ nlohmann::json FinetuneConfig::to_json() const {
   if (method == "lora")
     j["lora"] = {{"r", lora.rank}, {"alpha", lora.alpha}, {"dropout", lora.dropout}, {"targets", lora.targets}};
   if (method == "prefix") j["prefix"] = {{"length", prefix.length}, {"hidden", prefix.hidden}};
+  if (precision != "fp32") j["precision"] = precision;
   return j;
 }
 
@@ -81,6 +83,7 @@ FinetuneResult finetune(Transformer& model, const std::vector<std::pair<std::str
   step_cfg.batch_size = cfg.batch_size;
   step_cfg.seq_len = cfg.seq_len;
   step_cfg.grad_clip = cfg.grad_clip;
+  step_cfg.precision = cfg.precision;
   // Dropout draws from the global generator: threads would take its numbers in any order.
   step_cfg.workers = cfg.method == "lora" && cfg.lora.dropout > 0 ? 1 : cfg.workers;
   // A prefix encoder cannot share a batch between threads (train_step runs it on one), so

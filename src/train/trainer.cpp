@@ -1,5 +1,7 @@
 #include "train/trainer.h"
 
+#include <ATen/autocast_mode.h>
+
 #include <csignal>
 #include <fstream>
 #include <optional>
@@ -31,14 +33,17 @@ void TrainConfig::validate() const {
   check(lr > 0, "learning rate must be positive, got {}", lr);
   check(warmup_steps >= 0, "warm-up steps must be >= 0, got {}", warmup_steps);
   check(eval_every > 0 && eval_batches > 0, "held-out evaluation interval and batches must be positive");
+  check(precision == "fp32" || precision == "bf16", "--precision must be fp32 or bf16, got '{}'", precision);
 }
 
 nlohmann::json TrainConfig::to_json() const {
-  return {{"batch_size", batch_size}, {"seq_len", seq_len},   {"grad_accum", grad_accum},
+  nlohmann::json j = {{"batch_size", batch_size}, {"seq_len", seq_len},   {"grad_accum", grad_accum},
           {"steps", steps},           {"lr", lr},             {"min_lr_ratio", min_lr_ratio},
           {"warmup_steps", warmup_steps}, {"grad_clip", grad_clip}, {"beta1", adamw.beta1},
           {"beta2", adamw.beta2},     {"eps", adamw.eps},     {"weight_decay", adamw.weight_decay},
           {"seed", seed}};
+  if (precision != "fp32") j["precision"] = precision;  // absent = fp32, as in checkpoints from before bf16
+  return j;
 }
 
 double train_flops_per_token(const ModelConfig& c, int64_t seq_len) {
@@ -49,8 +54,24 @@ double train_flops_per_token(const ModelConfig& c, int64_t seq_len) {
   return 6.0 * matmul_params + 12.0 * c.n_layers * double(seq_len) * c.d_model;
 }
 
+// bf16 autocast on this thread for the guard's lifetime (autocast state is per thread,
+// so every worker sets its own).
+struct Bf16Autocast {
+  bool on;
+  explicit Bf16Autocast(bool enable) : on(enable) {
+    if (!on) return;
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  }
+  ~Bf16Autocast() {
+    if (!on) return;
+    at::autocast::set_cpu_enabled(false);
+    at::autocast::clear_cache();
+  }
+};
+
 torch::Tensor batch_loss(Transformer& model, const TokenBatch& batch, int64_t row_begin, int64_t rows,
-                         double normaliser) {
+                         double normaliser, const std::string& precision) {
   const int64_t T = batch.seq_len;
   auto device = model->rope_cos.device();
   auto all = torch::from_blob(const_cast<int32_t*>(batch.tokens.data()) + row_begin * (T + 1), {rows, T + 1},
@@ -60,7 +81,11 @@ torch::Tensor batch_loss(Transformer& model, const TokenBatch& batch, int64_t ro
                   .to(device, torch::kBool);
   auto inputs = all.narrow(1, 0, T);                                      // (B, T)
   auto targets = all.narrow(1, 1, T).masked_fill(mask.logical_not(), -100);  // (B, T), -100 = not counted
-  auto logits = model->forward(inputs);                                  // (B, T, V)
+  torch::Tensor logits;
+  {
+    Bf16Autocast autocast(precision == "bf16");
+    logits = model->forward(inputs).to(torch::kFloat);  // (B, T, V); the loss in fp32
+  }
   auto loss = torch::nn::functional::cross_entropy(
       logits.reshape({rows * T, logits.size(2)}), targets.reshape({rows * T}),
       torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum));
@@ -111,13 +136,14 @@ RowShare rank_rows(int64_t batch_rows, int64_t grad_accum, const DataParallel* d
 // thread's gradient is its own (autograd::grad, not .backward()), and they are added to
 // .grad in worker order, so the result does not depend on which thread finishes first.
 static double worker_backward(Transformer& model, const std::vector<torch::Tensor>& params, const TokenBatch& batch,
-                              int64_t begin, int64_t rows, double normaliser, int64_t workers) {
+                              int64_t begin, int64_t rows, double normaliser, int64_t workers,
+                              const std::string& precision) {
   const auto n = static_cast<size_t>(workers);
   std::vector<std::vector<torch::Tensor>> grads(n);
   std::vector<double> losses(n, 0.0);
   run_parts(n, [&](size_t w) {
     const int64_t first = begin + rows * int64_t(w) / workers, last = begin + rows * int64_t(w + 1) / workers;
-    auto loss = batch_loss(model, batch, first, last - first, normaliser);
+    auto loss = batch_loss(model, batch, first, last - first, normaliser, precision);
     grads[w] = torch::autograd::grad({loss}, params, {}, false, false, true);
     losses[w] = loss.item<double>();
   });
@@ -155,11 +181,12 @@ StepStats train_step(Transformer& model, AdamW& optimizer, const TokenBatch& bat
   const int64_t workers = model->prefix_encoder ? 1 : std::min(cfg.workers, micro_rows);
   for (int64_t m = 0; m < cfg.grad_accum; ++m) {
     if (workers <= 1) {
-      auto loss = batch_loss(model, batch, m * micro_rows, micro_rows, normaliser);
+      auto loss = batch_loss(model, batch, m * micro_rows, micro_rows, normaliser, cfg.precision);
       loss.backward();
       stats.loss += loss.item<double>();
     } else {
-      stats.loss += worker_backward(model, optimizer.parameters(), batch, m * micro_rows, micro_rows, normaliser, workers);
+      stats.loss += worker_backward(model, optimizer.parameters(), batch, m * micro_rows, micro_rows, normaliser, workers,
+                                    cfg.precision);
     }
   }
   stats.interrupted = interrupt_requested();

@@ -289,5 +289,12 @@ rc=$?
 check_done
 [ $rc -ne 0 ] && grep -q "does not split evenly over 2 ranks" "$work/odd.err" || { fail "batch 7 over 2 ranks"; cat "$work/odd.err"; }
 
+# --- bf16 matrix products -------------------------------------------------------------
+"$ELAB" train --preset xs --recipe add --tokens 20000 --batch 8 --seq-len 64 --precision bf16 --out "$work/bf16" >/dev/null 2>&1 \
+  || fail "train --precision bf16"
+check_done
+grep -q '"precision": "bf16"' "$work/bf16/trainer_state.json" || fail "trainer_state.json lacks the precision"
+expect_error "unknown precision" "--precision must be fp32 or bf16, got 'fp16'" train --preset xs --recipe add --tokens 1000 --precision fp16 --out "$work/x"
+
 echo "$(( checks - failures )) passed, $failures failed"
 [ $failures -eq 0 ]

@@ -129,6 +129,41 @@ TEST(Trainer, WorkersSharingABatchGiveTheOneThreadGradientDeterministically) {
   }
 }
 
+// bf16 matrix products: the loss of a step is fp32's within 1% but not equal (the
+// products really ran in bf16), and a short run learns as far as fp32 within 5%.
+TEST(Trainer, Bf16TrainsLikeFp32) {
+  Streams s;
+  TokenBatch batch;
+  s.data.batch(0, 8, 32, batch);
+  auto step_loss = [&](const std::string& precision) {
+    Transformer model(tiny(), 5);
+    TrainConfig cfg;
+    cfg.batch_size = 8;
+    cfg.seq_len = 32;
+    cfg.precision = precision;
+    AdamW optimizer(named_weights(*model), cfg.adamw);
+    return train_step(model, optimizer, batch, cfg, 1e-3).loss;
+  };
+  const double fp32 = step_loss("fp32"), bf16 = step_loss("bf16");
+  EXPECT_NE(fp32, bf16);
+  EXPECT_NEAR(bf16, fp32, 0.01 * fp32);
+
+  testing::TempDir dir;
+  auto cfg = small_run();
+  Transformer a(tiny(), 1), b(tiny(), 1);
+  auto ra = train(a, s.data, s.heldout, cfg, {dir / "fp32", {}, false, "fp32"});
+  cfg.precision = "bf16";
+  auto rb = train(b, s.data, s.heldout, cfg, {dir / "bf16", {}, false, "bf16"});
+  EXPECT_LT(rb.heldout_loss, 4.0);
+  EXPECT_NEAR(rb.heldout_loss, ra.heldout_loss, 0.05 * ra.heldout_loss);
+  // The precision is part of the run's settings: resuming it as fp32 is refused.
+  cfg.precision = "fp32";
+  Transformer c(tiny(), 1);
+  EXPECT_NE(testing::error_of([&] { train(c, s.data, s.heldout, cfg, {dir / "bf16", {}, true, "x"}); })
+                .find("different settings"),
+            std::string::npos);
+}
+
 TEST(Trainer, ResumeIsBitIdenticalToAnUninterruptedRun) {
   testing::TempDir dir;
   Streams s;
