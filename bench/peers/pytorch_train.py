@@ -103,6 +103,8 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--seq-len", type=int, default=128)
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (OpenBLAS: OPENBLAS_NUM_THREADS)")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="bf16: the forward pass under torch.autocast('cpu', bfloat16), as elab --precision bf16")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
@@ -117,7 +119,8 @@ def main():
     def step(i):
         x, y = data[i, :, :-1], data[i, :, 1:]
         opt.zero_grad(set_to_none=True)
-        loss = model(x, y)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16"):
+            loss = model(x, y)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -130,7 +133,7 @@ def main():
         step(3 + i)
     secs = time.perf_counter() - t0
     print(f"pytorch tokens_per_s={a.steps * a.batch * a.seq_len / secs:.0f} step_ms={1000 * secs / a.steps:.1f} "
-          f"threads={a.threads} params={sum(p.numel() for p in model.parameters())}")
+          f"threads={a.threads} precision={a.precision} params={sum(p.numel() for p in model.parameters())}")
 
 
 if __name__ == "__main__":
