@@ -55,6 +55,8 @@ StudyPlan plan_study(const StudySpec& s) {
       for (uint64_t seed : s.seeds) {
         nlohmann::json pre = {{"preset", preset}, {"recipe", recipe}, {"seed", seed},     {"tokens", s.tokens},
                               {"batch", s.batch}, {"seq_len", s.seq_len}, {"lr", s.lr}, {"loss", s.loss}};
+        // Only when not fp32: the keys of fp32 studies stay those of studies from before.
+        if (s.precision != "fp32") pre["precision"] = s.precision;
         // Copy: add() may grow the job list and move what a reference points at.
         const StudyJob base = p.add("pretrain", pre, "", "");
         for (const auto& block : s.evaluate)
@@ -65,8 +67,9 @@ StudyPlan plan_study(const StudySpec& s) {
             p.evals(base, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n, s.seed);
             for (const auto& method : block.methods)
               for (int64_t n : block.n_train) {
-                const StudyJob ft = p.add("finetune", {{"task", task}, {"method", method}, {"n_train", n}, {"seed", s.seed}},
-                                          base.key, base.group);
+                nlohmann::json ft_spec = {{"task", task}, {"method", method}, {"n_train", n}, {"seed", s.seed}};
+                if (s.precision != "fp32") ft_spec["precision"] = s.precision;
+                const StudyJob ft = p.add("finetune", ft_spec, base.key, base.group);
                 p.evals(ft, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n, s.seed);
                 for (const auto& other : block.evaluate.retention_tasks) {
                   std::vector<std::string> icl;  // retention: the in-context methods, on the other task

@@ -41,6 +41,7 @@ nlohmann::json run_job(const StudySpec& spec, const StudyJob& job, const std::st
     t.seq_len = s["seq_len"];
     t.lr = s["lr"];
     t.loss = s["loss"];
+    t.precision = s.value("precision", std::string("fp32"));
     t.device = device;
     t.workers = workers;
     t.out = model_dir(spec, job.key);
@@ -58,6 +59,7 @@ nlohmann::json run_job(const StudySpec& spec, const StudyJob& job, const std::st
     f.overwrite = true;  // deterministic: a half-finished earlier attempt is simply redone
     f.device = device;
     f.config.method = s["method"];
+    f.config.precision = s.value("precision", std::string("fp32"));
     f.config.seed = s["seed"];
     f.config.workers = workers;
     auto r = run_finetune_job(f);

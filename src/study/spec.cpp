@@ -128,7 +128,7 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
   s.dir = study["dir"].value_or((fs::path("studies") / s.name).string());
 
   const auto& pre = table_at(t, "pretrain", path);
-  known_keys(pre, path, "[pretrain]", {"presets", "recipes", "tokens", "batch", "seq_len", "lr", "loss"});
+  known_keys(pre, path, "[pretrain]", {"presets", "recipes", "tokens", "batch", "seq_len", "lr", "loss", "precision"});
   s.presets = strings(pre, "presets", path, true);
   s.recipes = strings(pre, "recipes", path, true);
   for (const auto& p : s.presets) find_preset(p);  // unknown names list the valid ones
@@ -140,6 +140,8 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
   s.loss = pre["loss"].value_or(std::string("all"));
   check(s.tokens > 0 && s.batch > 0 && s.seq_len > 0, "{}: [pretrain] tokens, batch and seq_len must be positive", path);
   check(s.loss == "all" || s.loss == "answer", "{}: [pretrain] loss must be \"all\" or \"answer\"", path);
+  s.precision = pre["precision"].value_or(std::string("fp32"));
+  check(s.precision == "fp32" || s.precision == "bf16", "{}: [pretrain] precision must be \"fp32\" or \"bf16\"", path);
 
   if (const toml::node* n = t.get("evaluate")) {
     const toml::array* blocks = n->as_array();

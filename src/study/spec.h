@@ -30,6 +30,7 @@ struct StudySpec {
   int64_t batch = 32, seq_len = 128;
   double lr = 0;                    // 0: the preset's
   std::string loss = "all";
+  std::string precision = "fp32";   // fp32 or bf16 matrix products (pre-training and fine-tuning)
   std::vector<EvalBlock> evaluate;
   std::vector<FinetuneBlock> finetune;
 };

@@ -87,6 +87,17 @@ TEST(StudyPlan, KeysChangeExactlyForTheJobsASeedDetermines) {
       EXPECT_EQ(base->spec["seed"], 3);
     }
   EXPECT_EQ(changed, 2 * 8);  // two presets x one seed x 8 jobs
+  // bf16 changes every job's key (pre-training, fine-tuning and their evaluations);
+  // an explicit fp32 is the default and changes none.
+  auto bf16 = plan_study(parse_study(with("tokens = 1000", "tokens = 1000\nprecision = \"bf16\""), "t.toml"));
+  auto fp32 = plan_study(parse_study(with("tokens = 1000", "tokens = 1000\nprecision = \"fp32\""), "t.toml"));
+  for (size_t k = 0; k < a.jobs.size(); ++k) {
+    EXPECT_FALSE(ka.count(bf16.jobs[k].key)) << bf16.jobs[k].kind;
+    EXPECT_EQ(fp32.jobs[k].key, a.jobs[k].key);
+  }
+  EXPECT_NE(error_of([] { parse_study(with("tokens = 1000", "tokens = 1000\nprecision = \"fp16\""), "t.toml"); })
+                .find("precision must be"),
+            std::string::npos);
   // Parents come before children, and sharding deals out whole groups.
   std::set<std::string> seen;
   for (const auto& j : a.jobs) {
