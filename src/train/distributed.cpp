@@ -121,8 +121,11 @@ DataParallel::~DataParallel() = default;
 
 void DataParallel::sum(torch::Tensor& values) {
   collective(options_, "summing over ranks", [&] {
-    std::vector<at::Tensor> ts{values};
+    // NCCL reduces GPU tensors only; the small host-side sums travel through this rank's GPU.
+    const bool via_gpu = options_.backend == "nccl" && values.device().is_cpu();
+    std::vector<at::Tensor> ts{via_gpu ? values.to(torch::Device(torch::kCUDA, options_.local_rank)) : values};
     group_->pg->allreduce(ts)->wait();
+    if (via_gpu) values.copy_(ts[0]);
   });
 }
 
@@ -130,8 +133,10 @@ void DataParallel::broadcast(const std::vector<torch::Tensor>& tensors) {
   torch::NoGradGuard no_grad;
   collective(options_, "broadcast from rank 0", [&] {
     for (const auto& t : tensors) {
-      std::vector<at::Tensor> ts{t};
+      const bool via_gpu = options_.backend == "nccl" && t.device().is_cpu();
+      std::vector<at::Tensor> ts{via_gpu ? t.to(torch::Device(torch::kCUDA, options_.local_rank)) : t};
       group_->pg->broadcast(ts)->wait();
+      if (via_gpu) t.copy_(ts[0]);
     }
   });
 }
