@@ -112,7 +112,7 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
   for (const auto& note : plan.skipped) fmt::print(stderr, "study: skipped: {}\n", note);
 
   // The jobs of this shard, and which are finished already.
-  std::vector<const StudyJob*> todo;
+  std::vector<const StudyJob*> to_run;
   std::map<std::string, std::string> state;  // key -> done | failed | pending | running
   std::map<std::string, const StudyJob*> by_key;
   for (const auto& j : plan.jobs) by_key[j.key] = &j;
@@ -126,12 +126,12 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
       ++summary.already_done;
     } else {
       state[j.key] = "pending";
-      todo.push_back(&j);
+      to_run.push_back(&j);
     }
   }
   fmt::print(stderr, "study {}: {} jobs in {}, {} done, {} to run -> {}\n", spec.name,
-             todo.size() + size_t(summary.already_done),
-             o.shards > 1 ? fmt::format("shard {}/{}", o.shard, o.shards) : "the study", summary.already_done, todo.size(),
+             to_run.size() + size_t(summary.already_done),
+             o.shards > 1 ? fmt::format("shard {}/{}", o.shard, o.shards) : "the study", summary.already_done, to_run.size(),
              summary.db);
 
   std::mutex mutex;
@@ -151,7 +151,7 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
         std::unique_lock lock(mutex);
         for (;;) {
           bool any_pending = false;
-          for (const StudyJob* j : todo) {
+          for (const StudyJob* j : to_run) {
             if (state[j->key] != "pending") continue;
             any_pending = true;
             const std::string parent = j->parent.empty() ? "done" : state[j->parent];
@@ -189,7 +189,7 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
         if (interrupt_requested()) {  // Ctrl-C: stop, record nothing; the next run continues
           std::lock_guard lock(mutex);
           interrupted = true;
-          for (const StudyJob* j : todo)
+          for (const StudyJob* j : to_run)
             if (state[j->key] == "pending") state[j->key] = "blocked";
           changed.notify_all();
           return;
@@ -208,12 +208,12 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
       count_by_kind[job->kind] += 1;
       // ETA: the mean time of each kind so far, over the jobs of that kind still to run.
       double eta = 0;
-      for (const StudyJob* j : todo)
+      for (const StudyJob* j : to_run)
         if (state[j->key] == "pending" && count_by_kind[j->kind] > 0) eta += seconds_by_kind[j->kind] / count_by_kind[j->kind];
       const std::string outcome = rec.status == "done"
                                       ? (rec.result.contains("accuracy") ? fmt::format("accuracy {:.3f}", rec.result["accuracy"].get<double>()) : "ok")
                                       : "FAILED: " + rec.error;
-      fmt::print(stderr, "[{}/{}] {}: {} ({}), elapsed {}, ETA ~{}\n", finished, todo.size(), what, outcome,
+      fmt::print(stderr, "[{}/{}] {}: {} ({}), elapsed {}, ETA ~{}\n", finished, to_run.size(), what, outcome,
                  human_duration(rec.seconds), human_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()),
                  human_duration(eta / o.jobs));
       changed.notify_all();
