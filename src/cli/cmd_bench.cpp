@@ -276,8 +276,7 @@ void bench_finetune(const BenchFinetuneOptions& o, const MachineOptions& m) {
   step_cfg.batch_size = o.batch;
   step_cfg.seq_len = o.seq_len;
   step_cfg.workers = threads.workers;
-  // As finetune() does: a prefix encoder trains on one thread, so its products get the cores.
-  if (o.method == "prefix" && threads.workers > 1) configure_threads({1, threads.workers, 1});
+  PrefixThreads prefix_threads(o.method, threads.workers);  // as finetune() does
   TokenBatch batch;
   const int64_t warmup = 2;
   double step_seconds = 0;

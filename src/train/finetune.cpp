@@ -26,6 +26,16 @@ double default_finetune_lr(const std::string& method) {
   return 1e-2;  // prefix
 }
 
+PrefixThreads::PrefixThreads(const std::string& method, int64_t workers) {
+  if (method != "prefix" || workers <= 1) return;
+  workers_ = int(workers);
+  configure_threads({1, workers_, 1});
+}
+
+PrefixThreads::~PrefixThreads() {
+  if (workers_ > 1) configure_threads({1, 1, workers_});
+}
+
 void FinetuneConfig::validate() const {
   if (std::find(finetune_methods().begin(), finetune_methods().end(), method) == finetune_methods().end())
     fail_unknown("fine-tuning method", method, finetune_methods());
@@ -86,18 +96,7 @@ FinetuneResult finetune(Transformer& model, const std::vector<std::pair<std::str
   step_cfg.precision = cfg.precision;
   // Dropout draws from the global generator: threads would take its numbers in any order.
   step_cfg.workers = cfg.method == "lora" && cfg.lora.dropout > 0 ? 1 : cfg.workers;
-  // A prefix encoder cannot share a batch between threads (train_step runs it on one), so
-  // its matrix products get the workers' cores instead, for this run.
-  struct ThreadsForPrefix {
-    int workers = 1;
-    ~ThreadsForPrefix() {
-      if (workers > 1) configure_threads({1, 1, workers});
-    }
-  } restore;
-  if (cfg.method == "prefix" && cfg.workers > 1) {
-    configure_threads({1, int(cfg.workers), 1});
-    restore.workers = int(cfg.workers);
-  }
+  PrefixThreads prefix_threads(cfg.method, cfg.workers);
 
   FinetuneResult result;
   for (const auto& [name, p] : trainable) result.trainable_parameters += p.numel();

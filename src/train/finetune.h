@@ -36,6 +36,20 @@ struct FinetuneConfig {
   nlohmann::json to_json() const;
 };
 
+// A prefix encoder cannot share a batch between threads (it writes the prefix into the
+// attention layers on every forward pass, so train_step runs it on one thread). For the
+// guard's lifetime its matrix products get the `workers` cores instead.
+class PrefixThreads {
+ public:
+  PrefixThreads(const std::string& method, int64_t workers);
+  ~PrefixThreads();
+  PrefixThreads(const PrefixThreads&) = delete;
+  PrefixThreads& operator=(const PrefixThreads&) = delete;
+
+ private:
+  int workers_ = 1;  // > 1: the settings to restore
+};
+
 const std::vector<std::string>& finetune_methods();
 double default_finetune_lr(const std::string& method);
 
