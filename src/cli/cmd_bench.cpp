@@ -314,10 +314,7 @@ void add_bench_command(CLI::App& app) {
   train->add_option("--seq-len", o->seq_len, "tokens per sequence")->capture_default_str();
   train->add_option("--matmul-n", o->matmul_n, "size of the square matmul that measures peak GFLOP/s")
       ->capture_default_str();
-  train->add_option("--precision", o->precision, "fp32 or bf16 matrix products")->capture_default_str();
-  add_dist_flags(*train, o->nproc, o->dist);
-  add_machine_flags(*train, *m);
-  add_worker_flag(*train, *m);
+  add_training_flags(*train, o->precision, o->nproc, o->dist, *m);
   train->callback([o, m] {
     if (launch_local_ranks(o->nproc, o->dist)) return;
     bench_train(*o, *m);

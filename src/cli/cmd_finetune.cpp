@@ -49,11 +49,7 @@ void add_finetune_command(CLI::App& app) {
   cmd->add_option("--prefix-hidden", c.prefix.hidden, "width of the reparameterisation MLP (0 = 2 x d_model)")
       ->capture_default_str();
   cmd->add_flag("--overwrite", job->overwrite, "replace a model already in --out");
-  cmd->add_option("--precision", c.precision, "fp32, or bf16: matrix products in bfloat16 (autocast)")
-      ->capture_default_str();
-  add_dist_flags(*cmd, *nproc, job->dist);
-  add_machine_flags(*cmd, *machine);
-  add_worker_flag(*cmd, *machine);
+  add_training_flags(*cmd, c.precision, *nproc, job->dist, *machine);
   cmd->callback([job, machine, nproc] {
     if (launch_local_ranks(*nproc, job->dist)) return;
     job->config.workers = apply_machine_options(*machine).workers;

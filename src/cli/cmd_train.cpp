@@ -32,12 +32,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--loss", job->loss, "tokens in the loss: all, or answer (targets after \"A:\")")
       ->capture_default_str();
   cmd->add_flag("--keep-optimizer", job->keep_optimizer, "keep optimizer state in the final checkpoint");
-  cmd->add_option("--precision", job->precision,
-                  "fp32, or bf16: matrix products in bfloat16 (autocast; ~1.7-2.2x faster on CPUs with AVX-512 BF16)")
-      ->capture_default_str();
-  add_dist_flags(*cmd, *nproc, job->dist);
-  add_machine_flags(*cmd, *machine);
-  add_worker_flag(*cmd, *machine);
+  add_training_flags(*cmd, job->precision, *nproc, job->dist, *machine);
   cmd->callback([job, machine, nproc] {
     if (launch_local_ranks(*nproc, job->dist)) return;
     job->workers = apply_machine_options(*machine).workers;

@@ -4,6 +4,7 @@
 // LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT); the workers meet over c10d themselves.
 #include <CLI/CLI.hpp>
 
+#include "cli/common.h"
 #include "study/jobs.h"
 
 namespace elab {
@@ -13,6 +14,11 @@ void remember_command_line(int argc, char** argv);
 
 // --nproc, --backend, --dist-timeout.
 void add_dist_flags(CLI::App& cmd, int& nproc, DistJobOptions& options);
+
+// The flags of every command that trains (train, finetune, bench train): --precision,
+// the data-parallel flags, the machine flags and --workers.
+void add_training_flags(CLI::App& cmd, std::string& precision, int& nproc, DistJobOptions& dist,
+                        MachineOptions& machine);
 
 // This process's rank in a data-parallel job (0 when it runs alone).
 int rank_from_env();
