@@ -4,11 +4,15 @@
 // `question`, optionally with `task` (needed when one file holds several tasks, e.g. all
 // of bbh:all), and gives `prediction` (a string) or `predictions` (a list, for voting
 // methods; "output" / "outputs" are read too, so `elab eval --samples` files replay as
-// they are). Lines that match no item, and items without a line, are counted and reported.
+// they are). A question that the split holds more than once (official test sets repeat
+// some) is matched in order: its k-th line answers its k-th item; an index says it exactly.
+// Lines that match no item, lines beyond -n, and items without a line are counted and
+// reported. Without -n, a generated task is evaluated on as many items as the file covers.
 #include "backends/replay.h"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -51,10 +55,11 @@ class ReplayBackend : public Backend {
               path, l.line);
         const auto key = std::make_pair(r.task, j["index"].get<int64_t>());
         check(!by_index_.count(key), "{}:{}: index {} appears twice", path, l.line, key.second);
+        r.index = key.second;
         by_index_[key] = records_.size();
       } else if (j.contains("question")) {
         check(j["question"].is_string(), "{}:{}: 'question' must be a string", path, l.line);
-        by_question_[{r.task, j["question"].get<std::string>()}] = records_.size();
+        by_question_[{r.task, j["question"].get<std::string>()}].push_back(records_.size());
       } else {
         fail("{}:{}: a line needs 'index' or 'question' to name its test item", path, l.line);
       }
@@ -71,6 +76,7 @@ class ReplayBackend : public Backend {
     const size_t n = size_t(opts.num_samples);
     std::vector<Completion> out(prompts.size() * n);
     std::vector<bool> used(records_.size(), false);
+    std::map<std::pair<std::string, std::string>, size_t> seen;  // (task, question) -> items asked so far
     int64_t missing = 0, short_lines = 0;
     for (size_t i = 0; i < prompts.size(); ++i) {
       const Record* r = nullptr;
@@ -80,8 +86,11 @@ class ReplayBackend : public Backend {
           r = &records_[it->second];
           used[it->second] = true;
         } else if (auto q = by_question_.find({task, opts.item_question[i]}); q != by_question_.end()) {
-          r = &records_[q->second];
-          used[q->second] = true;
+          const size_t k = seen[q->first]++;  // the k-th asking of this question takes its k-th line
+          if (k < q->second.size()) {
+            r = &records_[q->second[k]];
+            used[q->second[k]] = true;
+          }
         }
       }
       if (!r) {
@@ -94,14 +103,19 @@ class ReplayBackend : public Backend {
         out[i * n + j].tokens = int64_t(r->predictions[j].size());
       }
     }
-    int64_t unmatched = 0, lines_here = 0;  // lines of other tasks are not this call's to report
+    int64_t unmatched = 0, beyond = 0, lines_here = 0;  // lines of other tasks are not this call's to report
     for (size_t k = 0; k < records_.size(); ++k)
       if (records_[k].task.empty() || records_[k].task == opts.task) {
         ++lines_here;
-        unmatched += !used[k];
+        if (used[k]) continue;
+        // An index past the items asked for is a line beyond -n, not a stray one.
+        (records_[k].index >= int64_t(prompts.size()) ? beyond : unmatched) += 1;
       }
     notes_.clear();
     if (missing > 0) notes_.push_back(fmt::format("{} of {} test items have no line in {} (scored as no answer)", missing, prompts.size(), path_));
+    if (beyond > 0)
+      notes_.push_back(fmt::format("{} of {} lines of {} are for items beyond the {} evaluated (-n); -n all scores the "
+                                   "whole split", beyond, lines_here, path_, prompts.size()));
     if (unmatched > 0) notes_.push_back(fmt::format("{} of {} lines of {} match no test item", unmatched, lines_here, path_));
     if (short_lines > 0)
       notes_.push_back(fmt::format("{} lines have fewer than the method's {} predictions (the rest count as no answer)",
@@ -112,16 +126,28 @@ class ReplayBackend : public Backend {
 
   std::vector<std::string> notes() const override { return notes_; }
 
+  // Items the file answers for `task`: one past its largest index, or its lines by question.
+  int64_t items_covered(const std::string& task) const override {
+    int64_t by_index = 0, by_question = 0;
+    for (const auto& r : records_) {
+      if (!r.task.empty() && r.task != task) continue;
+      if (r.index >= 0) by_index = std::max(by_index, r.index + 1);
+      else ++by_question;
+    }
+    return std::max(by_index, by_question);
+  }
+
  private:
   struct Record {
     int line = 0;
-    std::string task;  // "" = any task
+    std::string task;    // "" = any task
+    int64_t index = -1;  // -1 = matched by question
     std::vector<std::string> predictions;
   };
   std::string path_;
   std::vector<Record> records_;
   std::map<std::pair<std::string, int64_t>, size_t> by_index_;       // (task, index) -> record
-  std::map<std::pair<std::string, std::string>, size_t> by_question_;  // (task, question) -> record
+  std::map<std::pair<std::string, std::string>, std::vector<size_t>> by_question_;  // (task, question) -> records, file order
   std::vector<std::string> notes_;
 };
 

@@ -29,7 +29,15 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--task", job->task, "task (elab tasks list)")->required();
   cmd->add_option("--split", job->spec.split, "split of the task (default: id, or test for file tasks)");
   cmd->add_option("--method", job->spec.method, "prompting method (elab methods list)")->capture_default_str();
-  cmd->add_option("-n", job->spec.n, "test items")->capture_default_str();
+  auto n_text = std::make_shared<std::string>("");
+  auto extract_text = std::make_shared<std::string>("strict");
+  cmd->add_option("-n", *n_text,
+                  "test items, or 'all' (default: the whole test set of a file task such as gsm8k or bbh:*, "
+                  "the lines a replay file covers, else 200)");
+  cmd->add_option("--extract", *extract_text,
+                  "answer extraction: strict (the task's published rule) or lenient (fallback guesses; reported "
+                  "as such, beside the strict accuracy)")
+      ->capture_default_str();
   cmd->add_option("--seed", job->spec.seed, "seed for test items and exemplars")->capture_default_str();
   cmd->add_option("--batch", job->spec.batch_size, "prompts decoded together")->capture_default_str();
   cmd->add_option("--max-new-tokens", job->spec.max_new_tokens, "generation limit (0 = the method's default)")
@@ -49,7 +57,9 @@ void add_eval_command(CLI::App& app) {
   cmd->add_flag("--no-cache", *no_cache, "openai: do not read or write the response cache");
   add_machine_flags(*cmd, *machine);
   add_worker_flag(*cmd, *machine);
-  cmd->callback([job, machine, no_cache] {
+  cmd->callback([job, machine, no_cache, n_text, extract_text] {
+    if (!n_text->empty()) job->spec.n = parse_item_count(*n_text, "-n");
+    job->spec.extraction = parse_extraction(*extract_text);
     job->backend.workers = apply_machine_options(*machine).workers;
     job->device = machine->device;
     if (*no_cache) job->backend.cache_path.clear();

@@ -51,6 +51,9 @@ struct Backend {
   // Anything the evaluation report should say about this backend's run (skipped
   // metrics, unmatched replay lines, retries), one sentence each.
   virtual std::vector<std::string> notes() const { return {}; }
+  // How many test items of `task` this backend can answer (a replay file's lines), or 0
+  // when it answers any: the default -n of a generated task's evaluation through it.
+  virtual int64_t items_covered(const std::string& task) const { return 0; }
 };
 
 }  // namespace elab

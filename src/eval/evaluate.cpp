@@ -37,8 +37,39 @@ static std::vector<Example> distinct_examples(const Task& task, const std::strin
   return out;
 }
 
+int64_t resolve_item_count(const Task& task, const std::string& split, int64_t n, int64_t covered) {
+  check(n > 0 || n == 0 || n == kAllItems, "-n must be positive or 'all', got {}", n);
+  const int64_t size = task.pool_size(split, Pool::test);
+  if (n == 0 && task.fixed_test_items()) return size;
+  if (n == 0) return covered > 0 ? covered : kDefaultGeneratedItems;
+  if (n == kAllItems) {
+    check(size >= 0, "task {}: -n all needs a finite test pool, and split {} is generated without bound; give a number",
+          task.name(), split);
+    return size;
+  }
+  return n;
+}
+
+int64_t parse_item_count(const std::string& text, const std::string& what) {
+  if (text == "all") return kAllItems;
+  size_t used = 0;
+  int64_t n = 0;
+  try {
+    n = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  check(used == text.size() && used > 0 && n > 0, "{} must be a positive number or 'all', got '{}'", what, text);
+  return n;
+}
+
 std::vector<Example> test_items(const Task& task, const std::string& split, int64_t n, uint64_t seed) {
-  return distinct_examples(task, split, Pool::test, n, derive_seed(seed, "test-items"));
+  if (!task.fixed_test_items()) return distinct_examples(task, split, Pool::test, n, derive_seed(seed, "test-items"));
+  const int64_t size = task.pool_size(split, Pool::test);
+  check(n <= size, "task {}: asked for {} items but split {} has {} (-n all takes them all)", task.name(), n, split, size);
+  std::vector<Example> out;
+  for (int64_t i = 0; i < n; ++i) out.push_back(task.example(split, Pool::test, seed, i));
+  return out;
 }
 
 std::vector<Example> exemplars(const Task& task, int64_t k, uint64_t seed) {
@@ -89,13 +120,29 @@ std::string method_prompt(const Method& m, const std::vector<Example>& shots, co
   return out + render_prompt(item, m.format);
 }
 
+// The answer of one item under one extraction rule: the extracted answer of each output,
+// then the method's vote among them.
+static std::string item_answer(const Task& task, const Method& method, const std::vector<std::string>& texts,
+                               Extraction mode, std::vector<std::string>* each) {
+  std::vector<std::string> extracted;
+  for (const auto& t : texts) extracted.push_back(task.extract_answer(t, mode));
+  if (each) *each = extracted;
+  if (extracted.size() == 1) return extracted[0];
+  if (method.kind == "complex") {
+    std::vector<std::string> top;
+    for (size_t k : most_complex(texts, method.vote_top)) top.push_back(extracted[k]);
+    return majority_vote(top);
+  }
+  return majority_vote(extracted);
+}
+
 EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_spec, const EvalSpec& spec) {
-  check(spec.n > 0, "-n must be positive, got {}", spec.n);
   const std::string split = spec.split.empty() ? task.default_split() : spec.split;
   task.check_split(split);
   const Method method = parse_method(spec.method);
+  const int64_t n_items = resolve_item_count(task, split, spec.n, backend.items_covered(task_spec));
 
-  auto items = test_items(task, split, spec.n, spec.seed);
+  auto items = test_items(task, split, n_items, spec.seed);
   std::vector<std::string> prompts, direct_prompts, golds;
   std::vector<Example> shared_shots;
   if (!spec.per_item_exemplars) shared_shots = method_exemplars(task, method, spec.seed, 0, false);
@@ -136,7 +183,13 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
   const bool have_logprobs = spec.gold_logprob && backend.score(direct_prompts, golds, gold_logprobs);
 
   EvalResult result;
-  std::vector<double> correct, char_acc, edit;
+  // Both rules score every item: the chosen one gives the headline, and the items where
+  // they disagree are the extraction audit.
+  const Extraction chosen = spec.extraction;
+  const Extraction other = chosen == Extraction::strict ? Extraction::lenient : Extraction::strict;
+  const bool two_rules = task.extractor_id(Extraction::strict) != task.extractor_id(Extraction::lenient);
+  std::vector<double> correct, correct_strict, correct_lenient, char_acc, edit;
+  std::vector<int64_t> disagreements;
   int64_t failed = 0, generated = 0;
   Hasher items_hash;
   const size_t N = size_t(method.samples);
@@ -146,22 +199,17 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
       const Completion& c = outputs[i * N + j];
       // Backends that cannot stop at the answer line (most servers) are cut here instead.
       texts.push_back(cut_after_answer_line(c.text, gen.stop_after_line_with));
-      extracted.push_back(task.extract_answer(texts.back()));
       generated += c.tokens;
     }
-    std::string answer;
-    if (N == 1) {
-      answer = extracted[0];
-    } else if (method.kind == "complex") {
-      std::vector<std::string> top;
-      for (size_t k : most_complex(texts, method.vote_top)) top.push_back(extracted[k]);
-      answer = majority_vote(top);
-    } else {
-      answer = majority_vote(extracted);
-    }
+    const std::string answer = item_answer(task, method, texts, chosen, &extracted);
+    const std::string other_answer = two_rules ? item_answer(task, method, texts, other, nullptr) : answer;
     const std::string gold = normalize_answer(task.answer_kind(), items[i].answer);
-    bool ok = task.is_correct(answer, items[i].answer);
+    const bool ok = task.is_correct(answer, items[i].answer, chosen);
+    const bool other_ok = two_rules ? task.is_correct(other_answer, items[i].answer, other) : ok;
     correct.push_back(ok ? 1.0 : 0.0);
+    (chosen == Extraction::strict ? correct_strict : correct_lenient).push_back(ok ? 1.0 : 0.0);
+    (chosen == Extraction::strict ? correct_lenient : correct_strict).push_back(other_ok ? 1.0 : 0.0);
+    if (ok != other_ok) disagreements.push_back(int64_t(i));
     char_acc.push_back(char_accuracy(answer, gold));
     edit.push_back(normalized_edit_distance(answer, gold));
     failed += answer.empty();
@@ -176,6 +224,12 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
     s["extracted"] = answer.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(answer);
     s["gold"] = items[i].answer;
     s["correct"] = ok;
+    if (two_rules) {
+      const std::string key = std::string("extracted_") + extraction_name(other);
+      s[key] = other_answer.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(other_answer);
+      s[std::string("correct_") + extraction_name(other)] = other_ok;
+      if (ok != other_ok) s["extraction_disagrees"] = true;
+    }
     if (have_logprobs) s["gold_logprob"] = gold_logprobs[i];
     result.samples.push_back(std::move(s));
   }
@@ -196,6 +250,7 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
   } else {
     metrics["gold_logprob"] = nullptr;  // the backend cannot score continuations
   }
+  metrics["extraction_disagreements"] = double(disagreements.size());
   std::vector<int> item_correct;
   for (double c : correct) item_correct.push_back(int(c));
   result.summary = {{"task", task_spec},
@@ -205,10 +260,16 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
                     {"n", items.size()},
                     {"accuracy", mean(correct)},
                     {"ci95", {lo, hi}},
+                    {"extraction", extraction_name(chosen)},
+                    {"extractor", task.extractor_id(chosen)},
+                    {"accuracy_strict", mean(correct_strict)},
                     {"metrics", metrics},
                     {"seed", spec.seed},
                     {"items_hash", items_hash.hex()},
                     {"item_correct", item_correct}};
+  if (chosen == Extraction::lenient) result.summary["accuracy_lenient"] = mean(correct_lenient);
+  // The audit: items that strict and lenient extraction score differently (their indices).
+  if (!disagreements.empty()) result.summary["extraction_disagreements"] = disagreements;
   auto notes = backend.notes();
   if (!have_logprobs && spec.gold_logprob) notes.push_back("gold log-probability skipped: the backend cannot score continuations");
   if (!notes.empty()) result.summary["notes"] = notes;

@@ -7,14 +7,21 @@
 
 #include "eval/backend.h"
 #include "eval/method.h"
+#include "tasks/extract.h"
 #include "tasks/task.h"
 
 namespace elab {
 
+// -n all: every item of the split's test pool.
+constexpr int64_t kAllItems = -1;
+// Test items of a generated task when -n is not given.
+constexpr int64_t kDefaultGeneratedItems = 200;
+
 struct EvalSpec {
   std::string split;              // "" = the task's default ("id", or "test" for file tasks)
   std::string method = "direct";
-  int64_t n = 200;                // test items
+  int64_t n = 0;                  // test items; 0 = the default (resolve_item_count), kAllItems = all
+  Extraction extraction = Extraction::strict;  // the headline accuracy's rule (the other is audited)
   uint64_t seed = 1;              // test items, exemplars and samples are drawn from it
   int batch_size = 64;            // sequences decoded together
   int max_new_tokens = 0;         // 0: the method's default (32 direct, 256 chains)
@@ -28,7 +35,15 @@ struct EvalResult {
   std::vector<nlohmann::ordered_json> samples;  // one per test item
 };
 
-// The first n distinct problems of the split's test pool.
+// How many test items an evaluation takes. n > 0: n (an Error beyond a fixed test set).
+// 0 (the default): a fixed test set whole (the official protocol), else `covered` items
+// when a backend says how many it can answer, else kDefaultGeneratedItems. kAllItems: the
+// whole test pool (an Error for a generator without bound).
+int64_t resolve_item_count(const Task& task, const std::string& split, int64_t n, int64_t covered = 0);
+// "all" -> kAllItems, "200" -> 200; an Error naming `what` otherwise.
+int64_t parse_item_count(const std::string& text, const std::string& what);
+// The split's first n test items: a fixed test set's items in file order (duplicates kept),
+// or the first n distinct problems a generator draws from `seed`.
 std::vector<Example> test_items(const Task& task, const std::string& split, int64_t n, uint64_t seed);
 // K distinct exemplars from the exemplar pool of the task's exemplar split (never the
 // test pool).

@@ -57,6 +57,9 @@ std::vector<ResultRow> result_rows(const std::vector<JobRecord>& jobs) {
     }
     if (s.contains("item_correct"))
       for (const auto& x : s["item_correct"]) r.item_correct.push_back(x.get<double>());
+    r.accuracy_strict = s.value("accuracy_strict", r.accuracy);
+    if (s.contains("extraction_disagreements"))
+      for (const auto& x : s["extraction_disagreements"]) r.extraction_disagreements.push_back(x.get<int64_t>());
     rows.push_back(std::move(r));
   }
   // A fixed order (not the order jobs finished in), so reports of equal results are equal files.
@@ -615,6 +618,28 @@ std::string section_recipes(const Cells& c, Doc& doc, std::string& brief) {
   return "Q4 (recipes): " + v;
 }
 
+// Where strict (the benchmark's rule) and lenient extraction score items differently: the
+// evidence that a number does not depend on a lenient reading.
+void section_extraction_audit(const std::vector<ResultRow>& rows, Doc& doc) {
+  std::vector<std::vector<std::string>> table;
+  for (const auto& r : rows) {
+    if (r.extraction_disagreements.empty()) continue;
+    std::vector<std::string> first;
+    for (size_t k = 0; k < r.extraction_disagreements.size() && k < 20; ++k)
+      first.push_back(std::to_string(r.extraction_disagreements[k]));
+    if (r.extraction_disagreements.size() > 20) first.push_back("...");
+    table.push_back({fmt::format("{}/{}/s{}", r.preset, r.recipe, r.train_seed), r.adaptation, r.task, r.split, r.method,
+                     fmt::format("{:.3f}", r.accuracy_strict), std::to_string(r.extraction_disagreements.size()),
+                     fmt::format("{}", fmt::join(first, " "))});
+  }
+  if (table.empty()) return;
+  doc.heading("Extraction audit", 2);
+  doc.para("Evaluations in which the task's strict rule (the benchmark's published extraction, used for every number "
+           "above) and lenient extraction (fallback guesses) score some items differently; the items are indices into "
+           "the split's test items (elab eval --samples marks them with extraction_disagrees).");
+  doc.table({"base", "adaptation", "task", "split", "method", "strict accuracy", "items that differ", "items"}, table);
+}
+
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string out = "\"";
@@ -643,6 +668,7 @@ StudyReport build_report(const std::vector<JobRecord>& jobs, const std::string& 
   section_prompting_vs_finetuning(cells, doc, brief[1]);
   section_scale(cells, doc, brief[2]);
   section_recipes(cells, doc, brief[3]);
+  section_extraction_audit(rows, doc);
   report.summary = fmt::format("{}\n{}\n{}\n{}", brief[0], brief[1], brief[2], brief[3]);
   report.markdown = doc.md;
   report.html = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + svg_escape(title) +

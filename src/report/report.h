@@ -24,6 +24,8 @@ struct ResultRow {
   double gold_logprob = 0, char_accuracy = 0;
   bool has_logprob = false;
   std::vector<double> item_correct;
+  double accuracy_strict = 0;
+  std::vector<int64_t> extraction_disagreements;  // items strict and lenient extraction score differently
 };
 
 std::vector<ResultRow> result_rows(const std::vector<JobRecord>& jobs);

@@ -180,10 +180,14 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
 }
 
 void print_eval_line(const nlohmann::ordered_json& s) {
-  fmt::print("{} {} {}: accuracy {:.3f} [{:.3f}, {:.3f}] n={} extract_fail {:.3f} ({:.1f}s)\n",
+  // Lenient accuracy is never shown alone: the strict one stands beside it.
+  const std::string rule = s.value("extraction", "strict") == "lenient"
+                               ? fmt::format(" (lenient extraction; strict {:.3f})", s["accuracy_strict"].get<double>())
+                               : "";
+  fmt::print("{} {} {}: accuracy {:.3f} [{:.3f}, {:.3f}]{} n={} extract_fail {:.3f} ({:.1f}s)\n",
              s["task"].get<std::string>(), s["split"].get<std::string>(), s["method"].get<std::string>(),
-             s["accuracy"].get<double>(), s["ci95"][0].get<double>(), s["ci95"][1].get<double>(), s["n"].get<int64_t>(),
-             s["metrics"]["extract_fail"].get<double>(), s["metrics"]["seconds"].get<double>());
+             s["accuracy"].get<double>(), s["ci95"][0].get<double>(), s["ci95"][1].get<double>(), rule,
+             s["n"].get<int64_t>(), s["metrics"]["extract_fail"].get<double>(), s["metrics"]["seconds"].get<double>());
 }
 
 void write_output(const std::string& path, const std::string& text) {
@@ -202,19 +206,23 @@ static EvalResult evaluate_bbh_all(Backend& backend, const EvalJob& job) {
   EvalResult all;
   nlohmann::ordered_json subtasks = nlohmann::ordered_json::array();
   std::vector<std::vector<double>> correct;
-  std::vector<double> accuracies;
-  int64_t items = 0;
+  std::vector<double> accuracies, strict_accuracies, lenient_accuracies;
+  int64_t items = 0, disagreements = 0;
   for (const auto& name : names) {
     auto task = make_task("bbh:" + name);
     EvalSpec spec = job.spec;
+    // -n caps each subtask; subtasks smaller than the cap are taken whole.
     const int64_t pool = task->pool_size(task->default_split(), Pool::test);
-    if (pool > 0) spec.n = std::min(spec.n, pool);
+    if (spec.n > 0) spec.n = std::min(spec.n, pool);
     auto r = evaluate(backend, *task, "bbh:" + name, spec);
     print_eval_line(r.summary);
     std::vector<double> c;
     for (int x : r.summary["item_correct"]) c.push_back(x);
     correct.push_back(c);
     accuracies.push_back(r.summary["accuracy"]);
+    strict_accuracies.push_back(r.summary["accuracy_strict"]);
+    if (r.summary.contains("accuracy_lenient")) lenient_accuracies.push_back(r.summary["accuracy_lenient"]);
+    disagreements += int64_t(r.summary["metrics"]["extraction_disagreements"].get<double>());
     items += r.summary["n"].get<int64_t>();
     for (auto& sample : r.samples) {
       sample["task"] = "bbh:" + name;
@@ -235,8 +243,12 @@ static EvalResult evaluate_bbh_all(Backend& backend, const EvalJob& job) {
     macro_draws.push_back(total / double(correct.size()));
   }
   std::sort(macro_draws.begin(), macro_draws.end());
-  double macro = 0;
-  for (double a : accuracies) macro += a / double(accuracies.size());
+  auto macro_of = [](const std::vector<double>& xs) {
+    double m = 0;
+    for (double a : xs) m += a / double(xs.size());
+    return m;
+  };
+  const double macro = macro_of(accuracies);
   all.summary = {{"task", "bbh:all"},
                  {"split", "test"},
                  {"method", job.spec.method},
@@ -244,6 +256,8 @@ static EvalResult evaluate_bbh_all(Backend& backend, const EvalJob& job) {
                  {"n", items},
                  {"accuracy", macro},
                  {"ci95", {macro_draws[25], macro_draws[974]}},
+                 {"extraction", extraction_name(job.spec.extraction)},
+                 {"accuracy_strict", macro_of(strict_accuracies)},
                  {"metrics", {{"extract_fail", 0.0}, {"seconds", 0.0}}},
                  {"seed", job.spec.seed},
                  {"macro_average_of", names.size()},
@@ -253,7 +267,10 @@ static EvalResult evaluate_bbh_all(Backend& backend, const EvalJob& job) {
     fails += st["metrics"]["extract_fail"].get<double>() * st["n"].get<double>();
     seconds += st["metrics"]["seconds"].get<double>();
   }
-  all.summary["metrics"] = {{"extract_fail", fails / double(items)}, {"seconds", seconds}};
+  all.summary["metrics"] = {{"extract_fail", fails / double(items)},
+                            {"seconds", seconds},
+                            {"extraction_disagreements", double(disagreements)}};
+  if (!lenient_accuracies.empty()) all.summary["accuracy_lenient"] = macro_of(lenient_accuracies);
   return all;
 }
 

@@ -39,8 +39,11 @@ struct Planner {
         if (std::find(plan.skipped.begin(), plan.skipped.end(), note) == plan.skipped.end()) plan.skipped.push_back(note);
         continue;
       }
+      // The extraction rule's name and version are part of the key: a changed rule re-runs
+      // exactly the evaluations that used it.
       for (const auto& m : methods)
-        add("eval", {{"task", task}, {"split", split}, {"method", m}, {"n", n}, {"seed", seed}},
+        add("eval",
+            {{"task", task}, {"split", split}, {"method", m}, {"n", n}, {"seed", seed}, {"extractor", t->extractor_id()}},
             model.key, model.group);
     }
   }

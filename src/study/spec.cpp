@@ -86,8 +86,13 @@ EvalBlock eval_block(const toml::table& t, const std::string& path, const std::s
   b.splits = strings(t, "splits", path, false);
   if (b.splits.empty()) b.splits = {"id"};
   b.methods = strings(t, "methods", path, true);
-  b.n = number<int64_t>(t, "n", 200, path);
-  check(b.n > 0, "{}: {} n must be positive", path, section);
+  if (const toml::node* n = t.get("n"); n && n->is_string()) {
+    check(n->value<std::string>() == "all", "{}: must be a positive number or \"all\"", where(path, *n, "n"));
+    b.n = -1;  // every item of the test pool (eval/evaluate.h kAllItems)
+  } else {
+    b.n = number<int64_t>(t, "n", 0, path);
+    check(t.get("n") == nullptr || b.n > 0, "{}: {} n must be positive or \"all\"", path, section);
+  }
   if (finetune) b.retention_tasks = strings(t, "retention_tasks", path, false);
   for (const auto& m : b.methods) {
     try {

@@ -9,7 +9,7 @@ namespace elab {
 
 struct EvalBlock {
   std::vector<std::string> tasks, splits, methods;
-  int64_t n = 200;
+  int64_t n = 0;  // 0: the task's default (a file's whole test set, else 200); -1: "all"
   std::vector<std::string> retention_tasks;  // fine-tuning blocks only
 };
 

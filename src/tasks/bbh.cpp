@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/names.h"
+#include "tasks/extract.h"
 #include "tasks/file_task.h"
 #include "tasks/registry.h"
 
@@ -104,6 +105,16 @@ class BbhTask : public FileTask {
     return format == "cot" && shots == int(exemplar_items_.size()) ? verbatim_ : "";
   }
   std::string verbatim_answer_cue() const override { return " Let's think step by step."; }
+  // Strict: the benchmark's rule (tasks/extract.h), exact match with the target as written.
+  std::string extract_answer(const std::string& output, Extraction mode) const override {
+    return mode == Extraction::strict ? extract_bbh_strict(output) : FileTask::extract_answer(output, mode);
+  }
+  bool is_correct(const std::string& extracted, const std::string& gold, Extraction mode) const override {
+    return mode == Extraction::strict ? !extracted.empty() && extracted == gold : FileTask::is_correct(extracted, gold, mode);
+  }
+  std::string extractor_id(Extraction mode) const override {
+    return mode == Extraction::strict ? "bbh-exact@1" : FileTask::extractor_id(mode);
+  }
   std::vector<SplitInfo> splits() const override {
     return {{"test", fmt::format("{} items of bbh/tasks/{}.json", test_items_[0].size(), subtask_)}};
   }

@@ -2,9 +2,20 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <regex>
 
+#include "core/error.h"
+
 namespace elab {
+
+Extraction parse_extraction(const std::string& name) {
+  if (name == "strict") return Extraction::strict;
+  if (name == "lenient") return Extraction::lenient;
+  fail("unknown extraction '{}': valid are strict (the task's published rule, the default) and lenient", name);
+}
+
+const char* extraction_name(Extraction e) { return e == Extraction::strict ? "strict" : "lenient"; }
 
 std::string normalize_number(const std::string& text) {
   std::string s;
@@ -146,6 +157,68 @@ std::string normalize_answer(AnswerKind kind, const std::string& gold) {
     case AnswerKind::sequence: return extract_sequence(gold);
   }
   return gold;
+}
+
+static std::string trim(const std::string& s) {
+  const size_t a = s.find_first_not_of(" \t\r\n");
+  if (a == std::string::npos) return "";
+  const size_t b = s.find_last_not_of(" \t\r\n");
+  return s.substr(a, b - a + 1);
+}
+
+// Position just after the last "the answer is" / "The answer is", or npos.
+static size_t after_last_answer_is(const std::string& output) {
+  size_t best = std::string::npos;
+  for (const char* cue : {"the answer is", "The answer is"}) {
+    const size_t at = output.rfind(cue);
+    if (at != std::string::npos && (best == std::string::npos || at + std::strlen(cue) > best)) best = at + std::strlen(cue);
+  }
+  return best;
+}
+
+// The first non-blank line: the whole answer of answer-only prompting.
+static std::string first_line(const std::string& output) {
+  const size_t a = output.find_first_not_of(" \t\r\n");
+  if (a == std::string::npos) return "";
+  return trim(output.substr(a, output.find('\n', a) - a));
+}
+
+std::string extract_bbh_strict(const std::string& output) {
+  const size_t from = after_last_answer_is(output);
+  std::string s = from == std::string::npos ? first_line(output) : output.substr(from);
+  s = trim(s.substr(0, s.find('\n')));
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return trim(s);
+}
+
+std::string extract_gsm8k_strict(const std::string& output) {
+  // The last cue decides: a number after an earlier cue does not count when the last has none.
+  static const std::regex cue(R"([Tt]he answer is|####)");
+  size_t last = std::string::npos;
+  for (std::sregex_iterator it(output.begin(), output.end(), cue), end; it != end; ++it)
+    last = size_t(it->position() + it->length());
+  std::string number;
+  if (last == std::string::npos) {
+    // Answer-only prompting: the first line is the answer, and must be a number as it is.
+    static const std::regex whole(R"(^-?[0-9][0-9.,]*$)");
+    number = first_line(output);
+    if (!std::regex_match(number, whole)) return "";
+  } else {
+    static const std::regex number_first(R"(^[ \t]*(-?[0-9][0-9.,]*))");
+    std::smatch m;
+    const std::string rest = output.substr(last);
+    if (!std::regex_search(rest, m, number_first)) return "";
+    number = m[1];
+  }
+  number.erase(std::remove(number.begin(), number.end(), ','), number.end());
+  if (!number.empty() && number.back() == '.') number.pop_back();
+  return number;
+}
+
+std::string gsm8k_gold(const std::string& gold) {
+  std::string g = trim(gold);
+  g.erase(std::remove(g.begin(), g.end(), ','), g.end());
+  return g;
 }
 
 }  // namespace elab

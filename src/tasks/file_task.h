@@ -1,7 +1,7 @@
 #pragma once
 // Tasks read from files (GSM8K, BIG-Bench-Hard, generic JSONL). Their test pool is the
-// file's items in file order (index i = item i, whatever the seed, so replay files can
-// refer to items by position); exemplars and training examples come from a separate
+// file's items in file order, duplicates kept as the official sets have them (index i =
+// item i, whatever the seed, so replay files can refer to items by position); exemplars and training examples come from a separate
 // file or split, in an order shuffled by the seed.
 #include <string>
 #include <vector>
@@ -34,6 +34,7 @@ class FileTask : public Task {
   std::string default_split() const override { return "test"; }
   std::string exemplar_split() const override { return "test"; }
   AnswerKind answer_kind() const override { return kind_; }
+  bool fixed_test_items() const override { return true; }
 
  protected:
   const std::vector<Example>& items(const std::string& split, Pool pool) const;

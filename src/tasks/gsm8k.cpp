@@ -72,6 +72,17 @@ class Gsm8kTask : public FileTask {
   std::vector<SplitInfo> splits() const override {
     return {{"test", fmt::format("{} problems of gsm8k/test.jsonl", test_items_[0].size())}};
   }
+  // Strict: the published rule (tasks/extract.h), the number compared as a string.
+  std::string extract_answer(const std::string& output, Extraction mode) const override {
+    return mode == Extraction::strict ? extract_gsm8k_strict(output) : FileTask::extract_answer(output, mode);
+  }
+  bool is_correct(const std::string& extracted, const std::string& gold, Extraction mode) const override {
+    return mode == Extraction::strict ? !extracted.empty() && extracted == gsm8k_gold(gold)
+                                      : FileTask::is_correct(extracted, gold, mode);
+  }
+  std::string extractor_id(Extraction mode) const override {
+    return mode == Extraction::strict ? "gsm8k-strict@1" : FileTask::extractor_id(mode);
+  }
 };
 
 }  // namespace

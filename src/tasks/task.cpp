@@ -35,11 +35,15 @@ void Task::check_split(const std::string& split) const {
   fail_unknown("split of task " + name(), split, names);
 }
 
-std::string Task::extract_answer(const std::string& output) const { return extract_answer_of(answer_kind(), output); }
+std::string Task::extract_answer(const std::string& output, Extraction) const {
+  return extract_answer_of(answer_kind(), output);
+}
 
-bool Task::is_correct(const std::string& extracted, const std::string& gold) const {
+bool Task::is_correct(const std::string& extracted, const std::string& gold, Extraction) const {
   return !extracted.empty() && extracted == normalize_answer(answer_kind(), gold);
 }
+
+std::string Task::extractor_id(Extraction) const { return "elab-kind@1"; }
 
 Pool pool_of(const std::string& task_name, const std::string& key) {
   uint64_t bucket = Hasher().add(task_name).add("\x1f").add(key).value() % 100;

@@ -11,6 +11,8 @@
 namespace elab {
 
 enum class Pool { train, exemplar, test };
+// How answers are read: the task's own strict rule, or the lenient one (tasks/extract.h).
+enum class Extraction { strict, lenient };
 const char* pool_name(Pool p);
 Pool parse_pool(const std::string& name);
 
@@ -61,9 +63,21 @@ class Task {
   // Appended after the query's "A:" when the verbatim prompt is used.
   virtual std::string verbatim_answer_cue() const { return ""; }
 
-  // The answer found in a model's output; "" when none could be extracted.
-  virtual std::string extract_answer(const std::string& output) const;
-  virtual bool is_correct(const std::string& extracted, const std::string& gold) const;
+  // The answer found in a model's output under `mode`; "" when none could be extracted.
+  // `strict` is the task's own (for benchmarks, the published) rule; `lenient` the
+  // kind-based rule with fallbacks (tasks/extract.h). Generated tasks have one rule.
+  virtual std::string extract_answer(const std::string& output, Extraction mode = Extraction::strict) const;
+  virtual bool is_correct(const std::string& extracted, const std::string& gold,
+                          Extraction mode = Extraction::strict) const;
+  // The rule by name and version, e.g. "bbh-exact@1"; a change in what a rule accepts
+  // bumps its version, and with it the key of every evaluation job that used it.
+  virtual std::string extractor_id(Extraction mode = Extraction::strict) const;
+  // The generator's version: bumped whenever the examples it makes change.
+  virtual int version() const { return 1; }
+
+  // True when the test pool is a fixed list (a file's items, in file order, duplicates
+  // kept) rather than a generator: evaluation then takes its first n items as they are.
+  virtual bool fixed_test_items() const { return false; }
 
   // Throws an Error listing the task's splits when `split` is not one of them.
   void check_split(const std::string& split) const;

@@ -278,6 +278,111 @@ TEST(Replay, ScoresRecordedPredictionsAndReportsWhatDidNotMatch) {
             std::string::npos);
 }
 
+// A file task is scored whole by default, its repeated questions kept: a line by question
+// answers the k-th asking of that question in order; lines past -n are counted as such.
+// A generated task through replay is scored on as many items as the file covers.
+TEST(Replay, WholeSplitsRepeatedQuestionsAndLinesBeyondN) {
+  TempDir dir;
+  const auto tpath = (dir / "t.jsonl").string();
+  {
+    std::ofstream f(tpath);
+    for (const auto& [q, a] : std::vector<std::pair<std::string, std::string>>{
+             {"q0", "yes"}, {"dup", "yes"}, {"q2", "no"}, {"dup", "no"}, {"q4", "yes"}})
+      f << nlohmann::json({{"question", q}, {"answer", a}}).dump() << "\n";
+  }
+  const auto ppath = (dir / "p.jsonl").string();
+  {
+    std::ofstream f(ppath);
+    f << nlohmann::json({{"question", "dup"}, {"prediction", "yes"}}).dump() << "\n";  // item 1
+    f << nlohmann::json({{"question", "dup"}, {"prediction", "no"}}).dump() << "\n";   // item 3
+    for (int i : {0, 2, 4}) f << nlohmann::json({{"index", i}, {"prediction", i == 2 ? "no" : "yes"}}).dump() << "\n";
+  }
+  auto task = make_task("jsonl:" + tpath);
+  auto replay = make_backend("replay:" + ppath);
+  auto whole = evaluate(*replay, *task, "jsonl:" + tpath, EvalSpec{});
+  EXPECT_EQ(whole.summary["n"], 5);  // the default: the whole file, the repeated question twice
+  EXPECT_EQ(whole.summary["accuracy"].get<double>(), 1.0);
+  EXPECT_EQ(whole.summary["notes"].dump().find("lines of"), std::string::npos) << whole.summary["notes"].dump();
+
+  EvalSpec two;
+  two.n = 2;
+  auto capped = evaluate(*replay, *task, "jsonl:" + tpath, two);
+  EXPECT_EQ(capped.summary["n"], 2);
+  const std::string notes = capped.summary["notes"].dump();
+  EXPECT_NE(notes.find("2 of 5 lines of"), std::string::npos) << notes;  // indices 2 and 4
+  EXPECT_NE(notes.find("beyond the 2 evaluated"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("1 of 5 lines of"), std::string::npos) << notes;  // the second "dup" line
+  EXPECT_NE(testing::error_of([&] {
+              EvalSpec six;
+              six.n = 6;
+              evaluate(*replay, *task, "jsonl:" + tpath, six);
+            }).find("asked for 6 items but split test has 5"),
+            std::string::npos);
+  EvalSpec all;
+  all.n = kAllItems;
+  EXPECT_EQ(evaluate(*replay, *task, "jsonl:" + tpath, all).summary["n"], 5);
+
+  // A generated task: the file's 7 indexed lines set n; -n all is refused for it.
+  auto add = make_task("add");
+  auto items = test_items(*add, "id", 7, 1);
+  {
+    std::ofstream f(dir / "add.jsonl");
+    for (size_t i = 0; i < items.size(); ++i)
+      f << nlohmann::json({{"index", i}, {"prediction", " " + items[i].answer}}).dump() << "\n";
+  }
+  auto covered = evaluate(*make_backend("replay:" + (dir / "add.jsonl").string()), *add, "add", EvalSpec{});
+  EXPECT_EQ(covered.summary["n"], 7);
+  EXPECT_EQ(covered.summary["accuracy"].get<double>(), 1.0);
+  EXPECT_NE(testing::error_of([&] { evaluate(*replay, *add, "add", all); }).find("-n all needs a finite test pool"),
+            std::string::npos);
+  EXPECT_EQ(parse_item_count("all", "-n"), kAllItems);
+  EXPECT_EQ(parse_item_count("12", "-n"), 12);
+  for (const char* bad : {"0", "-3", "12x", "", "many"})
+    EXPECT_NE(testing::error_of([&] { parse_item_count(bad, "-n"); }).find("-n must be a positive number or 'all'"),
+              std::string::npos)
+        << bad;
+}
+
+// The extraction audit: strict and lenient both score every item, the headline follows
+// --extract, and the items where they disagree are listed in the summary and the samples.
+TEST(Replay, StrictAndLenientExtractionAreBothReportedWithAnAudit) {
+  if (data_root().empty()) GTEST_SKIP() << "no ../shared/data (set ELAB_DATA); skipping real-data audit test";
+  TempDir dir;
+  auto task = make_task("bbh:date_understanding");
+  auto items = test_items(*task, "test", 4, 1);
+  {
+    std::ofstream f(dir / "p.jsonl");
+    f << nlohmann::json({{"index", 0}, {"prediction", "So the answer is " + items[0].answer + "."}}).dump() << "\n";
+    f << nlohmann::json({{"index", 1}, {"prediction", "So the answer is " + items[1].answer + " or (Z)."}}).dump() << "\n";
+    f << nlohmann::json({{"index", 2}, {"prediction", "I think " + items[2].answer + " fits."}}).dump() << "\n";
+    f << nlohmann::json({{"index", 3}, {"prediction", "So the answer is (Z)."}}).dump() << "\n";
+  }
+  auto replay = make_backend("replay:" + (dir / "p.jsonl").string());
+  EvalSpec spec;
+  spec.n = 4;
+  spec.method = "cot:3";
+  auto strict = evaluate(*replay, *task, "bbh:date_understanding", spec);
+  EXPECT_EQ(strict.summary["extraction"], "strict");
+  EXPECT_EQ(strict.summary["extractor"], "bbh-exact@1");
+  EXPECT_DOUBLE_EQ(strict.summary["accuracy"].get<double>(), 0.25);
+  EXPECT_DOUBLE_EQ(strict.summary["accuracy_strict"].get<double>(), 0.25);
+  EXPECT_FALSE(strict.summary.contains("accuracy_lenient"));
+  EXPECT_EQ(strict.summary["extraction_disagreements"], nlohmann::ordered_json({1, 2}));
+  EXPECT_EQ(strict.summary["metrics"]["extraction_disagreements"].get<double>(), 2.0);
+  EXPECT_EQ(strict.samples[1]["correct"], false);
+  EXPECT_EQ(strict.samples[1]["correct_lenient"], true);
+  EXPECT_EQ(strict.samples[1]["extraction_disagrees"], true);
+  EXPECT_FALSE(strict.samples[0].contains("extraction_disagrees"));
+
+  spec.extraction = Extraction::lenient;
+  auto lenient = evaluate(*replay, *task, "bbh:date_understanding", spec);
+  EXPECT_EQ(lenient.summary["extraction"], "lenient");
+  EXPECT_DOUBLE_EQ(lenient.summary["accuracy"].get<double>(), 0.75);
+  EXPECT_DOUBLE_EQ(lenient.summary["accuracy_lenient"].get<double>(), 0.75);
+  EXPECT_DOUBLE_EQ(lenient.summary["accuracy_strict"].get<double>(), 0.25);
+  EXPECT_EQ(lenient.summary["extraction_disagreements"], strict.summary["extraction_disagreements"]);
+}
+
 // What `elab eval --samples` writes replays to the same scores, voting methods included.
 TEST(Replay, SamplesOfAnEvaluationReplayToTheSameScores) {
   TempDir dir;
