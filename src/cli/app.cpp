@@ -14,6 +14,7 @@ std::unique_ptr<CLI::App> build_app() {
   app->require_subcommand(1);
   app->set_version_flag("--version", "elab 0.1.0");
   add_quickstart_command(*app);
+  add_plot_command(*app);
   add_models_command(*app);
   add_tasks_command(*app);
   add_train_command(*app);

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "study/jobs.h"
+#include "core/error.h"
 #include "core/fs.h"
 
 namespace elab {
@@ -32,5 +33,47 @@ void add_worker_flag(CLI::App& cmd, MachineOptions& opts) {
 ThreadSettings apply_machine_options(const MachineOptions& opts) { return configure_threads(opts.threads); }
 
 void write_json(const std::string& path, const nlohmann::ordered_json& j) { write_output(path, j.dump(2) + "\n"); }
+
+}  // namespace elab
+
+namespace elab {
+
+int64_t parse_positive(const std::string& text, const std::string& flag) {
+  size_t used = 0;
+  int64_t v = 0;
+  try {
+    v = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  check(used > 0 && used == text.size() && v > 0, "{} must be a positive integer, got '{}'", flag, text);
+  return v;
+}
+
+double parse_real(const std::string& text, const std::string& flag) {
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  check(used > 0 && used == text.size(), "{} must be a number, got '{}'", flag, text);
+  return v;
+}
+
+void add_model_shape_flags(CLI::App& cmd, ModelShape& s) {
+  cmd.add_option("--preset", s.preset, "model preset as the starting point (elab models list; default s)");
+  cmd.add_option("--model-config", s.config_file, "a Hugging Face config.json (Llama keys) as the starting point");
+  cmd.add_option("--d-model", s.d_model, "width (hidden_size); heads follow at 16 channels each unless --heads");
+  cmd.add_option("--layers", s.layers, "blocks (num_hidden_layers)");
+  cmd.add_option("--heads", s.heads, "attention heads");
+  cmd.add_option("--kv-heads", s.kv_heads, "key/value heads (fewer than --heads: grouped-query attention)");
+  cmd.add_option("--ffn", s.ffn, "SwiGLU hidden size (default 8/3 x width)");
+  cmd.add_option("--max-seq-len", s.max_seq_len, "context length (RoPE table)");
+  cmd.add_option("--rope-theta", s.rope_theta, "RoPE base");
+  cmd.add_option("--mlp", s.mlp, "swiglu, or none: attention-only blocks");
+  cmd.add_flag("--no-tie", s.no_tie, "an output projection of its own (not tied to the embedding)");
+}
 
 }  // namespace elab

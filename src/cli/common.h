@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/threads.h"
+#include "model/config.h"
 
 namespace elab {
 
@@ -25,5 +26,13 @@ ThreadSettings apply_machine_options(const MachineOptions& opts);
 
 // Writes JSON to `path` atomically ("-" = stdout).
 void write_json(const std::string& path, const nlohmann::ordered_json& j);
+
+// --preset, --model-config and the shape knobs (--d-model --layers --heads --kv-heads
+// --ffn --max-seq-len --rope-theta --mlp --no-tie), declared once for train and models show.
+void add_model_shape_flags(CLI::App& cmd, ModelShape& shape);
+
+// A flag's text as a positive integer / a number, or an Error naming the flag.
+int64_t parse_positive(const std::string& text, const std::string& flag);
+double parse_real(const std::string& text, const std::string& flag);
 
 }  // namespace elab

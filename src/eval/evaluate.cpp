@@ -13,16 +13,18 @@
 
 namespace elab {
 
-static std::vector<Example> distinct_examples(const Task& task, const std::string& split, Pool pool, int64_t n,
-                                              uint64_t seed) {
+std::vector<Example> distinct_examples(const Task& task, const std::string& split, Pool pool, int64_t n,
+                                       uint64_t seed, bool up_to) {
   std::vector<Example> out;
   std::set<std::string> seen;
   const int64_t size = task.pool_size(split, pool);
+  if (up_to && size >= 0) n = std::min(n, size);
   check(size < 0 || n <= size, "task {}: asked for {} items but the {} pool of split {} has only {}", task.name(), n,
         pool_name(pool), split, size);
   const int64_t max_draws = size >= 0 ? size : n * 20 + 100;
   int64_t since_new = 0;  // a generated pool is exhausted when draws stop finding new problems
   for (int64_t i = 0; int64_t(out.size()) < n; ++i) {
+    if (up_to && !(i < max_draws && since_new < 2000 + int64_t(out.size()))) break;
     check(i < max_draws && since_new < 2000 + int64_t(out.size()),
           "task {}: its {} pool of split {} has fewer than {} distinct problems (found {})", task.name(),
           pool_name(pool), split, n, out.size());
@@ -140,9 +142,10 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
   const std::string split = spec.split.empty() ? task.default_split() : spec.split;
   task.check_split(split);
   const Method method = parse_method(spec.method);
-  const int64_t n_items = resolve_item_count(task, split, spec.n, backend.items_covered(task_spec));
-
-  auto items = test_items(task, split, n_items, spec.seed);
+  const auto items = spec.items ? *spec.items
+                                 : test_items(task, split, resolve_item_count(task, split, spec.n, backend.items_covered(task_spec)),
+                                              spec.seed);
+  check(!items.empty(), "task {}: no items to evaluate in split {}", task.name(), split);
   std::vector<std::string> prompts, direct_prompts, golds;
   std::vector<Example> shared_shots;
   if (!spec.per_item_exemplars) shared_shots = method_exemplars(task, method, spec.seed, 0, false);
@@ -164,6 +167,7 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
   gen.stop = stop_sequences(method.format);
   gen.stop_after_line_with = answer_line_cue(method.format);
   gen.batch_size = spec.batch_size;
+  gen.show_progress = spec.show_progress;
   gen.max_new_tokens = spec.max_new_tokens > 0 ? spec.max_new_tokens : (method.format == Format::cot ? 256 : 32);
   gen.num_samples = method.samples;
   gen.temperature = method.temperature;

@@ -27,6 +27,10 @@ struct EvalSpec {
   int max_new_tokens = 0;         // 0: the method's default (32 direct, 256 chains)
   bool per_item_exemplars = false;  // fresh exemplars for every test item
   bool gold_logprob = true;       // teacher-forced log-probability of the gold answer
+  bool show_progress = true;      // a progress bar on a terminal
+  // When set: evaluate these items instead of the split's first n test items (the
+  // evaluations during training use it for their fixed item sets).
+  const std::vector<Example>* items = nullptr;
   std::string model_name;         // for the summary
 };
 
@@ -45,6 +49,11 @@ int64_t parse_item_count(const std::string& text, const std::string& what);
 // The split's first n test items: a fixed test set's items in file order (duplicates kept),
 // or the first n distinct problems a generator draws from `seed`.
 std::vector<Example> test_items(const Task& task, const std::string& split, int64_t n, uint64_t seed);
+// The first n distinct problems that `seed` draws from a pool (an Error when the pool has
+// fewer, unless `up_to`: then as many as it has): what test items, exemplars and fixed
+// training sets are made of.
+std::vector<Example> distinct_examples(const Task& task, const std::string& split, Pool pool, int64_t n, uint64_t seed,
+                                       bool up_to = false);
 // K distinct exemplars from the exemplar pool of the task's exemplar split (never the
 // test pool).
 std::vector<Example> exemplars(const Task& task, int64_t k, uint64_t seed);

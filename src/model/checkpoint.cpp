@@ -37,12 +37,17 @@ void write_directory(const fs::path& dir, const std::vector<NamedBytes>& files) 
       write_file_atomic(staged / f.name, f.bytes);
       written.insert(f.name);
     }
-    // Keep what else the directory holds (the training log, a user's notes): hard links
-    // share the inode, so a log still open for appending keeps writing into it.
+    // Keep what else the directory holds (the training log, a user's notes, snapshots):
+    // hard links share the inode, so a log still open for appending keeps writing into it.
     if (fs::is_directory(dir)) {
       for (const auto& entry : fs::directory_iterator(dir)) {
         auto name = entry.path().filename().string();
-        if (!entry.is_regular_file() || written.count(name)) continue;
+        if (written.count(name)) continue;
+        if (entry.is_directory()) {  // snapshots/: linked file by file, the originals stay until the swap
+          fs::copy(entry.path(), staged / name, fs::copy_options::recursive | fs::copy_options::create_hard_links);
+          continue;
+        }
+        if (!entry.is_regular_file()) continue;
         if (::link(entry.path().c_str(), (staged / name).c_str()) != 0) fs::copy_file(entry.path(), staged / name);
       }
     }

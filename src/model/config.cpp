@@ -1,6 +1,11 @@
 #include "model/config.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -11,8 +16,8 @@ namespace elab {
 int64_t ModelConfig::param_count() const {
   const int64_t d = d_model, kv = int64_t(n_kv_heads) * head_dim();
   const int64_t attn = d * d * 2 + d * kv * 2;  // q, o and k, v
-  const int64_t mlp = 3 * d * ffn_hidden;       // gate, up, down
-  const int64_t norms = 2 * d;
+  const int64_t mlp = 3 * d * ffn_hidden;       // gate, up, down (none in attention-only blocks)
+  const int64_t norms = (ffn_hidden > 0 ? 2 : 1) * d;
   const int64_t emb = int64_t(vocab_size) * d * (tie_embeddings ? 1 : 2);
   return n_layers * (attn + mlp + norms) + emb + d;
 }
@@ -24,7 +29,8 @@ void ModelConfig::validate(const std::string& where) const {
   positive("num_hidden_layers", n_layers);
   positive("num_attention_heads", n_heads);
   positive("num_key_value_heads", n_kv_heads);
-  positive("intermediate_size", ffn_hidden);
+  check(ffn_hidden >= 0, "{}: intermediate_size must be positive, or 0 for attention-only blocks, got {}", where,
+        ffn_hidden);
   positive("max_position_embeddings", max_seq_len);
   positive("rope_theta", rope_theta);
   positive("rms_norm_eps", norm_eps);
@@ -113,16 +119,82 @@ ModelConfig ModelConfig::from_hf_json(const std::string& text, const std::string
 //  * SwiGLU hidden = 8/3 * d_model rounded up to a multiple of 16;
 //  * peak learning rate 3e-3 * (128 / d_model), capped at 3e-3 (smaller for wider models,
 //    in the spirit of muP), with the same warm-up and cosine schedule on every rung.
+static int swiglu_hidden(int d) { return (8 * d / 3 + 15) / 16 * 16; }
+static double ladder_lr(int d) { return std::min(3e-3, 3e-3 * 128.0 / d); }
+
 static Preset make_preset(const std::string& name, int d, int layers, int head_dim, bool cpu) {
   ModelConfig c;
   c.d_model = d;
   c.n_layers = layers;
   c.n_heads = d / head_dim;
   c.n_kv_heads = c.n_heads;
-  c.ffn_hidden = (8 * d / 3 + 15) / 16 * 16;
+  c.ffn_hidden = swiglu_hidden(d);
   c.max_seq_len = cpu ? 1024 : 2048;
-  double lr = std::min(3e-3, 3e-3 * 128.0 / d);
+  double lr = ladder_lr(d);
   return Preset{name, c, lr, cpu};
+}
+
+bool ModelShape::empty() const {
+  return preset.empty() && config_file.empty() && d_model == 0 && layers == 0 && heads == 0 && kv_heads == 0 &&
+         max_seq_len == 0 && ffn < 0 && rope_theta == 0 && mlp.empty() && !no_tie;
+}
+
+ResolvedModel resolve_model(const ModelShape& s) {
+  check(s.preset.empty() || s.config_file.empty(), "--preset and --model-config are two starting points; give one");
+  for (auto [flag, v] : {std::pair{"--d-model", s.d_model}, {"--layers", s.layers}, {"--heads", s.heads},
+                         {"--kv-heads", s.kv_heads}, {"--max-seq-len", s.max_seq_len}})
+    check(v >= 0, "{} must be positive, got {}", flag, v);
+  check(s.ffn >= -1, "--ffn must be positive, got {}", s.ffn);
+  check(s.ffn != 0, "--ffn must be positive; attention-only blocks are --mlp none");
+  check(s.rope_theta >= 0, "--rope-theta must be positive, got {}", s.rope_theta);
+  check(s.mlp.empty() || s.mlp == "swiglu" || s.mlp == "none", "--mlp must be swiglu or none, got '{}'", s.mlp);
+  check(!(s.mlp == "none" && s.ffn > 0), "--mlp none has no MLP to give --ffn {} to", s.ffn);
+
+  ResolvedModel r;
+  std::string base_name;
+  if (!s.config_file.empty()) {
+    std::ifstream in(s.config_file);
+    check(bool(in), "--model-config: cannot open {}", s.config_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    r.config = ModelConfig::from_hf_json(text.str(), s.config_file);
+    r.lr = ladder_lr(r.config.d_model);
+    base_name = "config";
+  } else {
+    const Preset& p = find_preset(s.preset.empty() ? "s" : s.preset);
+    r.config = p.config;
+    r.lr = p.lr;
+    base_name = p.name;
+  }
+  ModelConfig& c = r.config;
+  const bool overridden = s.d_model || s.layers || s.heads || s.kv_heads || s.max_seq_len || s.ffn > 0 ||
+                          s.rope_theta > 0 || !s.mlp.empty() || s.no_tie;
+  if (s.d_model) {
+    c.d_model = s.d_model;
+    r.lr = ladder_lr(c.d_model);
+    if (!s.heads) c.n_heads = std::max(1, c.d_model / 16);  // the ladder's head dimension
+    if (s.ffn < 0 && c.ffn_hidden > 0) c.ffn_hidden = swiglu_hidden(c.d_model);
+  }
+  if (s.layers) c.n_layers = s.layers;
+  if (s.heads) c.n_heads = s.heads;
+  c.n_kv_heads = s.kv_heads ? s.kv_heads : (s.heads || s.d_model ? c.n_heads : c.n_kv_heads);
+  if (s.ffn > 0) c.ffn_hidden = s.ffn;
+  if (s.mlp == "none") c.ffn_hidden = 0;
+  if (s.mlp == "swiglu" && c.ffn_hidden == 0) c.ffn_hidden = swiglu_hidden(c.d_model);
+  if (s.max_seq_len) c.max_seq_len = s.max_seq_len;
+  if (s.rope_theta > 0) c.rope_theta = s.rope_theta;
+  if (s.no_tie) c.tie_embeddings = false;
+  check(c.d_model % c.n_heads == 0, "--heads {} does not divide --d-model {}", c.n_heads, c.d_model);
+  check(c.n_heads % c.n_kv_heads == 0, "--kv-heads {} does not divide --heads {}", c.n_kv_heads, c.n_heads);
+  c.validate("model shape");
+  r.name = !overridden && s.config_file.empty()
+               ? base_name
+               : fmt::format("d{}-L{}-H{}{}{}{}", c.d_model, c.n_layers, c.n_heads,
+                             c.n_kv_heads != c.n_heads ? fmt::format("-K{}", c.n_kv_heads) : "",
+                             c.ffn_hidden == 0 ? "-attn" : (c.ffn_hidden != swiglu_hidden(c.d_model)
+                                                                ? fmt::format("-F{}", c.ffn_hidden) : ""),
+                             c.tie_embeddings ? "" : "-untied");
+  return r;
 }
 
 const std::vector<Preset>& presets() {

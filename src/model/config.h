@@ -41,4 +41,30 @@ struct Preset {
 const std::vector<Preset>& presets();
 const Preset& find_preset(const std::string& name);  // unknown name: Error listing the valid ones
 
+// A model asked for on the command line or in a study: a preset, a config.json, or a
+// shape given knob by knob, each knob overriding what the preset or file says.
+// Zero / empty = not given.
+struct ModelShape {
+  std::string preset;       // a ladder preset as the starting point
+  std::string config_file;  // or a Hugging Face config.json (Llama keys)
+  int d_model = 0, layers = 0, heads = 0, kv_heads = 0, max_seq_len = 0;
+  int ffn = -1;             // -1: not given; 0 only through mlp = "none"
+  double rope_theta = 0;
+  std::string mlp;          // "swiglu" or "none" (attention-only blocks)
+  bool no_tie = false;      // an output projection of its own
+
+  bool empty() const;
+};
+
+struct ResolvedModel {
+  std::string name;  // the preset's name when nothing overrides it, else a shape name ("d64-L2-H4-attn")
+  ModelConfig config;
+  double lr;         // the preset's, or the ladder's rule for this width
+};
+
+// Without a preset or file, the knobs start from preset s's rules: head dimension 16,
+// SwiGLU hidden 8/3 x width. Errors name the flag: heads that do not divide the width,
+// non-positive sizes, a preset together with a file.
+ResolvedModel resolve_model(const ModelShape& shape);
+
 }  // namespace elab

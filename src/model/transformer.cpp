@@ -161,8 +161,9 @@ torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
 
 DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c) {
   self_attn = register_module("self_attn", Attention(c));
-  mlp = register_module("mlp", MLP(c));
   input_layernorm = register_module("input_layernorm", RMSNorm(c.d_model, c.norm_eps));
+  if (c.ffn_hidden == 0) return;  // attention-only: no MLP, and no norm before it
+  mlp = register_module("mlp", MLP(c));
   post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(c.d_model, c.norm_eps));
 }
 
@@ -306,7 +307,7 @@ torch::Tensor TransformerImpl::forward(const torch::Tensor& ids, KVCache* cache)
     auto* ck = cache ? &cache->keys[i] : nullptr;
     auto* cv = cache ? &cache->values[i] : nullptr;
     x = x + layer->self_attn(layer->input_layernorm(x), cos, sin, allowed, ck, cv, start);
-    x = x + layer->mlp(layer->post_attention_layernorm(x));
+    if (layer->mlp) x = x + layer->mlp(layer->post_attention_layernorm(x));
     ++i;
   }
   if (cache) cache->length = S;
@@ -341,7 +342,7 @@ torch::Tensor TransformerImpl::forward_after_prefix(const torch::Tensor& ids, KV
     }
     x = x + layer->self_attn->forward_with_prefix(layer->input_layernorm(x), cos, sin, cache.keys[size_t(i)],
                                                   cache.values[size_t(i)], start, pk, pv, prefix_allowed, G);
-    x = x + layer->mlp(layer->post_attention_layernorm(x));
+    if (layer->mlp) x = x + layer->mlp(layer->post_attention_layernorm(x));
     ++i;
   }
   cache.length = start + T;

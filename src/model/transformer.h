@@ -115,7 +115,7 @@ struct DecoderLayerImpl : torch::nn::Module {
   explicit DecoderLayerImpl(const ModelConfig& c);
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
   Attention self_attn{nullptr};
-  MLP mlp{nullptr};
+  MLP mlp{nullptr};  // null in attention-only blocks (ffn_hidden 0), with post_attention_layernorm
 };
 TORCH_MODULE(DecoderLayer);
 

@@ -4,11 +4,14 @@
 
 #include <fmt/format.h>
 
+#include "backends/native.h"
 #include "backends/registry.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/progress.h"
 #include "core/rng.h"
+#include "eval/generate.h"
+#include "eval/method.h"
 #include "model/adapters.h"
 #include "model/config.h"
 #include "model/device.h"
@@ -25,23 +28,156 @@ static std::unique_ptr<DataParallel> join_ranks(const DistJobOptions& o) {
 
 static int local_rank(const DataParallel* dist) { return dist ? dist->options().local_rank : -1; }
 
+EvalTaskSpec parse_eval_task(const std::string& spec) {
+  EvalTaskSpec e;
+  const size_t a = spec.find('@');
+  e.task = spec.substr(0, a);
+  if (a != std::string::npos) {
+    const size_t b = spec.find('@', a + 1);
+    e.split = spec.substr(a + 1, b == std::string::npos ? std::string::npos : b - a - 1);
+    if (b != std::string::npos) e.method = spec.substr(b + 1);
+  }
+  check(!e.task.empty(), "--eval-task '{}': expected TASK[@SPLIT[@METHOD]]", spec);
+  return e;
+}
+
+std::vector<Example> fixed_training_set(const Task& task, int64_t n, uint64_t seed) {
+  return distinct_examples(task, task.exemplar_split(), Pool::train, n, derive_seed(seed, "train-examples"));
+}
+
+namespace {
+
+// The evaluations of --eval-task, on fixed items, with the training model in place.
+struct StepEvaluations {
+  struct One {
+    std::string name;
+    EvalTaskSpec spec;
+    std::unique_ptr<Task> task;
+    std::vector<Example> items;  // fixed for the whole run
+  };
+  std::vector<One> evals;
+  EvalSpec base;
+  int workers = 1;
+
+  // `train_set`: the fixed training set, which split "train" evaluates (its first eval_n).
+  StepEvaluations(const TrainJob& job, const ModelConfig& config, const std::vector<Example>& train_set) {
+    base.n = job.eval_n;
+    base.seed = derive_seed(job.seed, "train-evals");
+    base.batch_size = 64;
+    base.show_progress = false;  // the training bar is on the terminal
+    for (const auto& text : job.eval_tasks) {
+      One e{text, parse_eval_task(text), make_task(parse_eval_task(text).task), {}};
+      if (e.spec.split.empty()) e.spec.split = e.task->default_split();
+      const Method m = parse_method(e.spec.method);
+      if (e.spec.split == "train") {
+        // Accuracy on what the model is trained on (the "train accuracy" of grokking).
+        check(!train_set.empty(), "--eval-task {}: split train is the fixed training set; give --train-examples", text);
+        e.items.assign(train_set.begin(), train_set.begin() + std::min<int64_t>(base.n, int64_t(train_set.size())));
+        e.spec.split = e.task->exemplar_split();
+      } else {
+        e.task->check_split(e.spec.split);
+        // Up to eval_n items: a small generated test pool is taken whole.
+        e.items = e.task->fixed_test_items()
+                      ? test_items(*e.task, e.spec.split, std::min(base.n, e.task->pool_size(e.spec.split, Pool::test)), base.seed)
+                      : distinct_examples(*e.task, e.spec.split, Pool::test, base.n, derive_seed(base.seed, "test-items"),
+                                          /*up_to=*/true);
+      }
+      // The longest prompt of the fixed items, plus the answer room, must fit the context.
+      ByteTokenizer tok;
+      const auto shots = method_exemplars(*e.task, m, base.seed, 0, false);
+      const int64_t room = m.format == Format::cot ? 256 : 32;
+      for (const auto& item : e.items) {
+        const int64_t tokens = int64_t(tok.encode(method_prompt(m, shots, item)).size()) + 1;
+        check(tokens + room <= config.max_seq_len,
+              "--eval-task {}: a prompt of {} tokens plus {} to answer does not fit the model's context of {} "
+              "(--max-seq-len, or fewer shots)", text, tokens, room, config.max_seq_len);
+      }
+      evals.push_back(std::move(e));
+    }
+  }
+
+  nlohmann::json operator()(Transformer& model, int64_t /*step*/) const {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& e : evals) {
+      Checkpoint ck;
+      ck.config = model->config;
+      ck.model = model;  // shares the module: the weights as they are at this step
+      NativeBackend backend(std::move(ck));
+      backend.workers = workers;
+      EvalSpec spec = base;
+      spec.split = e.spec.split;
+      spec.method = e.spec.method;
+      spec.items = &e.items;
+      auto r = evaluate(backend, *e.task, e.spec.task, spec);
+      const auto& m = r.summary["metrics"];
+      nlohmann::json j = {{"accuracy", r.summary["accuracy"]}, {"ci95", r.summary["ci95"]}, {"n", r.summary["n"]},
+                          {"char_accuracy", m["char_accuracy"]}, {"extract_fail", m["extract_fail"]}};
+      // The loss on the answer's tokens (byte-level: per byte = per token), teacher-forced.
+      if (m.contains("gold_logprob_per_char")) j["answer_loss"] = -m["gold_logprob_per_char"].get<double>();
+      out[e.name] = j;
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
 TrainResult run_train_job(const TrainJob& job) {
-  const Preset& preset = find_preset(job.preset);
+  ModelShape shape = job.shape;
+  if (shape.preset.empty() && shape.config_file.empty()) shape.preset = job.preset;
+  const ResolvedModel resolved = resolve_model(shape);
   Recipe recipe = find_recipe(job.recipe);
   check(job.loss == "all" || job.loss == "answer", "--loss must be 'all' or 'answer', got '{}'", job.loss);
   if (job.loss == "answer") recipe.answer_only_loss = true;
-  check(job.tokens > 0, "--tokens must be positive, got {}", job.tokens);
   check(!job.out.empty(), "--out is required");
-  check(job.batch_size > 0 && job.seq_len > 0, "--batch and --seq-len must be positive");
-  check(job.seq_len + 1 <= preset.config.max_seq_len, "--seq-len {} exceeds preset {}'s context of {}", job.seq_len,
-        preset.name, preset.config.max_seq_len);
+  const bool fixed_set = job.train_examples > 0;
+  check(job.train_examples >= 0, "--train-examples must be positive, got {}", job.train_examples);
+  check(job.epochs >= 0, "--epochs must be positive, got {}", job.epochs);
+  check(job.epochs == 0 || fixed_set, "--epochs needs a fixed training set (--train-examples N)");
+  check(job.batch_size != kBatchAll || fixed_set, "--batch all needs a fixed training set (--train-examples N)");
+  check(!(job.epochs > 0 && job.tokens > 0), "give --tokens or --epochs, not both");
+  check(job.tokens > 0 || job.epochs > 0, "--tokens must be positive, got {} (or give --epochs with --train-examples)",
+        job.tokens);
+  check(job.batch_size > 0 || job.batch_size == kBatchAll, "--batch must be positive or 'all'");
+  check(job.seq_len > 0, "--seq-len must be positive");
+  check(job.eval_n > 0, "--eval-n must be positive, got {}", job.eval_n);
+
+  // The data: the recipe's stream, or a fixed set of examples of its one task.
+  std::unique_ptr<TokenStream> data, heldout;
+  std::vector<Example> train_set;
+  int64_t batch_size = job.batch_size, seq_len = job.seq_len;
+  if (fixed_set) {
+    check(recipe.entries.size() == 1, "--train-examples needs a recipe of one task (task:TASK[@FORMAT]); {} has {}",
+          recipe.name, recipe.entries.size());
+    const auto& entry = recipe.entries[0];
+    auto task = make_task(entry.task);
+    const Format format = entry.format;
+    // Training pool only: test items are in another pool by construction (tasks/task.h).
+    train_set = fixed_training_set(*task, job.train_examples, job.seed);
+    // Held-out loss on up to 64 problems of the exemplar pool (small tasks have fewer).
+    auto heldout_set = distinct_examples(*task, task->exemplar_split(), Pool::exemplar, 64,
+                                         derive_seed(job.seed, "heldout"), /*up_to=*/true);
+    auto train_stream = std::make_unique<ExampleStream>(train_set, format, task->instruction(),
+                                                        derive_seed(job.seed, "data"), true);
+    auto heldout_stream = std::make_unique<ExampleStream>(heldout_set, format, task->instruction(), 0, false);
+    seq_len = std::max(train_stream->longest(), heldout_stream->longest()) - 1;
+    if (batch_size == kBatchAll) batch_size = job.train_examples;
+    data = std::move(train_stream);
+    heldout = std::move(heldout_stream);
+  } else {
+    data = std::make_unique<RecipeStream>(recipe, derive_seed(job.seed, "data"), Pool::train);
+    heldout = std::make_unique<RecipeStream>(recipe, derive_seed(job.seed, "heldout"), Pool::exemplar);
+  }
+  check(seq_len + 1 <= resolved.config.max_seq_len, "--seq-len {} exceeds model {}'s context of {}", seq_len,
+        resolved.name, resolved.config.max_seq_len);
 
   TrainConfig cfg;
-  cfg.batch_size = job.batch_size;
-  cfg.seq_len = job.seq_len;
+  cfg.batch_size = batch_size;
+  cfg.seq_len = seq_len;
   cfg.grad_accum = job.grad_accum;
-  cfg.steps = (job.tokens + job.batch_size * job.seq_len - 1) / (job.batch_size * job.seq_len);
-  cfg.lr = job.lr > 0 ? job.lr : preset.lr;
+  cfg.steps = job.epochs > 0 ? (job.epochs * job.train_examples + batch_size - 1) / batch_size
+                             : (job.tokens + batch_size * seq_len - 1) / (batch_size * seq_len);
+  cfg.lr = job.lr > 0 ? job.lr : resolved.lr;
   cfg.warmup_steps = job.warmup_steps >= 0 ? job.warmup_steps : std::min<int64_t>(200, cfg.steps / 20);
   cfg.eval_every = job.eval_every > 0 ? job.eval_every : std::max<int64_t>(1, cfg.steps / 20);
   cfg.seed = job.seed;
@@ -49,36 +185,53 @@ TrainResult run_train_job(const TrainJob& job) {
   cfg.keep_optimizer = job.keep_optimizer;
   cfg.workers = job.workers;
   cfg.precision = job.precision;
+  cfg.schedule = job.schedule;
+  cfg.adamw.kind = job.optimizer;
+  if (job.weight_decay >= 0) cfg.adamw.weight_decay = job.weight_decay;
+  if (job.beta1 >= 0) cfg.adamw.beta1 = job.beta1;
+  if (job.beta2 >= 0) cfg.adamw.beta2 = job.beta2;
+  if (job.momentum >= 0) cfg.adamw.momentum = job.momentum;
+  if (job.grad_clip >= 0) cfg.grad_clip = job.grad_clip;
+  if (job.min_lr_ratio >= 0) cfg.min_lr_ratio = job.min_lr_ratio;
   cfg.validate();  // before anything is printed or joined
+  for (int64_t s : job.save_at)
+    check(s > 0 && s <= cfg.steps, "--save-at {}: the run has steps 1 to {}", s, cfg.steps);
+  auto step_evals = std::make_shared<StepEvaluations>(job, resolved.config, train_set);
+  step_evals->workers = int(job.workers);
 
   auto dist = join_ranks(job.dist);
   const bool main_rank = !dist || dist->is_main();
   torch::Device device = parse_device(job.device, local_rank(dist.get()));
-  Transformer model(preset.config, derive_seed(job.seed, "init"));
+  Transformer model(resolved.config, derive_seed(job.seed, "init"));
   model->to(device);
-  RecipeStream data(recipe, derive_seed(job.seed, "data"), Pool::train);
-  RecipeStream heldout(recipe, derive_seed(job.seed, "heldout"), Pool::exemplar);
 
   TrainRun run;
   run.out_dir = job.out;
   run.resume = job.resume;
-  run.label = fmt::format("train {}", preset.name);
+  run.label = fmt::format("train {}", resolved.name);
   run.dist = dist.get();
-  run.meta = {{"preset", preset.name},     {"recipe", recipe.name}, {"recipe_description", recipe.describe()},
-              {"seed", job.seed},          {"parameters", preset.config.param_count()},
+  run.save_at = job.save_at;
+  run.save_every = job.save_every;
+  if (!job.eval_tasks.empty()) run.evaluate_tasks = [step_evals](Transformer& m, int64_t step) { return (*step_evals)(m, step); };
+  nlohmann::json data_regime = {{"kind", fixed_set ? "fixed" : "stream"}};
+  if (fixed_set) data_regime.update({{"train_examples", job.train_examples}, {"epochs", job.epochs}});
+  run.meta = {{"preset", resolved.name},     {"recipe", recipe.name}, {"recipe_description", recipe.describe()},
+              {"seed", job.seed},          {"parameters", resolved.config.param_count()},
               {"train_config", cfg.to_json()}, {"elab_version", "0.1.0"},
+              {"data", data_regime},        {"eval_tasks", job.eval_tasks},
               // Summation order (not the data or the steps) depends on these: recorded so a
               // bit-for-bit rerun can use the same.
               {"workers", cfg.workers},          {"ranks", dist ? dist->world_size() : 1}};
   if (main_rank) {
     check_run_dir(run);
-    fmt::print(stderr, "train: preset {} ({} parameters), recipe {}, {} steps of {}x{} tokens, lr {:.2g}, seed {}{}\n",
-               preset.name, human_count(double(preset.config.param_count())), recipe.name, cfg.steps, cfg.batch_size,
+    fmt::print(stderr, "train: model {} ({} parameters), recipe {}{}, {} steps of {}x{} tokens, lr {:.2g}, seed {}{}\n",
+               resolved.name, human_count(double(resolved.config.param_count())), recipe.name,
+               fixed_set ? fmt::format(" ({} fixed examples)", job.train_examples) : "", cfg.steps, cfg.batch_size,
                cfg.seq_len, cfg.lr, job.seed,
                dist ? fmt::format(", {} ranks ({})", dist->world_size(), dist->options().backend) : "");
   }
   install_interrupt_handler();
-  return train(model, data, heldout, cfg, run);
+  return train(model, *data, *heldout, cfg, run);
 }
 
 // The validation slice: the last ~1/8 of the N examples (at least one), never test items.

@@ -20,9 +20,10 @@ struct DistJobOptions {
 };
 
 struct TrainJob {
-  std::string preset = "s";
+  std::string preset = "s";  // the shape's starting point unless `shape` names another
+  ModelShape shape;          // knobs over the preset (model/config.h)
   std::string recipe = "add";
-  int64_t tokens = 0;
+  int64_t tokens = 0;        // the run's length, or (with a fixed training set) epochs
   std::string out;
   uint64_t seed = 1;
   bool resume = false;
@@ -36,12 +37,39 @@ struct TrainJob {
   int64_t stop_after = 0;
   bool keep_optimizer = false;
   std::string loss = "all";  // "all" tokens, or "answer": only the targets after "A:"
+  // Optimiser and schedule (< 0 = the default of TrainConfig / AdamWConfig).
+  std::string optimizer = "adamw";  // adamw or sgd
+  double weight_decay = -1, beta1 = -1, beta2 = -1, grad_clip = -1, min_lr_ratio = -1, momentum = -1;
+  std::string schedule = "cosine";
+  // Data regime: the infinite stream (0), or a fixed set of N examples drawn once from the
+  // recipe's one task's training pool, each a row with its answer in the loss; `epochs`
+  // passes over it (instead of `tokens`); batch_size kBatchAll = the whole set each step.
+  int64_t train_examples = 0;
+  int64_t epochs = 0;
+  // Task accuracy during training: specs TASK[@SPLIT[@METHOD]], each on eval_n fixed items
+  // at every held-out evaluation; and snapshots kept at chosen steps.
+  std::vector<std::string> eval_tasks;
+  int64_t eval_n = 100;
+  std::vector<int64_t> save_at;
+  int64_t save_every = 0;
   int64_t workers = 1;       // threads sharing each batch (TrainConfig::workers)
   std::string precision = "fp32";  // fp32 or bf16 matrix products (TrainConfig::precision)
   DistJobOptions dist;
 };
 
+constexpr int64_t kBatchAll = -1;  // --batch all
+
+// The fixed training set of --train-examples: n distinct problems of the task's training
+// pool (never a test item: pools are disjoint by construction), drawn from `seed`.
+std::vector<Example> fixed_training_set(const Task& task, int64_t n, uint64_t seed);
+
 TrainResult run_train_job(const TrainJob& job);
+
+// "TASK[@SPLIT[@METHOD]]" of --eval-task: split "" = the task's default, method "direct".
+struct EvalTaskSpec {
+  std::string task, split, method = "direct";
+};
+EvalTaskSpec parse_eval_task(const std::string& spec);
 
 // Fine-tune a base on the first N examples of a task's exemplar pool: with the same seed,
 // the K exemplars of icl:K are the first K of these N.

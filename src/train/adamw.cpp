@@ -27,10 +27,18 @@ void AdamW::step(double lr) {
   const double bias2 = 1.0 - std::pow(config_.beta2, double(step_));
   const double step_size = lr / bias1;
   const double bias2_sqrt = std::sqrt(bias2);
+  const bool sgd = config_.kind == "sgd";
   for (auto& s : slots_) {
     const auto& g = s.param.grad();
     if (!g.defined()) continue;
     if (s.decay && config_.weight_decay != 0) s.param.mul_(1.0 - lr * config_.weight_decay);
+    if (sgd) {
+      // buf = momentum * buf + g (the first step: buf = g, as torch.optim.SGD); p -= lr * buf
+      if (step_ == 1) s.exp_avg.copy_(g);
+      else s.exp_avg.mul_(config_.momentum).add_(g);
+      s.param.add_(config_.momentum > 0 ? s.exp_avg : g, -lr);
+      continue;
+    }
     s.exp_avg.mul_(config_.beta1).add_(g, 1.0 - config_.beta1);
     s.exp_avg_sq.mul_(config_.beta2).addcmul_(g, g, 1.0 - config_.beta2);
     auto denom = (s.exp_avg_sq.sqrt() / bias2_sqrt).add_(config_.eps);

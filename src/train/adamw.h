@@ -1,6 +1,6 @@
 #pragma once
 // AdamW (decoupled weight decay, Loshchilov & Hutter), the same update as
-// torch.optim.AdamW, with its moment tensors addressable by parameter name so that a
+// torch.optim.AdamW (or SGD with momentum, AdamWConfig::kind), with its moment tensors addressable by parameter name so that a
 // checkpoint can store them and a resumed run continues bit for bit.
 #include <torch/torch.h>
 
@@ -16,6 +16,10 @@ struct AdamWConfig {
   double beta2 = 0.95;
   double eps = 1e-8;
   double weight_decay = 0.1;  // applied to matrices only, not to norm gains
+  // "adamw", or "sgd": heavy-ball momentum (torch.optim.SGD's update, dampening 0, no
+  // Nesterov) with the same decoupled weight decay; its buffer is stored as exp_avg.
+  std::string kind = "adamw";
+  double momentum = 0.9;      // sgd only
 };
 
 class AdamW {

@@ -3,6 +3,7 @@
 #include <ATen/autocast_mode.h>
 
 #include <csignal>
+#include <algorithm>
 #include <fstream>
 #include <optional>
 
@@ -34,6 +35,14 @@ void TrainConfig::validate() const {
   check(warmup_steps >= 0, "warm-up steps must be >= 0, got {}", warmup_steps);
   check(eval_every > 0 && eval_batches > 0, "held-out evaluation interval and batches must be positive");
   check(precision == "fp32" || precision == "bf16", "--precision must be fp32 or bf16, got '{}'", precision);
+  check_schedule_kind(schedule);
+  check(min_lr_ratio >= 0 && min_lr_ratio <= 1, "--min-lr-ratio must lie in [0, 1], got {}", min_lr_ratio);
+  check(grad_clip >= 0, "--grad-clip must be >= 0 (0 = off), got {}", grad_clip);
+  check(adamw.kind == "adamw" || adamw.kind == "sgd", "--optimizer must be adamw or sgd, got '{}'", adamw.kind);
+  check(adamw.weight_decay >= 0, "--weight-decay must be >= 0, got {}", adamw.weight_decay);
+  check(adamw.beta1 >= 0 && adamw.beta1 < 1 && adamw.beta2 >= 0 && adamw.beta2 < 1,
+        "--betas must lie in [0, 1), got {},{}", adamw.beta1, adamw.beta2);
+  check(adamw.momentum >= 0 && adamw.momentum < 1, "--momentum must lie in [0, 1), got {}", adamw.momentum);
 }
 
 nlohmann::json TrainConfig::to_json() const {
@@ -43,6 +52,9 @@ nlohmann::json TrainConfig::to_json() const {
           {"beta2", adamw.beta2},     {"eps", adamw.eps},     {"weight_decay", adamw.weight_decay},
           {"seed", seed}};
   if (precision != "fp32") j["precision"] = precision;  // absent = fp32, as in checkpoints from before bf16
+  // Absent = the defaults, so checkpoints from before these options resume as they are.
+  if (schedule != "cosine") j["schedule"] = schedule;
+  if (adamw.kind != "adamw") j["optimizer"] = adamw.kind, j["momentum"] = adamw.momentum;
   return j;
 }
 
@@ -233,6 +245,10 @@ class TrainLog {
 
 }  // namespace
 
+fs::path snapshot_dir(const fs::path& out_dir, int64_t step) {
+  return out_dir / "snapshots" / fmt::format("step-{:07d}", step);
+}
+
 void check_run_dir(const TrainRun& run) {
   const fs::path& dir = run.out_dir;
   if (run.resume)
@@ -251,7 +267,10 @@ TrainResult train(Transformer& model, const TokenStream& data, const TokenStream
   const bool main_rank = dist == nullptr || dist->is_main();
   const RowShare share = rank_rows(cfg.batch_size, cfg.grad_accum, dist);
   AdamW optimizer(named_weights(*model), cfg.adamw);
-  LrSchedule schedule{cfg.lr, cfg.min_lr_ratio, cfg.warmup_steps, cfg.steps};
+  LrSchedule schedule{cfg.lr, cfg.min_lr_ratio, cfg.warmup_steps, cfg.steps, cfg.schedule};
+  for (int64_t s : run.save_at)
+    check(s > 0 && s <= cfg.steps, "--save-at {}: the run has steps 1 to {}", s, cfg.steps);
+  check(run.save_every >= 0, "--save-every must be >= 0, got {}", run.save_every);
 
   int64_t start_step = 0, tokens_seen = 0;
   double resumed_heldout = 0;  // the last held-out loss before an interruption
@@ -325,11 +344,25 @@ TrainResult train(Transformer& model, const TokenStream& data, const TokenStream
     save_checkpoint(dir, model, meta, extra);
   };
 
+  // A snapshot is the model at a step: weights and meta, no optimizer state.
+  auto snapshot = [&](int64_t step) {
+    if (!main_rank) return;
+    nlohmann::json meta = run.meta;
+    meta["steps"] = step;
+    meta["tokens_seen"] = tokens_seen;
+    meta["data_hash"] = hash_hex(data.describe());
+    meta["heldout_loss"] = last_heldout;
+    meta["snapshot_of"] = dir.string();
+    save_checkpoint(snapshot_dir(dir, step), model, meta);
+  };
+  std::string last_accuracy;  // the progress bar's last evaluated accuracy
+
   model->train();
   Progress progress(run.label, cfg.steps, main_rank);
   TokenBatch batch;
   TrainResult result;
   result.main_rank = main_rank;
+  result.model_name = run.meta.is_object() ? run.meta.value("preset", "") : "";
   double window_loss = 0;
   int64_t window_steps = 0;
   auto t0 = std::chrono::steady_clock::now();
@@ -359,11 +392,22 @@ TrainResult train(Transformer& model, const TokenStream& data, const TokenStream
     if (eval_now) {
       last_heldout = evaluate_loss(model, heldout, cfg.eval_batches, heldout_rows, cfg.seq_len, dist);
       entry["heldout_loss"] = last_heldout;
+      if (run.evaluate_tasks && main_rank) {
+        const auto t_eval = std::chrono::steady_clock::now();
+        entry["evals"] = run.evaluate_tasks(model, step);
+        entry["eval_s"] = seconds_since(t_eval);
+        model->train();
+        for (const auto& [name, e] : entry["evals"].items())
+          last_accuracy = fmt::format(" acc {:.2f}", e.value("accuracy", 0.0));  // the last task's
+      }
     }
     if (log) log->write(entry);
-    progress.update(step, fmt::format("loss {:.3f}{} {} tok/s", step_loss,
+    progress.update(step, fmt::format("loss {:.3f}{}{} {} tok/s", step_loss,
                                       last_heldout > 0 ? fmt::format(" held-out {:.3f}", last_heldout) : "",
-                                      human_count(tok_s)));
+                                      last_accuracy, human_count(tok_s)));
+    if (std::find(run.save_at.begin(), run.save_at.end(), step) != run.save_at.end() ||
+        (run.save_every > 0 && step % run.save_every == 0))
+      snapshot(step);
     result.train_loss = window_loss / double(window_steps);
     if (step % cfg.eval_every == 0) window_loss = 0, window_steps = 0;
 

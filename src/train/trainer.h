@@ -4,8 +4,10 @@
 // checkpoints and exact resume.
 #include <torch/torch.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "core/fs.h"
 #include "model/transformer.h"
@@ -22,8 +24,9 @@ struct TrainConfig {
   int64_t grad_accum = 1;         // micro-batches per step (batch_size must divide evenly)
   int64_t steps = 1000;           // optimiser steps in the whole run
   double lr = 3e-3;               // peak learning rate
-  double min_lr_ratio = 0.1;      // cosine floor, as a fraction of lr
+  double min_lr_ratio = 0.1;      // floor of the decay, as a fraction of lr
   int64_t warmup_steps = 50;
+  std::string schedule = "cosine";  // cosine, linear or constant after the warm-up
   double grad_clip = 1.0;         // max global gradient norm; 0 disables
   AdamWConfig adamw;
   uint64_t seed = 1;              // data order (the model's init seed is separate)
@@ -49,6 +52,7 @@ struct TrainConfig {
 };
 
 struct TrainResult {
+  std::string model_name;    // from the run's meta ("preset")
   int64_t steps_done = 0;
   int64_t tokens_seen = 0;
   double train_loss = 0;     // mean over the last logged window
@@ -59,6 +63,11 @@ struct TrainResult {
   bool main_rank = true;     // false on data-parallel ranks other than 0 (they write nothing)
 };
 
+// Task evaluations during training: called at every held-out evaluation (and the last
+// step) with the model in place; returns {"name": {accuracy, ci95, ...}, ...} for the log.
+// Built above the trainer (study/jobs.cpp), where the evaluator lives.
+using StepEvaluator = std::function<nlohmann::json(Transformer& model, int64_t step)>;
+
 struct TrainRun {
   fs::path out_dir;            // checkpoint directory (also holds train_log.jsonl)
   nlohmann::json meta;         // written into meta.json; steps and tokens are added
@@ -67,7 +76,14 @@ struct TrainRun {
   // Data-parallel: each rank trains on its rows of every batch and gradients are summed;
   // rank 0 alone reads and writes the checkpoint and the log. nullptr = one process.
   DataParallel* dist = nullptr;
+  StepEvaluator evaluate_tasks;  // null: none
+  // Snapshots: full checkpoints kept at these steps, in out_dir/snapshots/step-NNNNNNN.
+  std::vector<int64_t> save_at;
+  int64_t save_every = 0;      // and every N steps (0: off)
 };
+
+// Where the snapshot of `step` goes.
+fs::path snapshot_dir(const fs::path& out_dir, int64_t step);
 
 // Errors early when run.out_dir cannot be used: a checkpoint is there and resume is off,
 // or resume is on and there is nothing to resume. train() calls it too.

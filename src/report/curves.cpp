@@ -1,0 +1,194 @@
+#include "report/curves.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+
+namespace elab {
+
+RunCurves read_run_curves(const std::string& run_dir) {
+  const std::string path = run_dir + "/train_log.jsonl";
+  std::ifstream in(path);
+  check(bool(in), "{}: no training log (is {} a directory written by elab train?)", path, run_dir);
+  Curve train{"train loss"}, heldout{"held-out loss"};
+  std::map<std::string, Curve> accuracy, answer_loss;  // by eval task
+  std::vector<std::string> order;                      // eval tasks as they first appear
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    check(!j.is_discarded() && j.is_object() && j.contains("step") && j["step"].is_number(),
+          "{}:{}: not a training log line (a JSON object with 'step')", path, number);
+    const double step = j["step"].get<double>();
+    if (j.contains("loss") && j["loss"].is_number()) train.steps.push_back(step), train.values.push_back(j["loss"]);
+    if (j.contains("heldout_loss") && j["heldout_loss"].is_number())
+      heldout.steps.push_back(step), heldout.values.push_back(j["heldout_loss"]);
+    if (!j.contains("evals") || !j["evals"].is_object()) continue;
+    for (const auto& [name, e] : j["evals"].items()) {
+      check(e.is_object() && e.contains("accuracy") && e["accuracy"].is_number(), "{}:{}: evals.{} has no accuracy", path,
+            number, name);
+      if (!accuracy.count(name)) order.push_back(name);
+      Curve& a = accuracy[name];
+      a.name = name + " accuracy";
+      a.steps.push_back(step);
+      a.values.push_back(e["accuracy"]);
+      const bool ci = e.contains("ci95") && e["ci95"].is_array() && e["ci95"].size() == 2;
+      a.lo.push_back(ci ? e["ci95"][0].get<double>() : a.values.back());
+      a.hi.push_back(ci ? e["ci95"][1].get<double>() : a.values.back());
+      if (e.contains("answer_loss") && e["answer_loss"].is_number()) {
+        Curve& l = answer_loss[name];
+        l.name = name + " answer loss";
+        l.steps.push_back(step);
+        l.values.push_back(e["answer_loss"]);
+      }
+    }
+  }
+  check(!train.steps.empty(), "{}: no steps logged", path);
+  RunCurves out;
+  out.losses = {train};
+  if (!heldout.steps.empty()) out.losses.push_back(heldout);
+  for (const auto& name : order) {
+    if (answer_loss.count(name)) out.losses.push_back(answer_loss[name]);
+    out.accuracies.push_back(accuracy[name]);
+  }
+  return out;
+}
+
+// The first step at which the curve reaches `level` going from start to end
+// (interpolated between logged points); the last step if it never does.
+static double first_crossing(const Curve& c, double level, bool rising) {
+  for (size_t k = 0; k < c.values.size(); ++k) {
+    const bool past = rising ? c.values[k] >= level : c.values[k] <= level;
+    if (!past) continue;
+    if (k == 0) return c.steps[0];
+    const double y0 = c.values[k - 1], y1 = c.values[k];
+    const double t = y1 == y0 ? 1.0 : (level - y0) / (y1 - y0);
+    return c.steps[k - 1] + std::clamp(t, 0.0, 1.0) * (c.steps[k] - c.steps[k - 1]);
+  }
+  return c.steps.back();
+}
+
+Transition find_transition(const Curve& c, double min_change) {
+  Transition t;
+  const size_t n = c.values.size();
+  if (n < 4) return t;
+  const size_t k = std::min<size_t>(3, n / 2);
+  for (size_t i = 0; i < k; ++i) t.start += c.values[i] / double(k), t.end += c.values[n - 1 - i] / double(k);
+  if (std::fabs(t.end - t.start) < min_change) return t;
+  const bool rising = t.end > t.start;
+  auto at = [&](double f) { return first_crossing(c, t.start + f * (t.end - t.start), rising); };
+  t.found = true;
+  t.step = at(0.5);
+  t.width = at(0.8) - at(0.2);
+  t.plateau_step = at(0.95);
+  return t;
+}
+
+namespace {
+
+std::string escape(const std::string& s) {
+  std::string out;
+  for (char ch : s) {
+    if (ch == '<') out += "&lt;";
+    else if (ch == '>') out += "&gt;";
+    else if (ch == '&') out += "&amp;";
+    else if (ch == '"') out += "&quot;";
+    else out += ch;
+  }
+  return out;
+}
+
+std::string short_number(double x) {
+  if (x >= 1e6) return fmt::format("{:g}M", x / 1e6);
+  if (x >= 1e3) return fmt::format("{:g}K", x / 1e3);
+  return fmt::format("{:g}", x);
+}
+
+// One panel: curves against steps, y from the data (or [0, 1] for accuracies).
+std::string panel(const std::string& title, const std::vector<Curve>& curves, bool log_x, bool unit_y, double y_offset,
+                  double min_change) {
+  static const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+  const double W = 760, H = 280, L = 60, R = 230, T = y_offset + 28, B = 40, bottom = y_offset + H;
+  double xmin = INFINITY, xmax = -INFINITY, ymin = unit_y ? 0 : INFINITY, ymax = unit_y ? 1 : -INFINITY;
+  for (const auto& c : curves)
+    for (size_t k = 0; k < c.steps.size(); ++k) {
+      if (log_x && c.steps[k] <= 0) continue;
+      const double x = log_x ? std::log10(c.steps[k]) : c.steps[k];
+      xmin = std::min(xmin, x), xmax = std::max(xmax, x);
+      if (!unit_y && std::isfinite(c.values[k])) ymin = std::min(ymin, c.values[k]), ymax = std::max(ymax, c.values[k]);
+    }
+  if (!std::isfinite(xmin)) xmin = 0, xmax = 1;
+  if (xmax - xmin < 1e-9) xmax = xmin + 1;
+  if (!std::isfinite(ymin)) ymin = 0, ymax = 1;
+  if (ymax - ymin < 1e-9) ymax = ymin + 1;
+  auto px = [&](double step) { return L + ((log_x ? std::log10(step) : step) - xmin) / (xmax - xmin) * (W - L - R); };
+  auto py = [&](double y) { return T + (ymax - std::clamp(y, ymin, ymax)) / (ymax - ymin) * (bottom - B - T); };
+  std::string s = fmt::format(R"(<text x="{}" y="{}" font-size="13" font-weight="bold">{}</text>)", L, y_offset + 18,
+                              escape(title));
+  for (int i = 0; i <= 4; ++i) {
+    const double y = ymin + (ymax - ymin) * i / 4.0;
+    s += fmt::format(R"(<line x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" stroke="#ddd"/><text x="{}" y="{:.1f}" font-size="10" text-anchor="end">{:.3g}</text>)",
+                     L, W - R, py(y), py(y), L - 4, py(y) + 3, y);
+  }
+  std::vector<double> ticks;
+  if (log_x) {
+    for (double d = std::pow(10.0, std::floor(xmin)); std::log10(d) <= xmax + 1e-9; d *= 10)
+      if (std::log10(d) >= xmin - 1e-9) ticks.push_back(d);
+  } else {
+    for (int i = 0; i <= 5; ++i) ticks.push_back(std::round(xmin + (xmax - xmin) * i / 5.0));
+  }
+  for (double x : ticks)
+    s += fmt::format(R"(<text x="{:.1f}" y="{}" font-size="10" text-anchor="middle">{}</text>)", px(x), bottom - B + 14,
+                     short_number(x));
+  s += fmt::format(R"(<text x="{}" y="{}" font-size="11" text-anchor="middle">step{}</text>)", (L + W - R) / 2, bottom - 10,
+                   log_x ? " (log scale)" : "");
+  for (size_t i = 0; i < curves.size(); ++i) {
+    const Curve& c = curves[i];
+    const char* color = colors[i % 8];
+    std::string points;
+    for (size_t k = 0; k < c.steps.size(); ++k) {
+      if (log_x && c.steps[k] <= 0) continue;
+      points += fmt::format("{:.1f},{:.1f} ", px(c.steps[k]), py(c.values[k]));
+      if (!c.lo.empty())
+        s += fmt::format(R"(<line x1="{0:.1f}" x2="{0:.1f}" y1="{1:.1f}" y2="{2:.1f}" stroke="{3}" opacity="0.35"/>)",
+                         px(c.steps[k]), py(c.lo[k]), py(c.hi[k]), color);
+    }
+    s += fmt::format(R"(<polyline points="{}" fill="none" stroke="{}" stroke-width="1.5"/>)", points, color);
+    std::string label = c.name;
+    const Transition t = find_transition(c, min_change);
+    if (t.found) {
+      s += fmt::format(R"(<line x1="{0:.1f}" x2="{0:.1f}" y1="{1}" y2="{2}" stroke="{3}" stroke-dasharray="4 3"/>)",
+                       px(std::max(t.step, 1e-9)), T, bottom - B, color);
+      label += fmt::format(" (transition ~{}, width {})", short_number(std::round(t.step)), short_number(std::round(t.width)));
+    }
+    s += fmt::format(R"(<rect x="{}" y="{}" width="10" height="10" fill="{}"/><text x="{}" y="{}" font-size="10">{}</text>)",
+                     W - R + 8, T + 16 * double(i), color, W - R + 22, T + 16 * double(i) + 9, escape(label));
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string run_curves_svg(const RunCurves& curves, const std::string& title) {
+  double first = INFINITY, last = 0;
+  for (const auto& c : curves.losses)
+    for (double s : c.steps) first = std::min(first, std::max(s, 1.0)), last = std::max(last, s);
+  const bool log_x = last / first > 100;
+  const double H = 280;
+  const int panels = curves.accuracies.empty() ? 1 : 2;
+  std::string s = fmt::format(R"(<svg xmlns="http://www.w3.org/2000/svg" width="760" height="{0}" viewBox="0 0 760 {0}" role="img">)",
+                              H * panels + 30);
+  s += fmt::format(R"(<rect width="760" height="{}" fill="white"/><text x="10" y="18" font-size="14" font-weight="bold">{}</text>)",
+                   H * panels + 30, escape(title));
+  s += panel("Loss", curves.losses, log_x, false, 24, 0.05);
+  if (!curves.accuracies.empty()) s += panel("Accuracy (95% CI)", curves.accuracies, log_x, true, 24 + H, 0.1);
+  return s + "</svg>\n";
+}
+
+}  // namespace elab
