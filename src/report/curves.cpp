@@ -6,8 +6,6 @@
 #include <cmath>
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
-
 #include "core/error.h"
 
 namespace elab {
@@ -16,23 +14,35 @@ RunCurves read_run_curves(const std::string& run_dir) {
   const std::string path = run_dir + "/train_log.jsonl";
   std::ifstream in(path);
   check(bool(in), "{}: no training log (is {} a directory written by elab train?)", path, run_dir);
-  Curve train{"train loss"}, heldout{"held-out loss"};
-  std::map<std::string, Curve> accuracy, answer_loss;  // by eval task
-  std::vector<std::string> order;                      // eval tasks as they first appear
+  nlohmann::json entries = nlohmann::json::array();
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     auto j = nlohmann::json::parse(line, nullptr, false);
     check(!j.is_discarded() && j.is_object() && j.contains("step") && j["step"].is_number(),
           "{}:{}: not a training log line (a JSON object with 'step')", path, number);
+    entries.push_back(std::move(j));
+  }
+  check(!entries.empty(), "{}: no steps logged", path);
+  return run_curves_from_entries(entries, path);
+}
+
+RunCurves run_curves_from_entries(const nlohmann::json& entries, const std::string& where) {
+  Curve train{"train loss"}, heldout{"held-out loss"};
+  std::map<std::string, Curve> accuracy, answer_loss;  // by eval task
+  std::vector<std::string> order;                      // eval tasks as they first appear
+  check(entries.is_array(), "{}: expected a list of training log entries", where);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const auto& j = entries[i];
+    check(j.is_object() && j.contains("step") && j["step"].is_number(), "{}: entry {} has no step", where, i + 1);
     const double step = j["step"].get<double>();
     if (j.contains("loss") && j["loss"].is_number()) train.steps.push_back(step), train.values.push_back(j["loss"]);
     if (j.contains("heldout_loss") && j["heldout_loss"].is_number())
       heldout.steps.push_back(step), heldout.values.push_back(j["heldout_loss"]);
     if (!j.contains("evals") || !j["evals"].is_object()) continue;
     for (const auto& [name, e] : j["evals"].items()) {
-      check(e.is_object() && e.contains("accuracy") && e["accuracy"].is_number(), "{}:{}: evals.{} has no accuracy", path,
-            number, name);
+      check(e.is_object() && e.contains("accuracy") && e["accuracy"].is_number(), "{}: step {}: evals.{} has no accuracy",
+            where, step, name);
       if (!accuracy.count(name)) order.push_back(name);
       Curve& a = accuracy[name];
       a.name = name + " accuracy";
@@ -49,9 +59,8 @@ RunCurves read_run_curves(const std::string& run_dir) {
       }
     }
   }
-  check(!train.steps.empty(), "{}: no steps logged", path);
   RunCurves out;
-  out.losses = {train};
+  if (!train.steps.empty()) out.losses.push_back(train);
   if (!heldout.steps.empty()) out.losses.push_back(heldout);
   for (const auto& name : order) {
     if (answer_loss.count(name)) out.losses.push_back(answer_loss[name]);
@@ -111,18 +120,16 @@ std::string short_number(double x) {
 }
 
 // One panel: curves against steps, y from the data (or [0, 1] for accuracies).
-std::string panel(const std::string& title, const std::vector<Curve>& curves, bool log_x, bool unit_y, double y_offset,
-                  double min_change) {
+// Both panels share the step range [first, last].
+std::string panel(const std::string& title, const std::vector<Curve>& curves, bool log_x, double first, double last,
+                  bool unit_y, double y_offset, double min_change) {
   static const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
-  const double W = 760, H = 280, L = 60, R = 230, T = y_offset + 28, B = 40, bottom = y_offset + H;
-  double xmin = INFINITY, xmax = -INFINITY, ymin = unit_y ? 0 : INFINITY, ymax = unit_y ? 1 : -INFINITY;
+  const double W = 960, H = 280, L = 60, R = 420, T = y_offset + 28, B = 40, bottom = y_offset + H;
+  double xmin = log_x ? std::log10(first) : first, xmax = log_x ? std::log10(last) : last;
+  double ymin = unit_y ? 0 : INFINITY, ymax = unit_y ? 1 : -INFINITY;
   for (const auto& c : curves)
-    for (size_t k = 0; k < c.steps.size(); ++k) {
-      if (log_x && c.steps[k] <= 0) continue;
-      const double x = log_x ? std::log10(c.steps[k]) : c.steps[k];
-      xmin = std::min(xmin, x), xmax = std::max(xmax, x);
+    for (size_t k = 0; k < c.steps.size(); ++k)
       if (!unit_y && std::isfinite(c.values[k])) ymin = std::min(ymin, c.values[k]), ymax = std::max(ymax, c.values[k]);
-    }
   if (!std::isfinite(xmin)) xmin = 0, xmax = 1;
   if (xmax - xmin < 1e-9) xmax = xmin + 1;
   if (!std::isfinite(ymin)) ymin = 0, ymax = 1;
@@ -179,15 +186,19 @@ std::string run_curves_svg(const RunCurves& curves, const std::string& title) {
   double first = INFINITY, last = 0;
   for (const auto& c : curves.losses)
     for (double s : c.steps) first = std::min(first, std::max(s, 1.0)), last = std::max(last, s);
+  for (const auto& c : curves.accuracies)
+    for (double s : c.steps) first = std::min(first, std::max(s, 1.0)), last = std::max(last, s);
   const bool log_x = last / first > 100;
   const double H = 280;
-  const int panels = curves.accuracies.empty() ? 1 : 2;
-  std::string s = fmt::format(R"(<svg xmlns="http://www.w3.org/2000/svg" width="760" height="{0}" viewBox="0 0 760 {0}" role="img">)",
+  const int panels = (curves.losses.empty() ? 0 : 1) + (curves.accuracies.empty() ? 0 : 1);
+  std::string s = fmt::format(R"(<svg xmlns="http://www.w3.org/2000/svg" width="960" height="{0}" viewBox="0 0 960 {0}" role="img">)",
                               H * panels + 30);
-  s += fmt::format(R"(<rect width="760" height="{}" fill="white"/><text x="10" y="18" font-size="14" font-weight="bold">{}</text>)",
+  s += fmt::format(R"(<rect width="960" height="{}" fill="white"/><text x="10" y="18" font-size="14" font-weight="bold">{}</text>)",
                    H * panels + 30, escape(title));
-  s += panel("Loss", curves.losses, log_x, false, 24, 0.05);
-  if (!curves.accuracies.empty()) s += panel("Accuracy (95% CI)", curves.accuracies, log_x, true, 24 + H, 0.1);
+  double y = 24;
+  if (!std::isfinite(first)) first = 1, last = 2;
+  if (!curves.losses.empty()) s += panel("Loss", curves.losses, log_x, first, last, false, y, 0.05), y += H;
+  if (!curves.accuracies.empty()) s += panel("Accuracy (95% CI)", curves.accuracies, log_x, first, last, true, y, 0.1);
   return s + "</svg>\n";
 }
 

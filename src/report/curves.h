@@ -2,6 +2,7 @@
 // Training-step curves: a run's train_log.jsonl read into series (loss, held-out loss,
 // each --eval-task's accuracy and answer loss), the transition step of a curve, and the
 // SVG that `elab plot RUN_DIR` writes. Torch-free.
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,9 @@ struct RunCurves {
 
 // Reads RUN_DIR/train_log.jsonl; errors name the file and line.
 RunCurves read_run_curves(const std::string& run_dir);
+// The same from log entries already read ({"step", "loss"?, "heldout_loss"?, "evals"?});
+// `where` names them in errors.
+RunCurves run_curves_from_entries(const nlohmann::json& entries, const std::string& where);
 
 // Where a curve moves from its start level (mean of its first 3 points) to its end level
 // (mean of its last 3): the step at which it first crosses halfway (interpolated), the

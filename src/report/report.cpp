@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "eval/stats.h"
+#include "report/curves.h"
 
 namespace elab {
 
@@ -58,14 +59,15 @@ std::vector<ResultRow> result_rows(const std::vector<JobRecord>& jobs) {
     if (s.contains("item_correct"))
       for (const auto& x : s["item_correct"]) r.item_correct.push_back(x.get<double>());
     r.accuracy_strict = s.value("accuracy_strict", r.accuracy);
+    r.snapshot = j.spec.value("snapshot", int64_t(0));
     if (s.contains("extraction_disagreements"))
       for (const auto& x : s["extraction_disagreements"]) r.extraction_disagreements.push_back(x.get<int64_t>());
     rows.push_back(std::move(r));
   }
   // A fixed order (not the order jobs finished in), so reports of equal results are equal files.
   std::stable_sort(rows.begin(), rows.end(), [](const ResultRow& a, const ResultRow& b) {
-    return std::tie(a.parameters, a.preset, a.recipe, a.train_seed, a.adaptation, a.task, a.split, a.method) <
-           std::tie(b.parameters, b.preset, b.recipe, b.train_seed, b.adaptation, b.task, b.split, b.method);
+    return std::tie(a.parameters, a.preset, a.recipe, a.train_seed, a.adaptation, a.task, a.split, a.method, a.snapshot) <
+           std::tie(b.parameters, b.preset, b.recipe, b.train_seed, b.adaptation, b.task, b.split, b.method, b.snapshot);
   });
   return rows;
 }
@@ -119,6 +121,7 @@ Cells make_cells(const std::vector<ResultRow>& rows, uint64_t seed) {
   std::map<std::string, double> lp_sum, char_sum;
   std::map<std::string, int64_t> params;
   for (const auto& r : sorted) {
+    if (r.snapshot > 0) continue;  // snapshots have their own section: the cells are the final models
     auto key = cell_key(r.preset, r.recipe, r.adaptation, r.task, r.split, r.method);
     Cell& c = cells.by_key[key];
     c.preset = r.preset, c.recipe = r.recipe, c.adaptation = r.adaptation;
@@ -640,6 +643,54 @@ void section_extraction_audit(const std::vector<ResultRow>& rows, Doc& doc) {
   doc.table({"base", "adaptation", "task", "split", "method", "strict accuracy", "items that differ", "items"}, table);
 }
 
+// Over training steps: the evaluations during training of each base (--eval-task curves,
+// with their transition steps), and the study's evaluations of snapshots beside the
+// final model's.
+void section_training_steps(const std::vector<JobRecord>& jobs, const std::vector<ResultRow>& rows, Doc& doc) {
+  std::vector<const JobRecord*> with_curves;
+  std::map<std::string, int64_t> final_step;  // pretrain key -> its last step
+  for (const auto& j : jobs)
+    if (j.kind == "pretrain" && j.status == "done" && j.result.is_object()) {
+      final_step[j.key] = j.result.value("steps", int64_t(0));
+      if (j.result.contains("curves") && !j.result["curves"].empty()) with_curves.push_back(&j);
+    }
+  const bool any_snapshot = std::any_of(rows.begin(), rows.end(), [](const ResultRow& r) { return r.snapshot > 0; });
+  if (with_curves.empty() && !any_snapshot) return;
+  doc.heading("Over training steps", 2);
+  for (const JobRecord* j : with_curves) {
+    const std::string base = fmt::format("{}/{}/s{}", j->spec.value("preset", ""), j->spec.value("recipe", ""),
+                                         j->spec.value("seed", uint64_t(0)));
+    const RunCurves curves = run_curves_from_entries(j->result["curves"], "study job " + j->key);
+    doc.heading("Evaluations during training: " + base, 3);
+    doc.figure(run_curves_svg(curves, base));
+    std::vector<std::vector<std::string>> table;
+    auto describe = [&](const Curve& c, double min_change) {
+      const Transition t = find_transition(c, min_change);
+      table.push_back({c.name, fmt::format("{:.3f}", t.start), fmt::format("{:.3f}", t.end),
+                       t.found ? fmt::format("{:.0f}", t.step) : "none", t.found ? fmt::format("{:.0f}", t.width) : "",
+                       t.found ? fmt::format("{:.0f}", t.plateau_step) : ""});
+    };
+    for (const auto& c : curves.accuracies) describe(c, 0.1);
+    for (const auto& c : curves.losses) describe(c, 0.05);
+    doc.table({"curve", "start", "end", "transition step", "20-80% width", "plateau from"}, table);
+  }
+  if (!any_snapshot) return;
+  doc.para("Snapshots: the base evaluated at the steps [pretrain] save_at kept, and at its last step.");
+  std::vector<std::vector<std::string>> table;
+  for (const auto& r : rows) {
+    if (r.adaptation != "prompt") continue;
+    const bool has_snapshots = std::any_of(rows.begin(), rows.end(), [&](const ResultRow& x) {
+      return x.snapshot > 0 && x.preset == r.preset && x.recipe == r.recipe && x.train_seed == r.train_seed &&
+             x.task == r.task && x.split == r.split && x.method == r.method;
+    });
+    if (!has_snapshots) continue;
+    table.push_back({fmt::format("{}/{}/s{}", r.preset, r.recipe, r.train_seed), r.task, r.split, r.method,
+                     r.snapshot > 0 ? std::to_string(r.snapshot) : "final",
+                     fmt::format("{:.3f} [{:.3f}, {:.3f}]", r.accuracy, r.lo, r.hi)});
+  }
+  doc.table({"base", "task", "split", "method", "step", "accuracy [95% CI]"}, table);
+}
+
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string out = "\"";
@@ -668,6 +719,7 @@ StudyReport build_report(const std::vector<JobRecord>& jobs, const std::string& 
   section_prompting_vs_finetuning(cells, doc, brief[1]);
   section_scale(cells, doc, brief[2]);
   section_recipes(cells, doc, brief[3]);
+  section_training_steps(jobs, rows, doc);
   section_extraction_audit(rows, doc);
   report.summary = fmt::format("{}\n{}\n{}\n{}", brief[0], brief[1], brief[2], brief[3]);
   report.markdown = doc.md;
@@ -676,12 +728,13 @@ StudyReport build_report(const std::vector<JobRecord>& jobs, const std::string& 
                 "table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}"
                 "th{background:#f3f3f3}.verdict{background:#eef6ee;padding:.5em;border-left:4px solid #2ca02c}</style></head><body>\n" +
                 doc.html + "</body></html>\n";
-  report.csv = "preset,parameters,recipe,train_seed,adaptation,task,split,method,n,accuracy,ci_low,ci_high,gold_logprob,char_accuracy\n";
+  report.csv = "preset,parameters,recipe,train_seed,adaptation,task,split,method,n,accuracy,ci_low,ci_high,gold_logprob,char_accuracy,snapshot\n";
   for (const auto& r : rows)
-    report.csv += fmt::format("{},{},{},{},{},{},{},{},{},{:.6f},{:.6f},{:.6f},{},{:.6f}\n", csv_field(r.preset), r.parameters,
+    report.csv += fmt::format("{},{},{},{},{},{},{},{},{},{:.6f},{:.6f},{:.6f},{},{:.6f},{}\n", csv_field(r.preset), r.parameters,
                               csv_field(r.recipe), r.train_seed, csv_field(r.adaptation), csv_field(r.task), csv_field(r.split),
                               csv_field(r.method), r.n, r.accuracy, r.lo, r.hi,
-                              r.has_logprob ? fmt::format("{:.6f}", r.gold_logprob) : "", r.char_accuracy);
+                              r.has_logprob ? fmt::format("{:.6f}", r.gold_logprob) : "", r.char_accuracy,
+                              r.snapshot > 0 ? std::to_string(r.snapshot) : "");
   return report;
 }
 

@@ -25,6 +25,7 @@ struct ResultRow {
   bool has_logprob = false;
   std::vector<double> item_correct;
   double accuracy_strict = 0;
+  int64_t snapshot = 0;  // > 0: evaluated on the base's snapshot at this step (not its final weights)
   std::vector<int64_t> extraction_disagreements;  // items strict and lenient extraction score differently
 };
 

@@ -41,6 +41,33 @@ EvalTaskSpec parse_eval_task(const std::string& spec) {
   return e;
 }
 
+void apply_train_control(TrainJob& job, const nlohmann::json& c) {
+  job.optimizer = c.value("optimizer", job.optimizer);
+  job.schedule = c.value("schedule", job.schedule);
+  job.weight_decay = c.value("weight_decay", job.weight_decay);
+  job.beta1 = c.value("beta1", job.beta1);
+  job.beta2 = c.value("beta2", job.beta2);
+  job.momentum = c.value("momentum", job.momentum);
+  job.grad_clip = c.value("grad_clip", job.grad_clip);
+  job.min_lr_ratio = c.value("min_lr_ratio", job.min_lr_ratio);
+  job.warmup_steps = c.value("warmup", job.warmup_steps);
+  job.train_examples = c.value("train_examples", job.train_examples);
+  job.epochs = c.value("epochs", job.epochs);
+  job.eval_every = c.value("eval_every", job.eval_every);
+  job.eval_n = c.value("eval_n", job.eval_n);
+  if (c.contains("eval_tasks")) job.eval_tasks = c["eval_tasks"].get<std::vector<std::string>>();
+  if (c.contains("save_at")) job.save_at = c["save_at"].get<std::vector<int64_t>>();
+}
+
+nlohmann::json training_curves(const std::string& run_dir) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& l : read_lines((fs::path(run_dir) / "train_log.jsonl").string())) {
+    auto j = nlohmann::json::parse(l.text, nullptr, false);
+    if (!j.is_discarded() && j.contains("evals")) out.push_back({{"step", j["step"]}, {"evals", j["evals"]}});
+  }
+  return out;
+}
+
 std::vector<Example> fixed_training_set(const Task& task, int64_t n, uint64_t seed) {
   return distinct_examples(task, task.exemplar_split(), Pool::train, n, derive_seed(seed, "train-examples"));
 }
@@ -124,8 +151,9 @@ struct StepEvaluations {
 
 TrainResult run_train_job(const TrainJob& job) {
   ModelShape shape = job.shape;
-  if (shape.preset.empty() && shape.config_file.empty()) shape.preset = job.preset;
-  const ResolvedModel resolved = resolve_model(shape);
+  if (shape.empty()) shape.preset = job.preset;  // no shape given: the job's preset
+  ResolvedModel resolved = resolve_model(shape);
+  if (!job.model_name.empty()) resolved.name = job.model_name;
   Recipe recipe = find_recipe(job.recipe);
   check(job.loss == "all" || job.loss == "answer", "--loss must be 'all' or 'answer', got '{}'", job.loss);
   if (job.loss == "answer") recipe.answer_only_loss = true;

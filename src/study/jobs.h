@@ -22,6 +22,7 @@ struct DistJobOptions {
 struct TrainJob {
   std::string preset = "s";  // the shape's starting point unless `shape` names another
   ModelShape shape;          // knobs over the preset (model/config.h)
+  std::string model_name;    // "" = the preset's or the shape's name (a study's [[model]] name)
   std::string recipe = "add";
   int64_t tokens = 0;        // the run's length, or (with a fixed training set) epochs
   std::string out;
@@ -64,6 +65,11 @@ constexpr int64_t kBatchAll = -1;  // --batch all
 std::vector<Example> fixed_training_set(const Task& task, int64_t n, uint64_t seed);
 
 TrainResult run_train_job(const TrainJob& job);
+
+// A study's experiment-control keys (study/spec.h StudySpec::control) set on a job.
+void apply_train_control(TrainJob& job, const nlohmann::json& control);
+// The "evals" of each step of a run's train_log.jsonl: [{"step", "evals"}, ...].
+nlohmann::json training_curves(const std::string& run_dir);
 
 // "TASK[@SPLIT[@METHOD]]" of --eval-task: split "" = the task's default, method "direct".
 struct EvalTaskSpec {

@@ -28,9 +28,11 @@ struct Planner {
     return plan.jobs[it->second];
   }
 
-  // Evaluations of one model on a task: every split the task has, every method.
+  // Evaluations of one model on a task: every split the task has, every method; with
+  // `snapshots`, the same on each of the model's snapshots too.
   void evals(const StudyJob& model, const std::string& task, const std::vector<std::string>& splits,
-             const std::vector<std::string>& methods, int64_t n, uint64_t seed) {
+             const std::vector<std::string>& methods, int64_t n, uint64_t seed,
+             const std::vector<int64_t>& snapshots = {}) {
     auto t = make_task(task);
     auto have = t->split_names();
     for (const auto& split : splits) {
@@ -41,10 +43,15 @@ struct Planner {
       }
       // The extraction rule's name and version are part of the key: a changed rule re-runs
       // exactly the evaluations that used it.
-      for (const auto& m : methods)
-        add("eval",
-            {{"task", task}, {"split", split}, {"method", m}, {"n", n}, {"seed", seed}, {"extractor", t->extractor_id()}},
-            model.key, model.group);
+      for (const auto& m : methods) {
+        nlohmann::json spec = {{"task", task}, {"split", split}, {"method", m},
+                               {"n", n},       {"seed", seed},   {"extractor", t->extractor_id()}};
+        add("eval", spec, model.key, model.group);
+        for (int64_t step : snapshots) {
+          spec["snapshot"] = step;
+          add("eval", spec, model.key, model.group);
+        }
+      }
     }
   }
 };
@@ -53,17 +60,28 @@ struct Planner {
 
 StudyPlan plan_study(const StudySpec& s) {
   Planner p;
-  for (const auto& preset : s.presets)
+  // The bases: presets by name, then [[model]] / [[sweep]] shapes (named, with their shape).
+  std::vector<std::pair<std::string, nlohmann::json>> bases;
+  for (const auto& preset : s.presets) bases.push_back({preset, nullptr});
+  for (const auto& m : s.models) bases.push_back({m.name, shape_json(m.shape)});
+  std::vector<int64_t> snapshots;
+  if (s.control.contains("save_at")) snapshots = s.control["save_at"].get<std::vector<int64_t>>();
+  for (const auto& [name, shape] : bases)
     for (const auto& recipe : s.recipes)
       for (uint64_t seed : s.seeds) {
-        nlohmann::json pre = {{"preset", preset}, {"recipe", recipe}, {"seed", seed},     {"tokens", s.tokens},
+        nlohmann::json pre = {{"preset", name}, {"recipe", recipe}, {"seed", seed},     {"tokens", s.tokens},
                               {"batch", s.batch}, {"seq_len", s.seq_len}, {"lr", s.lr}, {"loss", s.loss}};
-        // Only when not fp32: the keys of fp32 studies stay those of studies from before.
+        // Only when not fp32 (or not a preset, or with experiment control): the keys of
+        // studies from before stay as they were.
         if (s.precision != "fp32") pre["precision"] = s.precision;
+        if (!shape.is_null()) pre["model"] = shape;
+        if (!s.control.empty()) pre["control"] = s.control;
         // Copy: add() may grow the job list and move what a reference points at.
         const StudyJob base = p.add("pretrain", pre, "", "");
         for (const auto& block : s.evaluate)
-          for (const auto& task : block.tasks) p.evals(base, task, block.splits, block.methods, block.n, s.seed);
+          for (const auto& task : block.tasks)
+            p.evals(base, task, block.splits, block.methods, block.n, s.seed,
+                    block.snapshots ? snapshots : std::vector<int64_t>{});
         for (const auto& block : s.finetune)
           for (const auto& task : block.tasks) {
             // The base itself on the fine-tuning task: the prompting side of the comparison.

@@ -33,7 +33,12 @@ nlohmann::json run_job(const StudySpec& spec, const StudyJob& job, const std::st
   const auto& s = job.spec;
   if (job.kind == "pretrain") {
     TrainJob t;
-    t.preset = s["preset"];
+    if (s.contains("model")) {
+      t.shape = shape_of(s["model"]);
+      t.model_name = s["preset"];  // the [[model]] name the report shows
+    } else {
+      t.preset = s["preset"];
+    }
     t.recipe = s["recipe"];
     t.tokens = s["tokens"];
     t.seed = s["seed"];
@@ -46,9 +51,15 @@ nlohmann::json run_job(const StudySpec& spec, const StudyJob& job, const std::st
     t.workers = workers;
     t.out = model_dir(spec, job.key);
     t.resume = fs::exists(fs::path(t.out) / "trainer_state.json");  // a run killed mid-way continues exactly
+    if (s.contains("control")) apply_train_control(t, s["control"]);
     auto r = run_train_job(t);
-    return {{"steps", r.steps_done}, {"tokens", r.tokens_seen}, {"train_loss", r.train_loss},
-            {"heldout_loss", r.heldout_loss}, {"parameters", find_preset(t.preset).config.param_count()}};
+    ModelShape shape = t.shape;
+    if (!s.contains("model")) shape.preset = t.preset;
+    nlohmann::json result = {{"steps", r.steps_done}, {"tokens", r.tokens_seen}, {"train_loss", r.train_loss},
+                             {"heldout_loss", r.heldout_loss}, {"parameters", resolve_model(shape).config.param_count()}};
+    // The evaluations during training, step by step: the report's training-step curves.
+    if (!t.eval_tasks.empty()) result["curves"] = training_curves(t.out);
+    return result;
   }
   if (job.kind == "finetune") {
     FinetuneJob f;
@@ -67,6 +78,7 @@ nlohmann::json run_job(const StudySpec& spec, const StudyJob& job, const std::st
   }
   EvalJob e;
   e.model = model_dir(spec, job.parent);
+  if (s.contains("snapshot")) e.model = snapshot_dir(e.model, s["snapshot"].get<int64_t>()).string();
   e.task = s["task"];
   e.spec.split = s["split"];
   e.spec.method = s["method"];
@@ -150,21 +162,23 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
       {
         std::unique_lock lock(mutex);
         for (;;) {
-          bool any_pending = false;
+          bool any_pending = false;  // jobs still waiting for a parent that may yet finish
           for (const StudyJob* j : to_run) {
             if (state[j->key] != "pending") continue;
-            any_pending = true;
             const std::string parent = j->parent.empty() ? "done" : state[j->parent];
             if (parent == "done") {
               job = j;
               break;
             }
             if (parent == "failed" || parent == "blocked") {
+              // Parents come before children, so a failure blocks its whole subtree in this pass.
               state[j->key] = "blocked";
               ++summary.blocked;
               ++finished;
               changed.notify_all();
+              continue;
             }
+            any_pending = true;
           }
           if (job || !any_pending) break;
           changed.wait(lock);

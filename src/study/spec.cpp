@@ -78,7 +78,7 @@ const toml::table& table_at(const toml::table& t, const std::string& key, const 
 }
 
 EvalBlock eval_block(const toml::table& t, const std::string& path, const std::string& section, bool finetune) {
-  std::vector<std::string> known = {"tasks", "splits", "methods", "n"};
+  std::vector<std::string> known = {"tasks", "splits", "methods", "n", "snapshots"};
   if (finetune) known = {"splits", "methods", "n", "retention_tasks"};
   known_keys(t, path, section, known);
   EvalBlock b;
@@ -94,6 +94,10 @@ EvalBlock eval_block(const toml::table& t, const std::string& path, const std::s
     check(t.get("n") == nullptr || b.n > 0, "{}: {} n must be positive or \"all\"", path, section);
   }
   if (finetune) b.retention_tasks = strings(t, "retention_tasks", path, false);
+  if (const toml::node* n = t.get("snapshots")) {
+    check(n->is_boolean(), "{}: must be true or false", where(path, *n, "snapshots"));
+    b.snapshots = *n->value<bool>();
+  }
   for (const auto& m : b.methods) {
     try {
       parse_method(m);
@@ -104,7 +108,72 @@ EvalBlock eval_block(const toml::table& t, const std::string& path, const std::s
   return b;
 }
 
+const std::vector<std::string> kShapeKeys = {"preset", "d_model", "layers", "heads", "kv_heads", "ffn",
+                                             "max_seq_len", "rope_theta", "mlp", "tie"};
+
+// The shape keys of a [[model]] or [[sweep]] table.
+ModelShape shape_from_table(const toml::table& t, const std::string& path) {
+  ModelShape m;
+  m.preset = t["preset"].value_or(std::string());
+  m.d_model = int(number<int64_t>(t, "d_model", 0, path));
+  m.layers = int(number<int64_t>(t, "layers", 0, path));
+  m.heads = int(number<int64_t>(t, "heads", 0, path));
+  m.kv_heads = int(number<int64_t>(t, "kv_heads", 0, path));
+  m.ffn = int(number<int64_t>(t, "ffn", -1, path));
+  m.max_seq_len = int(number<int64_t>(t, "max_seq_len", 0, path));
+  m.rope_theta = number<double>(t, "rope_theta", 0.0, path);
+  m.mlp = t["mlp"].value_or(std::string());
+  if (const toml::node* n = t.get("tie")) {
+    check(n->is_boolean(), "{}: must be true or false", where(path, *n, "tie"));
+    m.no_tie = !*n->value<bool>();
+  }
+  return m;
+}
+
+// The experiment-control keys of [pretrain], checked and kept as JSON.
+nlohmann::json control_of(const toml::table& pre, const std::string& path) {
+  nlohmann::json c = nlohmann::json::object();
+  for (const char* key : {"optimizer", "schedule"})
+    if (const toml::node* n = pre.get(key)) {
+      check(n->is_string(), "{}: must be a string", where(path, *n, key));
+      c[key] = *n->value<std::string>();
+    }
+  for (const char* key : {"weight_decay", "beta1", "beta2", "momentum", "grad_clip", "min_lr_ratio"})
+    if (pre.get(key)) c[key] = number<double>(pre, key, 0.0, path);
+  for (const char* key : {"warmup", "train_examples", "epochs", "eval_every", "eval_n"})
+    if (pre.get(key)) c[key] = number<int64_t>(pre, key, 0, path);
+  if (pre.get("eval_tasks")) c["eval_tasks"] = strings(pre, "eval_tasks", path, true);
+  if (pre.get("save_at")) c["save_at"] = integers(pre, "save_at", path);
+  return c;
+}
+
 }  // namespace
+
+nlohmann::json shape_json(const ModelShape& m) {
+  nlohmann::json j = nlohmann::json::object();
+  if (!m.preset.empty()) j["preset"] = m.preset;
+  if (!m.config_file.empty()) j["config_file"] = m.config_file;
+  for (auto [key, v] : {std::pair{"d_model", m.d_model}, {"layers", m.layers}, {"heads", m.heads},
+                        {"kv_heads", m.kv_heads}, {"max_seq_len", m.max_seq_len}})
+    if (v) j[key] = v;
+  if (m.ffn >= 0) j["ffn"] = m.ffn;
+  if (m.rope_theta > 0) j["rope_theta"] = m.rope_theta;
+  if (!m.mlp.empty()) j["mlp"] = m.mlp;
+  if (m.no_tie) j["tie"] = false;
+  return j;
+}
+
+ModelShape shape_of(const nlohmann::json& j) {
+  ModelShape m;
+  m.preset = j.value("preset", "");
+  m.config_file = j.value("config_file", "");
+  m.d_model = j.value("d_model", 0), m.layers = j.value("layers", 0), m.heads = j.value("heads", 0);
+  m.kv_heads = j.value("kv_heads", 0), m.max_seq_len = j.value("max_seq_len", 0), m.ffn = j.value("ffn", -1);
+  m.rope_theta = j.value("rope_theta", 0.0);
+  m.mlp = j.value("mlp", "");
+  m.no_tie = !j.value("tie", true);
+  return m;
+}
 
 StudySpec parse_study(const std::string& text, const std::string& path) {
   toml::table t;
@@ -113,7 +182,7 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
   } catch (const toml::parse_error& e) {
     fail("{}:{}: {}", path, e.source().begin.line, e.description());
   }
-  known_keys(t, path, "the study file", {"study", "pretrain", "evaluate", "finetune"});
+  known_keys(t, path, "the study file", {"study", "pretrain", "evaluate", "finetune", "model", "sweep"});
   StudySpec s;
   s.path = path;
   const auto& study = table_at(t, "study", path);
@@ -133,17 +202,77 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
   s.dir = study["dir"].value_or((fs::path("studies") / s.name).string());
 
   const auto& pre = table_at(t, "pretrain", path);
-  known_keys(pre, path, "[pretrain]", {"presets", "recipes", "tokens", "batch", "seq_len", "lr", "loss", "precision"});
-  s.presets = strings(pre, "presets", path, true);
+  known_keys(pre, path, "[pretrain]",
+             {"presets", "recipes", "tokens", "batch", "seq_len", "lr", "loss", "precision", "optimizer", "schedule",
+              "weight_decay", "beta1", "beta2", "momentum", "grad_clip", "min_lr_ratio", "warmup", "train_examples",
+              "epochs", "eval_tasks", "eval_every", "eval_n", "save_at"});
+  s.presets = strings(pre, "presets", path, false);
+  // Bases beyond presets: [[model]] tables, then the rungs of each [[sweep]] (one factor varied).
+  auto add_model = [&](const std::string& name, const ModelShape& shape, const std::string& section) {
+    try {
+      const ResolvedModel r = resolve_model(shape);
+      s.models.push_back({name.empty() ? r.name : name, shape});
+    } catch (const Error& e) {
+      fail("{}: {}: {}", path, section, e.what());
+    }
+  };
+  auto tables = [&](const char* key) {
+    std::vector<const toml::table*> out;
+    if (const toml::node* n = t.get(key)) {
+      const toml::array* a = n->as_array();
+      check(a != nullptr, "{}: use [[{}]] (an array of tables)", where(path, *n, key), key);
+      for (const auto& x : *a) {
+        check(x.is_table(), "{}: [[{}]] entries must be tables", where(path, x, key), key);
+        out.push_back(x.as_table());
+      }
+    }
+    return out;
+  };
+  int index = 0;
+  for (const toml::table* m : tables("model")) {
+    const std::string section = fmt::format("[[model]] {}", ++index);
+    std::vector<std::string> known = kShapeKeys;
+    known.push_back("name");
+    known_keys(*m, path, section, known);
+    add_model((*m)["name"].value_or(std::string()), shape_from_table(*m, path), section);
+  }
+  index = 0;
+  for (const toml::table* w : tables("sweep")) {
+    const std::string section = fmt::format("[[sweep]] {}", ++index);
+    std::vector<std::string> known = kShapeKeys;
+    known.insert(known.end(), {"vary", "values"});
+    known_keys(*w, path, section, known);
+    const std::string vary = (*w)["vary"].value_or(std::string());
+    const std::vector<std::string> factors = {"d_model", "layers", "heads", "kv_heads", "ffn"};
+    if (std::find(factors.begin(), factors.end(), vary) == factors.end())
+      fail_unknown(fmt::format("{}: {}: factor to vary", path, section), vary, factors);
+    const ModelShape fixed = shape_from_table(*w, path);
+    for (int64_t v : integers(*w, "values", path)) {
+      ModelShape m = fixed;
+      (vary == "d_model" ? m.d_model : vary == "layers" ? m.layers : vary == "heads" ? m.heads
+                                                                      : vary == "kv_heads" ? m.kv_heads : m.ffn) = int(v);
+      add_model("", m, fmt::format("{} {} = {}", section, vary, v));
+    }
+  }
+  check(!s.presets.empty() || !s.models.empty(), "{}: [pretrain] needs presets, or the study [[model]] or [[sweep]] tables",
+        path);
+  s.control = control_of(pre, path);
   s.recipes = strings(pre, "recipes", path, true);
   for (const auto& p : s.presets) find_preset(p);  // unknown names list the valid ones
   for (const auto& r : s.recipes) find_recipe(r);
-  s.tokens = number<int64_t>(pre, "tokens", 1000000, path);
-  s.batch = number<int64_t>(pre, "batch", 32, path);
+  s.tokens = number<int64_t>(pre, "tokens", s.control.contains("epochs") ? 0 : 1000000, path);
+  if (const toml::node* b = pre.get("batch"); b && b->is_string()) {
+    check(b->value<std::string>() == "all" && s.control.contains("train_examples"),
+          "{}: must be a number, or \"all\" with train_examples (full-batch training)", where(path, *b, "batch"));
+    s.batch = -1;  // study/jobs.h kBatchAll
+  } else {
+    s.batch = number<int64_t>(pre, "batch", 32, path);
+  }
   s.seq_len = number<int64_t>(pre, "seq_len", 128, path);
   s.lr = number<double>(pre, "lr", 0.0, path);
   s.loss = pre["loss"].value_or(std::string("all"));
-  check(s.tokens > 0 && s.batch > 0 && s.seq_len > 0, "{}: [pretrain] tokens, batch and seq_len must be positive", path);
+  check((s.tokens > 0 || s.control.contains("epochs")) && (s.batch > 0 || s.batch == -1) && s.seq_len > 0,
+        "{}: [pretrain] tokens (or epochs), batch and seq_len must be positive", path);
   check(s.loss == "all" || s.loss == "answer", "{}: [pretrain] loss must be \"all\" or \"answer\"", path);
   s.precision = pre["precision"].value_or(std::string("fp32"));
   check(s.precision == "fp32" || s.precision == "bf16", "{}: [pretrain] precision must be \"fp32\" or \"bf16\"", path);

@@ -2,13 +2,17 @@
 // A study: one TOML file (docs/STUDY_FORMAT.md) naming the base models to pre-train, the
 // prompting evaluations, and the fine-tuning runs with their evaluations. Torch-free.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "model/config.h"
 
 namespace elab {
 
 struct EvalBlock {
   std::vector<std::string> tasks, splits, methods;
+  bool snapshots = false;  // also evaluate every [pretrain] save_at snapshot (a training-step axis)
   int64_t n = 0;  // 0: the task's default (a file's whole test set, else 200); -1: "all"
   std::vector<std::string> retention_tasks;  // fine-tuning blocks only
 };
@@ -19,6 +23,12 @@ struct FinetuneBlock {
   EvalBlock evaluate;
 };
 
+// A base model that is not a preset: a [[model]] table, or one rung of a [[sweep]].
+struct ModelEntry {
+  std::string name;  // [[model]] name, else the shape's name (model/config.h resolve_model)
+  ModelShape shape;
+};
+
 struct StudySpec {
   std::string name;
   std::string path;                 // the TOML file
@@ -26,6 +36,12 @@ struct StudySpec {
   uint64_t seed = 1;                // evaluation items, exemplars, fine-tuning examples
   std::vector<uint64_t> seeds = {1};  // pre-training seeds per base model
   std::vector<std::string> presets, recipes;
+  std::vector<ModelEntry> models;   // [[model]] tables and [[sweep]] rungs, after the presets
+  // Experiment control for every pre-training job ([pretrain] keys beyond the basics):
+  // optimizer, weight_decay, beta1, beta2, momentum, grad_clip, schedule, warmup,
+  // min_lr_ratio, train_examples, epochs, eval_tasks, eval_every, eval_n, save_at.
+  // Only keys the file gives are here, so the job keys of studies without them stay.
+  nlohmann::json control = nlohmann::json::object();
   int64_t tokens = 1000000;
   int64_t batch = 32, seq_len = 128;
   double lr = 0;                    // 0: the preset's
@@ -34,6 +50,10 @@ struct StudySpec {
   std::vector<EvalBlock> evaluate;
   std::vector<FinetuneBlock> finetune;
 };
+
+// A model shape as JSON (the keys of [[model]]) and back; job specs hold it.
+nlohmann::json shape_json(const ModelShape& shape);
+ModelShape shape_of(const nlohmann::json& j);
 
 // Errors name the file, the line and the key.
 StudySpec parse_study(const std::string& text, const std::string& path);

@@ -12,7 +12,12 @@
 #include "core/fs.h"
 #include "model/checkpoint.h"
 #include "report/curves.h"
+#include "report/report.h"
 #include "study/jobs.h"
+#include "study/plan.h"
+#include "study/run.h"
+#include "study/spec.h"
+#include "study/store.h"
 #include "tasks/registry.h"
 #include "test_util.h"
 
@@ -249,6 +254,110 @@ TEST(ExperimentControl, BadInputIsRefusedBeforeAnythingIsWritten) {
   refused([](TrainJob& j) { j.schedule = "step"; }, "--schedule must be cosine, constant or linear");
   refused([](TrainJob& j) { j.optimizer = "lion"; }, "--optimizer must be adamw or sgd");
   refused([](TrainJob& j) { j.recipe = "base"; }, "--train-examples needs a recipe of one task");
+}
+
+// A study of [[model]] tables and a [[sweep]] with experiment control: fixed training
+// sets, evaluations during training (into the database) and evaluated snapshots (a
+// training-step axis in the report).
+TEST(ExperimentControl, StudiesOfShapesSweepsSnapshotsAndCurves) {
+  TempDir dir;
+  const std::string toml = fmt::format(R"(
+[study]
+name = "control"
+dir = "{}"
+
+[pretrain]
+recipes = ["task:modadd:p=13"]
+batch = "all"
+train_examples = 24
+epochs = 8
+weight_decay = 1.0
+schedule = "constant"
+warmup = 2
+lr = 0.003
+eval_tasks = ["modadd:p=13@train", "modadd:p=13@ood"]
+eval_every = 4
+eval_n = 4
+save_at = [4]
+
+[[model]]
+name = "attn-1"
+d_model = 32
+layers = 1
+heads = 2
+mlp = "none"
+
+[[sweep]]
+d_model = 32
+heads = 2
+vary = "layers"
+values = [1, 2]
+
+[[evaluate]]
+tasks = ["modadd:p=13"]
+splits = ["id"]
+methods = ["direct"]
+n = 4
+snapshots = true
+)", (dir / "study").string());
+  const StudySpec spec = parse_study(toml, "control.toml");
+  ASSERT_EQ(spec.models.size(), 3u);
+  EXPECT_EQ(spec.models[0].name, "attn-1");
+  EXPECT_EQ(spec.models[1].name, "d32-L1-H2");
+  EXPECT_EQ(spec.models[2].name, "d32-L2-H2");
+  const StudyPlan plan = plan_study(spec);
+  int pretrain = 0, evals = 0, snapshot_evals = 0;
+  for (const auto& j : plan.jobs) {
+    pretrain += j.kind == "pretrain";
+    evals += j.kind == "eval";
+    snapshot_evals += j.kind == "eval" && j.spec.contains("snapshot");
+  }
+  EXPECT_EQ(pretrain, 3);
+  EXPECT_EQ(evals, 6);  // final weights and the step-4 snapshot of each base
+  EXPECT_EQ(snapshot_evals, 3);
+
+  StudyRunOptions o;
+  o.db = (dir / "r.db").string();
+  const auto summary = run_study(spec, o);
+  EXPECT_EQ(summary.failed, 0);
+  EXPECT_EQ(summary.ran, 9);
+  ResultStore store(o.db);
+  const auto jobs = store.all();
+  for (const auto& j : jobs)
+    if (j.kind == "pretrain") {
+      ASSERT_TRUE(j.result.contains("curves")) << j.result.dump();
+      EXPECT_EQ(j.result["curves"].size(), 2u);  // steps 4 and 8
+      EXPECT_EQ(j.result["steps"], 8);
+    }
+  const auto report = build_report(jobs, "control");
+  EXPECT_NE(report.markdown.find("## Over training steps"), std::string::npos);
+  EXPECT_NE(report.markdown.find("modadd:p=13@train accuracy"), std::string::npos);
+  EXPECT_NE(report.markdown.find("| attn-1/task:modadd:p=13/s1 | modadd:p=13 | id | direct | 4 |"), std::string::npos)
+      << report.markdown;
+  EXPECT_NE(report.html.find("<svg"), std::string::npos);
+  // The parameter counts are the shapes' own: the report orders the bases by them.
+  const auto rows = result_rows(jobs);
+  for (const auto& r : rows)
+    if (r.preset == "d32-L2-H2") EXPECT_EQ(r.parameters, resolve_model(spec.models[2].shape).config.param_count());
+
+  // A pre-training job that fails (a fixed set larger than the task's training pool)
+  // blocks its evaluations and the study ends: it does not wait for them.
+  std::string failing = toml;
+  failing.replace(failing.find("train_examples = 24"), 19, "train_examples = 900");
+  failing.replace(failing.find("name = \"control\""), 16, "name = \"failing\"");
+  StudyRunOptions f;
+  f.db = (dir / "f.db").string();
+  const auto failed = run_study(parse_study(failing, "failing.toml"), f);
+  EXPECT_EQ(failed.failed, 3);
+  EXPECT_EQ(failed.blocked, 6);
+  EXPECT_EQ(failed.ran, 0);
+
+  // A [[sweep]] of a factor that is not one: the error names it and lists the factors.
+  std::string bad = toml;
+  bad.replace(bad.find("\"layers\""), 8, "\"depth\"");
+  const std::string msg = error_of([&] { parse_study(bad, "c.toml"); });
+  EXPECT_NE(msg.find("'depth'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("d_model"), std::string::npos) << msg;
 }
 
 TEST(Curves, TransitionStepWidthAndPlateauOfASigmoid) {
