@@ -5,6 +5,7 @@
 #include "study/jobs.h"
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/names.h"
 
 namespace elab {
 
@@ -39,27 +40,15 @@ void write_json(const std::string& path, const nlohmann::ordered_json& j) { writ
 namespace elab {
 
 int64_t parse_positive(const std::string& text, const std::string& flag) {
-  size_t used = 0;
-  int64_t v = 0;
-  try {
-    v = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  check(used > 0 && used == text.size() && v > 0, "{} must be a positive integer, got '{}'", flag, text);
-  return v;
+  const auto v = parse_integer(text);
+  check(v && *v > 0, "{} must be a positive integer, got '{}'", flag, text);
+  return *v;
 }
 
 double parse_real(const std::string& text, const std::string& flag) {
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  check(used > 0 && used == text.size(), "{} must be a number, got '{}'", flag, text);
-  return v;
+  const auto v = parse_number(text);
+  check(v.has_value(), "{} must be a number, got '{}'", flag, text);
+  return *v;
 }
 
 void add_model_shape_flags(CLI::App& cmd, ModelShape& s) {

@@ -1,5 +1,7 @@
 #include "core/names.h"
 
+#include <stdexcept>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -29,6 +31,26 @@ void fail_unknown(const std::string& kind, const std::string& name, const std::v
   }
   std::string suggestion = (best <= std::max<size_t>(1, name.size() / 3)) ? fmt::format(" (did you mean '{}'?)", hint) : "";
   fail("unknown {} '{}'{}; valid: {}", kind, name, suggestion, fmt::join(valid, ", "));
+}
+
+std::optional<int64_t> parse_integer(const std::string& text) {
+  size_t used = 0;
+  try {
+    const int64_t v = std::stoll(text, &used);
+    if (used > 0 && used == text.size()) return v;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+std::optional<double> parse_number(const std::string& text) {
+  size_t used = 0;
+  try {
+    const double v = std::stod(text, &used);
+    if (used > 0 && used == text.size()) return v;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
 }
 
 }  // namespace elab

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/names.h"
 #include "core/rng.h"
 #include "eval/stats.h"
 #include "eval/vote.h"
@@ -54,15 +55,9 @@ int64_t resolve_item_count(const Task& task, const std::string& split, int64_t n
 
 int64_t parse_item_count(const std::string& text, const std::string& what) {
   if (text == "all") return kAllItems;
-  size_t used = 0;
-  int64_t n = 0;
-  try {
-    n = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  check(used == text.size() && used > 0 && n > 0, "{} must be a positive number or 'all', got '{}'", what, text);
-  return n;
+  const auto n = parse_integer(text);
+  check(n && *n > 0, "{} must be a positive number or 'all', got '{}'", what, text);
+  return *n;
 }
 
 std::vector<Example> test_items(const Task& task, const std::string& split, int64_t n, uint64_t seed) {

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include "core/error.h"
+#include "report/svg.h"
 
 namespace elab {
 
@@ -101,18 +102,6 @@ Transition find_transition(const Curve& c, double min_change) {
 
 namespace {
 
-std::string escape(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    if (ch == '<') out += "&lt;";
-    else if (ch == '>') out += "&gt;";
-    else if (ch == '&') out += "&amp;";
-    else if (ch == '"') out += "&quot;";
-    else out += ch;
-  }
-  return out;
-}
-
 std::string short_number(double x) {
   if (x >= 1e6) return fmt::format("{:g}M", x / 1e6);
   if (x >= 1e3) return fmt::format("{:g}K", x / 1e3);
@@ -137,7 +126,7 @@ std::string panel(const std::string& title, const std::vector<Curve>& curves, bo
   auto px = [&](double step) { return L + ((log_x ? std::log10(step) : step) - xmin) / (xmax - xmin) * (W - L - R); };
   auto py = [&](double y) { return T + (ymax - std::clamp(y, ymin, ymax)) / (ymax - ymin) * (bottom - B - T); };
   std::string s = fmt::format(R"(<text x="{}" y="{}" font-size="13" font-weight="bold">{}</text>)", L, y_offset + 18,
-                              escape(title));
+                              xml_escape(title));
   for (int i = 0; i <= 4; ++i) {
     const double y = ymin + (ymax - ymin) * i / 4.0;
     s += fmt::format(R"(<line x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" stroke="#ddd"/><text x="{}" y="{:.1f}" font-size="10" text-anchor="end">{:.3g}</text>)",
@@ -175,7 +164,7 @@ std::string panel(const std::string& title, const std::vector<Curve>& curves, bo
       label += fmt::format(" (transition ~{}, width {})", short_number(std::round(t.step)), short_number(std::round(t.width)));
     }
     s += fmt::format(R"(<rect x="{}" y="{}" width="10" height="10" fill="{}"/><text x="{}" y="{}" font-size="10">{}</text>)",
-                     W - R + 8, T + 16 * double(i), color, W - R + 22, T + 16 * double(i) + 9, escape(label));
+                     W - R + 8, T + 16 * double(i), color, W - R + 22, T + 16 * double(i) + 9, xml_escape(label));
   }
   return s;
 }
@@ -194,7 +183,7 @@ std::string run_curves_svg(const RunCurves& curves, const std::string& title) {
   std::string s = fmt::format(R"(<svg xmlns="http://www.w3.org/2000/svg" width="960" height="{0}" viewBox="0 0 960 {0}" role="img">)",
                               H * panels + 30);
   s += fmt::format(R"(<rect width="960" height="{}" fill="white"/><text x="10" y="18" font-size="14" font-weight="bold">{}</text>)",
-                   H * panels + 30, escape(title));
+                   H * panels + 30, xml_escape(title));
   double y = 24;
   if (!std::isfinite(first)) first = 1, last = 2;
   if (!curves.losses.empty()) s += panel("Loss", curves.losses, log_x, first, last, false, y, 0.05), y += H;

@@ -14,6 +14,7 @@
 #include "core/fs.h"
 #include "eval/stats.h"
 #include "report/curves.h"
+#include "report/svg.h"
 
 namespace elab {
 
@@ -190,18 +191,6 @@ struct Series {
   std::vector<double> x, y, lo, hi;
 };
 
-std::string svg_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else if (c == '"') out += "&quot;";
-    else out += c;
-  }
-  return out;
-}
-
 std::string svg_plot(const std::string& title, const std::string& xlabel, const std::string& ylabel,
                      const std::vector<Series>& series, bool log_x) {
   static const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
@@ -215,7 +204,7 @@ std::string svg_plot(const std::string& title, const std::string& xlabel, const 
   auto px = [&](double x) { return L + (( log_x ? std::log10(x) : x) - xmin) / (xmax - xmin) * (W - L - R); };
   auto py = [&](double y) { return T + (1 - y) * (H - T - B); };
   std::string s = fmt::format(R"svg(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {} {}" role="img">)svg", W, H, W, H);
-  s += fmt::format(R"svg(<rect width="{}" height="{}" fill="white"/><text x="{}" y="18" font-size="13" font-weight="bold">{}</text>)svg", W, H, L, svg_escape(title));
+  s += fmt::format(R"svg(<rect width="{}" height="{}" fill="white"/><text x="{}" y="18" font-size="13" font-weight="bold">{}</text>)svg", W, H, L, xml_escape(title));
   for (double y : {0.0, 0.25, 0.5, 0.75, 1.0})
     s += fmt::format(R"svg(<line x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" stroke="#ddd"/><text x="{}" y="{:.1f}" font-size="10" text-anchor="end">{:.2f}</text>)svg",
                      L, W - R, py(y), py(y), L - 4, py(y) + 3, y);
@@ -226,9 +215,9 @@ std::string svg_plot(const std::string& title, const std::string& xlabel, const 
   for (double x : ticks)
     s += fmt::format(R"svg(<text x="{:.1f}" y="{}" font-size="10" text-anchor="middle">{}</text>)svg", px(x), H - B + 14,
                      x >= 1e6 ? fmt::format("{:.1f}M", x / 1e6) : x >= 1e3 ? fmt::format("{:.0f}K", x / 1e3) : fmt::format("{:g}", x));
-  s += fmt::format(R"svg(<text x="{}" y="{}" font-size="11" text-anchor="middle">{}</text>)svg", (L + W - R) / 2, H - 8, svg_escape(xlabel));
+  s += fmt::format(R"svg(<text x="{}" y="{}" font-size="11" text-anchor="middle">{}</text>)svg", (L + W - R) / 2, H - 8, xml_escape(xlabel));
   s += fmt::format(R"svg(<text x="14" y="{}" font-size="11" transform="rotate(-90 14 {})" text-anchor="middle">{}</text>)svg", (T + H - B) / 2,
-                   (T + H - B) / 2, svg_escape(ylabel));
+                   (T + H - B) / 2, xml_escape(ylabel));
   for (size_t i = 0; i < series.size(); ++i) {
     const auto& se = series[i];
     const char* color = colors[i % 8];
@@ -242,7 +231,7 @@ std::string svg_plot(const std::string& title, const std::string& xlabel, const 
     }
     s += fmt::format(R"svg(<polyline points="{}" fill="none" stroke="{}" stroke-width="1.5"/>)svg", points, color);
     s += fmt::format(R"svg(<rect x="{}" y="{}" width="10" height="10" fill="{}"/><text x="{}" y="{}" font-size="11">{}</text>)svg", W - R + 10,
-                     T + 16 * double(i), color, W - R + 24, T + 16 * double(i) + 9, svg_escape(se.name));
+                     T + 16 * double(i), color, W - R + 24, T + 16 * double(i) + 9, xml_escape(se.name));
   }
   return s + "</svg>";
 }
@@ -254,15 +243,15 @@ struct Doc {
   std::string md, html;
   void heading(const std::string& text, int level) {
     md += std::string(size_t(level), '#') + " " + text + "\n\n";
-    html += fmt::format("<h{}>{}</h{}>\n", level, svg_escape(text), level);
+    html += fmt::format("<h{}>{}</h{}>\n", level, xml_escape(text), level);
   }
   void para(const std::string& text) {
     md += text + "\n\n";
-    html += "<p>" + svg_escape(text) + "</p>\n";
+    html += "<p>" + xml_escape(text) + "</p>\n";
   }
   void verdict(const std::string& text) {
     md += "**Verdict.** " + text + "\n\n";
-    html += "<p class=\"verdict\"><b>Verdict.</b> " + svg_escape(text) + "</p>\n";
+    html += "<p class=\"verdict\"><b>Verdict.</b> " + xml_escape(text) + "</p>\n";
   }
   void table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
     if (rows.empty()) return;
@@ -270,12 +259,12 @@ struct Doc {
     for (size_t i = 0; i < header.size(); ++i) md += "---|";
     md += "\n";
     html += "<table><tr>";
-    for (const auto& h : header) html += "<th>" + svg_escape(h) + "</th>";
+    for (const auto& h : header) html += "<th>" + xml_escape(h) + "</th>";
     html += "</tr>\n";
     for (const auto& r : rows) {
       md += "| " + fmt::format("{}", fmt::join(r, " | ")) + " |\n";
       html += "<tr>";
-      for (const auto& c : r) html += "<td>" + svg_escape(c) + "</td>";
+      for (const auto& c : r) html += "<td>" + xml_escape(c) + "</td>";
       html += "</tr>\n";
     }
     md += "\n";
@@ -723,7 +712,7 @@ StudyReport build_report(const std::vector<JobRecord>& jobs, const std::string& 
   section_extraction_audit(rows, doc);
   report.summary = fmt::format("{}\n{}\n{}\n{}", brief[0], brief[1], brief[2], brief[3]);
   report.markdown = doc.md;
-  report.html = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + svg_escape(title) +
+  report.html = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + xml_escape(title) +
                 "</title><style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}"
                 "table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}"
                 "th{background:#f3f3f3}.verdict{background:#eef6ee;padding:.5em;border-left:4px solid #2ca02c}</style></head><body>\n" +

@@ -329,13 +329,18 @@ TrainResult train(Transformer& model, const TokenStream& data, const TokenStream
   const int64_t tokens_per_step = cfg.batch_size * cfg.seq_len;
   double last_heldout = resumed_heldout;
 
-  auto save = [&](int64_t step, bool final_save) {
-    if (!main_rank) return;
+  // meta.json of the model as it is at `step` (checkpoints and snapshots alike).
+  auto meta_at = [&](int64_t step) {
     nlohmann::json meta = run.meta;
     meta["steps"] = step;
     meta["tokens_seen"] = tokens_seen;
     meta["data_hash"] = hash_hex(data.describe());
     meta["heldout_loss"] = last_heldout;
+    return meta;
+  };
+  auto save = [&](int64_t step, bool final_save) {
+    if (!main_rank) return;
+    const nlohmann::json meta = meta_at(step);
     nlohmann::json state = {{"step", step}, {"tokens_seen", tokens_seen}, {"config", cfg.to_json()},
                             {"heldout_loss", last_heldout}};
     std::vector<NamedBytes> extra = {{"trainer_state.json", state.dump(2) + "\n"}};
@@ -347,11 +352,7 @@ TrainResult train(Transformer& model, const TokenStream& data, const TokenStream
   // A snapshot is the model at a step: weights and meta, no optimizer state.
   auto snapshot = [&](int64_t step) {
     if (!main_rank) return;
-    nlohmann::json meta = run.meta;
-    meta["steps"] = step;
-    meta["tokens_seen"] = tokens_seen;
-    meta["data_hash"] = hash_hex(data.describe());
-    meta["heldout_loss"] = last_heldout;
+    nlohmann::json meta = meta_at(step);
     meta["snapshot_of"] = dir.string();
     save_checkpoint(snapshot_dir(dir, step), model, meta);
   };
