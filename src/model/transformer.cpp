@@ -160,11 +160,14 @@ torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
 }
 
 DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c) {
+  // Registration order is parameter order (the safetensors list, the optimiser's slots
+  // and the gradient-norm sum): kept as it was before attention-only blocks existed.
   self_attn = register_module("self_attn", Attention(c));
+  if (c.ffn_hidden > 0) mlp = register_module("mlp", MLP(c));
   input_layernorm = register_module("input_layernorm", RMSNorm(c.d_model, c.norm_eps));
-  if (c.ffn_hidden == 0) return;  // attention-only: no MLP, and no norm before it
-  mlp = register_module("mlp", MLP(c));
-  post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(c.d_model, c.norm_eps));
+  // attention-only blocks: no MLP, and no norm before it
+  if (c.ffn_hidden > 0)
+    post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(c.d_model, c.norm_eps));
 }
 
 LlamaModelImpl::LlamaModelImpl(const ModelConfig& c) {
