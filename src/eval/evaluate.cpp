@@ -25,8 +25,9 @@ std::vector<Example> distinct_examples(const Task& task, const std::string& spli
   const int64_t max_draws = size >= 0 ? size : n * 20 + 100;
   int64_t since_new = 0;  // a generated pool is exhausted when draws stop finding new problems
   for (int64_t i = 0; int64_t(out.size()) < n; ++i) {
-    if (up_to && !(i < max_draws && since_new < 2000 + int64_t(out.size()))) break;
-    check(i < max_draws && since_new < 2000 + int64_t(out.size()),
+    const bool more = i < max_draws && since_new < 2000 + int64_t(out.size());
+    if (up_to && !more) break;  // the pool is exhausted: as many as it has
+    check(more,
           "task {}: its {} pool of split {} has fewer than {} distinct problems (found {})", task.name(),
           pool_name(pool), split, n, out.size());
     Example e = task.example(split, pool, seed, i);

@@ -24,7 +24,7 @@ struct TrainJob {
   ModelShape shape;          // knobs over the preset (model/config.h)
   std::string model_name;    // "" = the preset's or the shape's name (a study's [[model]] name)
   std::string recipe = "add";
-  int64_t tokens = 0;        // the run's length, or (with a fixed training set) epochs
+  int64_t tokens = 0;        // the run's length (or `epochs` over a fixed training set)
   std::string out;
   uint64_t seed = 1;
   bool resume = false;
