@@ -118,6 +118,8 @@ std::string method_prompt(const Method& m, const std::vector<Example>& shots, co
   return out + render_prompt(item, m.format);
 }
 
+int default_max_new_tokens(const Method& m) { return m.format == Format::cot ? 256 : 32; }
+
 // The answer of one item under one extraction rule: the extracted answer of each output,
 // then the method's vote among them.
 static std::string item_answer(const Task& task, const Method& method, const std::vector<std::string>& texts,
@@ -164,7 +166,7 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
   gen.stop_after_line_with = answer_line_cue(method.format);
   gen.batch_size = spec.batch_size;
   gen.show_progress = spec.show_progress;
-  gen.max_new_tokens = spec.max_new_tokens > 0 ? spec.max_new_tokens : (method.format == Format::cot ? 256 : 32);
+  gen.max_new_tokens = spec.max_new_tokens > 0 ? spec.max_new_tokens : default_max_new_tokens(method);
   gen.num_samples = method.samples;
   gen.temperature = method.temperature;
   gen.seed = derive_seed(spec.seed, "generation");

@@ -62,6 +62,9 @@ std::vector<Example> method_exemplars(const Task& task, const Method& m, uint64_
 // The prompt of a method for one test item.
 std::string method_prompt(const Method& m, const std::vector<Example>& shots, const Example& item);
 
+// Tokens a method's answers may take when EvalSpec::max_new_tokens is 0: 256 for chains, 32 else.
+int default_max_new_tokens(const Method& m);
+
 EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_spec, const EvalSpec& spec);
 
 }  // namespace elab

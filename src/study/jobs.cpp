@@ -10,7 +10,6 @@
 #include "core/fs.h"
 #include "core/progress.h"
 #include "core/rng.h"
-#include "eval/generate.h"
 #include "eval/method.h"
 #include "model/adapters.h"
 #include "model/config.h"
@@ -93,7 +92,8 @@ struct StepEvaluations {
     base.batch_size = 64;
     base.show_progress = false;  // the training bar is on the terminal
     for (const auto& text : job.eval_tasks) {
-      One e{text, parse_eval_task(text), make_task(parse_eval_task(text).task), {}};
+      const EvalTaskSpec spec = parse_eval_task(text);
+      One e{text, spec, make_task(spec.task), {}};
       if (e.spec.split.empty()) e.spec.split = e.task->default_split();
       const Method m = parse_method(e.spec.method);
       if (e.spec.split == "train") {
@@ -112,7 +112,7 @@ struct StepEvaluations {
       // The longest prompt of the fixed items, plus the answer room, must fit the context.
       ByteTokenizer tok;
       const auto shots = method_exemplars(*e.task, m, base.seed, 0, false);
-      const int64_t room = m.format == Format::cot ? 256 : 32;
+      const int64_t room = default_max_new_tokens(m);
       for (const auto& item : e.items) {
         const int64_t tokens = int64_t(tok.encode(method_prompt(m, shots, item)).size()) + 1;
         check(tokens + room <= config.max_seq_len,
@@ -221,9 +221,7 @@ TrainResult run_train_job(const TrainJob& job) {
   if (job.momentum >= 0) cfg.adamw.momentum = job.momentum;
   if (job.grad_clip >= 0) cfg.grad_clip = job.grad_clip;
   if (job.min_lr_ratio >= 0) cfg.min_lr_ratio = job.min_lr_ratio;
-  cfg.validate();  // before anything is printed or joined
-  for (int64_t s : job.save_at)
-    check(s > 0 && s <= cfg.steps, "--save-at {}: the run has steps 1 to {}", s, cfg.steps);
+  cfg.validate();  // before anything is printed or joined (train() checks --save-at against the steps)
   auto step_evals = std::make_shared<StepEvaluations>(job, resolved.config, train_set);
   step_evals->workers = int(job.workers);
 

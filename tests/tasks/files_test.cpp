@@ -7,13 +7,10 @@
 #include "tasks/file_task.h"
 #include "tasks/format.h"
 #include "tasks/registry.h"
+#include "data_util.h"
 #include "test_util.h"
 
 namespace elab {
-
-#define SKIP_WITHOUT_DATA(dir)                                                                     \
-  if (data_root().empty() || !fs::exists(fs::path(data_root()) / dir))                             \
-  GTEST_SKIP() << "data folder " << dir << " not found (set ELAB_DATA); skipping real-data test"
 
 TEST(Gsm8k, EveryGoldAnswerTextScoresCorrect) {
   SKIP_WITHOUT_DATA("gsm8k");

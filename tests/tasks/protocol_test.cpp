@@ -11,6 +11,7 @@
 #include "tasks/file_task.h"
 #include "tasks/format.h"
 #include "tasks/registry.h"
+#include "data_util.h"
 
 namespace elab {
 
@@ -88,10 +89,6 @@ TEST(Protocol, ExtractionNames) {
   EXPECT_STREQ(extraction_name(Extraction::lenient), "lenient");
   EXPECT_THROW(parse_extraction("loose"), Error);
 }
-
-#define SKIP_WITHOUT_DATA(dir)                                                                     \
-  if (data_root().empty() || !fs::exists(fs::path(data_root()) / dir))                             \
-  GTEST_SKIP() << "data folder " << dir << " not found (set ELAB_DATA); skipping real-data test"
 
 TEST(Protocol, BbhWholeSetsCountedAndEveryTargetCorrectUnderTheStrictRule) {
   SKIP_WITHOUT_DATA("bbh");
