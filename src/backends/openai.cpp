@@ -1,7 +1,6 @@
 #include "backends/openai.h"
 
 #include <httplib.h>
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -13,6 +12,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/sqlite.h"
 #include "core/fs.h"
 #include "core/hash.h"
 #include "core/progress.h"
@@ -40,58 +40,31 @@ class ResponseCache {
  public:
   explicit ResponseCache(const std::string& path) {
     if (path.empty()) return;
-    if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path());
-    check(sqlite3_open(path.c_str(), &db_) == SQLITE_OK, "cannot open the response cache {}: {}", path,
-          db_ ? sqlite3_errmsg(db_) : "out of memory");
-    sqlite3_busy_timeout(db_, 10000);
-    exec("PRAGMA journal_mode=WAL");
-    exec("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, request TEXT NOT NULL, response TEXT NOT NULL)");
-    path_ = path;
-  }
-  ~ResponseCache() {
-    if (db_) sqlite3_close(db_);
+    db_ = std::make_unique<SqliteDb>(path, "response cache");
+    db_->exec("PRAGMA journal_mode=WAL");
+    db_->exec("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, request TEXT NOT NULL, response TEXT NOT NULL)");
   }
   bool get(const std::string& request, std::string& response) {
     if (!db_) return false;
     std::lock_guard lock(mutex_);
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db_, "SELECT request, response FROM responses WHERE key = ?", -1, &st, nullptr);
-    const std::string key = hash_hex(request);
-    sqlite3_bind_text(st, 1, key.c_str(), -1, SQLITE_TRANSIENT);
-    bool found = false;
-    if (sqlite3_step(st) == SQLITE_ROW &&
-        std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) == request) {
-      response = reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
-      found = true;
-    }
-    sqlite3_finalize(st);
-    return found;
+    SqliteStatement st(*db_, "SELECT request, response FROM responses WHERE key = ?");
+    st.bind(1, hash_hex(request));
+    if (!st.step() || st.text(0) != request) return false;  // a hash collision is a miss
+    response = st.text(1);
+    return true;
   }
   void put(const std::string& request, const std::string& response) {
     if (!db_) return;
     std::lock_guard lock(mutex_);
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO responses (key, request, response) VALUES (?, ?, ?)", -1, &st, nullptr);
-    const std::string key = hash_hex(request);
-    sqlite3_bind_text(st, 1, key.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, request.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, response.c_str(), -1, SQLITE_TRANSIENT);
-    const int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    check(rc == SQLITE_DONE, "response cache {}: write failed: {}", path_, sqlite3_errmsg(db_));
+    SqliteStatement st(*db_, "INSERT OR REPLACE INTO responses (key, request, response) VALUES (?, ?, ?)");
+    st.bind(1, hash_hex(request));
+    st.bind(2, request);
+    st.bind(3, response);
+    st.run("write a response");
   }
 
  private:
-  void exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "?";
-      sqlite3_free(err);
-      fail("response cache {}: {}", path_, msg);
-    }
-  }
-  sqlite3* db_ = nullptr;
-  std::string path_;
+  std::unique_ptr<SqliteDb> db_;
   std::mutex mutex_;
 };
 

@@ -3,6 +3,10 @@
 //   DIR                  a checkpoint or adapter directory: the native engine
 //   openai:URL#MODEL     an OpenAI-compatible endpoint
 //   replay:FILE          recorded predictions (JSONL)
+// Each backend reads its own options from "key=value,..." (as lm-evaluation-harness's
+// model_args) and refuses keys it does not know, so a study or a command line can hand
+// any backend its settings as one string.
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,17 +15,25 @@
 
 namespace elab {
 
-struct BackendOptions {
-  std::string device = "cpu";   // native
-  int workers = 1;              // native: threads sharing each batch (one per core is fastest)
-  int concurrency = 8;          // openai: requests in flight
-  double timeout_seconds = 120; // openai: per request
-  int max_retries = 6;          // openai
-  bool chat = false;            // openai: /chat/completions
-  std::string cache_path;       // openai: SQLite response cache ("" = none)
+using BackendArgs = std::map<std::string, std::string>;
+// "concurrency=8,timeout=30" -> {concurrency: 8, timeout: 30}; an Error names a bad entry.
+BackendArgs parse_backend_args(const std::string& text);
+std::string format_backend_args(const BackendArgs& args);
+
+struct BackendEntry {
+  std::string scheme;       // "" = a model directory (the native engine)
+  std::string usage;        // "openai:URL#MODEL"
+  std::string description;
+  std::vector<std::pair<std::string, std::string>> options;  // key, meaning (with its default)
+  std::string cannot_train;  // why fine-tuning on it is refused; "" = it can be trained
 };
 
-std::unique_ptr<Backend> make_backend(const std::string& model, const BackendOptions& options = {});
+const std::vector<BackendEntry>& backend_registry();
+// The entry that serves `model` (its scheme, else the native engine).
+const BackendEntry& backend_for(const std::string& model);
+
+// Unknown option keys, or values of the wrong kind: an Error naming the backend and key.
+std::unique_ptr<Backend> make_backend(const std::string& model, const BackendArgs& args = {});
 
 // The default response cache: $ELAB_CACHE_DIR or ~/.cache/elab, file openai.sqlite.
 std::string default_cache_path();

@@ -12,7 +12,7 @@
 #include "cli/launch.h"
 #include "core/error.h"
 #include "core/fs.h"
-#include "study/jobs.h"
+#include "study/stages.h"
 #include "core/progress.h"
 #include "core/rng.h"
 #include "model/config.h"
@@ -242,7 +242,7 @@ void bench_jobs(const BenchJobsOptions& o, const MachineOptions& m) {
     ev.spec.method = method;
     ev.spec.n = o.n_eval;
     ev.device = m.device;
-    ev.backend.workers = threads.workers;
+    ev.workers = threads.workers;
     s = timed([&] { run_eval_job(ev); });
     fmt::print("job=eval:{} n={} seconds={:.2f}\n", method, o.n_eval, s);
   }

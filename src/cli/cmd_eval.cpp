@@ -3,7 +3,7 @@
 
 #include "cli/app.h"
 #include "cli/common.h"
-#include "study/jobs.h"
+#include "study/stages.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "eval/method.h"
@@ -46,24 +46,40 @@ void add_eval_command(CLI::App& app) {
   cmd->add_flag("--skip-bad", job->skip_bad, "skip malformed lines of JSONL task files (and report how many)");
   cmd->add_option("--json", job->json_path, "write the summary object here (- for stdout)");
   cmd->add_option("--samples", job->samples_path, "write one JSON line per test item here (- for stdout)");
-  auto no_cache = std::make_shared<bool>(false);
-  job->backend.cache_path = default_cache_path();
-  cmd->add_option("--concurrency", job->backend.concurrency, "openai: requests in flight")->capture_default_str();
-  cmd->add_option("--timeout", job->backend.timeout_seconds, "openai: seconds per request")->capture_default_str();
-  cmd->add_option("--retries", job->backend.max_retries, "openai: retries on 429/5xx/timeouts (exponential back-off)")
-      ->capture_default_str();
-  cmd->add_flag("--chat", job->backend.chat, "openai: use /chat/completions (one user message per prompt)");
-  cmd->add_option("--cache", job->backend.cache_path, "openai: SQLite cache of responses")->capture_default_str();
-  cmd->add_flag("--no-cache", *no_cache, "openai: do not read or write the response cache");
+  // The backend's own options: --model-args, and the openai ones as flags of their own.
+  auto args_text = std::make_shared<std::string>();
+  auto flags = std::make_shared<BackendArgs>();
+  cmd->add_option("--model-args", *args_text,
+                  "the backend's options as key=value,... (elab backends list shows each backend's keys)");
+  auto set = [flags](const char* key) { return [flags, key](const std::string& v) { (*flags)[key] = v; }; };
+  cmd->add_option_function<std::string>("--concurrency", set("concurrency"), "openai: requests in flight (8)");
+  cmd->add_option_function<std::string>("--timeout", set("timeout"), "openai: seconds per request (120)");
+  cmd->add_option_function<std::string>("--retries", set("retries"),
+                                        "openai: retries on 429/5xx/timeouts, exponential back-off (6)");
+  cmd->add_flag_callback("--chat", [flags] { (*flags)["chat"] = "true"; },
+                         "openai: use /chat/completions (one user message per prompt)");
+  cmd->add_option_function<std::string>("--cache", set("cache"),
+                                        "openai: SQLite cache of responses (" + default_cache_path() + ")");
+  cmd->add_flag_callback("--no-cache", [flags] { (*flags)["cache"] = ""; },
+                         "openai: do not read or write the response cache");
   add_machine_flags(*cmd, *machine);
   add_worker_flag(*cmd, *machine);
-  cmd->callback([job, machine, no_cache, n_text, extract_text] {
+  cmd->callback([job, machine, args_text, flags, n_text, extract_text] {
     if (!n_text->empty()) job->spec.n = parse_item_count(*n_text, "-n");
     job->spec.extraction = parse_extraction(*extract_text);
-    job->backend.workers = apply_machine_options(*machine).workers;
+    job->workers = apply_machine_options(*machine).workers;
     job->device = machine->device;
-    if (*no_cache) job->backend.cache_path.clear();
+    job->backend = parse_backend_args(*args_text);
+    for (const auto& [k, v] : *flags) {
+      check(!job->backend.count(k), "--model-args and --{} both set the backend option {}", k, k);
+      job->backend[k] = v;
+    }
+    job->on_member = [](const EvalSummary& s) {
+      print_eval_notes(s);
+      print_eval_line(s);
+    };
     auto r = run_eval_job(*job);
+    print_eval_notes(r.summary);
     print_eval_line(r.summary);
   });
 
@@ -79,18 +95,18 @@ void add_eval_command(CLI::App& app) {
   compare->add_option("b", c->b, "second result (eval --json)")->required();
   compare->add_option("--seed", c->seed, "bootstrap seed")->capture_default_str();
   compare->callback([c] {
-    auto a = read_json_file(c->a), b = read_json_file(c->b);
-    for (const auto* j : {&a, &b})
-      check(j->contains("item_correct") && (*j)["item_correct"].is_array(),
-            "{}: no per-item results ('item_correct'); write it with a current `elab eval --json`",
-            j == &a ? c->a : c->b);
-    check(a.value("items_hash", "") == b.value("items_hash", ""),
+    const EvalSummary a = eval_summary_from_json(read_json_file(c->a), c->a);
+    const EvalSummary b = eval_summary_from_json(read_json_file(c->b), c->b);
+    for (const auto* s : {&a, &b})
+      check(!s->item_correct.empty(), "{}: no per-item results ('item_correct'); write it with a current `elab eval --json`",
+            s == &a ? c->a : c->b);
+    check(a.items_hash == b.items_hash,
           "{} and {} were evaluated on different items (task, split, n or seed differ); a paired comparison needs "
           "the same items", c->a, c->b);
-    auto xs = a["item_correct"].get<std::vector<double>>(), ys = b["item_correct"].get<std::vector<double>>();
+    const std::vector<double> xs(a.item_correct.begin(), a.item_correct.end()), ys(b.item_correct.begin(), b.item_correct.end());
     auto d = paired_bootstrap(xs, ys, c->seed);
     fmt::print("{} {} vs {}: {:+.3f} [{:+.3f}, {:+.3f}] (paired bootstrap 95% CI, n={}): {}\n",
-               a.value("task", "?"), a.value("method", "?"), b.value("method", "?"), d.diff, d.lo, d.hi, xs.size(),
+               a.task, a.method, b.method, d.diff, d.lo, d.hi, xs.size(),
                d.resolved() ? (d.diff > 0 ? "the first is better" : "the second is better") : "no difference resolved");
   });
 }

@@ -5,7 +5,7 @@
 #include "cli/app.h"
 #include "cli/common.h"
 #include "cli/launch.h"
-#include "study/jobs.h"
+#include "study/stages.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "model/adapters.h"

@@ -37,14 +37,14 @@ void add_quickstart_command(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   auto machine = std::make_shared<MachineOptions>();
-  auto* cmd = app.add_subcommand("quickstart", "Run the quickstart study and write its report (~6 minutes on 2 CPU cores)");
+  auto* cmd = app.add_subcommand("quickstart", "Run the quickstart study and write its report (3-8 minutes on 2 CPU cores, by machine)");
   cmd->footer("Runs studies/quickstart.toml: presets xs, s, m pre-trained on the base and cot recipes, evaluated by "
               "prompting (direct, icl:4, cot:2, a label probe) and fine-tuned on lastletter (full and LoRA, N = 4 and 64), "
               "then writes studies/quickstart/report/index.html, report.md and results.csv.");
   cmd->add_option("--study", o->study, "study file (default: studies/quickstart.toml)");
   cmd->add_option("--out", o->out, "directory for models, results.db and report/ (default: the study's dir)");
   cmd->add_option("--jobs", o->jobs, "jobs at once")->capture_default_str();
-  add_machine_flags(*cmd, *machine);
+  add_device_flag(*cmd, *machine);
   cmd->callback([o, machine] {
     const std::string file = o->study.empty() ? find_quickstart_study() : o->study;
     auto spec = load_study(file);
@@ -56,7 +56,7 @@ void add_quickstart_command(CLI::App& app) {
     auto summary = run_study(spec, ro);
     check(summary.failed == 0, "{} jobs failed; `elab study status {}` shows their errors", summary.failed, file);
     ResultStore store(summary.db);
-    auto report = build_report(store.all(), spec.name, spec.seed);
+    auto report = build_report(plan_records(plan_study(spec), store), spec.name, spec.seed);
     const std::string out = (fs::path(spec.dir) / "report").string();
     write_report(report, out);
     fmt::print("{}\n\nquickstart: {} jobs ({} run now, {} reused) in {}\nreport: {}\n", report.summary,

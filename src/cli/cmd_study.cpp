@@ -2,13 +2,17 @@
 // its report.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <set>
+
 #include "cli/app.h"
 #include "cli/common.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "report/report.h"
+#include "study/plan.h"
 #include "study/run.h"
-#include "study/jobs.h"
+#include "study/stages.h"
 #include "study/store.h"
 
 namespace elab {
@@ -47,10 +51,13 @@ static std::string slurm_script(const std::string& study_file, const std::string
   return s;
 }
 
-static void report_to(const std::string& db, const std::string& out, const std::string& title, uint64_t seed) {
+// With a plan, only its jobs are reported: records of an older plan (other settings or
+// task versions) stay in the database without entering the report.
+static void report_to(const std::string& db, const std::string& out, const std::string& title, uint64_t seed,
+                      const StudyPlan* plan = nullptr) {
   check(fs::exists(db), "{}: results database does not exist (run the study first)", db);
   ResultStore store(db);
-  auto report = build_report(store.all(), title, seed);
+  auto report = build_report(plan ? plan_records(*plan, store) : store.all(), title, seed);
   write_report(report, out);
   fmt::print("{}\n\nreport: {}\n", report.summary, (fs::path(out) / "index.html").string());
 }
@@ -69,10 +76,10 @@ void add_study_command(CLI::App& app) {
   run->footer("Finished jobs are kept in the results database (default <dir>/results.db); running again resumes. "
               "With --shard I/N only the I-th of N parts runs, into its own database, for `elab study merge`.");
   run->add_option("study", r->file, "study TOML file")->required();
-  run->add_option("--jobs", r->jobs, "jobs at once (each gets cores / jobs threads)")->capture_default_str();
+  run->add_option("--jobs", r->jobs, "jobs at once (each with the study's [study] workers threads)")->capture_default_str();
   run->add_option("--shard", r->shard, "run part I of N (0-based), e.g. 0/4");
   run->add_option("--db", r->db, "results database (default: in the study's directory)");
-  add_machine_flags(*run, *machine);
+  add_device_flag(*run, *machine);
   run->callback([r, machine] {
     auto spec = load_study(r->file);
     StudyRunOptions o;
@@ -107,8 +114,8 @@ void add_study_command(CLI::App& app) {
     for (const auto& j : plan.jobs) {
       auto it = records.find(j.key);
       int slot = it == records.end() ? 2 : it->second.status == "done" ? 0 : 1;
-      counts[j.kind][size_t(slot)]++;
-      if (slot == 1) fmt::print("failed {} {}: {}\n", j.kind, j.spec.dump(), it->second.error);
+      counts[j.kind()][size_t(slot)]++;
+      if (slot == 1) fmt::print("failed {}: {}\n", describe_job(plan, j), it->second.error);
     }
     int total[3] = {0, 0, 0};
     for (const auto& [kind, c] : counts) {
@@ -124,7 +131,7 @@ void add_study_command(CLI::App& app) {
   plan_cmd->add_option("study", *pl, "study TOML file")->required();
   plan_cmd->callback([pl] {
     auto plan = plan_study(load_study(*pl));
-    for (const auto& j : plan.jobs) fmt::print("{} {:<8} {}\n", j.key, j.kind, j.spec.dump());
+    for (const auto& j : plan.jobs) fmt::print("{} {:<8} {}\n", j.key, j.kind(), to_json(j.spec).dump());
     for (const auto& s : plan.skipped) fmt::print("skipped: {}\n", s);
     fmt::print("{} jobs\n", plan.jobs.size());
   });
@@ -163,7 +170,8 @@ void add_study_command(CLI::App& app) {
     auto spec = load_study(sl->file);
     check(sl->shards > 0, "--shards must be positive, got {}", sl->shards);
     check(sl->cpus > 0, "--cpus must be positive, got {}", sl->cpus);
-    const int groups = int(spec.presets.size() * spec.recipes.size() * spec.seeds.size());
+    const auto plan = plan_study(spec);
+    const int groups = int(std::count_if(plan.jobs.begin(), plan.jobs.end(), [](const StudyJob& j) { return j.parent.empty(); }));
     check(sl->shards <= groups, "--shards {}: the study has only {} base models to deal out (a shard holds whole base models)",
           sl->shards, groups);
     std::string elab = sl->elab;
@@ -184,8 +192,9 @@ void add_study_command(CLI::App& app) {
   report->callback([rp] {
     auto spec = load_study(rp->file);
     const auto [shard, shards] = parse_shard(rp->shard);
+    const auto plan = plan_study(spec);
     report_to(rp->db.empty() ? default_db_path(spec, shard, shards) : rp->db, (fs::path(spec.dir) / "report").string(),
-              spec.name, spec.seed);
+              spec.name, spec.seed, &plan);
   });
 }
 

@@ -2,15 +2,19 @@
 
 #include <iostream>
 
-#include "study/jobs.h"
+#include "study/stages.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/names.h"
 
 namespace elab {
 
-void add_machine_flags(CLI::App& cmd, MachineOptions& opts) {
+void add_device_flag(CLI::App& cmd, MachineOptions& opts) {
   cmd.add_option("--device", opts.device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+}
+
+void add_machine_flags(CLI::App& cmd, MachineOptions& opts) {
+  add_device_flag(cmd, opts);
   cmd.add_option("--threads", opts.threads.torch_threads,
                  "libtorch intra-op threads (element-wise ops); 0 = every core")
       ->capture_default_str();
@@ -63,6 +67,17 @@ void add_model_shape_flags(CLI::App& cmd, ModelShape& s) {
   cmd.add_option("--rope-theta", s.rope_theta, "RoPE base");
   cmd.add_option("--mlp", s.mlp, "swiglu, or none: attention-only blocks");
   cmd.add_flag("--no-tie", s.no_tie, "an output projection of its own (not tied to the embedding)");
+}
+
+void print_eval_line(const EvalSummary& s) {
+  // Lenient accuracy is never shown alone: the strict one stands beside it.
+  const std::string rule = s.extraction == "lenient" ? fmt::format(" (lenient extraction; strict {:.3f})", s.accuracy_strict) : "";
+  fmt::print("{} {} {}: accuracy {:.3f} [{:.3f}, {:.3f}]{} n={} extract_fail {:.3f} ({:.1f}s)\n", s.task, s.split, s.method,
+             s.accuracy, s.ci_lo, s.ci_hi, rule, s.n, s.metrics.extract_fail, s.metrics.seconds);
+}
+
+void print_eval_notes(const EvalSummary& s) {
+  for (const auto& note : s.notes) fmt::print(stderr, "note: {}\n", note);
 }
 
 }  // namespace elab

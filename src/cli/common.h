@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/threads.h"
+#include "eval/summary.h"
 #include "model/config.h"
 
 namespace elab {
@@ -17,12 +18,19 @@ struct MachineOptions {
 // part of the batch with libtorch 1 + OpenBLAS 1, measured fastest (preset l, batch 64:
 // 18.1-18.6K tok/s; libtorch 2 + OpenBLAS 1 on one batch 12.4-13.4K; the training setting 7.9K).
 MachineOptions generation_machine_defaults();
+// --device alone (commands whose jobs fix their own threads: study run, quickstart)
+void add_device_flag(CLI::App& cmd, MachineOptions& opts);
 // --device, --threads, --blas-threads
 void add_machine_flags(CLI::App& cmd, MachineOptions& opts);
 // --workers (training commands only)
 void add_worker_flag(CLI::App& cmd, MachineOptions& opts);
 // Applies the thread settings; returns them resolved (0 = the process's cores).
 ThreadSettings apply_machine_options(const MachineOptions& opts);
+
+// One line per result: "task split method: accuracy a [lo, hi] n=... extract_fail ...".
+void print_eval_line(const EvalSummary& s);
+// The backend's notes on an evaluation, one "note: ..." line each on standard error.
+void print_eval_notes(const EvalSummary& s);
 
 // Writes JSON to `path` atomically ("-" = stdout).
 void write_json(const std::string& path, const nlohmann::ordered_json& j);

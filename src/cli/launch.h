@@ -5,7 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/common.h"
-#include "study/jobs.h"
+#include "study/stages.h"
 
 namespace elab {
 

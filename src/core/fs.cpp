@@ -1,5 +1,7 @@
 #include "core/fs.h"
 
+#include <cstdio>
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -92,6 +94,15 @@ void replace_dir_atomic(const fs::path& staged, const fs::path& target) {
   fs::rename(staged, target, ec);
   if (ec) fail("cannot move {} to {}: {}", staged.string(), target.string(), ec.message());
   fs::remove_all(old, ec);
+}
+
+void write_output(const std::string& path, std::string_view text) {
+  if (path == "-") {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    return;
+  }
+  write_file_atomic(path, text);
 }
 
 }  // namespace elab

@@ -11,6 +11,8 @@ namespace fs = std::filesystem;
 
 std::string read_file(const fs::path& path);  // throws Error naming the path
 void write_file_atomic(const fs::path& path, std::string_view bytes);
+// write_file_atomic, except that "-" writes to standard output.
+void write_output(const std::string& path, std::string_view text);
 
 // A temporary directory beside `target` (same filesystem, so it can be renamed onto it).
 fs::path staging_dir_for(const fs::path& target);

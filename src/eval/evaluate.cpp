@@ -11,6 +11,7 @@
 #include "eval/stats.h"
 #include "eval/vote.h"
 #include "tasks/extract.h"
+#include "tasks/registry.h"
 
 namespace elab {
 
@@ -87,7 +88,7 @@ static std::string flip_label(const std::string& answer, const std::string& task
 std::vector<Example> method_exemplars(const Task& task, const Method& m, uint64_t seed, int64_t item, bool per_item) {
   const uint64_t s = per_item ? derive_seed(seed, "item-exemplars", {uint64_t(item)}) : seed;
   std::vector<Example> shots;
-  if (m.complex_exemplars && m.shots > 0) {
+  if (m.exemplars == ExemplarPolicy::most_complex && m.shots > 0) {
     // The K exemplars with the most rationale steps among a larger draw from the pool.
     int64_t pool = task.pool_size(task.exemplar_split(), Pool::exemplar);
     int64_t candidates = std::max<int64_t>(4 * m.shots, 32);
@@ -118,7 +119,7 @@ std::string method_prompt(const Method& m, const std::vector<Example>& shots, co
   return out + render_prompt(item, m.format);
 }
 
-int default_max_new_tokens(const Method& m) { return m.format == Format::cot ? 256 : 32; }
+int default_max_new_tokens(const Method& m) { return m.chain() ? 256 : 32; }
 
 // The answer of one item under one extraction rule: the extracted answer of each output,
 // then the method's vote among them.
@@ -127,13 +128,16 @@ static std::string item_answer(const Task& task, const Method& method, const std
   std::vector<std::string> extracted;
   for (const auto& t : texts) extracted.push_back(task.extract_answer(t, mode));
   if (each) *each = extracted;
-  if (extracted.size() == 1) return extracted[0];
-  if (method.kind == "complex") {
-    std::vector<std::string> top;
-    for (size_t k : most_complex(texts, method.vote_top)) top.push_back(extracted[k]);
-    return majority_vote(top);
+  switch (method.aggregation) {
+    case Aggregation::single: return extracted[0];
+    case Aggregation::majority: return majority_vote(extracted);
+    case Aggregation::longest_chains: {
+      std::vector<std::string> top;
+      for (size_t k : most_complex(texts, method.vote_top)) top.push_back(extracted[k]);
+      return majority_vote(top);
+    }
   }
-  return majority_vote(extracted);
+  return extracted[0];
 }
 
 EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_spec, const EvalSpec& spec) {
@@ -152,7 +156,7 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
   direct.format = Format::direct;
   for (size_t i = 0; i < items.size(); ++i) {
     auto shots = spec.per_item_exemplars ? method_exemplars(task, method, spec.seed, int64_t(i), true) : shared_shots;
-    const std::string verbatim = method.probe.empty() && !method.complex_exemplars && !spec.per_item_exemplars
+    const std::string verbatim = method.probe.empty() && method.exemplars == ExemplarPolicy::drawn && !spec.per_item_exemplars
                                      ? task.verbatim_prompt(format_name(method.format), method.shots)
                                      : "";
     prompts.push_back(verbatim.empty() ? method_prompt(method, shots, items[i])
@@ -238,44 +242,85 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
 
   auto [lo, hi] = bootstrap_ci95(correct, spec.seed);
   const double n = double(items.size());
-  nlohmann::ordered_json metrics = {{"extract_fail", double(failed) / n},
-                                    {"char_accuracy", mean(char_acc)},
-                                    {"edit_distance", mean(edit)},
-                                    {"mean_generated_tokens", double(generated) / (n * double(N))},
-                                    {"seconds", seconds},
-                                    {"tokens_per_s", seconds > 0 ? double(generated) / seconds : 0.0}};
-  if (have_logprobs) {
-    metrics["gold_logprob"] = mean(gold_logprobs);
+  EvalSummary& sum = result.summary;
+  sum.task = task_spec;
+  sum.split = split;
+  sum.method = spec.method;
+  sum.model = spec.model_name.empty() ? backend.name() : spec.model_name;
+  sum.n = int64_t(items.size());
+  sum.accuracy = mean(correct);
+  sum.ci_lo = lo, sum.ci_hi = hi;
+  sum.extraction = extraction_name(chosen);
+  sum.extractor = task.extractor_id(chosen);
+  sum.accuracy_strict = mean(correct_strict);
+  if (chosen == Extraction::lenient) sum.accuracy_lenient = mean(correct_lenient);
+  EvalMetrics& metrics = sum.metrics;
+  metrics.extract_fail = double(failed) / n;
+  metrics.char_accuracy = mean(char_acc);
+  metrics.edit_distance = mean(edit);
+  metrics.mean_generated_tokens = double(generated) / (n * double(N));
+  metrics.seconds = seconds;
+  metrics.tokens_per_s = seconds > 0 ? double(generated) / seconds : 0.0;
+  if (have_logprobs) {  // else none: the backend cannot score continuations
+    metrics.gold_logprob = mean(gold_logprobs);
     double chars = 0;
     for (const auto& g : golds) chars += double(g.size());
-    metrics["gold_logprob_per_char"] = mean(gold_logprobs) * n / chars;
-  } else {
-    metrics["gold_logprob"] = nullptr;  // the backend cannot score continuations
+    metrics.gold_logprob_per_char = mean(gold_logprobs) * n / chars;
   }
-  metrics["extraction_disagreements"] = double(disagreements.size());
-  std::vector<int> item_correct;
-  for (double c : correct) item_correct.push_back(int(c));
-  result.summary = {{"task", task_spec},
-                    {"split", split},
-                    {"method", spec.method},
-                    {"model", spec.model_name.empty() ? backend.name() : spec.model_name},
-                    {"n", items.size()},
-                    {"accuracy", mean(correct)},
-                    {"ci95", {lo, hi}},
-                    {"extraction", extraction_name(chosen)},
-                    {"extractor", task.extractor_id(chosen)},
-                    {"accuracy_strict", mean(correct_strict)},
-                    {"metrics", metrics},
-                    {"seed", spec.seed},
-                    {"items_hash", items_hash.hex()},
-                    {"item_correct", item_correct}};
-  if (chosen == Extraction::lenient) result.summary["accuracy_lenient"] = mean(correct_lenient);
+  metrics.extraction_disagreements = int64_t(disagreements.size());
+  sum.seed = spec.seed;
+  sum.items_hash = items_hash.hex();
+  for (double c : correct) sum.item_correct.push_back(int(c));
   // The audit: items that strict and lenient extraction score differently (their indices).
-  if (!disagreements.empty()) result.summary["extraction_disagreements"] = disagreements;
-  auto notes = backend.notes();
-  if (!have_logprobs && spec.gold_logprob) notes.push_back("gold log-probability skipped: the backend cannot score continuations");
-  if (!notes.empty()) result.summary["notes"] = notes;
+  sum.extraction_disagreements = disagreements;
+  sum.notes = backend.notes();
+  if (!have_logprobs && spec.gold_logprob) sum.notes.push_back("gold log-probability skipped: the backend cannot score continuations");
   return result;
+}
+
+EvalResult evaluate_group(Backend& backend, const std::string& group, const std::vector<std::string>& members,
+                          const EvalSpec& spec, const std::function<void(const EvalSummary&)>& on_member) {
+  check(!members.empty(), "task group {} has no members", group);
+  EvalResult all;
+  EvalSummary& sum = all.summary;
+  std::vector<std::vector<double>> correct;
+  double strict = 0, lenient = 0, fails = 0;
+  bool any_lenient = false;
+  for (const auto& name : members) {
+    auto task = make_task(name);
+    EvalSpec member_spec = spec;
+    // -n caps each member; members smaller than the cap are taken whole.
+    const int64_t pool = task->pool_size(task->default_split(), Pool::test);
+    if (member_spec.n > 0 && pool >= 0) member_spec.n = std::min(member_spec.n, pool);
+    auto r = evaluate(backend, *task, name, member_spec);
+    if (on_member) on_member(r.summary);
+    correct.emplace_back(r.summary.item_correct.begin(), r.summary.item_correct.end());
+    sum.accuracy += r.summary.accuracy / double(members.size());
+    strict += r.summary.accuracy_strict / double(members.size());
+    if (r.summary.accuracy_lenient) lenient += *r.summary.accuracy_lenient / double(members.size()), any_lenient = true;
+    sum.n += r.summary.n;
+    fails += r.summary.metrics.extract_fail * double(r.summary.n);
+    sum.metrics.seconds += r.summary.metrics.seconds;
+    sum.metrics.extraction_disagreements += r.summary.metrics.extraction_disagreements;
+    for (auto& sample : r.samples) {
+      sample["task"] = name;
+      all.samples.push_back(std::move(sample));
+    }
+    r.summary.item_correct.clear();  // the group's own CI stands for them
+    sum.members.push_back(std::move(r.summary));
+  }
+  sum.task = group;
+  sum.split = "test";
+  sum.method = spec.method;
+  sum.model = spec.model_name.empty() ? backend.name() : spec.model_name;
+  std::tie(sum.ci_lo, sum.ci_hi) = stratified_macro_ci95(correct, derive_seed(spec.seed, "bbh-all-bootstrap"));
+  sum.extraction = extraction_name(spec.extraction);
+  sum.accuracy_strict = strict;
+  if (any_lenient) sum.accuracy_lenient = lenient;
+  sum.metrics.extract_fail = fails / double(sum.n);
+  sum.seed = spec.seed;
+  sum.macro_average_of = int64_t(members.size());
+  return all;
 }
 
 }  // namespace elab

@@ -1,12 +1,14 @@
 #pragma once
 // Runs one method on one task split through a backend and scores it:
 // the `--json` summary and the `--samples` lines of `elab eval`.
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "eval/backend.h"
 #include "eval/method.h"
+#include "eval/summary.h"
 #include "tasks/extract.h"
 #include "tasks/task.h"
 
@@ -35,7 +37,7 @@ struct EvalSpec {
 };
 
 struct EvalResult {
-  nlohmann::ordered_json summary;               // task, split, method, model, n, accuracy, ci95, metrics, ...
+  EvalSummary summary;
   std::vector<nlohmann::ordered_json> samples;  // one per test item
 };
 
@@ -66,5 +68,11 @@ std::string method_prompt(const Method& m, const std::vector<Example>& shots, co
 int default_max_new_tokens(const Method& m);
 
 EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_spec, const EvalSpec& spec);
+
+// A task group (tasks/registry.h task_group: bbh:all): every member (each capped at n
+// items, smaller ones whole), then the macro average with a stratified bootstrap CI.
+// `on_member` sees each member's summary as it finishes.
+EvalResult evaluate_group(Backend& backend, const std::string& group, const std::vector<std::string>& members,
+                          const EvalSpec& spec, const std::function<void(const EvalSummary&)>& on_member = {});
 
 }  // namespace elab

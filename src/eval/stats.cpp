@@ -63,4 +63,22 @@ double normalized_edit_distance(const std::string& predicted, const std::string&
   return n == 0 ? 0.0 : double(edit_distance(predicted, gold)) / double(n);
 }
 
+std::pair<double, double> stratified_macro_ci95(const std::vector<std::vector<double>>& strata, uint64_t seed) {
+  check(!strata.empty(), "a macro average needs at least one stratum");
+  for (const auto& c : strata) check(!c.empty(), "a stratum of a macro average has no items");
+  std::vector<double> draws;
+  Rng rng(seed);
+  for (int b = 0; b < 1000; ++b) {
+    double total = 0;
+    for (const auto& c : strata) {
+      double hits = 0;
+      for (size_t k = 0; k < c.size(); ++k) hits += c[size_t(rng.uniform_int(0, int64_t(c.size()) - 1))];
+      total += hits / double(c.size());
+    }
+    draws.push_back(total / double(strata.size()));
+  }
+  std::sort(draws.begin(), draws.end());
+  return {draws[25], draws[974]};
+}
+
 }  // namespace elab

@@ -12,6 +12,10 @@ double mean(const std::vector<double>& xs);
 // Percentile bootstrap 95% CI of the mean, `resamples` resamples drawn from `seed`.
 std::pair<double, double> bootstrap_ci95(const std::vector<double>& xs, uint64_t seed, int resamples = 2000);
 
+// The 95% CI of a macro average (the mean of each stratum's mean): items are resampled
+// within each stratum, 1000 times, from `seed`.
+std::pair<double, double> stratified_macro_ci95(const std::vector<std::vector<double>>& strata, uint64_t seed);
+
 struct PairedDifference {
   double diff = 0;             // mean(a) - mean(b)
   double lo = 0, hi = 0;       // paired-bootstrap 95% CI of the difference

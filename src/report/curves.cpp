@@ -102,71 +102,26 @@ Transition find_transition(const Curve& c, double min_change) {
 
 namespace {
 
-std::string short_number(double x) {
-  if (x >= 1e6) return fmt::format("{:g}M", x / 1e6);
-  if (x >= 1e3) return fmt::format("{:g}K", x / 1e3);
-  return fmt::format("{:g}", x);
-}
-
-// One panel: curves against steps, y from the data (or [0, 1] for accuracies).
-// Both panels share the step range [first, last].
+// One panel: curves against steps, y from the data (or [0, 1] for accuracies), each with
+// its transition marked. Both panels share the step range [first, last].
 std::string panel(const std::string& title, const std::vector<Curve>& curves, bool log_x, double first, double last,
                   bool unit_y, double y_offset, double min_change) {
-  static const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
-  const double W = 960, H = 280, L = 60, R = 420, T = y_offset + 28, B = 40, bottom = y_offset + H;
-  double xmin = log_x ? std::log10(first) : first, xmax = log_x ? std::log10(last) : last;
-  double ymin = unit_y ? 0 : INFINITY, ymax = unit_y ? 1 : -INFINITY;
-  for (const auto& c : curves)
-    for (size_t k = 0; k < c.steps.size(); ++k)
-      if (!unit_y && std::isfinite(c.values[k])) ymin = std::min(ymin, c.values[k]), ymax = std::max(ymax, c.values[k]);
-  if (!std::isfinite(xmin)) xmin = 0, xmax = 1;
-  if (xmax - xmin < 1e-9) xmax = xmin + 1;
-  if (!std::isfinite(ymin)) ymin = 0, ymax = 1;
-  if (ymax - ymin < 1e-9) ymax = ymin + 1;
-  auto px = [&](double step) { return L + ((log_x ? std::log10(step) : step) - xmin) / (xmax - xmin) * (W - L - R); };
-  auto py = [&](double y) { return T + (ymax - std::clamp(y, ymin, ymax)) / (ymax - ymin) * (bottom - B - T); };
-  std::string s = fmt::format(R"(<text x="{}" y="{}" font-size="13" font-weight="bold">{}</text>)", L, y_offset + 18,
-                              xml_escape(title));
-  for (int i = 0; i <= 4; ++i) {
-    const double y = ymin + (ymax - ymin) * i / 4.0;
-    s += fmt::format(R"(<line x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" stroke="#ddd"/><text x="{}" y="{:.1f}" font-size="10" text-anchor="end">{:.3g}</text>)",
-                     L, W - R, py(y), py(y), L - 4, py(y) + 3, y);
-  }
-  std::vector<double> ticks;
-  if (log_x) {
-    for (double d = std::pow(10.0, std::floor(xmin)); std::log10(d) <= xmax + 1e-9; d *= 10)
-      if (std::log10(d) >= xmin - 1e-9) ticks.push_back(d);
-  } else {
-    for (int i = 0; i <= 5; ++i) ticks.push_back(std::round(xmin + (xmax - xmin) * i / 5.0));
-  }
-  for (double x : ticks)
-    s += fmt::format(R"(<text x="{:.1f}" y="{}" font-size="10" text-anchor="middle">{}</text>)", px(x), bottom - B + 14,
-                     short_number(x));
-  s += fmt::format(R"(<text x="{}" y="{}" font-size="11" text-anchor="middle">step{}</text>)", (L + W - R) / 2, bottom - 10,
-                   log_x ? " (log scale)" : "");
-  for (size_t i = 0; i < curves.size(); ++i) {
-    const Curve& c = curves[i];
-    const char* color = colors[i % 8];
-    std::string points;
-    for (size_t k = 0; k < c.steps.size(); ++k) {
-      if (log_x && c.steps[k] <= 0) continue;
-      points += fmt::format("{:.1f},{:.1f} ", px(c.steps[k]), py(c.values[k]));
-      if (!c.lo.empty())
-        s += fmt::format(R"(<line x1="{0:.1f}" x2="{0:.1f}" y1="{1:.1f}" y2="{2:.1f}" stroke="{3}" opacity="0.35"/>)",
-                         px(c.steps[k]), py(c.lo[k]), py(c.hi[k]), color);
-    }
-    s += fmt::format(R"(<polyline points="{}" fill="none" stroke="{}" stroke-width="1.5"/>)", points, color);
-    std::string label = c.name;
+  Chart chart;
+  chart.title = title;
+  chart.xlabel = log_x ? "step (log scale)" : "step";
+  chart.log_x = log_x, chart.unit_y = unit_y, chart.ticks_at_data = false, chart.dots = false;
+  chart.x_first = first, chart.x_last = last;
+  chart.width = 960, chart.height = 280, chart.right = 420, chart.top = y_offset;
+  for (const Curve& c : curves) {
+    ChartSeries s{c.name, c.steps, c.values, c.lo, c.hi};
     const Transition t = find_transition(c, min_change);
     if (t.found) {
-      s += fmt::format(R"(<line x1="{0:.1f}" x2="{0:.1f}" y1="{1}" y2="{2}" stroke="{3}" stroke-dasharray="4 3"/>)",
-                       px(std::max(t.step, 1e-9)), T, bottom - B, color);
-      label += fmt::format(" (transition ~{}, width {})", short_number(std::round(t.step)), short_number(std::round(t.width)));
+      s.mark_x = t.step;
+      s.name += fmt::format(" (transition ~{}, width {})", short_number(std::round(t.step)), short_number(std::round(t.width)));
     }
-    s += fmt::format(R"(<rect x="{}" y="{}" width="10" height="10" fill="{}"/><text x="{}" y="{}" font-size="10">{}</text>)",
-                     W - R + 8, T + 16 * double(i), color, W - R + 22, T + 16 * double(i) + 9, xml_escape(label));
+    chart.series.push_back(std::move(s));
   }
-  return s;
+  return chart_elements(chart);
 }
 
 }  // namespace

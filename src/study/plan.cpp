@@ -3,115 +3,170 @@
 #include <algorithm>
 #include <map>
 
+#include "backends/registry.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "eval/method.h"
+#include "tasks/recipe.h"
 #include "tasks/registry.h"
 
 namespace elab {
+
+std::string job_key(const JobSpec& spec, const std::string& parent) {
+  return hash_hex(job_kind(spec) + "\n" + to_json(spec).dump() + "\n" + parent);
+}
+
 namespace {
 
-std::string job_key(const std::string& kind, const nlohmann::json& spec, const std::string& parent) {
-  return hash_hex(kind + "\n" + spec.dump() + "\n" + parent);
+// The version a job's key carries for a task: its own, or for a group the sum of its
+// members' (any member's change re-runs the group).
+int task_version(const std::string& spec) {
+  const auto members = task_group(spec);
+  if (members.empty()) return make_task(spec)->version();
+  int v = 0;
+  for (const auto& m : members) v += make_task(m)->version();
+  return v;
 }
 
 struct Planner {
+  const StudySpec& study;
   StudyPlan plan;
   std::map<std::string, size_t> index;  // job key -> position in plan.jobs
 
-  // Adds a job unless one with the same key exists; returns the job either way.
-  const StudyJob& add(const std::string& kind, nlohmann::json spec, const std::string& parent, const std::string& group) {
-    StudyJob j{job_key(kind, spec, parent), kind, std::move(spec), parent, group};
+  // Adds a job unless one with the same key exists; returns a copy (adding may move the list).
+  StudyJob add(JobSpec spec, const std::string& parent, const std::string& group) {
+    StudyJob j{job_key(spec, parent), std::move(spec), parent, group};
     if (j.group.empty()) j.group = j.key;
     auto [it, added] = index.emplace(j.key, plan.jobs.size());
     if (added) plan.jobs.push_back(std::move(j));
     return plan.jobs[it->second];
   }
 
+  void skip(const std::string& note) {
+    if (std::find(plan.skipped.begin(), plan.skipped.end(), note) == plan.skipped.end()) plan.skipped.push_back(note);
+  }
+
   // Evaluations of one model on a task: every split the task has, every method; with
   // `snapshots`, the same on each of the model's snapshots too.
   void evals(const StudyJob& model, const std::string& task, const std::vector<std::string>& splits,
-             const std::vector<std::string>& methods, int64_t n, uint64_t seed,
-             const std::vector<int64_t>& snapshots = {}) {
-    auto t = make_task(task);
-    auto have = t->split_names();
+             const std::vector<std::string>& methods, int64_t n, const std::vector<int64_t>& snapshots = {}) {
+    const auto members = task_group(task);
+    auto first = make_task(members.empty() ? task : members.front());
+    // A group is evaluated on its members' test sets (its one split, "test").
+    const auto have = members.empty() ? first->split_names() : std::vector<std::string>{"test"};
     for (const auto& split : splits) {
       if (std::find(have.begin(), have.end(), split) == have.end()) {
-        std::string note = fmt::format("task {} has no split {} (it has {})", task, split, fmt::join(have, ", "));
-        if (std::find(plan.skipped.begin(), plan.skipped.end(), note) == plan.skipped.end()) plan.skipped.push_back(note);
+        skip(fmt::format("task {} has no split {} (it has {})", task, split, fmt::join(have, ", ")));
         continue;
       }
-      // The extraction rule's name and version are part of the key: a changed rule re-runs
-      // exactly the evaluations that used it.
       for (const auto& m : methods) {
-        nlohmann::json spec = {{"task", task}, {"split", split}, {"method", m},
-                               {"n", n},       {"seed", seed},   {"extractor", t->extractor_id()}};
-        add("eval", spec, model.key, model.group);
+        EvalJobSpec e;
+        e.task = task, e.split = split, e.method = m, e.n = n, e.seed = study.seed;
+        // The extraction rule's name and version: a changed rule re-runs exactly the
+        // evaluations that used it.
+        e.extractor = first->extractor_id();
+        e.task_version = task_version(task);
+        e.workers = study.workers;
+        add(e, model.key, model.group);
         for (int64_t step : snapshots) {
-          spec["snapshot"] = step;
-          add("eval", spec, model.key, model.group);
+          e.snapshot = step;
+          add(e, model.key, model.group);
         }
       }
     }
+  }
+
+  // A base's evaluation blocks and fine-tuning blocks.
+  void children(const StudyJob& base, const std::vector<int64_t>& snapshots) {
+    for (const auto& block : study.evaluate)
+      for (const auto& task : block.tasks)
+        evals(base, task, block.splits, block.methods, block.n, block.snapshots ? snapshots : std::vector<int64_t>{});
+    for (const auto& block : study.finetune)
+      for (const auto& task : block.tasks) {
+        // The base itself on the fine-tuning task: the prompting side of the comparison.
+        evals(base, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n);
+        for (const auto& method : block.methods)
+          for (int64_t n : block.n_train) {
+            FinetuneJobSpec f;
+            f.task = task, f.method = method, f.n_train = n, f.seed = study.seed, f.precision = study.precision;
+            f.task_version = task_version(task);
+            f.workers = study.workers;
+            const StudyJob ft = add(f, base.key, base.group);
+            evals(ft, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n);
+            for (const auto& other : block.evaluate.retention_tasks) {
+              std::vector<std::string> icl;  // retention: the in-context methods, on the other task
+              for (const auto& m : block.evaluate.methods)
+                if (parse_method(m).shots > 0) icl.push_back(m);
+              evals(ft, other, {"id"}, icl, block.evaluate.n);
+              evals(base, other, {"id"}, icl, block.evaluate.n);
+            }
+          }
+      }
   }
 };
 
 }  // namespace
 
 StudyPlan plan_study(const StudySpec& s) {
-  Planner p;
+  Planner p{s, {}, {}};
   // The bases: presets by name, then [[model]] / [[sweep]] shapes (named, with their shape).
-  std::vector<std::pair<std::string, nlohmann::json>> bases;
-  for (const auto& preset : s.presets) bases.push_back({preset, nullptr});
-  for (const auto& m : s.models) bases.push_back({m.name, shape_json(m.shape)});
+  std::vector<std::pair<std::string, std::optional<ModelShape>>> bases;
+  for (const auto& preset : s.presets) bases.push_back({preset, std::nullopt});
+  for (const auto& m : s.models) bases.push_back({m.name, m.shape});
   std::vector<int64_t> snapshots;
   if (s.control.contains("save_at")) snapshots = s.control["save_at"].get<std::vector<int64_t>>();
   for (const auto& [name, shape] : bases)
-    for (const auto& recipe : s.recipes)
+    for (const auto& recipe_name : s.recipes)
       for (uint64_t seed : s.seeds) {
-        nlohmann::json pre = {{"preset", name}, {"recipe", recipe}, {"seed", seed},     {"tokens", s.tokens},
-                              {"batch", s.batch}, {"seq_len", s.seq_len}, {"lr", s.lr}, {"loss", s.loss}};
-        // Only when not fp32 (or not a preset, or with experiment control): the keys of
-        // studies from before stay as they were.
-        if (s.precision != "fp32") pre["precision"] = s.precision;
-        if (!shape.is_null()) pre["model"] = shape;
-        if (!s.control.empty()) pre["control"] = s.control;
-        // Copy: add() may grow the job list and move what a reference points at.
-        const StudyJob base = p.add("pretrain", pre, "", "");
-        for (const auto& block : s.evaluate)
-          for (const auto& task : block.tasks)
-            p.evals(base, task, block.splits, block.methods, block.n, s.seed,
-                    block.snapshots ? snapshots : std::vector<int64_t>{});
-        for (const auto& block : s.finetune)
-          for (const auto& task : block.tasks) {
-            // The base itself on the fine-tuning task: the prompting side of the comparison.
-            p.evals(base, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n, s.seed);
-            for (const auto& method : block.methods)
-              for (int64_t n : block.n_train) {
-                nlohmann::json ft_spec = {{"task", task}, {"method", method}, {"n_train", n}, {"seed", s.seed}};
-                if (s.precision != "fp32") ft_spec["precision"] = s.precision;
-                const StudyJob ft = p.add("finetune", ft_spec, base.key, base.group);
-                p.evals(ft, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n, s.seed);
-                for (const auto& other : block.evaluate.retention_tasks) {
-                  std::vector<std::string> icl;  // retention: the in-context methods, on the other task
-                  for (const auto& m : block.evaluate.methods)
-                    if (parse_method(m).shots > 0) icl.push_back(m);
-                  p.evals(ft, other, {"id"}, icl, block.evaluate.n, s.seed);
-                  p.evals(base, other, {"id"}, icl, block.evaluate.n, s.seed);
-                }
-              }
-          }
+        PretrainJobSpec pre;
+        pre.preset = name, pre.shape = shape, pre.recipe = recipe_name, pre.seed = seed;
+        pre.tokens = s.tokens, pre.batch = s.batch, pre.seq_len = s.seq_len, pre.lr = s.lr, pre.loss = s.loss;
+        pre.precision = s.precision;
+        pre.control = s.control;
+        // The data's versions: every task of the recipe, and the recipe's own text.
+        const Recipe recipe = find_recipe(recipe_name);
+        for (const auto& entry : recipe.entries) pre.data_versions[entry.task] = make_task(entry.task)->version();
+        pre.recipe_hash = hash_hex(recipe.describe());
+        pre.workers = s.workers;
+        p.children(p.add(pre, "", ""), snapshots);
       }
+  for (const auto& src : s.sources) {
+    const std::string why = backend_for(src.model).cannot_train;
+    check(why.empty() || s.finetune.empty(),
+          "study {}: [[model]] '{}' ({}) cannot be fine-tuned ({}), and [[finetune]] blocks apply to every base; "
+          "evaluate it in a study without [[finetune]]", s.name, src.name, src.model, why);
+    p.children(p.add(SourceJobSpec{src.name, src.model, src.args}, "", ""), {});
+  }
   return p.plan;
 }
 
 std::vector<bool> shard_mask(const StudyPlan& plan, int shard, int shards) {
-  std::map<std::string, size_t> group_index;  // pre-training groups in plan order
+  std::map<std::string, size_t> group_index;  // base groups in plan order
   for (const auto& j : plan.jobs)
-    if (j.kind == "pretrain" && !group_index.count(j.key)) group_index.emplace(j.key, group_index.size());
+    if (j.parent.empty() && !group_index.count(j.key)) group_index.emplace(j.key, group_index.size());
   std::vector<bool> mask;
   for (const auto& j : plan.jobs) mask.push_back(shards <= 1 || int(group_index.at(j.group) % size_t(shards)) == shard);
   return mask;
+}
+
+std::string describe_job(const StudyPlan& plan, const StudyJob& job) {
+  auto find = [&](const std::string& key) -> const StudyJob* {
+    for (const auto& j : plan.jobs)
+      if (j.key == key) return &j;
+    return nullptr;
+  };
+  const StudyJob* base = find(job.group);
+  const std::string label = base ? base_label(base->spec) : job.group;
+  if (const auto* f = std::get_if<FinetuneJobSpec>(&job.spec))
+    return fmt::format("finetune {} {} {} N={}", label, f->method, f->task, f->n_train);
+  if (const auto* e = std::get_if<EvalJobSpec>(&job.spec)) {
+    std::string model = label;
+    if (const StudyJob* parent = find(job.parent))
+      if (const auto* f = std::get_if<FinetuneJobSpec>(&parent->spec)) model += fmt::format("+ft:{}:{}", f->method, f->n_train);
+    if (e->snapshot > 0) model += fmt::format("@step{}", e->snapshot);
+    return fmt::format("eval {} {} {} {}", model, e->task, e->split, e->method);
+  }
+  return job.kind() + " " + label;
 }
 
 }  // namespace elab

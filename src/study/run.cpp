@@ -5,12 +5,14 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/threads.h"
-#include "study/jobs.h"
+#include "backends/registry.h"
+#include "study/stages.h"
 #include "study/store.h"
 #include "train/trainer.h"
 
@@ -27,88 +29,78 @@ std::string model_dir(const StudySpec& spec, const std::string& job_key) {
 
 namespace {
 
-// What one job does; returns its result summary (and evaluation samples).
-nlohmann::json run_job(const StudySpec& spec, const StudyJob& job, const std::string& device, int workers,
-                       std::vector<nlohmann::json>& samples) {
-  const auto& s = job.spec;
-  if (job.kind == "pretrain") {
+// What one job does; returns its result (and evaluation samples).
+JobResult run_job(const StudySpec& spec, const StudyJob& job, const std::string& device, const JobSpec* parent,
+                  std::vector<nlohmann::json>& samples) {
+  if (const auto* p = std::get_if<PretrainJobSpec>(&job.spec)) {
     TrainJob t;
-    if (s.contains("model")) {
-      t.shape = shape_of(s["model"]);
-      t.model_name = s["preset"];  // the [[model]] name the report shows
+    if (p->shape) {
+      t.shape = *p->shape;
+      t.model_name = p->preset;  // the [[model]] name the report shows
     } else {
-      t.preset = s["preset"];
+      t.preset = p->preset;
     }
-    t.recipe = s["recipe"];
-    t.tokens = s["tokens"];
-    t.seed = s["seed"];
-    t.batch_size = s["batch"];
-    t.seq_len = s["seq_len"];
-    t.lr = s["lr"];
-    t.loss = s["loss"];
-    t.precision = s.value("precision", std::string("fp32"));
+    t.recipe = p->recipe;
+    t.tokens = p->tokens;
+    t.seed = p->seed;
+    t.batch_size = p->batch;
+    t.seq_len = p->seq_len;
+    t.lr = p->lr;
+    t.loss = p->loss;
+    t.precision = p->precision;
     t.device = device;
-    t.workers = workers;
+    t.workers = p->workers;
     t.out = model_dir(spec, job.key);
     t.resume = fs::exists(fs::path(t.out) / "trainer_state.json");  // a run killed mid-way continues exactly
-    if (s.contains("control")) apply_train_control(t, s["control"]);
+    apply_train_control(t, p->control);
     auto r = run_train_job(t);
     ModelShape shape = t.shape;
-    if (!s.contains("model")) shape.preset = t.preset;
-    nlohmann::json result = {{"steps", r.steps_done}, {"tokens", r.tokens_seen}, {"train_loss", r.train_loss},
-                             {"heldout_loss", r.heldout_loss}, {"parameters", resolve_model(shape).config.param_count()}};
+    if (!p->shape) shape.preset = t.preset;
+    PretrainOutcome out{r.steps_done, r.tokens_seen, resolve_model(shape).config.param_count(), r.train_loss,
+                        r.heldout_loss, nullptr};
     // The evaluations during training, step by step: the report's training-step curves.
-    if (!t.eval_tasks.empty()) result["curves"] = training_curves(t.out);
-    return result;
+    if (!t.eval_tasks.empty()) out.curves = training_curves(t.out);
+    return out;
   }
-  if (job.kind == "finetune") {
-    FinetuneJob f;
-    f.base = model_dir(spec, job.parent);
-    f.task = s["task"];
-    f.n_train = s["n_train"];
-    f.out = model_dir(spec, job.key);
-    f.overwrite = true;  // deterministic: a half-finished earlier attempt is simply redone
-    f.device = device;
-    f.config.method = s["method"];
-    f.config.precision = s.value("precision", std::string("fp32"));
-    f.config.seed = s["seed"];
-    f.config.workers = workers;
-    auto r = run_finetune_job(f);
-    return r.meta["finetune"];
+  if (const auto* src = std::get_if<SourceJobSpec>(&job.spec)) {
+    // Nothing to make; a directory must at least be there (an endpoint is tried by its evaluations).
+    if (backend_for(src->model).scheme.empty())
+      check(fs::is_directory(src->model), "[[model]] '{}': model directory {} does not exist", src->name, src->model);
+    return SourceOutcome{};
   }
-  EvalJob e;
-  e.model = model_dir(spec, job.parent);
-  if (s.contains("snapshot")) e.model = snapshot_dir(e.model, s["snapshot"].get<int64_t>()).string();
-  e.task = s["task"];
-  e.spec.split = s["split"];
-  e.spec.method = s["method"];
-  e.spec.n = s["n"];
-  e.spec.seed = s["seed"];
-  e.device = device;
-  e.backend.workers = workers;
-  auto r = run_eval_job(e);
+  // Fine-tuning and evaluation take the parent's model: a study directory, or a source.
+  const auto* source = parent ? std::get_if<SourceJobSpec>(parent) : nullptr;
+  const std::string parent_model = source ? source->model : model_dir(spec, job.parent);
+  if (const auto* f = std::get_if<FinetuneJobSpec>(&job.spec)) {
+    FinetuneJob ft;
+    ft.base = parent_model;
+    ft.task = f->task;
+    ft.n_train = f->n_train;
+    ft.out = model_dir(spec, job.key);
+    ft.overwrite = true;  // deterministic: a half-finished earlier attempt is simply redone
+    ft.device = device;
+    ft.config.method = f->method;
+    ft.config.precision = f->precision;
+    ft.config.seed = f->seed;
+    ft.config.workers = int(f->workers);
+    auto r = run_finetune_job(ft);
+    return r.outcome;
+  }
+  const auto& e = std::get<EvalJobSpec>(job.spec);
+  EvalJob ev;
+  ev.model = parent_model;
+  if (e.snapshot > 0) ev.model = snapshot_dir(ev.model, e.snapshot).string();
+  if (source) ev.backend = parse_backend_args(source->args);
+  ev.task = e.task;
+  ev.spec.split = e.split;
+  ev.spec.method = e.method;
+  ev.spec.n = e.n;
+  ev.spec.seed = e.seed;
+  ev.device = device;
+  ev.workers = e.workers;
+  auto r = run_eval_job(ev);
   for (auto& x : r.samples) samples.push_back(nlohmann::json::parse(x.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
-  return nlohmann::json::parse(r.summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-}
-
-std::string describe(const std::map<std::string, const StudyJob*>& by_key, const StudyJob& job) {
-  auto find = [&](const std::string& key) -> const StudyJob* {
-    auto it = by_key.find(key);
-    return it == by_key.end() ? nullptr : it->second;
-  };
-  const StudyJob* pre = find(job.group);
-  std::string base = pre ? fmt::format("{}/{}/s{}", pre->spec["preset"].get<std::string>(),
-                                       pre->spec["recipe"].get<std::string>(), pre->spec["seed"].get<uint64_t>())
-                         : job.group;
-  if (job.kind == "pretrain") return "pretrain " + base;
-  if (job.kind == "finetune")
-    return fmt::format("finetune {} {} {} N={}", base, job.spec["method"].get<std::string>(),
-                       job.spec["task"].get<std::string>(), job.spec["n_train"].get<int64_t>());
-  std::string model = base;
-  if (const StudyJob* parent = find(job.parent); parent && parent->kind == "finetune")
-    model += fmt::format("+ft:{}:{}", parent->spec["method"].get<std::string>(), parent->spec["n_train"].get<int64_t>());
-  return fmt::format("eval {} {} {} {}", model, job.spec["task"].get<std::string>(), job.spec["split"].get<std::string>(),
-                     job.spec["method"].get<std::string>());
+  return r.summary;
 }
 
 }  // namespace
@@ -128,6 +120,9 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
   std::map<std::string, std::string> state;  // key -> done | failed | pending | running
   std::map<std::string, const StudyJob*> by_key;
   for (const auto& j : plan.jobs) by_key[j.key] = &j;
+  // The job's own thread count is in its key ([study] workers): --jobs J runs J of them.
+  if (o.jobs * spec.workers > hardware_cores())
+    fmt::print(stderr, "study: note: {} jobs of {} workers each on {} cores\n", o.jobs, spec.workers, hardware_cores());
   const std::vector<bool> mine = shard_mask(plan, o.shard, o.shards);
   for (size_t i = 0; i < plan.jobs.size(); ++i) {
     const StudyJob& j = plan.jobs[i];
@@ -153,8 +148,6 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
   std::map<std::string, double> seconds_by_kind, count_by_kind;
   size_t finished = 0;
   const auto t0 = std::chrono::steady_clock::now();
-  const int cores = hardware_cores();
-  const int per_job = std::max(1, cores / o.jobs);
 
   auto worker = [&] {
     for (;;) {
@@ -191,14 +184,14 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
       // both; OpenBLAS threads would spin in sched_yield between decoding's small
       // products: 0.95 s of system time on a 1.5 s evaluation).
       // OpenMP settings are per thread, so each worker sets its own.
-      const ThreadSettings threads =
-          configure_threads(ThreadSettings{1, 1, per_job});
-      const std::string what = describe(by_key, *job);
-      JobRecord rec{job->key, job->kind, job->group, job->parent, job->spec, "done", "", nullptr, 0};
+      configure_threads(ThreadSettings{1, 1, int(spec.workers)});
+      const std::string what = describe_job(plan, *job);
+      JobRecord rec{job->key, job->kind(), job->group, job->parent, job->spec, "done", "", std::monostate{}, 0};
+      const JobSpec* parent = job->parent.empty() ? nullptr : &by_key.at(job->parent)->spec;
       std::vector<nlohmann::json> samples;
       const auto start = std::chrono::steady_clock::now();
       try {
-        rec.result = run_job(spec, *job, o.device, threads.workers, samples);
+        rec.result = run_job(spec, *job, o.device, parent, samples);
       } catch (const std::exception& e) {
         if (interrupt_requested()) {  // Ctrl-C: stop, record nothing; the next run continues
           std::lock_guard lock(mutex);
@@ -218,15 +211,15 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
       state[job->key] = rec.status;
       ++finished;
       if (rec.status == "done") ++summary.ran; else ++summary.failed;
-      seconds_by_kind[job->kind] += rec.seconds;
-      count_by_kind[job->kind] += 1;
+      seconds_by_kind[job->kind()] += rec.seconds;
+      count_by_kind[job->kind()] += 1;
       // ETA: the mean time of each kind so far, over the jobs of that kind still to run.
       double eta = 0;
       for (const StudyJob* j : to_run)
-        if (state[j->key] == "pending" && count_by_kind[j->kind] > 0) eta += seconds_by_kind[j->kind] / count_by_kind[j->kind];
-      const std::string outcome = rec.status == "done"
-                                      ? (rec.result.contains("accuracy") ? fmt::format("accuracy {:.3f}", rec.result["accuracy"].get<double>()) : "ok")
-                                      : "FAILED: " + rec.error;
+        if (state[j->key] == "pending" && count_by_kind[j->kind()] > 0) eta += seconds_by_kind[j->kind()] / count_by_kind[j->kind()];
+      const std::string outcome = rec.status != "done" ? "FAILED: " + rec.error
+                                  : rec.summary()     ? fmt::format("accuracy {:.3f}", rec.summary()->accuracy)
+                                                      : "ok";
       fmt::print(stderr, "[{}/{}] {}: {} ({}), elapsed {}, ETA ~{}\n", finished, to_run.size(), what, outcome,
                  human_duration(rec.seconds), human_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()),
                  human_duration(eta / o.jobs));
@@ -238,6 +231,14 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
   for (auto& w : workers) w.join();
   check(!interrupted, "interrupted; finished jobs are in {}; run the study again to continue", summary.db);
   return summary;
+}
+
+std::vector<JobRecord> plan_records(const StudyPlan& plan, ResultStore& store) {
+  std::set<std::string> keys;
+  for (const auto& j : plan.jobs) keys.insert(j.key);
+  std::vector<JobRecord> records = store.all();
+  std::erase_if(records, [&](const JobRecord& r) { return !keys.count(r.key); });
+  return records;
 }
 
 }  // namespace elab

@@ -6,6 +6,7 @@
 
 #include "study/plan.h"
 #include "study/spec.h"
+#include "study/store.h"
 
 namespace elab {
 
@@ -25,5 +26,9 @@ std::string default_db_path(const StudySpec& spec, int shard, int shards);
 std::string model_dir(const StudySpec& spec, const std::string& job_key);
 
 StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& options);
+
+// The records of the plan's jobs in a store: records of an older plan (other settings or
+// task versions) stay in the database without entering a report.
+std::vector<JobRecord> plan_records(const StudyPlan& plan, ResultStore& store);
 
 }  // namespace elab

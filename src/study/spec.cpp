@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "backends/registry.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/names.h"
@@ -147,33 +148,12 @@ nlohmann::json control_of(const toml::table& pre, const std::string& path) {
   return c;
 }
 
+// A task or a task group (bbh:all) by name: an Error when neither.
+void check_study_task(const std::string& task) {
+  if (task_group(task).empty()) make_task(task);
+}
+
 }  // namespace
-
-nlohmann::json shape_json(const ModelShape& m) {
-  nlohmann::json j = nlohmann::json::object();
-  if (!m.preset.empty()) j["preset"] = m.preset;
-  if (!m.config_file.empty()) j["config_file"] = m.config_file;
-  for (auto [key, v] : {std::pair{"d_model", m.d_model}, {"layers", m.layers}, {"heads", m.heads},
-                        {"kv_heads", m.kv_heads}, {"max_seq_len", m.max_seq_len}})
-    if (v) j[key] = v;
-  if (m.ffn >= 0) j["ffn"] = m.ffn;
-  if (m.rope_theta > 0) j["rope_theta"] = m.rope_theta;
-  if (!m.mlp.empty()) j["mlp"] = m.mlp;
-  if (m.no_tie) j["tie"] = false;
-  return j;
-}
-
-ModelShape shape_of(const nlohmann::json& j) {
-  ModelShape m;
-  m.preset = j.value("preset", "");
-  m.config_file = j.value("config_file", "");
-  m.d_model = j.value("d_model", 0), m.layers = j.value("layers", 0), m.heads = j.value("heads", 0);
-  m.kv_heads = j.value("kv_heads", 0), m.max_seq_len = j.value("max_seq_len", 0), m.ffn = j.value("ffn", -1);
-  m.rope_theta = j.value("rope_theta", 0.0);
-  m.mlp = j.value("mlp", "");
-  m.no_tie = !j.value("tie", true);
-  return m;
-}
 
 StudySpec parse_study(const std::string& text, const std::string& path) {
   toml::table t;
@@ -186,7 +166,7 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
   StudySpec s;
   s.path = path;
   const auto& study = table_at(t, "study", path);
-  known_keys(study, path, "[study]", {"name", "seed", "seeds", "dir"});
+  known_keys(study, path, "[study]", {"name", "seed", "seeds", "dir", "workers"});
   auto name = study["name"].value<std::string>();
   check(name.has_value() && !name->empty(), "{}: [study] needs a name", path);
   check(name->find_first_of("/\\ ") == std::string::npos, "{}: study name '{}' must not contain '/', '\\' or spaces",
@@ -200,8 +180,18 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
     s.seeds = {s.seed};
   }
   s.dir = study["dir"].value_or((fs::path("studies") / s.name).string());
+  s.workers = number<int64_t>(study, "workers", 2, path);
+  check(s.workers >= 1, "{}: [study] workers must be at least 1, got {}", path, s.workers);
 
-  const auto& pre = table_at(t, "pretrain", path);
+  static const toml::table no_pretraining;
+  const bool has_sources = [&] {
+    if (const toml::node* n = t.get("model"); n && n->is_array())
+      for (const auto& x : *n->as_array())
+        if (x.is_table() && x.as_table()->get("source")) return true;
+    return false;
+  }();
+  // A study of outside models alone needs no [pretrain] table.
+  const auto& pre = has_sources && !t.get("pretrain") ? no_pretraining : table_at(t, "pretrain", path);
   known_keys(pre, path, "[pretrain]",
              {"presets", "recipes", "tokens", "batch", "seq_len", "lr", "loss", "precision", "optimizer", "schedule",
               "weight_decay", "beta1", "beta2", "momentum", "grad_clip", "min_lr_ratio", "warmup", "train_examples",
@@ -231,6 +221,20 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
   int index = 0;
   for (const toml::table* m : tables("model")) {
     const std::string section = fmt::format("[[model]] {}", ++index);
+    if (m->get("source")) {  // a base from outside: no shape, never pre-trained
+      known_keys(*m, path, section, {"name", "source", "args"});
+      SourceEntry src{(*m)["name"].value_or(std::string()), (*m)["source"].value_or(std::string()),
+                      (*m)["args"].value_or(std::string())};
+      check(!src.name.empty(), "{}: {}: a model with a source needs a name", path, section);
+      check(!src.model.empty(), "{}: {}: source must be a model directory, openai:URL#MODEL or replay:FILE", path, section);
+      try {
+        parse_backend_args(src.args);
+      } catch (const Error& e) {
+        fail("{}: {}: {}", path, section, e.what());
+      }
+      s.sources.push_back(src);
+      continue;
+    }
     std::vector<std::string> known = kShapeKeys;
     known.push_back("name");
     known_keys(*m, path, section, known);
@@ -254,17 +258,17 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
       add_model("", m, fmt::format("{} {} = {}", section, vary, v));
     }
   }
-  check(!s.presets.empty() || !s.models.empty(), "{}: [pretrain] needs presets, or the study [[model]] or [[sweep]] tables",
-        path);
+  check(!s.presets.empty() || !s.models.empty() || !s.sources.empty(),
+        "{}: [pretrain] needs presets, or the study [[model]] or [[sweep]] tables", path);
   s.control = control_of(pre, path);
-  s.recipes = strings(pre, "recipes", path, true);
+  s.recipes = strings(pre, "recipes", path, !s.presets.empty() || !s.models.empty());
   for (const auto& p : s.presets) find_preset(p);  // unknown names list the valid ones
   for (const auto& r : s.recipes) find_recipe(r);
   s.tokens = number<int64_t>(pre, "tokens", s.control.contains("epochs") ? 0 : 1000000, path);
   if (const toml::node* b = pre.get("batch"); b && b->is_string()) {
     check(b->value<std::string>() == "all" && s.control.contains("train_examples"),
           "{}: must be a number, or \"all\" with train_examples (full-batch training)", where(path, *b, "batch"));
-    s.batch = -1;  // study/jobs.h kBatchAll
+    s.batch = -1;  // study/stages.h kBatchAll
   } else {
     s.batch = number<int64_t>(pre, "batch", 32, path);
   }
@@ -284,7 +288,7 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
       const toml::table* b = (*blocks)[i].as_table();
       check(b != nullptr, "{}: [[evaluate]] {} is not a table", path, i + 1);
       s.evaluate.push_back(eval_block(*b, path, fmt::format("[[evaluate]] {}", i + 1), false));
-      for (const auto& task : s.evaluate.back().tasks) make_task(task);
+      for (const auto& task : s.evaluate.back().tasks) check_study_task(task);
     }
   }
   if (const toml::node* n = t.get("finetune")) {
@@ -297,16 +301,17 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
       known_keys(*b, path, section, {"tasks", "methods", "n_train", "evaluate"});
       FinetuneBlock f;
       f.tasks = strings(*b, "tasks", path, true);
-      for (const auto& task : f.tasks) make_task(task);
+      for (const auto& task : f.tasks) make_task(task);  // fine-tuning needs one task, not a group
       f.methods = strings(*b, "methods", path, true);
+      const auto known_methods = finetune_methods();
       for (const auto& m : f.methods)
-        if (std::find(finetune_methods().begin(), finetune_methods().end(), m) == finetune_methods().end())
-          fail_unknown(fmt::format("fine-tuning method in {} {}", path, section), m, finetune_methods());
+        if (std::find(known_methods.begin(), known_methods.end(), m) == known_methods.end())
+          fail_unknown(fmt::format("fine-tuning method in {} {}", path, section), m, known_methods);
       f.n_train = integers(*b, "n_train", path);
       const toml::node* e = b->get("evaluate");
       check(e && e->is_table(), "{}: {} needs an evaluate = {{ splits, methods, n }} table", path, section);
       f.evaluate = eval_block(*e->as_table(), path, section + " evaluate", true);
-      for (const auto& task : f.evaluate.retention_tasks) make_task(task);
+      for (const auto& task : f.evaluate.retention_tasks) check_study_task(task);
       s.finetune.push_back(std::move(f));
     }
   }

@@ -29,6 +29,14 @@ struct ModelEntry {
   ModelShape shape;
 };
 
+// A base that exists outside the study ([[model]] with `source`): a model directory, an
+// openai: endpoint or a replay: file. Evaluated as it is; never pre-trained.
+struct SourceEntry {
+  std::string name;
+  std::string model;  // the --model string
+  std::string args;   // the backend's options, "key=value,..."
+};
+
 struct StudySpec {
   std::string name;
   std::string path;                 // the TOML file
@@ -37,6 +45,10 @@ struct StudySpec {
   std::vector<uint64_t> seeds = {1};  // pre-training seeds per base model
   std::vector<std::string> presets, recipes;
   std::vector<ModelEntry> models;   // [[model]] tables and [[sweep]] rungs, after the presets
+  std::vector<SourceEntry> sources; // [[model]] tables with `source`: bases from outside the study
+  // Batch-sharing threads of every job ([study] workers): they fix the order of sums, so
+  // they are part of every job key; --jobs J runs J jobs of this many threads each.
+  int64_t workers = 2;
   // Experiment control for every pre-training job ([pretrain] keys beyond the basics):
   // optimizer, weight_decay, beta1, beta2, momentum, grad_clip, schedule, warmup,
   // min_lr_ratio, train_examples, epochs, eval_tasks, eval_every, eval_n, save_at.
@@ -50,10 +62,6 @@ struct StudySpec {
   std::vector<EvalBlock> evaluate;
   std::vector<FinetuneBlock> finetune;
 };
-
-// A model shape as JSON (the keys of [[model]]) and back; job specs hold it.
-nlohmann::json shape_json(const ModelShape& shape);
-ModelShape shape_of(const nlohmann::json& j);
 
 // Errors name the file, the line and the key.
 StudySpec parse_study(const std::string& text, const std::string& path);

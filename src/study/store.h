@@ -1,24 +1,19 @@
 #pragma once
 // The results store: one SQLite file per study (or per shard). A job's result and its
 // per-example samples are written in one transaction, so a crash leaves either the whole
-// result or none of it. Torch-free.
+// result or none of it. Records are typed (study/job_spec.h); their JSON is this file's
+// edge. Torch-free.
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-struct sqlite3;
+#include "study/job_spec.h"
 
 namespace elab {
 
-struct JobRecord {
-  std::string key, kind, group, parent;
-  nlohmann::json spec;
-  std::string status;      // "done" or "failed"
-  std::string error;       // failed: the message
-  nlohmann::json result;   // done: the job's summary
-  double seconds = 0;
-};
+class SqliteDb;
 
 class ResultStore {
  public:
@@ -41,8 +36,7 @@ class ResultStore {
   static constexpr int kSchemaVersion = 1;
 
  private:
-  void exec(const std::string& sql);
-  sqlite3* db_ = nullptr;
+  std::unique_ptr<SqliteDb> db_;
   std::string path_;
 };
 

@@ -1,55 +1,72 @@
 #include "tasks/format.h"
 
+#include "core/error.h"
 #include "core/names.h"
 
 namespace elab {
 
-std::vector<std::string> format_names() { return {"direct", "cot", "code", "instruct", "reverse"}; }
+namespace {
+
+std::string answer_line(const std::string& answer) { return " " + answer + "\n"; }
+std::string reversed(const std::string& s) { return std::string(s.rbegin(), s.rend()); }
+bool always(const Task&, const Example&) { return true; }
+
+// One line per format; the position is the format's id (Format::direct is 0, ...).
+const std::vector<FormatDef>& table() {
+  static const std::vector<FormatDef> formats = {
+      {"direct", "the answer right after \"A:\"", [](const Example& e) { return answer_line(e.answer); }, always},
+      {"cot", "a rationale, then \"So the answer is X.\"",
+       [](const Example& e) { return "\n" + e.rationale + "So the answer is " + e.answer + ".\n"; },
+       [](const Task&, const Example& e) { return !e.rationale.empty(); }, false, true},
+      {"code", "a program, then \"So the answer is X.\"",
+       [](const Example& e) {
+         if (e.code.empty()) return answer_line(e.answer);  // a task without a program answers directly
+         return "\n" + e.code + "So the answer is " + e.answer + ".\n";
+       },
+       [](const Task&, const Example& e) { return !e.code.empty(); }, false, true},
+      {"instruct", "the task's instruction line, then the direct answer",
+       [](const Example& e) { return answer_line(e.answer); }, always, true},
+      {"reverse", "the answer's characters reversed (Lee et al. 2023)",
+       [](const Example& e) { return answer_line(reversed(e.answer)); },
+       [](const Task& t, const Example&) { return t.answer_kind() == AnswerKind::number; }, false, false, reversed},
+  };
+  return formats;
+}
+
+}  // namespace
+
+std::vector<std::string> format_names() {
+  std::vector<std::string> names;
+  for (const auto& f : table()) names.push_back(f.name);
+  return names;
+}
 
 Format parse_format(const std::string& name) {
-  const Format all[] = {Format::direct, Format::cot, Format::code, Format::instruct, Format::reverse};
-  for (Format f : all)
-    if (name == format_name(f)) return f;
+  for (size_t i = 0; i < table().size(); ++i)
+    if (table()[i].name == name) return Format{int(i)};
   fail_unknown("format", name, format_names());
 }
 
-const char* format_name(Format f) {
-  switch (f) {
-    case Format::direct: return "direct";
-    case Format::cot: return "cot";
-    case Format::code: return "code";
-    case Format::instruct: return "instruct";
-    case Format::reverse: return "reverse";
-  }
-  return "?";
+const FormatDef& format_def(Format f) {
+  check(f.id >= 0 && size_t(f.id) < table().size(), "format id {} is not registered", f.id);
+  return table()[size_t(f.id)];
 }
 
+const char* format_name(Format f) { return format_def(f).name.c_str(); }
+
 std::vector<std::string> formats_of(const Task& task, const Example& sample) {
-  std::vector<std::string> out = {"direct"};
-  if (!sample.rationale.empty()) out.push_back("cot");
-  if (!sample.code.empty()) out.push_back("code");
-  out.push_back("instruct");
-  if (task.answer_kind() == AnswerKind::number) out.push_back("reverse");
+  std::vector<std::string> out;
+  for (const auto& f : table())
+    if (f.available(task, sample)) out.push_back(f.name);
   return out;
 }
 
 std::string render_prompt(const Example& e, Format f, const std::string& instruction) {
-  std::string head = (f == Format::instruct && !instruction.empty()) ? instruction + "\n" : "";
+  std::string head = (format_def(f).instruction_line && !instruction.empty()) ? instruction + "\n" : "";
   return head + "Q: " + e.question + "\nA:";
 }
 
-std::string render_target(const Example& e, Format f) {
-  switch (f) {
-    case Format::direct:
-    case Format::instruct: return " " + e.answer + "\n";
-    case Format::reverse: return " " + std::string(e.answer.rbegin(), e.answer.rend()) + "\n";
-    case Format::cot: return "\n" + e.rationale + "So the answer is " + e.answer + ".\n";
-    case Format::code:
-      if (e.code.empty()) return " " + e.answer + "\n";  // a task without a program answers directly
-      return "\n" + e.code + "So the answer is " + e.answer + ".\n";
-  }
-  return "";
-}
+std::string render_target(const Example& e, Format f) { return format_def(f).target(e); }
 
 std::string render_example(const Example& e, Format f, const std::string& instruction) {
   return render_prompt(e, f, instruction) + render_target(e, f);
@@ -61,7 +78,7 @@ std::string render_few_shot(const std::vector<Example>& exemplars, Format f, con
   return out + render_prompt(query, f);
 }
 
-std::string answer_line_cue(Format f) { return f == Format::cot || f == Format::code ? "answer is" : ""; }
+std::string answer_line_cue(Format f) { return format_def(f).chain ? "answer is" : ""; }
 
 std::string cut_after_answer_line(const std::string& output, const std::string& cue) {
   if (cue.empty()) return output;
@@ -72,7 +89,7 @@ std::string cut_after_answer_line(const std::string& output, const std::string& 
 }
 
 std::vector<std::string> stop_sequences(Format f) {
-  if (f == Format::direct || f == Format::instruct || f == Format::reverse) return {"\n"};
+  if (!format_def(f).chain) return {"\n"};
   return {"\n\n", "\nQ:"};
 }
 

@@ -9,6 +9,7 @@
 //                                 cot:  newline, rationale lines, "So the answer is X."
 //                                 code: newline, program lines, "So the answer is X."
 //   (blank line between examples)
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,12 +17,38 @@
 
 namespace elab {
 
-enum class Format { direct, cot, code, instruct, reverse };
+// A format by its place in the format registry (format.cpp). The built-in ones have
+// names in code (Format::cot); any format, built in or added, is found by parse_format.
+struct Format {
+  int id = 0;
+  friend constexpr bool operator==(Format, Format) = default;
+  static const Format direct, cot, code, instruct, reverse;
+};
+inline constexpr Format Format::direct{0};
+inline constexpr Format Format::cot{1};
+inline constexpr Format Format::code{2};
+inline constexpr Format Format::instruct{3};
+inline constexpr Format Format::reverse{4};
+
+// What a format is. A new format is one file returning its FormatDef and one line in the
+// table of format.cpp.
+struct FormatDef {
+  std::string name, description;
+  // The target after "A:" (a leading space or newline included, ending in a newline).
+  std::function<std::string(const Example&)> target;
+  // Whether an example of this task can be rendered in it (cot needs a rationale, ...).
+  std::function<bool(const Task&, const Example&)> available;
+  bool instruction_line = false;  // the task's instruction opens the prompt
+  bool chain = false;             // the target is a chain ending "So the answer is X."
+  // The answer as the task states it, from an answer read in this format ("" = as read).
+  std::function<std::string(const std::string&)> read_answer;
+};
+
 Format parse_format(const std::string& name);  // Error lists the valid names
+const FormatDef& format_def(Format f);
 const char* format_name(Format f);
 std::vector<std::string> format_names();
-// The formats an example of this task can be rendered in (cot needs a rationale, code a
-// program, reverse a number).
+// The formats an example of this task can be rendered in.
 std::vector<std::string> formats_of(const Task& task, const Example& sample);
 
 std::string render_prompt(const Example& e, Format f = Format::direct, const std::string& instruction = "");

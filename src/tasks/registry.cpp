@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/names.h"
+#include "tasks/file_task.h"
 
 namespace elab {
 
@@ -52,6 +53,15 @@ std::unique_ptr<Task> make_task(const std::string& spec) {
     names.push_back(e.name);
   }
   fail_unknown("task", name, names);
+}
+
+std::vector<std::string> task_group(const std::string& spec) {
+  if (spec != "bbh:all") return {};
+  std::vector<std::string> members;
+  for (const auto& name : bbh_subtasks()) members.push_back("bbh:" + name);
+  check(!members.empty(), "task bbh:all: no BBH data found (bbh/tasks under {})",
+        data_root().empty() ? "$ELAB_DATA" : data_root());
+  return members;
 }
 
 }  // namespace elab

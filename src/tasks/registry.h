@@ -21,6 +21,11 @@ struct TaskEntry {
 const std::vector<TaskEntry>& task_registry();
 std::unique_ptr<Task> make_task(const std::string& spec);  // unknown name: Error listing the valid ones
 
+// A task group names several tasks evaluated together and macro-averaged ("bbh:all":
+// every BBH subtask). Its member specs; empty when `spec` is not a group; an Error when
+// a group's data is missing.
+std::vector<std::string> task_group(const std::string& spec);
+
 // The BBH subtasks present in the data folder (empty when it is absent).
 std::vector<std::string> bbh_subtasks();
 

@@ -12,22 +12,32 @@
 
 namespace elab {
 
-const std::vector<std::string>& finetune_methods() {
-  static const std::vector<std::string> names = {"full", "lora", "prefix"};
+const std::vector<FinetuneMethod>& finetune_method_registry() {
+  // One line per method.
+  static const std::vector<FinetuneMethod> methods = {
+      full_finetune_method(),
+      lora_finetune_method(),
+      prefix_finetune_method(),
+  };
+  return methods;
+}
+
+std::vector<std::string> finetune_methods() {
+  std::vector<std::string> names;
+  for (const auto& m : finetune_method_registry()) names.push_back(m.name);
   return names;
 }
 
-// Measured on lastletter, preset m base (4M tokens of `base`), N = 256, accuracy on 200
-// test items: full 3e-4 0.125, 1e-3 0.125, 3e-3 0.245; LoRA 5e-3 0.140, 1e-2 0.195,
-// 2e-2 0.175; prefix 1e-3 0.105, 5e-3 0.125, 2e-2 0.125.
-double default_finetune_lr(const std::string& method) {
-  if (method == "full") return 3e-3;
-  if (method == "lora") return 1e-2;
-  return 1e-2;  // prefix
+const FinetuneMethod& find_finetune_method(const std::string& name) {
+  for (const auto& m : finetune_method_registry())
+    if (m.name == name) return m;
+  fail_unknown("fine-tuning method", name, finetune_methods());
 }
 
+double default_finetune_lr(const std::string& method) { return find_finetune_method(method).default_lr; }
+
 PrefixThreads::PrefixThreads(const std::string& method, int64_t workers) {
-  if (method != "prefix" || workers <= 1) return;
+  if (!find_finetune_method(method).threads_to_products || workers <= 1) return;
   workers_ = int(workers);
   configure_threads({1, workers_, 1});
 }
@@ -37,18 +47,12 @@ PrefixThreads::~PrefixThreads() {
 }
 
 void FinetuneConfig::validate() const {
-  if (std::find(finetune_methods().begin(), finetune_methods().end(), method) == finetune_methods().end())
-    fail_unknown("fine-tuning method", method, finetune_methods());
+  const FinetuneMethod& m = find_finetune_method(method);
   check(steps > 0, "--steps must be positive, got {}", steps);
   check(batch_size > 0, "--batch must be positive, got {}", batch_size);
   check(lr >= 0, "--lr must be positive, got {}", lr);
   check(eval_every > 0 && patience > 0, "--eval-every and --patience must be positive");
-  if (method == "lora") {
-    check(lora.rank > 0, "--rank must be positive, got {}", lora.rank);
-    check(lora.alpha > 0, "--alpha must be positive, got {}", lora.alpha);
-    check(lora.dropout >= 0 && lora.dropout < 1, "--lora-dropout must be in [0, 1), got {}", lora.dropout);
-  }
-  if (method == "prefix") check(prefix.length > 0, "--prefix-length must be positive, got {}", prefix.length);
+  if (m.validate) m.validate(*this);
   check(precision == "fp32" || precision == "bf16", "--precision must be fp32 or bf16, got '{}'", precision);
 }
 
@@ -57,22 +61,17 @@ nlohmann::json FinetuneConfig::to_json() const {
                       {"seq_len", seq_len},       {"lr", lr},                 {"warmup_steps", warmup_steps},
                       {"eval_every", eval_every}, {"patience", patience},     {"grad_clip", grad_clip},
                       {"weight_decay", weight_decay}, {"seed", seed}};
-  if (method == "lora")
-    j["lora"] = {{"r", lora.rank}, {"alpha", lora.alpha}, {"dropout", lora.dropout}, {"targets", lora.targets}};
-  if (method == "prefix") j["prefix"] = {{"length", prefix.length}, {"hidden", prefix.hidden}};
+  if (const auto& m = find_finetune_method(method); m.settings) j.update(m.settings(*this));
   if (precision != "fp32") j["precision"] = precision;
   return j;
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> prepare_finetune(Transformer& model, const FinetuneConfig& cfg) {
   cfg.validate();
-  if (cfg.method == "full") return named_weights(*model);
+  const FinetuneMethod& m = find_finetune_method(cfg.method);
+  if (!m.attach) return named_weights(*model);
   for (auto& [name, p] : named_weights(*model)) p.set_requires_grad(false);
-  if (cfg.method == "lora") {
-    attach_lora(model, cfg.lora, derive_seed(cfg.seed, "lora-init"));
-  } else {
-    attach_prefix_encoder(model, cfg.prefix, derive_seed(cfg.seed, "prefix-init"));
-  }
+  m.attach(model, cfg);
   std::vector<std::pair<std::string, torch::Tensor>> trainable;
   for (auto& [name, p] : named_weights(*model))
     if (p.requires_grad()) trainable.emplace_back(name, p);
@@ -95,7 +94,8 @@ FinetuneResult finetune(Transformer& model, const std::vector<std::pair<std::str
   step_cfg.grad_clip = cfg.grad_clip;
   step_cfg.precision = cfg.precision;
   // Dropout draws from the global generator: threads would take its numbers in any order.
-  step_cfg.workers = cfg.method == "lora" && cfg.lora.dropout > 0 ? 1 : cfg.workers;
+  const FinetuneMethod& method = find_finetune_method(cfg.method);
+  step_cfg.workers = method.batch_workers ? method.batch_workers(cfg) : cfg.workers;
   PrefixThreads prefix_threads(cfg.method, cfg.workers);
 
   FinetuneResult result;

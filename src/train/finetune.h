@@ -5,6 +5,7 @@
 // on a validation slice picks the best step (early stopping), whose weights are kept.
 #include <torch/torch.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -50,8 +51,38 @@ class PrefixThreads {
   int workers_ = 1;  // > 1: the settings to restore
 };
 
-const std::vector<std::string>& finetune_methods();
+// A fine-tuning method: what it trains, its settings and how its result is saved. Each is
+// one file under train/finetune_methods/ returning its entry, and one line in the table
+// of finetune.cpp.
+struct FinetuneMethod {
+  std::string name, description;
+  double default_lr = 1e-2;  // chosen on dev data (docs/FINETUNING.md)
+  // Checks the method's own settings (the shared ones are FinetuneConfig::validate's).
+  std::function<void(const FinetuneConfig&)> validate;
+  // Checks the settings against the base (a prefix must fit its context); null = none.
+  std::function<void(const FinetuneConfig&, const ModelConfig&)> check_base;
+  // Its settings in meta.json ("lora": {...}); null = none.
+  std::function<nlohmann::json(const FinetuneConfig&)> settings;
+  // Adds what it trains to a frozen base (LoRA matrices, a prefix encoder); null: every
+  // weight of the base is trained.
+  std::function<void(Transformer&, const FinetuneConfig&)> attach;
+  // Threads that may share a batch given `workers` (dropout draws from one generator).
+  std::function<int64_t(const FinetuneConfig&)> batch_workers;
+  // The matrix products, not the batch, get the cores (a prefix encoder runs on one thread).
+  bool threads_to_products = false;
+  // PEFT's adapter_config.json for the result, or null: a full checkpoint is saved.
+  std::function<nlohmann::json(const FinetuneConfig&, const ModelConfig&)> adapter_config;
+};
+
+const std::vector<FinetuneMethod>& finetune_method_registry();
+// An Error listing the registered names when `name` is not one of them.
+const FinetuneMethod& find_finetune_method(const std::string& name);
+std::vector<std::string> finetune_methods();
 double default_finetune_lr(const std::string& method);
+
+FinetuneMethod full_finetune_method();
+FinetuneMethod lora_finetune_method();
+FinetuneMethod prefix_finetune_method();
 
 struct FinetuneResult {
   int64_t steps_done = 0;

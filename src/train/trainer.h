@@ -65,7 +65,7 @@ struct TrainResult {
 
 // Task evaluations during training: called at every held-out evaluation (and the last
 // step) with the model in place; returns {"name": {accuracy, ci95, ...}, ...} for the log.
-// Built above the trainer (study/jobs.cpp), where the evaluator lives.
+// Built above the trainer (study/stages.cpp), where the evaluator lives.
 using StepEvaluator = std::function<nlohmann::json(Transformer& model, int64_t step)>;
 
 struct TrainRun {

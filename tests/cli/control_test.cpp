@@ -13,7 +13,7 @@
 #include "model/checkpoint.h"
 #include "report/curves.h"
 #include "report/report.h"
-#include "study/jobs.h"
+#include "study/stages.h"
 #include "study/plan.h"
 #include "study/run.h"
 #include "study/spec.h"
@@ -308,9 +308,10 @@ snapshots = true
   const StudyPlan plan = plan_study(spec);
   int pretrain = 0, evals = 0, snapshot_evals = 0;
   for (const auto& j : plan.jobs) {
-    pretrain += j.kind == "pretrain";
-    evals += j.kind == "eval";
-    snapshot_evals += j.kind == "eval" && j.spec.contains("snapshot");
+    pretrain += j.kind() == "pretrain";
+    evals += j.kind() == "eval";
+    const auto* e = std::get_if<EvalJobSpec>(&j.spec);
+    snapshot_evals += e && e->snapshot > 0;
   }
   EXPECT_EQ(pretrain, 3);
   EXPECT_EQ(evals, 6);  // final weights and the step-4 snapshot of each base
@@ -324,10 +325,9 @@ snapshots = true
   ResultStore store(o.db);
   const auto jobs = store.all();
   for (const auto& j : jobs)
-    if (j.kind == "pretrain") {
-      ASSERT_TRUE(j.result.contains("curves")) << j.result.dump();
-      EXPECT_EQ(j.result["curves"].size(), 2u);  // steps 4 and 8
-      EXPECT_EQ(j.result["steps"], 8);
+    if (const PretrainOutcome* out = j.pretrained()) {
+      EXPECT_EQ(out->curves.size(), 2u);  // steps 4 and 8
+      EXPECT_EQ(out->steps, 8);
     }
   const auto report = build_report(jobs, "control");
   EXPECT_NE(report.markdown.find("## Over training steps"), std::string::npos);

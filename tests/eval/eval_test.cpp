@@ -61,24 +61,28 @@ TEST(Evaluate, ScoresAndReportsTheDocumentedFields) {
   EvalSpec spec;
   spec.n = 40;
   auto r = evaluate(oracle, *task, "add", spec);
-  EXPECT_EQ(r.summary["accuracy"], 1.0);
+  EXPECT_EQ(r.summary.accuracy, 1.0);
+  // The --json form carries the documented keys, and reads back to the same summary.
+  const auto j = to_json(r.summary);
   for (const char* key : {"task", "split", "method", "model", "n", "accuracy", "ci95", "metrics", "item_correct"})
-    EXPECT_TRUE(r.summary.contains(key)) << key;
+    EXPECT_TRUE(j.contains(key)) << key;
   for (const char* key : {"extract_fail", "char_accuracy", "edit_distance", "gold_logprob", "mean_generated_tokens", "seconds",
                           "tokens_per_s"})
-    EXPECT_TRUE(r.summary["metrics"].contains(key)) << key;
-  EXPECT_TRUE(r.summary["metrics"]["gold_logprob"].is_null());  // the oracle cannot score
+    EXPECT_TRUE(j["metrics"].contains(key)) << key;
+  EXPECT_TRUE(j["metrics"]["gold_logprob"].is_null());  // the oracle cannot score
+  EXPECT_FALSE(r.summary.metrics.gold_logprob.has_value());
+  EXPECT_EQ(to_json(eval_summary_from_json(nlohmann::json::parse(j.dump()), "test")).dump(), j.dump());
   EXPECT_EQ(r.samples.size(), 40u);
-  EXPECT_EQ(r.summary["split"], "id");
+  EXPECT_EQ(r.summary.split, "id");
   oracle.wrong_on_odd = true;
   r = evaluate(oracle, *task, "add", spec);
-  EXPECT_DOUBLE_EQ(r.summary["accuracy"].get<double>(), 0.5);
-  double lo = r.summary["ci95"][0], hi = r.summary["ci95"][1];
+  EXPECT_DOUBLE_EQ(r.summary.accuracy, 0.5);
+  const double lo = r.summary.ci_lo, hi = r.summary.ci_hi;
   EXPECT_LT(lo, 0.5);
   EXPECT_GT(hi, 0.5);
   EXPECT_EQ(r.samples[1]["correct"], false);
-  EXPECT_LT(r.summary["metrics"]["char_accuracy"].get<double>(), 1.0);
-  EXPECT_GT(r.summary["metrics"]["edit_distance"].get<double>(), 0.0);
+  EXPECT_LT(r.summary.metrics.char_accuracy, 1.0);
+  EXPECT_GT(r.summary.metrics.edit_distance, 0.0);
 }
 
 TEST(Evaluate, ExemplarsComeFromTheExemplarPoolAndAreShared) {
@@ -117,7 +121,7 @@ TEST(Evaluate, SelfConsistencyVotesAndIgnoresFailedExtractions) {
   spec.n = 20;
   spec.method = "sc:2:4";
   auto r = evaluate(oracle, *task, "add", spec);
-  EXPECT_EQ(r.summary["accuracy"], 1.0);
+  EXPECT_EQ(r.summary.accuracy, 1.0);
   EXPECT_EQ(r.samples[0]["outputs"].size(), 4u);
   EXPECT_TRUE(r.samples[0]["extracted_each"][0].get<std::string>().empty());
 }

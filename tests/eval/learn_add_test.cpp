@@ -44,11 +44,11 @@ TEST(Learning, TinyModelLearnsTwoDigitAdditionOnUnseenPairs) {
   auto result = evaluate(backend, *task, task_spec, spec);
   auto items = test_items(*task, "id", spec.n, spec.seed);
   for (const auto& e : items) ASSERT_NE(pool_of("add/id", e.key), Pool::train) << e.key;
-  double acc = result.summary["accuracy"].get<double>();
+  double acc = result.summary.accuracy;
   std::cout << "2-digit addition, unseen pairs: accuracy " << acc << " after " << r.seconds << " s\n";
   EXPECT_GE(acc, 0.90);
-  EXPECT_LT(result.summary["metrics"]["gold_logprob"].get<double>(), 0.0);
-  EXPECT_GT(result.summary["metrics"]["gold_logprob"].get<double>(), -1.0);  // confident on gold answers
+  EXPECT_LT(result.summary.metrics.gold_logprob.value(), 0.0);
+  EXPECT_GT(result.summary.metrics.gold_logprob.value(), -1.0);  // confident on gold answers
 
   // Chains of thought on the same model (trained on direct answers only) run and report
   // sane numbers: a well-formed summary whatever the accuracy.
@@ -56,14 +56,14 @@ TEST(Learning, TinyModelLearnsTwoDigitAdditionOnUnseenPairs) {
   spec.n = 20;
   spec.max_new_tokens = 48;
   auto cot = evaluate(backend, *task, task_spec, spec);
-  double cot_acc = cot.summary["accuracy"];
+  double cot_acc = cot.summary.accuracy;
   EXPECT_GE(cot_acc, 0.0);
   EXPECT_LE(cot_acc, 1.0);
-  EXPECT_EQ(cot.summary["n"], 20);
+  EXPECT_EQ(cot.summary.n, 20);
   EXPECT_EQ(cot.samples.size(), 20u);
-  EXPECT_GE(cot.summary["metrics"]["extract_fail"].get<double>(), 0.0);
-  EXPECT_LE(cot.summary["ci95"][0].get<double>(), cot_acc);
-  EXPECT_GE(cot.summary["ci95"][1].get<double>(), cot_acc);
+  EXPECT_GE(cot.summary.metrics.extract_fail, 0.0);
+  EXPECT_LE(cot.summary.ci_lo, cot_acc);
+  EXPECT_GE(cot.summary.ci_hi, cot_acc);
 }
 
 }  // namespace elab

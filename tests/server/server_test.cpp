@@ -14,7 +14,7 @@
 #include "eval/evaluate.h"
 #include "model/checkpoint.h"
 #include "server/server.h"
-#include "study/jobs.h"
+#include "study/stages.h"
 #include "tasks/file_task.h"
 #include "tasks/registry.h"
 #include "test_util.h"
@@ -70,9 +70,7 @@ TEST(Server, OpenAIBackendMatchesTheNativeEngine) {
     spec.max_new_tokens = 24;
     NativeBackend native(load_checkpoint(model));
     auto a = evaluate(native, *task, "add", spec);
-    BackendOptions o;
-    o.concurrency = 4;
-    auto client = make_backend("openai:" + srv.url() + "#model", o);
+    auto client = make_backend("openai:" + srv.url() + "#model", {{"concurrency", "4"}, {"cache", ""}});
     auto b = evaluate(*client, *task, "add", spec);
     ASSERT_EQ(a.samples.size(), b.samples.size());
     // JSON cannot carry bytes that are not UTF-8: the server sends U+FFFD in their place,
@@ -80,9 +78,9 @@ TEST(Server, OpenAIBackendMatchesTheNativeEngine) {
     auto as_json = [](const nlohmann::ordered_json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); };
     for (size_t i = 0; i < a.samples.size(); ++i)
       EXPECT_EQ(as_json(a.samples[i]["output"]), as_json(b.samples[i]["output"])) << method << " item " << i;
-    EXPECT_EQ(a.summary["accuracy"], b.summary["accuracy"]);
+    EXPECT_EQ(a.summary.accuracy, b.summary.accuracy);
     // The gold answer's log-probability, through echo + logprobs.
-    EXPECT_NEAR(a.summary["metrics"]["gold_logprob"].get<double>(), b.summary["metrics"]["gold_logprob"].get<double>(), 1e-3);
+    EXPECT_NEAR(a.summary.metrics.gold_logprob.value(), b.summary.metrics.gold_logprob.value(), 1e-3);
   }
 }
 
@@ -211,9 +209,7 @@ TEST(OpenAIBackend, RetriesThenCachesResponses) {
   const int port = fake.bind_to_any_port("127.0.0.1");
   std::thread t([&] { fake.listen_after_bind(); });
   TempDir dir;
-  BackendOptions o;
-  o.cache_path = (dir / "cache.sqlite").string();
-  o.concurrency = 1;
+  const BackendArgs o = {{"cache", (dir / "cache.sqlite").string()}, {"concurrency", "1"}};
   {
     auto b = make_backend(fmt::format("openai:http://127.0.0.1:{}/v1#fake", port), o);
     GenerateOptions g;
@@ -254,8 +250,8 @@ TEST(Replay, ScoresRecordedPredictionsAndReportsWhatDidNotMatch) {
   spec.n = 6;
   auto replay = make_backend("replay:" + (dir / "preds.jsonl").string());
   auto r = evaluate(*replay, *task, "add", spec);
-  EXPECT_NEAR(r.summary["accuracy"].get<double>(), 2.0 / 6.0, 1e-9);
-  auto notes = r.summary["notes"].dump();
+  EXPECT_NEAR(r.summary.accuracy, 2.0 / 6.0, 1e-9);
+  const std::string notes = fmt::format("{}", fmt::join(r.summary.notes, "\n"));
   EXPECT_NE(notes.find("3 of 6 test items have no line"), std::string::npos) << notes;
   EXPECT_NE(notes.find("1 of 4 lines"), std::string::npos) << notes;
   EXPECT_NE(notes.find("gold log-probability skipped"), std::string::npos) << notes;
@@ -271,7 +267,7 @@ TEST(Replay, ScoresRecordedPredictionsAndReportsWhatDidNotMatch) {
   }
   spec.method = "sc:2:3";
   auto votes = evaluate(*make_backend("replay:" + (dir / "votes.jsonl").string()), *task, "add", spec);
-  EXPECT_EQ(votes.summary["accuracy"].get<double>(), 1.0);
+  EXPECT_EQ(votes.summary.accuracy, 1.0);
 
   std::ofstream(dir / "bad.jsonl") << "{\"index\": 0, \"prediction\": \"1\"}\n{\"index\": 1}\n";
   EXPECT_NE(testing::error_of([&] { make_backend("replay:" + (dir / "bad.jsonl").string()); }).find("bad.jsonl:2: a line needs 'prediction'"),
@@ -300,15 +296,15 @@ TEST(Replay, WholeSplitsRepeatedQuestionsAndLinesBeyondN) {
   auto task = make_task("jsonl:" + tpath);
   auto replay = make_backend("replay:" + ppath);
   auto whole = evaluate(*replay, *task, "jsonl:" + tpath, EvalSpec{});
-  EXPECT_EQ(whole.summary["n"], 5);  // the default: the whole file, the repeated question twice
-  EXPECT_EQ(whole.summary["accuracy"].get<double>(), 1.0);
-  EXPECT_EQ(whole.summary["notes"].dump().find("lines of"), std::string::npos) << whole.summary["notes"].dump();
+  EXPECT_EQ(whole.summary.n, 5);  // the default: the whole file, the repeated question twice
+  EXPECT_EQ(whole.summary.accuracy, 1.0);
+  EXPECT_EQ(fmt::format("{}", fmt::join(whole.summary.notes, "\n")).find("lines of"), std::string::npos);
 
   EvalSpec two;
   two.n = 2;
   auto capped = evaluate(*replay, *task, "jsonl:" + tpath, two);
-  EXPECT_EQ(capped.summary["n"], 2);
-  const std::string notes = capped.summary["notes"].dump();
+  EXPECT_EQ(capped.summary.n, 2);
+  const std::string notes = fmt::format("{}", fmt::join(capped.summary.notes, "\n"));
   EXPECT_NE(notes.find("2 of 5 lines of"), std::string::npos) << notes;  // indices 2 and 4
   EXPECT_NE(notes.find("beyond the 2 evaluated"), std::string::npos) << notes;
   EXPECT_NE(notes.find("1 of 5 lines of"), std::string::npos) << notes;  // the second "dup" line
@@ -320,7 +316,7 @@ TEST(Replay, WholeSplitsRepeatedQuestionsAndLinesBeyondN) {
             std::string::npos);
   EvalSpec all;
   all.n = kAllItems;
-  EXPECT_EQ(evaluate(*replay, *task, "jsonl:" + tpath, all).summary["n"], 5);
+  EXPECT_EQ(evaluate(*replay, *task, "jsonl:" + tpath, all).summary.n, 5);
 
   // A generated task: the file's 7 indexed lines set n; -n all is refused for it.
   auto add = make_task("add");
@@ -331,8 +327,8 @@ TEST(Replay, WholeSplitsRepeatedQuestionsAndLinesBeyondN) {
       f << nlohmann::json({{"index", i}, {"prediction", " " + items[i].answer}}).dump() << "\n";
   }
   auto covered = evaluate(*make_backend("replay:" + (dir / "add.jsonl").string()), *add, "add", EvalSpec{});
-  EXPECT_EQ(covered.summary["n"], 7);
-  EXPECT_EQ(covered.summary["accuracy"].get<double>(), 1.0);
+  EXPECT_EQ(covered.summary.n, 7);
+  EXPECT_EQ(covered.summary.accuracy, 1.0);
   EXPECT_NE(testing::error_of([&] { evaluate(*replay, *add, "add", all); }).find("-n all needs a finite test pool"),
             std::string::npos);
   EXPECT_EQ(parse_item_count("all", "-n"), kAllItems);
@@ -362,13 +358,13 @@ TEST(Replay, StrictAndLenientExtractionAreBothReportedWithAnAudit) {
   spec.n = 4;
   spec.method = "cot:3";
   auto strict = evaluate(*replay, *task, "bbh:date_understanding", spec);
-  EXPECT_EQ(strict.summary["extraction"], "strict");
-  EXPECT_EQ(strict.summary["extractor"], "bbh-exact@1");
-  EXPECT_DOUBLE_EQ(strict.summary["accuracy"].get<double>(), 0.25);
-  EXPECT_DOUBLE_EQ(strict.summary["accuracy_strict"].get<double>(), 0.25);
-  EXPECT_FALSE(strict.summary.contains("accuracy_lenient"));
-  EXPECT_EQ(strict.summary["extraction_disagreements"], nlohmann::ordered_json({1, 2}));
-  EXPECT_EQ(strict.summary["metrics"]["extraction_disagreements"].get<double>(), 2.0);
+  EXPECT_EQ(strict.summary.extraction, "strict");
+  EXPECT_EQ(strict.summary.extractor, "bbh-exact@1");
+  EXPECT_DOUBLE_EQ(strict.summary.accuracy, 0.25);
+  EXPECT_DOUBLE_EQ(strict.summary.accuracy_strict, 0.25);
+  EXPECT_FALSE(strict.summary.accuracy_lenient.has_value());
+  EXPECT_EQ(strict.summary.extraction_disagreements, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(strict.summary.metrics.extraction_disagreements, 2);
   EXPECT_EQ(strict.samples[1]["correct"], false);
   EXPECT_EQ(strict.samples[1]["correct_lenient"], true);
   EXPECT_EQ(strict.samples[1]["extraction_disagrees"], true);
@@ -376,11 +372,11 @@ TEST(Replay, StrictAndLenientExtractionAreBothReportedWithAnAudit) {
 
   spec.extraction = Extraction::lenient;
   auto lenient = evaluate(*replay, *task, "bbh:date_understanding", spec);
-  EXPECT_EQ(lenient.summary["extraction"], "lenient");
-  EXPECT_DOUBLE_EQ(lenient.summary["accuracy"].get<double>(), 0.75);
-  EXPECT_DOUBLE_EQ(lenient.summary["accuracy_lenient"].get<double>(), 0.75);
-  EXPECT_DOUBLE_EQ(lenient.summary["accuracy_strict"].get<double>(), 0.25);
-  EXPECT_EQ(lenient.summary["extraction_disagreements"], strict.summary["extraction_disagreements"]);
+  EXPECT_EQ(lenient.summary.extraction, "lenient");
+  EXPECT_DOUBLE_EQ(lenient.summary.accuracy, 0.75);
+  EXPECT_DOUBLE_EQ(lenient.summary.accuracy_lenient.value(), 0.75);
+  EXPECT_DOUBLE_EQ(lenient.summary.accuracy_strict, 0.25);
+  EXPECT_EQ(lenient.summary.extraction_disagreements, strict.summary.extraction_disagreements);
 }
 
 // What `elab eval --samples` writes replays to the same scores, voting methods included.
@@ -400,7 +396,7 @@ TEST(Replay, SamplesOfAnEvaluationReplayToTheSameScores) {
       for (const auto& s : live.samples) f << s.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     }
     auto replayed = evaluate(*make_backend("replay:" + (dir / "samples.jsonl").string()), *task, "add", spec);
-    EXPECT_EQ(live.summary["item_correct"], replayed.summary["item_correct"]) << method;
+    EXPECT_EQ(live.summary.item_correct, replayed.summary.item_correct) << method;
   }
 }
 
@@ -423,7 +419,7 @@ TEST(Replay, Gsm8kAndBbhAllEndToEnd) {
   job.spec.method = "cot:8";
   job.spec.n = 20;
   auto g = run_eval_job(job);
-  EXPECT_EQ(g.summary["accuracy"].get<double>(), 1.0);
+  EXPECT_EQ(g.summary.accuracy, 1.0);
   const std::string prompt = g.samples[0]["prompt"];
   EXPECT_EQ(prompt.find("<<"), std::string::npos) << "calculator annotations are removed from exemplar chains";
   size_t questions = 0;
@@ -446,9 +442,10 @@ TEST(Replay, Gsm8kAndBbhAllEndToEnd) {
   job.spec.method = "cot:3";
   job.spec.n = 3;
   auto b = run_eval_job(job);
-  EXPECT_EQ(b.summary["subtasks"].size(), 27u);
-  EXPECT_EQ(b.summary["n"], 81);
-  EXPECT_NEAR(b.summary["accuracy"].get<double>(), 1.0, 1e-12);
+  EXPECT_EQ(b.summary.members.size(), 27u);
+  EXPECT_EQ(b.summary.macro_average_of, 27);
+  EXPECT_EQ(b.summary.n, 81);
+  EXPECT_NEAR(b.summary.accuracy, 1.0, 1e-12);
   const std::string bprompt = b.samples[0]["prompt"];
   auto raw = read_file(fs::path(data_root()) / "bbh" / "cot-prompts" / (subtasks[0] + ".txt"));
   auto shipped = raw.substr(raw.find("-----") + 6, 200);

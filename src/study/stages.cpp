@@ -1,4 +1,4 @@
-#include "study/jobs.h"
+#include "study/stages.h"
 
 #include <iostream>
 
@@ -135,12 +135,11 @@ struct StepEvaluations {
       spec.split = e.spec.split;
       spec.method = e.spec.method;
       spec.items = &e.items;
-      auto r = evaluate(backend, *e.task, e.spec.task, spec);
-      const auto& m = r.summary["metrics"];
-      nlohmann::json j = {{"accuracy", r.summary["accuracy"]}, {"ci95", r.summary["ci95"]}, {"n", r.summary["n"]},
-                          {"char_accuracy", m["char_accuracy"]}, {"extract_fail", m["extract_fail"]}};
+      const EvalSummary r = evaluate(backend, *e.task, e.spec.task, spec).summary;
+      nlohmann::json j = {{"accuracy", r.accuracy}, {"ci95", {r.ci_lo, r.ci_hi}}, {"n", r.n},
+                          {"char_accuracy", r.metrics.char_accuracy}, {"extract_fail", r.metrics.extract_fail}};
       // The loss on the answer's tokens (byte-level: per byte = per token), teacher-forced.
-      if (m.contains("gold_logprob_per_char")) j["answer_loss"] = -m["gold_logprob_per_char"].get<double>();
+      if (r.metrics.gold_logprob_per_char) j["answer_loss"] = -*r.metrics.gold_logprob_per_char;
       out[e.name] = j;
     }
     return out;
@@ -269,7 +268,7 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
   check(!job.base.empty(), "--base is required");
   check(!job.out.empty(), "--out is required");
   check(job.n_train > 0, "--n-train must be positive, got {}", job.n_train);
-  if (cfg.method == "lora") cfg.lora.targets = parse_lora_targets(job.lora_targets);
+  cfg.lora.targets = parse_lora_targets(job.lora_targets);  // recorded only by the methods that use them
   cfg.validate();
   const Format format = parse_format(job.format);
   check(job.overwrite || !(fs::exists(fs::path(job.out) / "model.safetensors") ||
@@ -295,9 +294,7 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
         job.task, job.format, longest, base.config.max_seq_len);
   cfg.seq_len = longest - 1;
   cfg.batch_size = std::min(cfg.batch_size, train_stream.size());
-  if (cfg.method == "prefix")
-    check(cfg.prefix.length < base.config.max_seq_len, "--prefix-length {} is beyond the model's context of {}",
-          cfg.prefix.length, base.config.max_seq_len);
+  if (const auto& method = find_finetune_method(cfg.method); method.check_base) method.check_base(cfg, base.config);
 
   if (dist) {
     // Ranks take equal shares of each batch: the batch rounds down to a multiple of them.
@@ -337,139 +334,36 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
   nlohmann::json meta = base.meta;
   meta["finetune"] = info;
   result.meta = meta;
+  result.outcome = std::get<FinetuneOutcome>(job_result_from_json("finetune", info, job.out));
   std::vector<NamedBytes> log = {{"train_log.jsonl", result.run.log}};
   if (!main_rank) return result;  // rank 0 writes the model; every rank holds the same weights
-  if (cfg.method == "full") {
+  const FinetuneMethod& method = find_finetune_method(cfg.method);
+  if (method.adapter_config)
+    save_adapter(job.out, base.model, job.base, method.adapter_config(cfg, base.config), meta, log);
+  else
     save_checkpoint(job.out, base.model, meta, log);
-  } else if (cfg.method == "lora") {
-    nlohmann::json adapter = {{"peft_type", "LORA"},          {"task_type", "CAUSAL_LM"}, {"r", cfg.lora.rank},
-                              {"lora_alpha", cfg.lora.alpha}, {"lora_dropout", cfg.lora.dropout},
-                              {"target_modules", cfg.lora.targets}, {"bias", "none"}};
-    save_adapter(job.out, base.model, job.base, adapter, meta, log);
-  } else {
-    nlohmann::json adapter = {{"peft_type", "PREFIX_TUNING"},
-                              {"task_type", "CAUSAL_LM"},
-                              {"num_virtual_tokens", cfg.prefix.length},
-                              {"num_layers", base.config.n_layers},
-                              {"prefix_projection", true},
-                              {"encoder_hidden_size", cfg.prefix.hidden > 0 ? cfg.prefix.hidden : 2 * base.config.d_model}};
-    save_adapter(job.out, base.model, job.base, adapter, meta, log);
-  }
   return result;
-}
-
-void print_eval_line(const nlohmann::ordered_json& s) {
-  // Lenient accuracy is never shown alone: the strict one stands beside it.
-  const std::string rule = s.value("extraction", "strict") == "lenient"
-                               ? fmt::format(" (lenient extraction; strict {:.3f})", s["accuracy_strict"].get<double>())
-                               : "";
-  fmt::print("{} {} {}: accuracy {:.3f} [{:.3f}, {:.3f}]{} n={} extract_fail {:.3f} ({:.1f}s)\n",
-             s["task"].get<std::string>(), s["split"].get<std::string>(), s["method"].get<std::string>(),
-             s["accuracy"].get<double>(), s["ci95"][0].get<double>(), s["ci95"][1].get<double>(), rule,
-             s["n"].get<int64_t>(), s["metrics"]["extract_fail"].get<double>(), s["metrics"]["seconds"].get<double>());
-}
-
-void write_output(const std::string& path, const std::string& text) {
-  if (path == "-") {
-    std::cout << text << std::flush;
-    return;
-  }
-  write_file_atomic(path, text);
-}
-
-// bbh:all: every subtask (each at most n items), then the macro average with a CI from
-// a stratified bootstrap (items resampled within each subtask).
-static EvalResult evaluate_bbh_all(Backend& backend, const EvalJob& job) {
-  auto names = bbh_subtasks();
-  check(!names.empty(), "task bbh:all: no BBH data found (bbh/tasks under {})", data_root().empty() ? "$ELAB_DATA" : data_root());
-  EvalResult all;
-  nlohmann::ordered_json subtasks = nlohmann::ordered_json::array();
-  std::vector<std::vector<double>> correct;
-  std::vector<double> accuracies, strict_accuracies, lenient_accuracies;
-  int64_t items = 0, disagreements = 0;
-  for (const auto& name : names) {
-    auto task = make_task("bbh:" + name);
-    EvalSpec spec = job.spec;
-    // -n caps each subtask; subtasks smaller than the cap are taken whole.
-    const int64_t pool = task->pool_size(task->default_split(), Pool::test);
-    if (spec.n > 0) spec.n = std::min(spec.n, pool);
-    auto r = evaluate(backend, *task, "bbh:" + name, spec);
-    print_eval_line(r.summary);
-    std::vector<double> c;
-    for (int x : r.summary["item_correct"]) c.push_back(x);
-    correct.push_back(c);
-    accuracies.push_back(r.summary["accuracy"]);
-    strict_accuracies.push_back(r.summary["accuracy_strict"]);
-    if (r.summary.contains("accuracy_lenient")) lenient_accuracies.push_back(r.summary["accuracy_lenient"]);
-    disagreements += int64_t(r.summary["metrics"]["extraction_disagreements"].get<double>());
-    items += r.summary["n"].get<int64_t>();
-    for (auto& sample : r.samples) {
-      sample["task"] = "bbh:" + name;
-      all.samples.push_back(std::move(sample));
-    }
-    r.summary.erase("item_correct");
-    subtasks.push_back(r.summary);
-  }
-  std::vector<double> macro_draws;
-  Rng rng(derive_seed(job.spec.seed, "bbh-all-bootstrap"));
-  for (int b = 0; b < 1000; ++b) {
-    double total = 0;
-    for (const auto& c : correct) {
-      double hits = 0;
-      for (size_t k = 0; k < c.size(); ++k) hits += c[size_t(rng.uniform_int(0, int64_t(c.size()) - 1))];
-      total += hits / double(c.size());
-    }
-    macro_draws.push_back(total / double(correct.size()));
-  }
-  std::sort(macro_draws.begin(), macro_draws.end());
-  auto macro_of = [](const std::vector<double>& xs) {
-    double m = 0;
-    for (double a : xs) m += a / double(xs.size());
-    return m;
-  };
-  const double macro = macro_of(accuracies);
-  all.summary = {{"task", "bbh:all"},
-                 {"split", "test"},
-                 {"method", job.spec.method},
-                 {"model", backend.name()},
-                 {"n", items},
-                 {"accuracy", macro},
-                 {"ci95", {macro_draws[25], macro_draws[974]}},
-                 {"extraction", extraction_name(job.spec.extraction)},
-                 {"accuracy_strict", macro_of(strict_accuracies)},
-                 {"metrics", {{"extract_fail", 0.0}, {"seconds", 0.0}}},
-                 {"seed", job.spec.seed},
-                 {"macro_average_of", names.size()},
-                 {"subtasks", subtasks}};
-  double fails = 0, seconds = 0;
-  for (const auto& st : subtasks) {
-    fails += st["metrics"]["extract_fail"].get<double>() * st["n"].get<double>();
-    seconds += st["metrics"]["seconds"].get<double>();
-  }
-  all.summary["metrics"] = {{"extract_fail", fails / double(items)},
-                            {"seconds", seconds},
-                            {"extraction_disagreements", double(disagreements)}};
-  if (!lenient_accuracies.empty()) all.summary["accuracy_lenient"] = macro_of(lenient_accuracies);
-  return all;
 }
 
 EvalResult run_eval_job(const EvalJob& job) {
   set_skip_bad_lines(job.skip_bad);
-  const bool bbh_all = job.task == "bbh:all";
-  if (!bbh_all) {
+  const std::vector<std::string> members = task_group(job.task);
+  if (members.empty()) {
     auto task = make_task(job.task);
     if (!job.spec.split.empty()) task->check_split(job.spec.split);
   }
   parse_method(job.spec.method);  // fail on a bad method before loading a model
-  BackendOptions options = job.backend;
-  options.device = job.device;
-  auto backend = make_backend(job.model, options);
-  EvalResult result = bbh_all ? evaluate_bbh_all(*backend, job) : evaluate(*backend, *make_task(job.task), job.task, job.spec);
-  if (result.summary.contains("notes"))
-    for (const auto& note : result.summary["notes"]) fmt::print(stderr, "note: {}\n", note.get<std::string>());
+  BackendArgs args = job.backend;
+  if (backend_for(job.model).scheme.empty()) {  // the native engine: the job's device and threads
+    args.emplace("device", job.device);
+    args.emplace("workers", std::to_string(job.workers));
+  }
+  auto backend = make_backend(job.model, args);
+  EvalResult result = members.empty() ? evaluate(*backend, *make_task(job.task), job.task, job.spec)
+                                      : evaluate_group(*backend, job.task, members, job.spec, job.on_member);
   // Models may emit bytes that are not UTF-8: JSON gets U+FFFD in their place.
   const auto replace = nlohmann::ordered_json::error_handler_t::replace;
-  if (!job.json_path.empty()) write_output(job.json_path, result.summary.dump(2, ' ', false, replace) + "\n");
+  if (!job.json_path.empty()) write_output(job.json_path, to_json(result.summary).dump(2, ' ', false, replace) + "\n");
   if (!job.samples_path.empty()) {
     std::string lines;
     for (const auto& s : result.samples) lines += s.dump(-1, ' ', false, replace) + "\n";

@@ -1,12 +1,15 @@
 #pragma once
-// The two jobs every command is built from: pre-train a preset on a recipe, and
-// evaluate a model with a method on a task split. `train`, `eval` and `quickstart` call
-// these, so the command line and the quickstart cannot drift apart.
+// The three stages every command and every study job runs through: pre-train a model on
+// a recipe, fine-tune a base on a task's examples, evaluate a model with a method on a
+// task split. `train`, `finetune`, `eval`, `quickstart` and the study runner call these,
+// so the command line and the studies cannot drift apart. No printing of results here:
+// that is the CLI's (cli/common.h).
 #include <optional>
 #include <string>
 
 #include "backends/registry.h"
 #include "eval/evaluate.h"
+#include "study/job_spec.h"
 #include "train/finetune.h"
 #include "train/trainer.h"
 
@@ -94,6 +97,7 @@ struct FinetuneJob {
 
 struct FinetuneJobResult {
   FinetuneResult run;
+  FinetuneOutcome outcome;  // what a study records (study/job_spec.h)
   int64_t n_train = 0, n_val = 0;
   nlohmann::json meta;
   bool main_rank = true;  // false on data-parallel ranks other than 0, which write nothing
@@ -109,15 +113,12 @@ struct EvalJob {
   std::string json_path;     // "" = none
   std::string samples_path;  // "" = none
   bool skip_bad = false;     // skip malformed JSONL lines of file tasks
-  BackendOptions backend;    // openai settings (device is taken from `device`)
+  int64_t workers = 1;       // native: threads sharing each batch
+  BackendArgs backend;       // the backend's own options (backends/registry.h); device and workers added for native
+  std::function<void(const EvalSummary&)> on_member;  // a task group: each member's summary as it finishes
 };
 
 EvalResult run_eval_job(const EvalJob& job);
 
-// One line per result: "task split method: accuracy a [lo, hi] n=... extract_fail ...".
-void print_eval_line(const nlohmann::ordered_json& summary);
-
-// Writes `text` to `path` atomically; "-" writes to standard output.
-void write_output(const std::string& path, const std::string& text);
 
 }  // namespace elab

@@ -1,0 +1,139 @@
+#include "report/cells.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+namespace elab {
+
+std::string ResultRow::base() const { return recipe == "source" ? preset : fmt::format("{}/{}/s{}", preset, recipe, train_seed); }
+
+std::vector<ResultRow> result_rows(const std::vector<JobRecord>& jobs) {
+  std::map<std::string, const JobRecord*> by_key;
+  for (const auto& j : jobs) by_key[j.key] = &j;
+  std::vector<ResultRow> rows;
+  for (const auto& j : jobs) {
+    const EvalJobSpec* e = j.eval();
+    const EvalSummary* s = j.summary();
+    if (!e || !s || j.status != "done") continue;
+    auto parent = by_key.find(j.parent);
+    auto base = by_key.find(j.group);
+    if (parent == by_key.end() || base == by_key.end()) continue;  // a shard without its models' records
+    ResultRow r;
+    if (const auto* p = base->second->pretrain()) {
+      r.preset = p->preset;
+      r.recipe = p->recipe;
+      r.train_seed = p->seed;
+      if (const auto* out = base->second->pretrained()) r.parameters = out->parameters;
+    } else if (const auto* src = base->second->source()) {
+      r.preset = src->name;
+      r.recipe = "source";
+    }
+    if (const auto* f = parent->second->finetune()) {
+      r.ft_method = f->method;
+      r.ft_task = f->task;
+      r.n_train = f->n_train;
+      r.adaptation = fmt::format("ft:{}:{}", r.ft_method, r.n_train);
+    } else {
+      r.adaptation = "prompt";
+    }
+    r.task = e->task;
+    r.split = s->split;
+    r.method = s->method;
+    r.n = s->n;
+    r.accuracy = s->accuracy;
+    r.lo = s->ci_lo, r.hi = s->ci_hi;
+    if (s->metrics.gold_logprob) r.gold_logprob = *s->metrics.gold_logprob, r.has_logprob = true;
+    r.char_accuracy = s->metrics.char_accuracy;
+    r.item_correct.assign(s->item_correct.begin(), s->item_correct.end());
+    r.accuracy_strict = s->accuracy_strict;
+    r.snapshot = e->snapshot;
+    r.extraction_disagreements = s->extraction_disagreements;
+    rows.push_back(std::move(r));
+  }
+  // A fixed order (not the order jobs finished in), so reports of equal results are equal files.
+  std::stable_sort(rows.begin(), rows.end(), [](const ResultRow& a, const ResultRow& b) {
+    return std::tie(a.parameters, a.preset, a.recipe, a.train_seed, a.adaptation, a.task, a.split, a.method, a.snapshot) <
+           std::tie(b.parameters, b.preset, b.recipe, b.train_seed, b.adaptation, b.task, b.split, b.method, b.snapshot);
+  });
+  return rows;
+}
+
+namespace {
+
+std::string cell_key(const std::string& preset, const std::string& recipe, const std::string& adaptation,
+                     const std::string& task, const std::string& split, const std::string& method) {
+  return preset + "|" + recipe + "|" + adaptation + "|" + task + "|" + split + "|" + method;
+}
+
+}  // namespace
+
+const Cell* Cells::find(const std::string& preset, const std::string& recipe, const std::string& adaptation,
+                        const std::string& task, const std::string& split, const std::string& method) const {
+  auto it = by_key.find(cell_key(preset, recipe, adaptation, task, split, method));
+  return it == by_key.end() ? nullptr : &it->second;
+}
+
+std::vector<const Cell*> Cells::where(const std::function<bool(const Cell&)>& keep) const {
+  std::vector<const Cell*> out;
+  for (const auto& [k, c] : by_key)
+    if (keep(c)) out.push_back(&c);
+  return out;
+}
+
+Cells make_cells(const std::vector<ResultRow>& rows, uint64_t seed) {
+  Cells cells;
+  cells.seed = seed;
+  std::vector<ResultRow> sorted = rows;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const ResultRow& a, const ResultRow& b) { return a.train_seed < b.train_seed; });
+  std::map<std::string, double> lp_sum, char_sum;
+  std::map<std::string, int64_t> params;
+  for (const auto& r : sorted) {
+    if (r.snapshot > 0) continue;  // snapshots have their own section: the cells are the final models
+    auto key = cell_key(r.preset, r.recipe, r.adaptation, r.task, r.split, r.method);
+    Cell& c = cells.by_key[key];
+    if (c.seeds == 0) c.parsed = parse_method(r.method);
+    c.preset = r.preset, c.recipe = r.recipe, c.adaptation = r.adaptation;
+    c.task = r.task, c.split = r.split, c.method = r.method, c.ft_task = r.ft_task;
+    c.ft_method = r.ft_method, c.n_train = r.n_train;
+    c.parameters = r.parameters;
+    c.items.insert(c.items.end(), r.item_correct.begin(), r.item_correct.end());
+    lp_sum[key] += r.gold_logprob;
+    char_sum[key] += r.char_accuracy;
+    c.has_logprob = c.has_logprob || r.has_logprob;
+    ++c.seeds;
+    params[r.preset] = r.parameters;
+  }
+  for (auto& [key, c] : cells.by_key) {
+    c.accuracy = mean(c.items);
+    std::tie(c.lo, c.hi) = bootstrap_ci95(c.items, seed);
+    c.gold_logprob = lp_sum[key] / c.seeds;
+    c.char_accuracy = char_sum[key] / c.seeds;
+  }
+  std::set<std::string> recipes, tasks, splits;
+  for (const auto& r : rows) recipes.insert(r.recipe), tasks.insert(r.task), splits.insert(r.split);
+  for (const auto& [p, n] : params) cells.presets.push_back(p);
+  std::sort(cells.presets.begin(), cells.presets.end(), [&](const std::string& a, const std::string& b) { return params[a] < params[b]; });
+  cells.recipes.assign(recipes.begin(), recipes.end());
+  cells.tasks.assign(tasks.begin(), tasks.end());
+  cells.splits.assign(splits.begin(), splits.end());
+  std::stable_partition(cells.splits.begin(), cells.splits.end(), [](const std::string& s) { return s == "id"; });
+  return cells;
+}
+
+bool same_items(const Cell& a, const Cell& b) { return a.items.size() == b.items.size() && !a.items.empty(); }
+
+PairedDifference compare(const Cell& a, const Cell& b, uint64_t seed) { return paired_bootstrap(a.items, b.items, seed); }
+
+std::string pct(double x) { return fmt::format("{:.3f}", x); }
+std::string acc_ci(const Cell& c) { return fmt::format("{:.3f} [{:.3f}, {:.3f}]", c.accuracy, c.lo, c.hi); }
+std::string diff_ci(const PairedDifference& d) { return fmt::format("{:+.3f} [{:+.3f}, {:+.3f}]", d.diff, d.lo, d.hi); }
+
+std::string verdict_of(const std::string& a, const std::string& b, const PairedDifference& d) {
+  if (d.lo > 0) return fmt::format("{} beats {} by {}", a, b, diff_ci(d));
+  if (d.hi < 0) return fmt::format("{} beats {} by {:+.3f} [{:+.3f}, {:+.3f}]", b, a, -d.diff, -d.hi, -d.lo);
+  return fmt::format("not enough evidence to separate {} and {} (difference {}, the interval includes 0)", a, b, diff_ci(d));
+}
+
+}  // namespace elab

@@ -1,0 +1,84 @@
+#pragma once
+// The report's data: one row per finished evaluation (with the base model and the
+// adaptation it ran on), and cells, rows of the same (base, adaptation, task, split,
+// method) pooled over training seeds, with the comparisons every section makes.
+// Torch-free.
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "eval/method.h"
+#include "eval/stats.h"
+#include "study/job_spec.h"
+
+namespace elab {
+
+// One evaluation, with the model it ran on.
+struct ResultRow {
+  std::string preset, recipe;  // a source's name, and recipe "source"
+  int64_t parameters = 0;
+  uint64_t train_seed = 0;
+  std::string adaptation;  // "prompt", or "ft:METHOD:N" (fine-tuned on ft_task with N examples)
+  std::string ft_method, ft_task;
+  int64_t n_train = 0;
+  std::string task, split, method;
+  int64_t n = 0;
+  double accuracy = 0, lo = 0, hi = 0;
+  double gold_logprob = 0, char_accuracy = 0;
+  bool has_logprob = false;
+  std::vector<double> item_correct;
+  double accuracy_strict = 0;
+  int64_t snapshot = 0;  // > 0: evaluated on the base's snapshot at this step (not its final weights)
+  std::vector<int64_t> extraction_disagreements;  // items strict and lenient extraction score differently
+  std::string base() const;  // "s/add/s1"
+};
+
+std::vector<ResultRow> result_rows(const std::vector<JobRecord>& jobs);
+
+// Rows of the same (preset, recipe, adaptation, task, split, method), pooled over
+// training seeds. Items stay in seed order, so two cells evaluated on the same items can
+// be compared pair by pair.
+struct Cell {
+  std::string preset, recipe, adaptation, task, split, method;
+  Method parsed;        // the method, as the registry parses it
+  std::string ft_task;  // the task the model was fine-tuned on ("" for prompting)
+  int64_t parameters = 0;
+  int64_t n_train = 0;  // fine-tuned: N
+  std::string ft_method;
+  std::vector<double> items;
+  double accuracy = 0, lo = 0, hi = 0, gold_logprob = 0, char_accuracy = 0;
+  bool has_logprob = false;
+  int seeds = 0;
+};
+
+struct Cells {
+  std::map<std::string, Cell> by_key;
+  std::vector<std::string> presets;  // by size
+  std::vector<std::string> recipes, tasks, splits;
+  uint64_t seed = 1;
+
+  const Cell* find(const std::string& preset, const std::string& recipe, const std::string& adaptation,
+                   const std::string& task, const std::string& split, const std::string& method) const;
+  std::vector<const Cell*> where(const std::function<bool(const Cell&)>& keep) const;
+};
+
+Cells make_cells(const std::vector<ResultRow>& rows, uint64_t seed);
+
+bool same_items(const Cell& a, const Cell& b);
+PairedDifference compare(const Cell& a, const Cell& b, uint64_t seed);
+
+std::string pct(double x);
+std::string acc_ci(const Cell& c);
+std::string diff_ci(const PairedDifference& d);
+// "A beats B by d [lo, hi]", "B beats A ...", or "not enough evidence ...".
+std::string verdict_of(const std::string& a, const std::string& b, const PairedDifference& d);
+
+// Counts of paired comparisons: first wins, second wins, not enough evidence.
+struct Tally {
+  int first = 0, second = 0, open = 0;
+  void add(const PairedDifference& d) { (d.lo > 0 ? first : d.hi < 0 ? second : open) += 1; }
+  int total() const { return first + second + open; }
+};
+
+}  // namespace elab

@@ -1,0 +1,30 @@
+// results.csv: one line per evaluation, fields quoted where they need it.
+#include <fmt/format.h>
+
+#include "report/sections.h"
+
+namespace elab {
+
+namespace {
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string results_csv(const std::vector<ResultRow>& rows) {
+  std::string csv = "preset,parameters,recipe,train_seed,adaptation,task,split,method,n,accuracy,ci_low,ci_high,gold_logprob,char_accuracy,snapshot\n";
+  for (const auto& r : rows)
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{:.6f},{:.6f},{:.6f},{},{:.6f},{}\n", csv_field(r.preset), r.parameters,
+                       csv_field(r.recipe), r.train_seed, csv_field(r.adaptation), csv_field(r.task), csv_field(r.split),
+                       csv_field(r.method), r.n, r.accuracy, r.lo, r.hi,
+                       r.has_logprob ? fmt::format("{:.6f}", r.gold_logprob) : "", r.char_accuracy,
+                       r.snapshot > 0 ? std::to_string(r.snapshot) : "");
+  return csv;
+}
+
+}  // namespace elab

@@ -1,0 +1,108 @@
+// Question 2: prompting or fine-tuning, on the same base and the same examples, in and
+// out of distribution, and in-context learning kept after fine-tuning.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+#include <set>
+
+#include "report/sections.h"
+
+namespace elab {
+
+std::string section_prompting_vs_finetuning(const Cells& c, Doc& doc) {
+  std::string brief;
+  Tally id_tally, ood_tally;
+  doc.heading("2. Prompting or fine-tuning, on the same base and the same examples?", 2);
+  doc.para("Per base model and task: every prompting method and every fine-tuned model (evaluated zero-shot and with "
+           "the listed methods) on the ID split and each OOD split, with 95% CIs; the ID minus OOD gap; and in-context "
+           "learning on other tasks after fine-tuning (retention).");
+  std::vector<std::string> verdicts;
+  for (const auto& preset : c.presets)
+    for (const auto& recipe : c.recipes)
+      for (const auto& task : c.tasks) {
+        auto cells = c.where([&](const Cell& x) {
+          return x.preset == preset && x.recipe == recipe && x.task == task && (x.adaptation == "prompt" || x.ft_task == task);
+        });
+        bool has_ft = false;
+        for (const Cell* x : cells) has_ft |= x->ft_task == task;
+        // Only tasks that were fine-tuned on belong here (retention rows come below).
+        std::set<std::string> variants;
+        for (const Cell* x : cells) variants.insert(x->adaptation + " " + x->method);
+        if (!has_ft) continue;
+        std::vector<std::string> splits;
+        for (const auto& s : c.splits)
+          for (const Cell* x : cells)
+            if (x->split == s) {
+              splits.push_back(s);
+              break;
+            }
+        std::vector<std::string> header = {"model", "method"};
+        for (const auto& s : splits) header.push_back(s);
+        if (splits.size() > 1) header.push_back("id - " + splits[1]);
+        std::vector<std::vector<std::string>> rows;
+        const Cell *best_prompt_id = nullptr, *best_ft_id = nullptr;
+        std::map<std::string, std::pair<const Cell*, const Cell*>> best_ood;  // split -> (prompt, ft)
+        for (const auto& v : variants) {
+          const std::string adaptation = v.substr(0, v.find(' ')), method = v.substr(v.find(' ') + 1);
+          std::vector<std::string> row = {adaptation, method};
+          const Cell *id = nullptr, *first_ood = nullptr;
+          for (const auto& s : splits) {
+            const Cell* x = c.find(preset, recipe, adaptation, task, s, method);
+            row.push_back(x ? acc_ci(*x) : "-");
+            if (!x) continue;
+            if (s == "id") id = x;
+            else if (!first_ood) first_ood = x;
+            auto& slot = s == "id" ? (adaptation == "prompt" ? best_prompt_id : best_ft_id)
+                                   : (adaptation == "prompt" ? best_ood[s].first : best_ood[s].second);
+            if (!slot || x->accuracy > slot->accuracy) slot = x;
+          }
+          if (splits.size() > 1) row.push_back(id && first_ood ? fmt::format("{:+.3f}", id->accuracy - first_ood->accuracy) : "-");
+          rows.push_back(row);
+        }
+        doc.heading(fmt::format("{} / {} / {}", preset, recipe, task), 3);
+        doc.table(header, rows);
+        auto name = [](const Cell* x) { return x->adaptation == "prompt" ? x->method : x->adaptation + " " + x->method; };
+        if (best_prompt_id && best_ft_id && same_items(*best_prompt_id, *best_ft_id)) {
+          const auto d = compare(*best_ft_id, *best_prompt_id, c.seed);
+          id_tally.add(d);
+          verdicts.push_back(fmt::format("{} {} {} id: {}", preset, recipe, task,
+                                         verdict_of("fine-tuning (" + name(best_ft_id) + ")", "prompting (" + name(best_prompt_id) + ")", d)));
+        }
+        for (const auto& [split, pair] : best_ood)
+          if (pair.first && pair.second && same_items(*pair.first, *pair.second)) {
+            const auto d = compare(*pair.second, *pair.first, c.seed);
+            ood_tally.add(d);
+            verdicts.push_back(fmt::format("{} {} {} {}: {}", preset, recipe, task, split,
+                                           verdict_of("fine-tuning (" + name(pair.second) + ")", "prompting (" + name(pair.first) + ")", d)));
+          }
+      }
+  // Retention: a fine-tuned model's ICL on a task it was not tuned on, against its base.
+  std::vector<std::vector<std::string>> rows;
+  int lost = 0, kept = 0;
+  for (const auto& [k, x] : c.by_key) {
+    if (x.adaptation == "prompt" || !x.parsed.in_context() || x.ft_task == x.task) continue;
+    const Cell* base = c.find(x.preset, x.recipe, "prompt", x.task, x.split, x.method);
+    if (!base || !same_items(*base, x)) continue;
+    auto d = compare(x, *base, c.seed);
+    (d.hi < 0 ? lost : kept) += 1;
+    rows.push_back({x.preset, x.recipe, x.adaptation, x.task, x.method, acc_ci(*base), acc_ci(x), diff_ci(d)});
+  }
+  if (!rows.empty()) {
+    doc.heading("ICL retention after fine-tuning", 3);
+    doc.table({"preset", "recipe", "fine-tuned", "other task", "method", "base", "after fine-tuning", "change"}, rows);
+    verdicts.push_back(fmt::format("in-context learning on other tasks measurably drops in {} of {} fine-tuned models", lost, rows.size()));
+  }
+  const std::string v = verdicts.empty() ? std::string("No base model has both prompting and fine-tuning results on the same items.")
+                                         : fmt::format("{}.", fmt::join(verdicts, "; "));
+  doc.verdict(v);
+  brief = fmt::format("Q2 prompting vs fine-tuning (best of each): in distribution fine-tuning wins {} of {}, prompting {}, "
+                      "not enough evidence {}; out of distribution fine-tuning wins {} of {}, prompting {}, not enough evidence {}; "
+                      "ICL on other tasks drops after fine-tuning in {} of {} models.",
+                      id_tally.first, id_tally.total(), id_tally.second, id_tally.open, ood_tally.first, ood_tally.total(),
+                      ood_tally.second, ood_tally.open, lost, rows.size());
+  return brief;
+}
+
+}  // namespace elab

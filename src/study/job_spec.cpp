@@ -1,0 +1,191 @@
+#include "study/job_spec.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace elab {
+
+namespace {
+
+// Reads a key of the expected type; an Error naming the record and the key otherwise.
+template <typename T>
+T field(const nlohmann::json& j, const char* key, const std::string& where, T fallback) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  try {
+    return j[key].get<T>();
+  } catch (const nlohmann::json::exception&) {
+    fail("{}: key '{}' has the wrong type ({})", where, key, j[key].dump());
+  }
+}
+
+template <typename T>
+T required(const nlohmann::json& j, const char* key, const std::string& where) {
+  check(j.contains(key) && !j[key].is_null(), "{}: key '{}' is missing", where, key);
+  return field<T>(j, key, where, T{});
+}
+
+nlohmann::json pretrain_json(const PretrainJobSpec& s) {
+  nlohmann::json j = {{"preset", s.preset}, {"recipe", s.recipe},   {"seed", s.seed}, {"tokens", s.tokens},
+                      {"batch", s.batch},   {"seq_len", s.seq_len}, {"lr", s.lr},     {"loss", s.loss},
+                      {"data", s.data_versions}, {"recipe_hash", s.recipe_hash}, {"workers", s.workers}};
+  if (s.precision != "fp32") j["precision"] = s.precision;
+  if (s.shape) j["model"] = shape_json(*s.shape);
+  if (!s.control.empty()) j["control"] = s.control;
+  return j;
+}
+
+PretrainJobSpec pretrain_of(const nlohmann::json& j, const std::string& where) {
+  PretrainJobSpec s;
+  s.preset = required<std::string>(j, "preset", where);
+  if (j.contains("model")) s.shape = shape_of(j["model"]);
+  s.recipe = required<std::string>(j, "recipe", where);
+  s.seed = field<uint64_t>(j, "seed", where, 1);
+  s.tokens = field<int64_t>(j, "tokens", where, 0);
+  s.batch = field<int64_t>(j, "batch", where, 32);
+  s.seq_len = field<int64_t>(j, "seq_len", where, 128);
+  s.lr = field<double>(j, "lr", where, 0);
+  s.loss = field<std::string>(j, "loss", where, "all");
+  s.precision = field<std::string>(j, "precision", where, "fp32");
+  if (j.contains("control")) s.control = j["control"];
+  s.data_versions = field<std::map<std::string, int>>(j, "data", where, {});
+  s.recipe_hash = field<std::string>(j, "recipe_hash", where, "");
+  s.workers = field<int64_t>(j, "workers", where, 1);
+  return s;
+}
+
+}  // namespace
+
+nlohmann::json shape_json(const ModelShape& m) {
+  nlohmann::json j = nlohmann::json::object();
+  if (!m.preset.empty()) j["preset"] = m.preset;
+  if (!m.config_file.empty()) j["config_file"] = m.config_file;
+  for (auto [key, v] : {std::pair{"d_model", m.d_model}, {"layers", m.layers}, {"heads", m.heads},
+                        {"kv_heads", m.kv_heads}, {"max_seq_len", m.max_seq_len}})
+    if (v) j[key] = v;
+  if (m.ffn >= 0) j["ffn"] = m.ffn;
+  if (m.rope_theta > 0) j["rope_theta"] = m.rope_theta;
+  if (!m.mlp.empty()) j["mlp"] = m.mlp;
+  if (m.no_tie) j["tie"] = false;
+  return j;
+}
+
+ModelShape shape_of(const nlohmann::json& j) {
+  ModelShape m;
+  m.preset = j.value("preset", "");
+  m.config_file = j.value("config_file", "");
+  m.d_model = j.value("d_model", 0), m.layers = j.value("layers", 0), m.heads = j.value("heads", 0);
+  m.kv_heads = j.value("kv_heads", 0), m.max_seq_len = j.value("max_seq_len", 0), m.ffn = j.value("ffn", -1);
+  m.rope_theta = j.value("rope_theta", 0.0);
+  m.mlp = j.value("mlp", "");
+  m.no_tie = !j.value("tie", true);
+  return m;
+}
+
+std::string job_kind(const JobSpec& spec) {
+  static const char* names[] = {"pretrain", "source", "finetune", "eval"};
+  return names[spec.index()];
+}
+
+nlohmann::json to_json(const JobSpec& spec) {
+  if (const auto* p = std::get_if<PretrainJobSpec>(&spec)) return pretrain_json(*p);
+  if (const auto* s = std::get_if<SourceJobSpec>(&spec)) return {{"name", s->name}, {"model", s->model}, {"args", s->args}};
+  if (const auto* f = std::get_if<FinetuneJobSpec>(&spec)) {
+    nlohmann::json j = {{"task", f->task}, {"method", f->method}, {"n_train", f->n_train}, {"seed", f->seed},
+                        {"task_version", f->task_version}, {"workers", f->workers}};
+    if (f->precision != "fp32") j["precision"] = f->precision;
+    return j;
+  }
+  const auto& e = std::get<EvalJobSpec>(spec);
+  nlohmann::json j = {{"task", e.task}, {"split", e.split}, {"method", e.method}, {"n", e.n}, {"seed", e.seed},
+                      {"extractor", e.extractor}, {"task_version", e.task_version}, {"workers", e.workers}};
+  if (e.snapshot > 0) j["snapshot"] = e.snapshot;
+  return j;
+}
+
+JobSpec job_spec_from_json(const std::string& kind, const nlohmann::json& j, const std::string& where) {
+  check(j.is_object(), "{}: a job spec must be a JSON object", where);
+  if (kind == "pretrain") return pretrain_of(j, where);
+  if (kind == "source")
+    return SourceJobSpec{required<std::string>(j, "name", where), required<std::string>(j, "model", where),
+                         field<std::string>(j, "args", where, "")};
+  if (kind == "finetune") {
+    FinetuneJobSpec f;
+    f.task = required<std::string>(j, "task", where);
+    f.method = required<std::string>(j, "method", where);
+    f.n_train = required<int64_t>(j, "n_train", where);
+    f.seed = field<uint64_t>(j, "seed", where, 1);
+    f.precision = field<std::string>(j, "precision", where, "fp32");
+    f.task_version = field<int>(j, "task_version", where, 1);
+    f.workers = field<int64_t>(j, "workers", where, 1);
+    return f;
+  }
+  check(kind == "eval", "{}: unknown job kind '{}' (pretrain, source, finetune, eval)", where, kind);
+  EvalJobSpec e;
+  e.task = required<std::string>(j, "task", where);
+  e.split = required<std::string>(j, "split", where);
+  e.method = required<std::string>(j, "method", where);
+  e.n = field<int64_t>(j, "n", where, 0);
+  e.seed = field<uint64_t>(j, "seed", where, 1);
+  e.extractor = field<std::string>(j, "extractor", where, "");
+  e.task_version = field<int>(j, "task_version", where, 1);
+  e.snapshot = field<int64_t>(j, "snapshot", where, 0);
+  e.workers = field<int64_t>(j, "workers", where, 1);
+  return e;
+}
+
+nlohmann::json to_json(const JobResult& result) {
+  if (const auto* p = std::get_if<PretrainOutcome>(&result)) {
+    nlohmann::json j = {{"steps", p->steps}, {"tokens", p->tokens}, {"train_loss", p->train_loss},
+                        {"heldout_loss", p->heldout_loss}, {"parameters", p->parameters}};
+    if (!p->curves.is_null()) j["curves"] = p->curves;
+    return j;
+  }
+  if (std::holds_alternative<SourceOutcome>(result)) return nlohmann::json::object();
+  if (const auto* f = std::get_if<FinetuneOutcome>(&result)) return f->config;
+  if (const auto* e = std::get_if<EvalSummary>(&result)) return nlohmann::json(to_json(*e));
+  return nullptr;
+}
+
+JobResult job_result_from_json(const std::string& kind, const nlohmann::json& j, const std::string& where) {
+  if (j.is_null()) return std::monostate{};
+  check(j.is_object(), "{}: a job result must be a JSON object", where);
+  if (kind == "pretrain") {
+    PretrainOutcome p;
+    p.steps = field<int64_t>(j, "steps", where, 0);
+    p.tokens = field<int64_t>(j, "tokens", where, 0);
+    p.train_loss = field<double>(j, "train_loss", where, 0);
+    p.heldout_loss = field<double>(j, "heldout_loss", where, 0);
+    p.parameters = field<int64_t>(j, "parameters", where, 0);
+    if (j.contains("curves")) p.curves = j["curves"];
+    return p;
+  }
+  if (kind == "source") return SourceOutcome{};
+  if (kind == "finetune") {
+    FinetuneOutcome f;
+    f.method = field<std::string>(j, "method", where, "");
+    f.task = field<std::string>(j, "task", where, "");
+    f.format = field<std::string>(j, "format", where, "direct");
+    f.n_train = field<int64_t>(j, "n_train", where, 0);
+    f.n_validation = field<int64_t>(j, "n_validation", where, 0);
+    f.steps_done = field<int64_t>(j, "steps_done", where, 0);
+    f.best_step = field<int64_t>(j, "best_step", where, 0);
+    f.trainable_parameters = field<int64_t>(j, "trainable_parameters", where, 0);
+    f.lr = field<double>(j, "lr", where, 0);
+    f.val_loss_before = field<double>(j, "val_loss_before", where, 0);
+    f.val_loss_best = field<double>(j, "val_loss_best", where, 0);
+    f.seconds = field<double>(j, "seconds", where, 0);
+    f.base_hash = field<std::string>(j, "base_hash", where, "");
+    f.config = j;
+    return f;
+  }
+  return eval_summary_from_json(j, where);
+}
+
+std::string base_label(const JobSpec& base) {
+  if (const auto* p = std::get_if<PretrainJobSpec>(&base)) return fmt::format("{}/{}/s{}", p->preset, p->recipe, p->seed);
+  if (const auto* s = std::get_if<SourceJobSpec>(&base)) return s->name;
+  return "?";
+}
+
+}  // namespace elab

@@ -1,0 +1,118 @@
+#pragma once
+// The jobs of a study and their results, typed: one struct per job kind and one per
+// result kind. Their JSON forms (what the job key hashes, what the results store holds)
+// are written and read here and nowhere else; the planner writes the structs, the
+// runner, the report and the CLI read them. Torch-free.
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "eval/summary.h"
+#include "model/config.h"
+
+namespace elab {
+
+// A model shape as JSON (the keys of [[model]]) and back; pre-training specs hold it.
+nlohmann::json shape_json(const ModelShape& shape);
+ModelShape shape_of(const nlohmann::json& j);
+
+// Pre-train a base model on a recipe.
+struct PretrainJobSpec {
+  std::string preset;                // a preset, or the [[model]] name when `shape` is set
+  std::optional<ModelShape> shape;   // a [[model]] / [[sweep]] shape
+  std::string recipe;
+  uint64_t seed = 1;
+  int64_t tokens = 0, batch = 32, seq_len = 128;
+  double lr = 0;
+  std::string loss = "all";
+  std::string precision = "fp32";
+  nlohmann::json control = nlohmann::json::object();  // experiment control (study/spec.h StudySpec::control)
+  std::map<std::string, int> data_versions;           // the recipe's tasks: generator versions
+  std::string recipe_hash;                            // of the recipe's canonical text (Recipe::describe)
+  int64_t workers = 1;                                // batch-sharing threads (they fix the sum order)
+};
+
+// A base that exists outside the study: a model directory, an openai: endpoint, a
+// replay: file. Nothing is trained; evaluation jobs take it as their model.
+struct SourceJobSpec {
+  std::string name;    // what the report calls it
+  std::string model;   // the --model string
+  std::string args;    // backend options "key=value,..." (backends/registry.h)
+};
+
+// Fine-tune a base on the first n_train examples of a task's exemplar pool.
+struct FinetuneJobSpec {
+  std::string task, method;
+  int64_t n_train = 0;
+  uint64_t seed = 1;
+  std::string precision = "fp32";
+  int task_version = 1;
+  int64_t workers = 1;
+};
+
+// Evaluate the parent's model with a method on a task split.
+struct EvalJobSpec {
+  std::string task, split, method;
+  int64_t n = 0;
+  uint64_t seed = 1;
+  std::string extractor;  // the strict rule's versioned id
+  int task_version = 1;   // a group's: the sum of its members' (any change re-runs it)
+  int64_t snapshot = 0;   // > 0: the parent's snapshot at this step
+  int64_t workers = 1;
+};
+
+using JobSpec = std::variant<PretrainJobSpec, SourceJobSpec, FinetuneJobSpec, EvalJobSpec>;
+
+// "pretrain", "source", "finetune", "eval".
+std::string job_kind(const JobSpec& spec);
+nlohmann::json to_json(const JobSpec& spec);
+// `where` names the source in errors; keys missing in records of older studies take the
+// values those studies ran with.
+JobSpec job_spec_from_json(const std::string& kind, const nlohmann::json& j, const std::string& where);
+
+struct PretrainOutcome {
+  int64_t steps = 0, tokens = 0, parameters = 0;
+  double train_loss = 0, heldout_loss = 0;
+  nlohmann::json curves;  // train_log.jsonl's evaluations per step (report/curves.h reads them)
+};
+
+struct SourceOutcome {};
+
+struct FinetuneOutcome {
+  std::string method, task, format;
+  int64_t n_train = 0, n_validation = 0, steps_done = 0, best_step = 0, trainable_parameters = 0;
+  double lr = 0, val_loss_before = 0, val_loss_best = 0, seconds = 0;
+  std::string base_hash;
+  nlohmann::json config;  // the whole fine-tuning record as written to meta.json (for reading, not for keys)
+};
+
+using JobResult = std::variant<std::monostate, PretrainOutcome, SourceOutcome, FinetuneOutcome, EvalSummary>;
+
+nlohmann::json to_json(const JobResult& result);
+JobResult job_result_from_json(const std::string& kind, const nlohmann::json& j, const std::string& where);
+
+// The records of a finished study job, typed; the results store reads and writes them.
+struct JobRecord {
+  std::string key, kind, group, parent;
+  JobSpec spec;
+  std::string status;  // "done" or "failed"
+  std::string error;   // failed: the message
+  JobResult result;    // done: what the job produced
+  double seconds = 0;
+
+  const PretrainJobSpec* pretrain() const { return std::get_if<PretrainJobSpec>(&spec); }
+  const SourceJobSpec* source() const { return std::get_if<SourceJobSpec>(&spec); }
+  const FinetuneJobSpec* finetune() const { return std::get_if<FinetuneJobSpec>(&spec); }
+  const EvalJobSpec* eval() const { return std::get_if<EvalJobSpec>(&spec); }
+  const EvalSummary* summary() const { return std::get_if<EvalSummary>(&result); }
+  const PretrainOutcome* pretrained() const { return std::get_if<PretrainOutcome>(&result); }
+};
+
+// "s/add/s1" for a pre-training job, the source's name for a source.
+std::string base_label(const JobSpec& base);
+
+}  // namespace elab
