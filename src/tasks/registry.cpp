@@ -1,5 +1,7 @@
 #include "tasks/registry.h"
 
+#include <mutex>
+
 #include "core/error.h"
 #include "core/names.h"
 #include "tasks/file_task.h"
@@ -22,8 +24,11 @@ std::unique_ptr<Task> make_gsm8k_task(const std::string&);
 std::unique_ptr<Task> make_bbh_task(const std::string&);
 std::unique_ptr<Task> make_jsonl_task(const std::string&);
 
-const std::vector<TaskEntry>& task_registry() {
-  static const std::vector<TaskEntry> entries = {
+namespace {
+
+std::vector<TaskEntry>& entries() {
+  // One line per task.
+  static std::vector<TaskEntry> table = {
       {"add", "add[:digits=D]", "a + b; CoT column by column with carries", false, make_add_task},
       {"mul", "mul", "a * b; CoT partial products then their sum", false, make_mul_task},
       {"expr", "expr[:p=P]", "+ - * expression over Z_p (p=0: integers); CoT innermost first", false, make_expr_task},
@@ -41,7 +46,22 @@ const std::vector<TaskEntry>& task_registry() {
       {"bbh", "bbh:<subtask>", "BIG-Bench-Hard subtask with its 3 CoT prompts ($ELAB_DATA/bbh)", true, make_bbh_task},
       {"jsonl", "jsonl:<path>", "question/answer[/rationale/split] lines of a JSONL file", true, make_jsonl_task},
   };
-  return entries;
+  return table;
+}
+
+std::mutex& registry_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+}  // namespace
+
+const std::vector<TaskEntry>& task_registry() { return entries(); }
+
+void register_task(TaskEntry entry) {
+  std::lock_guard lock(registry_mutex());
+  for (const auto& e : entries()) check(e.name != entry.name, "task {} is registered already", entry.name);
+  entries().push_back(std::move(entry));
 }
 
 std::unique_ptr<Task> make_task(const std::string& spec) {

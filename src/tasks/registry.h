@@ -20,6 +20,8 @@ struct TaskEntry {
 
 const std::vector<TaskEntry>& task_registry();
 std::unique_ptr<Task> make_task(const std::string& spec);  // unknown name: Error listing the valid ones
+// Adds a task at run time (tests, plug-ins); an Error when the name exists.
+void register_task(TaskEntry entry);
 
 // A task group names several tasks evaluated together and macro-averaged ("bbh:all":
 // every BBH subtask). Its member specs; empty when `spec` is not a group; an Error when

@@ -1,0 +1,147 @@
+// Registries that carry behaviour, and versions in job keys: a method registered in this
+// one file is planned, run and reported; a task's version bump re-plans exactly the jobs
+// that use the task; the worker count is part of every key.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+
+#include "eval/method.h"
+#include "report/report.h"
+#include "study/plan.h"
+#include "study/run.h"
+#include "study/spec.h"
+#include "study/store.h"
+#include "tasks/registry.h"
+#include "test_util.h"
+
+namespace elab {
+namespace {
+
+using testing::TempDir;
+
+// `add` under another name, with a version the test can bump.
+std::atomic<int> g_version{1};
+class VersionedAdd : public Task {
+ public:
+  VersionedAdd() : add_(make_task("add")) {}
+  std::string name() const override { return add_->name(); }
+  std::string description() const override { return add_->description(); }
+  std::string instruction() const override { return add_->instruction(); }
+  std::vector<SplitInfo> splits() const override { return add_->splits(); }
+  AnswerKind answer_kind() const override { return add_->answer_kind(); }
+  Example example(const std::string& split, Pool pool, uint64_t seed, int64_t index) const override {
+    return add_->example(split, pool, seed, index);
+  }
+  int version() const override { return g_version; }
+
+ private:
+  std::unique_ptr<Task> add_;
+};
+
+void register_test_entries() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  register_task({"versioned", "versioned", "add, with a version the test sets", false,
+                 [](const std::string&) -> std::unique_ptr<Task> { return std::make_unique<VersionedAdd>(); }});
+  // The dummy method: K direct exemplars, 3 answers sampled at temperature 1, majority vote.
+  register_method({"vote3", "vote3:K", "test: K direct exemplars, 3 sampled answers, majority", [](const MethodArgs& a) {
+                     a.arity(1, 1);
+                     Method m;
+                     m.shots = a.count(0, "K", 1);
+                     m.samples = 3;
+                     m.temperature = 1.0;
+                     m.aggregation = Aggregation::majority;
+                     return m;
+                   }});
+}
+
+std::string study_text(const std::string& dir, int workers) {
+  return fmt::format(R"(
+[study]
+name = "registries"
+dir = "{}"
+workers = {}
+
+[pretrain]
+presets = ["xs"]
+recipes = ["add"]
+tokens = 4000
+batch = 8
+seq_len = 128
+
+[[evaluate]]
+tasks = ["add", "versioned"]
+splits = ["id"]
+methods = ["direct", "vote3:2"]
+n = 8
+
+[[finetune]]
+tasks = ["versioned"]
+methods = ["lora"]
+n_train = [4]
+evaluate = {{ splits = ["id"], methods = ["direct"], n = 8 }}
+)", dir, workers);
+}
+
+std::string describe(const StudyPlan& plan, const StudyJob& j) { return describe_job(plan, j); }
+
+TEST(Versions, ABumpedTaskVersionReplansExactlyTheJobsThatUseIt) {
+  register_test_entries();
+  g_version = 1;
+  const StudySpec spec = parse_study(study_text("/tmp/unused", 2), "r.toml");
+  const StudyPlan before = plan_study(spec);
+  g_version = 2;
+  const StudyPlan after = plan_study(spec);
+  g_version = 1;
+  ASSERT_EQ(before.jobs.size(), after.jobs.size());
+  std::set<std::string> old_keys;
+  for (const auto& j : before.jobs) old_keys.insert(j.key);
+  std::set<std::string> changed, kept;
+  for (const auto& j : after.jobs) (old_keys.count(j.key) ? kept : changed).insert(describe(after, j));
+  // Pre-training on `add` and the evaluations on `add` keep their keys ...
+  EXPECT_EQ(kept, (std::set<std::string>{"pretrain xs/add/s1", "eval xs/add/s1 add id direct", "eval xs/add/s1 add id vote3:2"}));
+  // ... and exactly what reads `versioned` is planned anew: its evaluations, the
+  // fine-tuning on it, and the fine-tuned model's evaluations.
+  EXPECT_EQ(changed, (std::set<std::string>{"eval xs/add/s1 versioned id direct", "eval xs/add/s1 versioned id vote3:2",
+                                            "finetune xs/add/s1 lora versioned N=4",
+                                            "eval xs/add/s1+ft:lora:4 versioned id direct"}));
+  // The worker count fixes the order of sums: it is part of every key.
+  const StudyPlan one_worker = plan_study(parse_study(study_text("/tmp/unused", 1), "r.toml"));
+  for (const auto& j : one_worker.jobs) EXPECT_FALSE(old_keys.count(j.key)) << describe(one_worker, j);
+}
+
+TEST(Registries, AMethodRegisteredInOneFileIsPlannedRunAndReported) {
+  register_test_entries();
+  EXPECT_NE(testing::error_of([] { register_method({"vote3", "x", "x", nullptr}); }).find("registered already"),
+            std::string::npos);
+  TempDir dir;
+  const StudySpec spec = parse_study(study_text((dir / "study").string(), 1), "r.toml");
+  const StudyPlan plan = plan_study(spec);
+  int planned = 0;
+  for (const auto& j : plan.jobs)
+    if (const auto* e = std::get_if<EvalJobSpec>(&j.spec)) planned += e->method == "vote3:2";
+  EXPECT_EQ(planned, 2);  // on add and on versioned
+
+  StudyRunOptions o;
+  const auto ran = run_study(spec, o);
+  EXPECT_EQ(ran.failed, 0);
+  ResultStore store(ran.db);
+  const auto records = plan_records(plan, store);
+  int run = 0;
+  for (const auto& r : records)
+    if (const EvalSummary* s = r.summary(); s && s->method == "vote3:2") {
+      ++run;
+      EXPECT_EQ(s->n, 8);
+      EXPECT_EQ(s->item_correct.size(), 8u);
+    }
+  EXPECT_EQ(run, 2);
+  const StudyReport report = build_report(records, "registries");
+  // Q1 reads it as in-context learning with K = 2 (its parsed method, not its name).
+  EXPECT_NE(report.markdown.find("| prompt vote3:2 | 2 |"), std::string::npos) << report.markdown;
+  EXPECT_NE(report.csv.find(",vote3:2,8,"), std::string::npos) << report.csv;
+}
+
+}  // namespace
+}  // namespace elab
