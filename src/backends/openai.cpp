@@ -17,6 +17,7 @@
 #include "core/hash.h"
 #include "core/progress.h"
 #include "core/rng.h"
+#include "core/threads.h"
 
 namespace elab {
 
@@ -175,35 +176,11 @@ class OpenAIBackend : public Backend {
     if (std::find(notes_.begin(), notes_.end(), text) == notes_.end()) notes_.push_back(text);
   }
 
-  // Runs fn(i) for i < count on `concurrency` threads; the first error is rethrown.
+  // fn(i) for i < count, `concurrency` requests in flight (core/threads.h parallel_for).
   void parallel_for(size_t count, const std::string& label, bool progress_bar, const std::function<void(size_t)>& fn) {
-    std::atomic<size_t> next{0}, done{0};
-    std::mutex error_mutex;
-    std::exception_ptr error;
     Progress progress(label, int64_t(count), progress_bar);
-    std::mutex progress_mutex;
-    auto worker = [&] {
-      for (size_t i; (i = next++) < count;) {
-        {
-          std::lock_guard lock(error_mutex);
-          if (error) return;
-        }
-        try {
-          fn(i);
-        } catch (...) {
-          std::lock_guard lock(error_mutex);
-          if (!error) error = std::current_exception();
-          return;
-        }
-        std::lock_guard lock(progress_mutex);
-        progress.update(int64_t(++done));
-      }
-    };
-    std::vector<std::thread> threads;
-    for (int t = 0; t < std::min<int>(o_.concurrency, int(std::max<size_t>(count, 1))); ++t) threads.emplace_back(worker);
-    for (auto& t : threads) t.join();
+    elab::parallel_for(count, o_.concurrency, fn, [&](size_t done) { progress.update(int64_t(done)); });
     progress.finish();
-    if (error) std::rethrow_exception(error);
   }
 
   HttpResult post(const std::string& path, const std::string& body) {

@@ -4,6 +4,7 @@
 
 #include "cli/launch.h"
 #include "core/error.h"
+#include "core/version.h"
 
 namespace elab {
 
@@ -12,7 +13,7 @@ std::unique_ptr<CLI::App> build_app() {
       "elab: Emergence Lab - train model ladders, adapt them by prompting and fine-tuning, measure ID and OOD.",
       "elab");
   app->require_subcommand(1);
-  app->set_version_flag("--version", "elab 0.1.0");
+  app->set_version_flag("--version", std::string("elab ") + elab_version());
   add_quickstart_command(*app);
   add_plot_command(*app);
   add_models_command(*app);

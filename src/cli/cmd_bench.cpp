@@ -69,7 +69,7 @@ struct BenchTrainOptions {
   int64_t matmul_n = 1024;
   int nproc = 1;
   DistJobOptions dist;
-  std::string precision = "fp32";
+  Precision precision = Precision::fp32;
 };
 
 // With --nproc N every rank trains on its share of each batch (the global batch stays
@@ -115,18 +115,18 @@ void bench_train(const BenchTrainOptions& o, const MachineOptions& m) {
   const double gflops = tokens_per_s * train_flops_per_token(preset.config, o.seq_len) / 1e9;
   // The peak of the whole machine: with several ranks, one rank's peak times the ranks.
   const int ranks = dist ? dist->world_size() : 1;
-  const torch::ScalarType dtype = o.precision == "bf16" ? torch::kBFloat16 : torch::kFloat;
+  const torch::ScalarType dtype = o.precision == Precision::bf16 ? torch::kBFloat16 : torch::kFloat;
   const double peak = measure_matmul_gflops(o.matmul_n, device, threads, dtype) * ranks;
   fmt::print("bench train preset={} params={} batch={} seq_len={} steps={} torch_threads={} blas_threads={} workers={} "
              "device={} ranks={} precision={}\n",
              preset.name, preset.config.param_count(), o.batch, o.seq_len, o.steps, threads.torch_threads,
-             threads.blas_threads, threads.workers, m.device, ranks, o.precision);
+             threads.blas_threads, threads.workers, m.device, ranks, precision_name(o.precision));
   fmt::print("tokens_per_s={:.0f} step_ms={:.1f} model_gflops={:.1f}\n", tokens_per_s, 1000 * step_seconds / o.steps, gflops);
   if (dist)
     fmt::print("allreduce_ms_per_step={:.1f} allreduce_share={:.3f} gradient_mb={:.1f}\n", allreduce_ms,
                allreduce_ms / (1000 * step_seconds / double(o.steps)),
                double(preset.config.param_count()) * 4 / 1e6);
-  fmt::print("matmul_{} n={} gflops={:.1f}\n", o.precision, o.matmul_n, peak);
+  fmt::print("matmul_{} n={} gflops={:.1f}\n", precision_name(o.precision), o.matmul_n, peak);
   fmt::print("mfu={:.3f}\n", gflops / peak);
 }
 

@@ -112,7 +112,7 @@ void bench_serve(const BenchServeOptions& o, const MachineOptions& m) {
     std::atomic<int64_t> tokens{0};
     std::vector<double> latencies(size_t(o.requests), 0.0);
     auto t0 = std::chrono::steady_clock::now();
-    auto client_loop = [&] {
+    auto client_loop = [&](size_t) {
       httplib::Client cli("127.0.0.1", port);
       cli.set_read_timeout(600, 0);
       for (int i; (i = next++) < o.requests;) {
@@ -130,9 +130,7 @@ void bench_serve(const BenchServeOptions& o, const MachineOptions& m) {
         tokens += nlohmann::json::parse(res->body)["usage"]["completion_tokens"].get<int64_t>();
       }
     };
-    std::vector<std::thread> pool;
-    for (int k = 0; k < c; ++k) pool.emplace_back(client_loop);
-    for (auto& t : pool) t.join();
+    run_parts(size_t(c), client_loop);  // c clients, each with its own connection
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double tps = double(tokens) / secs;
     if (first_tps == 0) first_tps = tps;

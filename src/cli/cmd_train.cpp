@@ -35,8 +35,9 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--stop-after", job->stop_after, "checkpoint and stop after step N, as if interrupted (0 = off)")
       ->capture_default_str();
-  cmd->add_option("--loss", job->loss, "tokens in the loss: all, or answer (targets after \"A:\")")
-      ->capture_default_str();
+  cmd->add_option_function<std::string>(
+      "--loss", [job](const std::string& v) { job->loss = parse_loss_tokens(v); },
+      "tokens in the loss: all (default), or answer (targets after \"A:\")");
   cmd->add_flag("--keep-optimizer", job->keep_optimizer, "keep optimizer state in the final checkpoint");
   cmd->add_option("--optimizer", job->optimizer, "adamw, or sgd (momentum, decoupled weight decay)")->capture_default_str();
   cmd->add_option("--weight-decay", job->weight_decay, "decoupled weight decay on matrices (-1 = 0.1)")->capture_default_str();

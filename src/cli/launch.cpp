@@ -37,11 +37,11 @@ void add_dist_flags(CLI::App& cmd, int& nproc, DistJobOptions& o) {
       ->capture_default_str();
 }
 
-void add_training_flags(CLI::App& cmd, std::string& precision, int& nproc, DistJobOptions& dist,
+void add_training_flags(CLI::App& cmd, Precision& precision, int& nproc, DistJobOptions& dist,
                         MachineOptions& machine) {
-  cmd.add_option("--precision", precision,
-                 "fp32, or bf16: matrix products in bfloat16 (autocast; ~1.8-2.7x faster on CPUs with AVX-512 BF16)")
-      ->capture_default_str();
+  cmd.add_option_function<std::string>(
+      "--precision", [&precision](const std::string& v) { precision = parse_precision(v); },
+      "fp32 (default), or bf16: matrix products in bfloat16 (autocast; ~1.8-2.7x faster on CPUs with AVX-512 BF16)");
   add_dist_flags(cmd, nproc, dist);
   add_machine_flags(cmd, machine);
   add_worker_flag(cmd, machine);

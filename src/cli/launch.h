@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/common.h"
+#include "core/settings.h"
 #include "study/stages.h"
 
 namespace elab {
@@ -17,7 +18,7 @@ void add_dist_flags(CLI::App& cmd, int& nproc, DistJobOptions& options);
 
 // The flags of every command that trains (train, finetune, bench train): --precision,
 // the data-parallel flags, the machine flags and --workers.
-void add_training_flags(CLI::App& cmd, std::string& precision, int& nproc, DistJobOptions& dist,
+void add_training_flags(CLI::App& cmd, Precision& precision, int& nproc, DistJobOptions& dist,
                         MachineOptions& machine);
 
 // This process's rank in a data-parallel job (0 when it runs alone).

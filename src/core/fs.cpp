@@ -105,4 +105,16 @@ void write_output(const std::string& path, std::string_view text) {
   write_file_atomic(path, text);
 }
 
+std::vector<TextLine> read_lines(const std::string& path) {
+  std::ifstream in(path);
+  check(bool(in), "cannot open {}", path);
+  std::vector<TextLine> out;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    out.push_back({number, line});
+  }
+  return out;
+}
+
 }  // namespace elab

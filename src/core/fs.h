@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace elab {
 
@@ -11,6 +12,15 @@ namespace fs = std::filesystem;
 
 std::string read_file(const fs::path& path);  // throws Error naming the path
 void write_file_atomic(const fs::path& path, std::string_view bytes);
+// A line of a text file with its 1-based number (for errors that name file:line).
+struct TextLine {
+  int line = 0;
+  std::string text;
+};
+// The non-blank lines of a file (JSONL and logs), with their line numbers; an Error
+// naming the file when it cannot be opened.
+std::vector<TextLine> read_lines(const std::string& path);
+
 // write_file_atomic, except that "-" writes to standard output.
 void write_output(const std::string& path, std::string_view text);
 

@@ -6,8 +6,10 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <exception>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -59,6 +61,29 @@ void run_parts(size_t n, const std::function<void(size_t)>& part) {
   for (auto& t : threads) t.join();
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
+}
+
+void parallel_for(size_t count, int threads, const std::function<void(size_t)>& fn,
+                  const std::function<void(size_t)>& on_done) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex done_mutex;
+  size_t done = 0;
+  const size_t n = size_t(std::clamp<int64_t>(threads, 1, int64_t(std::max<size_t>(count, 1))));
+  run_parts(n, [&](size_t) {
+    for (size_t i; !failed && (i = next++) < count;) {
+      try {
+        fn(i);
+      } catch (...) {
+        failed = true;
+        throw;
+      }
+      if (on_done) {
+        std::lock_guard lock(done_mutex);
+        on_done(++done);
+      }
+    }
+  });
 }
 
 void configure_memory() {

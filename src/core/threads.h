@@ -25,6 +25,12 @@ int hardware_cores();
 // rethrows the first error. The new threads start with libtorch's thread-local defaults
 // (grad mode on, no InferenceMode): a part sets what it needs.
 void run_parts(size_t n, const std::function<void(size_t)>& part);
+// Runs fn(0) .. fn(count - 1) on `threads` threads (the caller among them), each taking
+// the next index when it is free; after an error no new index starts, and the first
+// error is rethrown. `on_done(k)` is called (serialised) after the k-th finished index.
+// The one fan-out of the program: with threads = count it is run_parts.
+void parallel_for(size_t count, int threads, const std::function<void(size_t)>& fn,
+                  const std::function<void(size_t)>& on_done = {});
 
 // Keeps freed tensor memory in the process instead of returning it to the kernel after
 // every step. glibc serves large blocks with mmap and unmaps them on free, so each

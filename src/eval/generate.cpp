@@ -233,16 +233,64 @@ std::vector<Completion> generate(Transformer& model, const ByteTokenizer& tokeni
   return out;
 }
 
+std::vector<TokenScores> score_tokens(Transformer& model, const std::vector<std::vector<int32_t>>& rows, int top,
+                                      int batch_size, int workers) {
+  c10::InferenceMode inference;
+  bool was_training = model->is_training();
+  model->eval();
+  auto device = model->rope_cos.device();
+  for (size_t i = 0; i < rows.size(); ++i)
+    check(int64_t(rows[i].size()) <= model->config.max_seq_len, "text {} to score has {} tokens, more than the model's context of {}",
+          i, rows[i].size(), model->config.max_seq_len);
+  std::vector<TokenScores> out(rows.size());
+  // Scores rows [begin, end) as one left-padded batch.
+  auto score_rows = [&](size_t begin, size_t end) {
+    if (begin >= end) return;
+    std::vector<const std::vector<int32_t>*> batch;
+    for (size_t i = begin; i < end; ++i) batch.push_back(&rows[i]);
+    torch::Tensor pad;
+    auto input = left_padded(batch, pad, device);  // (B, T)
+    const int64_t T = input.size(1);
+    KVCache cache = model->make_cache(int64_t(batch.size()), T, pad);
+    auto logp = torch::log_softmax(model->forward(input, &cache).to(torch::kFloat), -1).to(torch::kCPU);  // (B, T, V)
+    torch::Tensor top_values, top_ids;
+    if (top > 0) std::tie(top_values, top_ids) = logp.topk(top, -1);
+    auto ids = input.to(torch::kCPU);
+    auto lp = logp.accessor<float, 3>();
+    auto id = ids.accessor<int64_t, 2>();
+    for (size_t i = begin; i < end; ++i) {
+      const int64_t b = int64_t(i - begin), padding = T - int64_t(rows[i].size());
+      TokenScores& s = out[i];
+      // Token t (at position p) is predicted by the logits at p - 1.
+      for (int64_t p = padding + 1; p < T; ++p) {
+        s.logprob.push_back(lp[b][p - 1][id[b][p]]);
+        if (top <= 0) continue;
+        std::vector<std::pair<int32_t, double>> alts;
+        auto tv = top_values[b][p - 1], ti = top_ids[b][p - 1];
+        for (int k = 0; k < top; ++k) alts.emplace_back(int32_t(ti[k].item<int64_t>()), tv[k].item<float>());
+        s.top.push_back(std::move(alts));
+      }
+    }
+  };
+  const size_t per_batch = size_t(std::max(1, batch_size));
+  for (size_t begin = 0; begin < rows.size(); begin += per_batch) {
+    const size_t end = std::min(rows.size(), begin + per_batch), n = end - begin;
+    const size_t parts = size_t(std::clamp<int64_t>(workers, 1, int64_t(n)));
+    run_parts(parts, [&](size_t i) {
+      c10::InferenceMode inference;  // thread-local, like the caller's
+      score_rows(begin + n * i / parts, begin + n * (i + 1) / parts);
+    });
+  }
+  model->train(was_training);
+  return out;
+}
+
 std::vector<double> score_continuations(Transformer& model, const ByteTokenizer& tokenizer,
                                         const std::vector<std::string>& prompts,
                                         const std::vector<std::string>& continuations, int batch_size,
                                         int workers) {
   check(prompts.size() == continuations.size(), "score: {} prompts but {} continuations", prompts.size(),
         continuations.size());
-  c10::InferenceMode inference;
-  bool was_training = model->is_training();
-  model->eval();
-  auto device = model->rope_cos.device();
   auto prompt_ids = encode_all(tokenizer, prompts);
   std::vector<std::vector<int32_t>> full(prompts.size());
   for (size_t i = 0; i < prompts.size(); ++i) {
@@ -252,38 +300,10 @@ std::vector<double> score_continuations(Transformer& model, const ByteTokenizer&
     check(int64_t(full[i].size()) <= model->config.max_seq_len, "prompt {} with its continuation has {} tokens, more than "
           "the model's context of {}", i, full[i].size(), model->config.max_seq_len);
   }
+  const auto scores = score_tokens(model, full, 0, batch_size, workers);
   std::vector<double> out(prompts.size(), 0.0);
-  // Scores rows [begin, end) as one left-padded batch.
-  auto score_rows = [&](size_t begin, size_t end) {
-    if (begin >= end) return;
-    std::vector<const std::vector<int32_t>*> rows;
-    for (size_t i = begin; i < end; ++i) rows.push_back(&full[i]);
-    torch::Tensor pad;
-    auto input = left_padded(rows, pad, device);  // (B, T)
-    const int64_t T = input.size(1);
-    KVCache cache = model->make_cache(int64_t(rows.size()), T, pad);
-    auto logp = torch::log_softmax(model->forward(input, &cache).to(torch::kFloat), -1).to(torch::kCPU);  // (B, T, V)
-    auto ids = input.to(torch::kCPU);
-    auto lp = logp.accessor<float, 3>();
-    auto id = ids.accessor<int64_t, 2>();
-    for (size_t i = begin; i < end; ++i) {
-      const int64_t b = int64_t(i - begin), padding = T - int64_t(full[i].size());
-      double sum = 0;
-      // Token t of the continuation (at position p) is predicted by the logits at p - 1.
-      for (int64_t p = padding + int64_t(prompt_ids[i].size()); p < T; ++p) sum += lp[b][p - 1][id[b][p]];
-      out[i] = sum;
-    }
-  };
-  const size_t per_batch = size_t(std::max(1, batch_size));
-  for (size_t begin = 0; begin < prompts.size(); begin += per_batch) {
-    const size_t end = std::min(prompts.size(), begin + per_batch), n = end - begin;
-    const size_t parts = size_t(std::clamp<int64_t>(workers, 1, int64_t(n)));
-    run_parts(parts, [&](size_t i) {
-      c10::InferenceMode inference;  // thread-local, like the caller's
-      score_rows(begin + n * i / parts, begin + n * (i + 1) / parts);
-    });
-  }
-  model->train(was_training);
+  for (size_t i = 0; i < prompts.size(); ++i)
+    for (size_t t = prompt_ids[i].size(); t < full[i].size(); ++t) out[i] += scores[i].logprob[t - 1];
   return out;
 }
 

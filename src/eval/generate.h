@@ -17,6 +17,17 @@ namespace elab {
 std::vector<Completion> generate(Transformer& model, const ByteTokenizer& tokenizer, const std::vector<std::string>& prompts,
                                  const GenerateOptions& opts);
 
+// The one teacher-forced scorer (the evaluator's gold log-probabilities and the server's
+// logprobs/echo both use it): for each row of token ids, log p(ids[t] | ids[< t]) for
+// t >= 1, and with top > 0 the `top` most likely tokens at each of those positions. Rows
+// are scored in left-padded batches of `batch_size`, `workers` threads side by side.
+struct TokenScores {
+  std::vector<double> logprob;                               // entry t-1: token t given tokens < t
+  std::vector<std::vector<std::pair<int32_t, double>>> top;  // the best alternatives there
+};
+std::vector<TokenScores> score_tokens(Transformer& model, const std::vector<std::vector<int32_t>>& rows, int top,
+                                      int batch_size, int workers = 1);
+
 // Sum of log p(continuation | prompt) over the continuation's tokens.
 // `workers` threads score parts of each batch side by side (see GenerateOptions::workers).
 std::vector<double> score_continuations(Transformer& model, const ByteTokenizer& tokenizer,

@@ -7,18 +7,16 @@
 #include <fstream>
 #include <map>
 #include "core/error.h"
+#include "core/fs.h"
 #include "report/svg.h"
 
 namespace elab {
 
 RunCurves read_run_curves(const std::string& run_dir) {
   const std::string path = run_dir + "/train_log.jsonl";
-  std::ifstream in(path);
-  check(bool(in), "{}: no training log (is {} a directory written by elab train?)", path, run_dir);
+  check(fs::exists(path), "{}: no training log (is {} a directory written by elab train?)", path, run_dir);
   nlohmann::json entries = nlohmann::json::array();
-  std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+  for (const auto& [number, line] : read_lines(path)) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     check(!j.is_discarded() && j.is_object() && j.contains("step") && j["step"].is_number(),
           "{}:{}: not a training log line (a JSON object with 'step')", path, number);

@@ -19,12 +19,6 @@
 namespace elab {
 namespace {
 
-// Log-probabilities of each token of a text after BOS, with the top alternatives.
-struct TokenScores {
-  std::vector<double> logprob;                               // token t given tokens < t
-  std::vector<std::vector<std::pair<int32_t, double>>> top;  // best alternatives at t
-};
-
 // A unit of model work, queued by a handler thread and done by the model thread.
 struct Job {
   // generation
@@ -117,31 +111,16 @@ struct Server::Impl {
     }
   }
 
+  // Each text after BOS, teacher-forced by the evaluator's scorer (eval/generate.h).
   std::vector<TokenScores> score_texts(const std::vector<std::string>& texts, int top) {
-    torch::NoGradGuard no_grad;
-    std::vector<TokenScores> out;
+    std::vector<std::vector<int32_t>> rows;
     for (const auto& text : texts) {
       std::vector<int32_t> ids{ByteTokenizer::kBos};
       auto body = ck.tokenizer.encode(text);
       ids.insert(ids.end(), body.begin(), body.end());
-      auto input = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kLong)
-                       .view({1, int64_t(ids.size())})
-                       .to(ck.model->rope_cos.device());
-      auto logp = torch::log_softmax(ck.model->forward(input).to(torch::kFloat), -1)[0].to(torch::kCPU);  // (T, V)
-      TokenScores s;
-      auto lp = logp.accessor<float, 2>();
-      torch::Tensor top_values, top_ids;
-      if (top > 0) std::tie(top_values, top_ids) = logp.topk(top, -1);
-      for (size_t t = 1; t < ids.size(); ++t) {
-        s.logprob.push_back(lp[int64_t(t) - 1][ids[t]]);
-        std::vector<std::pair<int32_t, double>> alts;
-        for (int k = 0; k < top; ++k)
-          alts.emplace_back(int32_t(top_ids[int64_t(t) - 1][k].item<int64_t>()), top_values[int64_t(t) - 1][k].item<float>());
-        s.top.push_back(std::move(alts));
-      }
-      out.push_back(std::move(s));
+      rows.push_back(std::move(ids));
     }
-    return out;
+    return score_tokens(ck.model, rows, top, opts.max_batch, opts.workers);
   }
 
   template <typename T>
@@ -170,7 +149,8 @@ struct Server::Impl {
       tokens.push_back(token_text(id));
       lps.push_back(s.logprob[t]);
       nlohmann::json alt = nlohmann::json::object();
-      for (const auto& [tok, lp] : s.top[t]) alt[token_text(tok)] = lp;
+      if (t < s.top.size())  // empty when no alternatives were asked for
+        for (const auto& [tok, lp] : s.top[t]) alt[token_text(tok)] = lp;
       tops.push_back(alt);
       offsets.push_back(offset++);
     }

@@ -27,9 +27,9 @@ T required(const nlohmann::json& j, const char* key, const std::string& where) {
 
 nlohmann::json pretrain_json(const PretrainJobSpec& s) {
   nlohmann::json j = {{"preset", s.preset}, {"recipe", s.recipe},   {"seed", s.seed}, {"tokens", s.tokens},
-                      {"batch", s.batch},   {"seq_len", s.seq_len}, {"lr", s.lr},     {"loss", s.loss},
+                      {"batch", s.batch},   {"seq_len", s.seq_len}, {"lr", s.lr},     {"loss", loss_tokens_name(s.loss)},
                       {"data", s.data_versions}, {"recipe_hash", s.recipe_hash}, {"workers", s.workers}};
-  if (s.precision != "fp32") j["precision"] = s.precision;
+  if (s.precision != Precision::fp32) j["precision"] = precision_name(s.precision);
   if (s.shape) j["model"] = shape_json(*s.shape);
   if (!s.control.empty()) j["control"] = s.control;
   return j;
@@ -45,8 +45,8 @@ PretrainJobSpec pretrain_of(const nlohmann::json& j, const std::string& where) {
   s.batch = field<int64_t>(j, "batch", where, 32);
   s.seq_len = field<int64_t>(j, "seq_len", where, 128);
   s.lr = field<double>(j, "lr", where, 0);
-  s.loss = field<std::string>(j, "loss", where, "all");
-  s.precision = field<std::string>(j, "precision", where, "fp32");
+  s.loss = parse_loss_tokens(field<std::string>(j, "loss", where, "all"), where);
+  s.precision = parse_precision(field<std::string>(j, "precision", where, "fp32"), where);
   if (j.contains("control")) s.control = j["control"];
   s.data_versions = field<std::map<std::string, int>>(j, "data", where, {});
   s.recipe_hash = field<std::string>(j, "recipe_hash", where, "");
@@ -93,7 +93,7 @@ nlohmann::json to_json(const JobSpec& spec) {
   if (const auto* f = std::get_if<FinetuneJobSpec>(&spec)) {
     nlohmann::json j = {{"task", f->task}, {"method", f->method}, {"n_train", f->n_train}, {"seed", f->seed},
                         {"task_version", f->task_version}, {"workers", f->workers}};
-    if (f->precision != "fp32") j["precision"] = f->precision;
+    if (f->precision != Precision::fp32) j["precision"] = precision_name(f->precision);
     return j;
   }
   const auto& e = std::get<EvalJobSpec>(spec);
@@ -115,7 +115,7 @@ JobSpec job_spec_from_json(const std::string& kind, const nlohmann::json& j, con
     f.method = required<std::string>(j, "method", where);
     f.n_train = required<int64_t>(j, "n_train", where);
     f.seed = field<uint64_t>(j, "seed", where, 1);
-    f.precision = field<std::string>(j, "precision", where, "fp32");
+    f.precision = parse_precision(field<std::string>(j, "precision", where, "fp32"), where);
     f.task_version = field<int>(j, "task_version", where, 1);
     f.workers = field<int64_t>(j, "workers", where, 1);
     return f;

@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/settings.h"
 #include "eval/summary.h"
 #include "model/config.h"
 
@@ -28,8 +29,8 @@ struct PretrainJobSpec {
   uint64_t seed = 1;
   int64_t tokens = 0, batch = 32, seq_len = 128;
   double lr = 0;
-  std::string loss = "all";
-  std::string precision = "fp32";
+  LossTokens loss = LossTokens::all;
+  Precision precision = Precision::fp32;
   nlohmann::json control = nlohmann::json::object();  // experiment control (study/spec.h StudySpec::control)
   std::map<std::string, int> data_versions;           // the recipe's tasks: generator versions
   std::string recipe_hash;                            // of the recipe's canonical text (Recipe::describe)
@@ -49,7 +50,7 @@ struct FinetuneJobSpec {
   std::string task, method;
   int64_t n_train = 0;
   uint64_t seed = 1;
-  std::string precision = "fp32";
+  Precision precision = Precision::fp32;
   int task_version = 1;
   int64_t workers = 1;
 };

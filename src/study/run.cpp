@@ -226,9 +226,7 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
       changed.notify_all();
     }
   };
-  std::vector<std::thread> workers;
-  for (int i = 0; i < o.jobs; ++i) workers.emplace_back(worker);
-  for (auto& w : workers) w.join();
+  run_parts(size_t(o.jobs), [&](size_t) { worker(); });
   check(!interrupted, "interrupted; finished jobs are in {}; run the study again to continue", summary.db);
   return summary;
 }

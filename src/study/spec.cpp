@@ -274,12 +274,10 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
   }
   s.seq_len = number<int64_t>(pre, "seq_len", 128, path);
   s.lr = number<double>(pre, "lr", 0.0, path);
-  s.loss = pre["loss"].value_or(std::string("all"));
+  s.loss = parse_loss_tokens(pre["loss"].value_or(std::string("all")), path + ": [pretrain] loss");
   check((s.tokens > 0 || s.control.contains("epochs")) && (s.batch > 0 || s.batch == -1) && s.seq_len > 0,
         "{}: [pretrain] tokens (or epochs), batch and seq_len must be positive", path);
-  check(s.loss == "all" || s.loss == "answer", "{}: [pretrain] loss must be \"all\" or \"answer\"", path);
-  s.precision = pre["precision"].value_or(std::string("fp32"));
-  check(s.precision == "fp32" || s.precision == "bf16", "{}: [pretrain] precision must be \"fp32\" or \"bf16\"", path);
+  s.precision = parse_precision(pre["precision"].value_or(std::string("fp32")), path + ": [pretrain] precision");
 
   if (const toml::node* n = t.get("evaluate")) {
     const toml::array* blocks = n->as_array();

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/settings.h"
 #include "model/config.h"
 
 namespace elab {
@@ -57,8 +58,8 @@ struct StudySpec {
   int64_t tokens = 1000000;
   int64_t batch = 32, seq_len = 128;
   double lr = 0;                    // 0: the preset's
-  std::string loss = "all";
-  std::string precision = "fp32";   // fp32 or bf16 matrix products (pre-training and fine-tuning)
+  LossTokens loss = LossTokens::all;
+  Precision precision = Precision::fp32;  // of the matrix products (pre-training and fine-tuning)
   std::vector<EvalBlock> evaluate;
   std::vector<FinetuneBlock> finetune;
 };

@@ -10,6 +10,7 @@
 #include "core/fs.h"
 #include "core/progress.h"
 #include "core/rng.h"
+#include "core/version.h"
 #include "eval/method.h"
 #include "model/adapters.h"
 #include "model/config.h"
@@ -154,8 +155,7 @@ TrainResult run_train_job(const TrainJob& job) {
   ResolvedModel resolved = resolve_model(shape);
   if (!job.model_name.empty()) resolved.name = job.model_name;
   Recipe recipe = find_recipe(job.recipe);
-  check(job.loss == "all" || job.loss == "answer", "--loss must be 'all' or 'answer', got '{}'", job.loss);
-  if (job.loss == "answer") recipe.answer_only_loss = true;
+  if (job.loss == LossTokens::answer) recipe.answer_only_loss = true;
   check(!job.out.empty(), "--out is required");
   const bool fixed_set = job.train_examples > 0;
   check(job.train_examples >= 0, "--train-examples must be positive, got {}", job.train_examples);
@@ -242,7 +242,7 @@ TrainResult run_train_job(const TrainJob& job) {
   if (fixed_set) data_regime.update({{"train_examples", job.train_examples}, {"epochs", job.epochs}});
   run.meta = {{"preset", resolved.name},     {"recipe", recipe.name}, {"recipe_description", recipe.describe()},
               {"seed", job.seed},          {"parameters", resolved.config.param_count()},
-              {"train_config", cfg.to_json()}, {"elab_version", "0.1.0"},
+              {"train_config", cfg.to_json()}, {"elab_version", elab_version()},
               {"data", data_regime},        {"eval_tasks", job.eval_tasks},
               // Summation order (not the data or the steps) depends on these: recorded so a
               // bit-for-bit rerun can use the same.

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "backends/registry.h"
+#include "core/settings.h"
 #include "eval/evaluate.h"
 #include "study/job_spec.h"
 #include "train/finetune.h"
@@ -40,7 +41,7 @@ struct TrainJob {
   int64_t eval_every = 0;    // 0: about 20 held-out evaluations per run
   int64_t stop_after = 0;
   bool keep_optimizer = false;
-  std::string loss = "all";  // "all" tokens, or "answer": only the targets after "A:"
+  LossTokens loss = LossTokens::all;  // all tokens, or only the answers after "A:"
   // Optimiser and schedule (< 0 = the default of TrainConfig / AdamWConfig).
   std::string optimizer = "adamw";  // adamw or sgd
   double weight_decay = -1, beta1 = -1, beta2 = -1, grad_clip = -1, min_lr_ratio = -1, momentum = -1;
@@ -57,7 +58,7 @@ struct TrainJob {
   std::vector<int64_t> save_at;
   int64_t save_every = 0;
   int64_t workers = 1;       // threads sharing each batch (TrainConfig::workers)
-  std::string precision = "fp32";  // fp32 or bf16 matrix products (TrainConfig::precision)
+  Precision precision = Precision::fp32;  // of the matrix products (TrainConfig::precision)
   DistJobOptions dist;
 };
 

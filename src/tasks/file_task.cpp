@@ -46,18 +46,6 @@ std::string data_path(const std::string& relative, const std::string& what) {
   return p.string();
 }
 
-std::vector<JsonlLine> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  check(bool(in), "cannot open {}", path);
-  std::vector<JsonlLine> out;
-  std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    out.push_back({number, line});
-  }
-  return out;
-}
-
 const std::vector<Example>& FileTask::items(const std::string& split, Pool pool) const {
   check_split(split);
   if (pool != Pool::test) return exemplar_items_;

@@ -20,12 +20,6 @@ std::string data_path(const std::string& relative, const std::string& what);
 void set_skip_bad_lines(bool skip);
 bool skip_bad_lines();
 
-struct JsonlLine {
-  int line = 0;
-  std::string text;
-};
-// Non-empty lines of a file, with their line numbers.
-std::vector<JsonlLine> read_lines(const std::string& path);
 
 class FileTask : public Task {
  public:

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/fs.h"
 #include "tasks/extract.h"
 #include "tasks/file_task.h"
 #include "tasks/registry.h"
@@ -13,7 +14,7 @@ namespace elab {
 namespace {
 
 // One GSM8K record, or an Error "file:line: what is wrong".
-Example parse_gsm8k(const std::string& path, const JsonlLine& l) {
+Example parse_gsm8k(const std::string& path, const TextLine& l) {
   nlohmann::json j = nlohmann::json::parse(l.text, nullptr, false);
   check(!j.is_discarded() && j.is_object(), "{}:{}: not a JSON object", path, l.line);
   check(j.contains("question") && j["question"].is_string(), "{}:{}: missing string field 'question'", path, l.line);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/fs.h"
 #include "tasks/file_task.h"
 #include "tasks/registry.h"
 

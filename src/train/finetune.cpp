@@ -53,7 +53,6 @@ void FinetuneConfig::validate() const {
   check(lr >= 0, "--lr must be positive, got {}", lr);
   check(eval_every > 0 && patience > 0, "--eval-every and --patience must be positive");
   if (m.validate) m.validate(*this);
-  check(precision == "fp32" || precision == "bf16", "--precision must be fp32 or bf16, got '{}'", precision);
 }
 
 nlohmann::json FinetuneConfig::to_json() const {
@@ -62,7 +61,7 @@ nlohmann::json FinetuneConfig::to_json() const {
                       {"eval_every", eval_every}, {"patience", patience},     {"grad_clip", grad_clip},
                       {"weight_decay", weight_decay}, {"seed", seed}};
   if (const auto& m = find_finetune_method(method); m.settings) j.update(m.settings(*this));
-  if (precision != "fp32") j["precision"] = precision;
+  if (precision != Precision::fp32) j["precision"] = precision_name(precision);
   return j;
 }
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/settings.h"
 #include "model/adapters.h"
 #include "train/adamw.h"
 #include "train/data.h"
@@ -29,7 +30,7 @@ struct FinetuneConfig {
   double weight_decay = 0.0;
   uint64_t seed = 1;            // adapter init, row order, dropout
   int64_t workers = 1;          // threads sharing each batch (TrainConfig::workers; 1 with LoRA dropout)
-  std::string precision = "fp32";  // fp32 or bf16 matrix products (TrainConfig::precision)
+  Precision precision = Precision::fp32;  // of the matrix products (TrainConfig::precision)
   LoraConfig lora;
   PrefixConfig prefix;
 

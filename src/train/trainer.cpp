@@ -34,7 +34,6 @@ void TrainConfig::validate() const {
   check(lr > 0, "learning rate must be positive, got {}", lr);
   check(warmup_steps >= 0, "warm-up steps must be >= 0, got {}", warmup_steps);
   check(eval_every > 0 && eval_batches > 0, "held-out evaluation interval and batches must be positive");
-  check(precision == "fp32" || precision == "bf16", "--precision must be fp32 or bf16, got '{}'", precision);
   check_schedule_kind(schedule);
   check(min_lr_ratio >= 0 && min_lr_ratio <= 1, "--min-lr-ratio must lie in [0, 1], got {}", min_lr_ratio);
   check(grad_clip >= 0, "--grad-clip must be >= 0 (0 = off), got {}", grad_clip);
@@ -51,7 +50,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"warmup_steps", warmup_steps}, {"grad_clip", grad_clip}, {"beta1", adamw.beta1},
           {"beta2", adamw.beta2},     {"eps", adamw.eps},     {"weight_decay", adamw.weight_decay},
           {"seed", seed}};
-  if (precision != "fp32") j["precision"] = precision;  // absent = fp32, as in checkpoints from before bf16
+  if (precision != Precision::fp32) j["precision"] = precision_name(precision);  // absent = fp32, as in checkpoints from before bf16
   // Absent = the defaults, so checkpoints from before these options resume as they are.
   if (schedule != "cosine") j["schedule"] = schedule;
   if (adamw.kind != "adamw") j["optimizer"] = adamw.kind, j["momentum"] = adamw.momentum;
@@ -83,7 +82,7 @@ struct Bf16Autocast {
 };
 
 torch::Tensor batch_loss(Transformer& model, const TokenBatch& batch, int64_t row_begin, int64_t rows,
-                         double normaliser, const std::string& precision) {
+                         double normaliser, Precision precision) {
   const int64_t T = batch.seq_len;
   auto device = model->rope_cos.device();
   auto all = torch::from_blob(const_cast<int32_t*>(batch.tokens.data()) + row_begin * (T + 1), {rows, T + 1},
@@ -95,7 +94,7 @@ torch::Tensor batch_loss(Transformer& model, const TokenBatch& batch, int64_t ro
   auto targets = all.narrow(1, 1, T).masked_fill(mask.logical_not(), -100);  // (B, T), -100 = not counted
   torch::Tensor logits;
   {
-    Bf16Autocast autocast(precision == "bf16");
+    Bf16Autocast autocast(precision == Precision::bf16);
     logits = model->forward(inputs).to(torch::kFloat);  // (B, T, V); the loss in fp32
   }
   auto loss = torch::nn::functional::cross_entropy(
@@ -149,7 +148,7 @@ RowShare rank_rows(int64_t batch_rows, int64_t grad_accum, const DataParallel* d
 // .grad in worker order, so the result does not depend on which thread finishes first.
 static double worker_backward(Transformer& model, const std::vector<torch::Tensor>& params, const TokenBatch& batch,
                               int64_t begin, int64_t rows, double normaliser, int64_t workers,
-                              const std::string& precision) {
+                              Precision precision) {
   const auto n = static_cast<size_t>(workers);
   std::vector<std::vector<torch::Tensor>> grads(n);
   std::vector<double> losses(n, 0.0);

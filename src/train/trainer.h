@@ -7,6 +7,8 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include "core/settings.h"
 #include <vector>
 
 #include "core/fs.h"
@@ -45,7 +47,7 @@ struct TrainConfig {
   // libtorch's CPU autocast (weights, optimizer, norms, softmax and loss stay fp32).
   // Measured here (AVX-512 BF16): bf16 products ~4.5x fp32's, training l 1.7x, xl 2.2x,
   // held-out loss within 2% of fp32 along the run (docs/PERFORMANCE.md).
-  std::string precision = "fp32";
+  Precision precision = Precision::fp32;
 
   void validate() const;
   nlohmann::json to_json() const;
@@ -102,7 +104,7 @@ double evaluate_loss(Transformer& model, const TokenStream& stream, int64_t batc
 // Loss of one batch (sum over counted targets / `normaliser`), used by the loop and tests;
 // with precision "bf16" the forward pass runs under bf16 autocast.
 torch::Tensor batch_loss(Transformer& model, const TokenBatch& batch, int64_t row_begin, int64_t rows, double normaliser,
-                         const std::string& precision = "fp32");
+                         Precision precision = Precision::fp32);
 
 // One optimiser step on `batch` (split into cfg.grad_accum micro-batches); returns the
 // loss. Shared by the training loop and the benchmark, so both time the same work.

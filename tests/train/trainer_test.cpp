@@ -140,7 +140,7 @@ TEST(Trainer, Bf16TrainsLikeFp32) {
     TrainConfig cfg;
     cfg.batch_size = 8;
     cfg.seq_len = 32;
-    cfg.precision = precision;
+    cfg.precision = parse_precision(precision);
     AdamW optimizer(named_weights(*model), cfg.adamw);
     return train_step(model, optimizer, batch, cfg, 1e-3).loss;
   };
@@ -152,12 +152,12 @@ TEST(Trainer, Bf16TrainsLikeFp32) {
   auto cfg = small_run();
   Transformer a(tiny(), 1), b(tiny(), 1);
   auto ra = train(a, s.data, s.heldout, cfg, {dir / "fp32", {}, false, "fp32"});
-  cfg.precision = "bf16";
+  cfg.precision = Precision::bf16;
   auto rb = train(b, s.data, s.heldout, cfg, {dir / "bf16", {}, false, "bf16"});
   EXPECT_LT(rb.heldout_loss, 4.0);
   EXPECT_NEAR(rb.heldout_loss, ra.heldout_loss, 0.05 * ra.heldout_loss);
   // The precision is part of the run's settings: resuming it as fp32 is refused.
-  cfg.precision = "fp32";
+  cfg.precision = Precision::fp32;
   Transformer c(tiny(), 1);
   EXPECT_NE(testing::error_of([&] { train(c, s.data, s.heldout, cfg, {dir / "bf16", {}, true, "x"}); })
                 .find("different settings"),
