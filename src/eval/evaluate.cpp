@@ -140,31 +140,36 @@ static std::string item_answer(const Task& task, const Method& method, const std
   return extracted[0];
 }
 
-EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_spec, const EvalSpec& spec) {
-  const std::string split = spec.split.empty() ? task.default_split() : spec.split;
-  task.check_split(split);
-  const Method method = parse_method(spec.method);
-  const auto items = spec.items ? *spec.items
-                                 : test_items(task, split, resolve_item_count(task, split, spec.n, backend.items_covered(task_spec)),
-                                              spec.seed);
-  check(!items.empty(), "task {}: no items to evaluate in split {}", task.name(), split);
+namespace {
+
+// Stage 1: the method's prompt for every item, the direct-format prompt the gold answer
+// is scored after (the same exemplars), and the gold answers.
+struct Prompts {
   std::vector<std::string> prompts, direct_prompts, golds;
+};
+
+Prompts build_prompts(const Task& task, const Method& method, const std::vector<Example>& items, const EvalSpec& spec) {
+  Prompts p;
   std::vector<Example> shared_shots;
   if (!spec.per_item_exemplars) shared_shots = method_exemplars(task, method, spec.seed, 0, false);
-  // The continuous metric: the gold answer, teacher-forced, after the same exemplars in direct format.
   Method direct = method;
   direct.format = Format::direct;
+  const std::string verbatim = method.probe.empty() && method.exemplars == ExemplarPolicy::drawn && !spec.per_item_exemplars
+                                   ? task.verbatim_prompt(format_name(method.format), method.shots)
+                                   : "";
   for (size_t i = 0; i < items.size(); ++i) {
     auto shots = spec.per_item_exemplars ? method_exemplars(task, method, spec.seed, int64_t(i), true) : shared_shots;
-    const std::string verbatim = method.probe.empty() && method.exemplars == ExemplarPolicy::drawn && !spec.per_item_exemplars
-                                     ? task.verbatim_prompt(format_name(method.format), method.shots)
-                                     : "";
-    prompts.push_back(verbatim.empty() ? method_prompt(method, shots, items[i])
-                                       : verbatim + render_prompt(items[i], method.format) + task.verbatim_answer_cue());
-    direct_prompts.push_back(method_prompt(direct, shots, items[i]));
-    golds.push_back(render_target(items[i], Format::direct));
+    p.prompts.push_back(verbatim.empty() ? method_prompt(method, shots, items[i])
+                                         : verbatim + render_prompt(items[i], method.format) + task.verbatim_answer_cue());
+    p.direct_prompts.push_back(method_prompt(direct, shots, items[i]));
+    p.golds.push_back(render_target(items[i], Format::direct));
   }
+  return p;
+}
 
+// Stage 2's settings: where generation stops, how much, how many samples.
+GenerateOptions generation_options(const Method& method, const EvalSpec& spec, const std::string& task_spec,
+                                   const std::vector<Example>& items) {
   GenerateOptions gen;
   gen.stop = stop_sequences(method.format);
   gen.stop_after_line_with = answer_line_cue(method.format);
@@ -179,24 +184,31 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
     gen.item_index.push_back(int64_t(i));
     gen.item_question.push_back(items[i].question);
   }
+  return gen;
+}
 
-  auto t0 = std::chrono::steady_clock::now();
-  auto outputs = backend.complete(prompts, gen);
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  check(outputs.size() == prompts.size() * size_t(method.samples), "backend {} returned {} completions for {} prompts x {}",
-        backend.name(), outputs.size(), prompts.size(), method.samples);
-  std::vector<double> gold_logprobs;
-  const bool have_logprobs = spec.gold_logprob && backend.score(direct_prompts, golds, gold_logprobs);
-
-  EvalResult result;
-  // Both rules score every item: the chosen one gives the headline, and the items where
-  // they disagree are the extraction audit.
-  const Extraction chosen = spec.extraction;
-  const Extraction other = chosen == Extraction::strict ? Extraction::lenient : Extraction::strict;
-  const bool two_rules = task.extractor_id(Extraction::strict) != task.extractor_id(Extraction::lenient);
+// Stage 3's per-item results, under both extraction rules.
+struct ItemScores {
   std::vector<double> correct, correct_strict, correct_lenient, char_acc, edit;
   std::vector<int64_t> disagreements;
   int64_t failed = 0, generated = 0;
+  std::string items_hash;
+};
+
+nlohmann::ordered_json text_or_null(const std::string& s) {
+  return s.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s);
+}
+
+// Stage 3: each item's answer (extracted, voted) under the chosen rule and the other,
+// scored against its gold answer; one --samples line per item.
+ItemScores score_items(const Task& task, const Method& method, const std::vector<Example>& items, const Prompts& p,
+                       const std::vector<Completion>& outputs, const std::string& answer_cue, Extraction chosen,
+                       const std::vector<double>* gold_logprobs, std::vector<nlohmann::ordered_json>& samples) {
+  // Both rules score every item: the chosen one gives the headline, and the items where
+  // they disagree are the extraction audit.
+  const Extraction other = chosen == Extraction::strict ? Extraction::lenient : Extraction::strict;
+  const bool two_rules = task.extractor_id(Extraction::strict) != task.extractor_id(Extraction::lenient);
+  ItemScores r;
   Hasher items_hash;
   const size_t N = size_t(method.samples);
   for (size_t i = 0; i < items.size(); ++i) {
@@ -204,43 +216,73 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
     for (size_t j = 0; j < N; ++j) {
       const Completion& c = outputs[i * N + j];
       // Backends that cannot stop at the answer line (most servers) are cut here instead.
-      texts.push_back(cut_after_answer_line(c.text, gen.stop_after_line_with));
-      generated += c.tokens;
+      texts.push_back(cut_after_answer_line(c.text, answer_cue));
+      r.generated += c.tokens;
     }
     const std::string answer = item_answer(task, method, texts, chosen, &extracted);
     const std::string other_answer = two_rules ? item_answer(task, method, texts, other, nullptr) : answer;
     const std::string gold = normalize_answer(task.answer_kind(), items[i].answer);
     const bool ok = task.is_correct(answer, items[i].answer, chosen);
     const bool other_ok = two_rules ? task.is_correct(other_answer, items[i].answer, other) : ok;
-    correct.push_back(ok ? 1.0 : 0.0);
-    (chosen == Extraction::strict ? correct_strict : correct_lenient).push_back(ok ? 1.0 : 0.0);
-    (chosen == Extraction::strict ? correct_lenient : correct_strict).push_back(other_ok ? 1.0 : 0.0);
-    if (ok != other_ok) disagreements.push_back(int64_t(i));
-    char_acc.push_back(char_accuracy(answer, gold));
-    edit.push_back(normalized_edit_distance(answer, gold));
-    failed += answer.empty();
+    r.correct.push_back(ok ? 1.0 : 0.0);
+    (chosen == Extraction::strict ? r.correct_strict : r.correct_lenient).push_back(ok ? 1.0 : 0.0);
+    (chosen == Extraction::strict ? r.correct_lenient : r.correct_strict).push_back(other_ok ? 1.0 : 0.0);
+    if (ok != other_ok) r.disagreements.push_back(int64_t(i));
+    r.char_acc.push_back(char_accuracy(answer, gold));
+    r.edit.push_back(normalized_edit_distance(answer, gold));
+    r.failed += answer.empty();
     items_hash.add(items[i].key).add("\n");
-    nlohmann::ordered_json s = {{"index", i}, {"prompt", prompts[i]}};
+    nlohmann::ordered_json s = {{"index", i}, {"prompt", p.prompts[i]}};
     if (N == 1) {
       s["output"] = texts[0];
     } else {
       s["outputs"] = texts;
       s["extracted_each"] = extracted;
     }
-    s["extracted"] = answer.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(answer);
+    s["extracted"] = text_or_null(answer);
     s["gold"] = items[i].answer;
     s["correct"] = ok;
     if (two_rules) {
-      const std::string key = std::string("extracted_") + extraction_name(other);
-      s[key] = other_answer.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(other_answer);
+      s[std::string("extracted_") + extraction_name(other)] = text_or_null(other_answer);
       s[std::string("correct_") + extraction_name(other)] = other_ok;
       if (ok != other_ok) s["extraction_disagrees"] = true;
     }
-    if (have_logprobs) s["gold_logprob"] = gold_logprobs[i];
-    result.samples.push_back(std::move(s));
+    if (gold_logprobs) s["gold_logprob"] = (*gold_logprobs)[i];
+    samples.push_back(std::move(s));
   }
+  r.items_hash = items_hash.hex();
+  return r;
+}
 
-  auto [lo, hi] = bootstrap_ci95(correct, spec.seed);
+}  // namespace
+
+EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_spec, const EvalSpec& spec) {
+  const std::string split = spec.split.empty() ? task.default_split() : spec.split;
+  task.check_split(split);
+  const Method method = parse_method(spec.method);
+  const auto items = spec.items ? *spec.items
+                                 : test_items(task, split, resolve_item_count(task, split, spec.n, backend.items_covered(task_spec)),
+                                              spec.seed);
+  check(!items.empty(), "task {}: no items to evaluate in split {}", task.name(), split);
+  const Prompts p = build_prompts(task, method, items, spec);
+
+  // Stage 2: the continuations, and the gold answers' teacher-forced log-probabilities.
+  const GenerateOptions gen = generation_options(method, spec, task_spec, items);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto outputs = backend.complete(p.prompts, gen);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  check(outputs.size() == p.prompts.size() * size_t(method.samples), "backend {} returned {} completions for {} prompts x {}",
+        backend.name(), outputs.size(), p.prompts.size(), method.samples);
+  std::vector<double> gold_logprobs;
+  const bool have_logprobs = spec.gold_logprob && backend.score(p.direct_prompts, p.golds, gold_logprobs);
+
+  EvalResult result;
+  const Extraction chosen = spec.extraction;
+  const ItemScores r = score_items(task, method, items, p, outputs, gen.stop_after_line_with, chosen,
+                                   have_logprobs ? &gold_logprobs : nullptr, result.samples);
+
+  // Stage 4: the summary.
+  const auto [lo, hi] = bootstrap_ci95(r.correct, spec.seed);
   const double n = double(items.size());
   EvalSummary& sum = result.summary;
   sum.task = task_spec;
@@ -248,31 +290,30 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
   sum.method = spec.method;
   sum.model = spec.model_name.empty() ? backend.name() : spec.model_name;
   sum.n = int64_t(items.size());
-  sum.accuracy = mean(correct);
+  sum.accuracy = mean(r.correct);
   sum.ci_lo = lo, sum.ci_hi = hi;
   sum.extraction = extraction_name(chosen);
   sum.extractor = task.extractor_id(chosen);
-  sum.accuracy_strict = mean(correct_strict);
-  if (chosen == Extraction::lenient) sum.accuracy_lenient = mean(correct_lenient);
+  sum.accuracy_strict = mean(r.correct_strict);
+  if (chosen == Extraction::lenient) sum.accuracy_lenient = mean(r.correct_lenient);
   EvalMetrics& metrics = sum.metrics;
-  metrics.extract_fail = double(failed) / n;
-  metrics.char_accuracy = mean(char_acc);
-  metrics.edit_distance = mean(edit);
-  metrics.mean_generated_tokens = double(generated) / (n * double(N));
+  metrics.extract_fail = double(r.failed) / n;
+  metrics.char_accuracy = mean(r.char_acc);
+  metrics.edit_distance = mean(r.edit);
+  metrics.mean_generated_tokens = double(r.generated) / (n * double(method.samples));
   metrics.seconds = seconds;
-  metrics.tokens_per_s = seconds > 0 ? double(generated) / seconds : 0.0;
+  metrics.tokens_per_s = seconds > 0 ? double(r.generated) / seconds : 0.0;
   if (have_logprobs) {  // else none: the backend cannot score continuations
     metrics.gold_logprob = mean(gold_logprobs);
     double chars = 0;
-    for (const auto& g : golds) chars += double(g.size());
+    for (const auto& g : p.golds) chars += double(g.size());
     metrics.gold_logprob_per_char = mean(gold_logprobs) * n / chars;
   }
-  metrics.extraction_disagreements = int64_t(disagreements.size());
+  metrics.extraction_disagreements = int64_t(r.disagreements.size());
   sum.seed = spec.seed;
-  sum.items_hash = items_hash.hex();
-  for (double c : correct) sum.item_correct.push_back(int(c));
-  // The audit: items that strict and lenient extraction score differently (their indices).
-  sum.extraction_disagreements = disagreements;
+  sum.items_hash = r.items_hash;
+  for (double c : r.correct) sum.item_correct.push_back(int(c));
+  sum.extraction_disagreements = r.disagreements;  // the audit: item indices
   sum.notes = backend.notes();
   if (!have_logprobs && spec.gold_logprob) sum.notes.push_back("gold log-probability skipped: the backend cannot score continuations");
   return result;

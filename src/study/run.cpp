@@ -105,6 +105,96 @@ JobResult run_job(const StudySpec& spec, const StudyJob& job, const std::string&
 
 }  // namespace
 
+namespace {
+
+// The jobs of one run and where each stands, shared by the worker threads under a mutex.
+// Parents come before children in `to_run`, so a failure blocks its whole subtree in
+// one pass.
+struct Schedule {
+  std::vector<const StudyJob*> to_run;
+  std::map<std::string, std::string> state;  // key -> done | failed | blocked | pending | running
+  std::map<std::string, double> seconds_by_kind, count_by_kind;
+  size_t finished = 0;
+  bool interrupted = false;
+  std::mutex mutex;
+  std::condition_variable changed;
+
+  // The next job whose parent is done (marking the children of failures blocked); null
+  // when nothing is left that could still run. Called with the mutex held.
+  const StudyJob* next(StudyRunSummary& summary, std::unique_lock<std::mutex>& lock) {
+    for (;;) {
+      bool any_pending = false;  // jobs still waiting for a parent that may yet finish
+      for (const StudyJob* j : to_run) {
+        if (state[j->key] != "pending") continue;
+        const std::string parent = j->parent.empty() ? "done" : state[j->parent];
+        if (parent == "done") {
+          state[j->key] = "running";
+          return j;
+        }
+        if (parent == "failed" || parent == "blocked") {
+          state[j->key] = "blocked";
+          ++summary.blocked;
+          ++finished;
+          changed.notify_all();
+          continue;
+        }
+        any_pending = true;
+      }
+      if (!any_pending) return nullptr;
+      changed.wait(lock);
+    }
+  }
+
+  // ETA: the mean time of each kind so far, over the jobs of that kind still to run.
+  double eta_seconds(int jobs_at_once) {
+    double eta = 0;
+    for (const StudyJob* j : to_run)
+      if (state[j->key] == "pending" && count_by_kind[j->kind()] > 0)
+        eta += seconds_by_kind[j->kind()] / count_by_kind[j->kind()];
+    return eta / jobs_at_once;
+  }
+};
+
+// Stage 1: this shard's jobs, those finished already, and those to run.
+void select_jobs(const StudyPlan& plan, ResultStore& store, int shard, int shards, Schedule& s, StudyRunSummary& summary) {
+  const std::vector<bool> mine = shard_mask(plan, shard, shards);
+  for (size_t i = 0; i < plan.jobs.size(); ++i) {
+    const StudyJob& j = plan.jobs[i];
+    if (!mine[i]) continue;
+    auto rec = store.find(j.key);
+    if (rec && rec->status == "done") {
+      s.state[j.key] = "done";
+      ++summary.already_done;
+    } else {
+      s.state[j.key] = "pending";
+      s.to_run.push_back(&j);
+    }
+  }
+}
+
+// Stage 2, one job: run it and record its result (or its error) with its samples.
+// Returns false when it was interrupted (Ctrl-C): nothing is recorded, the next run
+// continues.
+bool run_and_record(const StudySpec& spec, const StudyJob& job, const JobSpec* parent, const std::string& device,
+                    ResultStore& store, JobRecord& rec) {
+  rec = {job.key, job.kind(), job.group, job.parent, job.spec, "done", "", std::monostate{}, 0};
+  std::vector<nlohmann::json> samples;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    rec.result = run_job(spec, job, device, parent, samples);
+  } catch (const std::exception& e) {
+    if (interrupt_requested()) return false;
+    rec.status = "failed";
+    rec.error = e.what();
+    samples.clear();
+  }
+  rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  store.put(rec, samples);
+  return true;
+}
+
+}  // namespace
+
 StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
   check(o.jobs > 0, "--jobs must be positive, got {}", o.jobs);
   check(o.shards > 0 && o.shard >= 0 && o.shard < o.shards, "--shard must be I/N with 0 <= I < N, got {}/{}", o.shard,
@@ -114,120 +204,64 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
   summary.db = o.db.empty() ? default_db_path(spec, o.shard, o.shards) : o.db;
   ResultStore store(summary.db);
   for (const auto& note : plan.skipped) fmt::print(stderr, "study: skipped: {}\n", note);
-
-  // The jobs of this shard, and which are finished already.
-  std::vector<const StudyJob*> to_run;
-  std::map<std::string, std::string> state;  // key -> done | failed | pending | running
-  std::map<std::string, const StudyJob*> by_key;
-  for (const auto& j : plan.jobs) by_key[j.key] = &j;
   // The job's own thread count is in its key ([study] workers): --jobs J runs J of them.
   if (o.jobs * spec.workers > hardware_cores())
     fmt::print(stderr, "study: note: {} jobs of {} workers each on {} cores\n", o.jobs, spec.workers, hardware_cores());
-  const std::vector<bool> mine = shard_mask(plan, o.shard, o.shards);
-  for (size_t i = 0; i < plan.jobs.size(); ++i) {
-    const StudyJob& j = plan.jobs[i];
-    if (!mine[i]) continue;
-    auto rec = store.find(j.key);
-    if (rec && rec->status == "done") {
-      state[j.key] = "done";
-      ++summary.already_done;
-    } else {
-      state[j.key] = "pending";
-      to_run.push_back(&j);
-    }
-  }
-  fmt::print(stderr, "study {}: {} jobs in {}, {} done, {} to run -> {}\n", spec.name,
-             to_run.size() + size_t(summary.already_done),
-             o.shards > 1 ? fmt::format("shard {}/{}", o.shard, o.shards) : "the study", summary.already_done, to_run.size(),
-             summary.db);
+  std::map<std::string, const StudyJob*> by_key;
+  for (const auto& j : plan.jobs) by_key[j.key] = &j;
 
-  std::mutex mutex;
-  std::condition_variable changed;
-  bool interrupted = false;
+  Schedule s;
+  select_jobs(plan, store, o.shard, o.shards, s, summary);
+  fmt::print(stderr, "study {}: {} jobs in {}, {} done, {} to run -> {}\n", spec.name,
+             s.to_run.size() + size_t(summary.already_done),
+             o.shards > 1 ? fmt::format("shard {}/{}", o.shard, o.shards) : "the study", summary.already_done,
+             s.to_run.size(), summary.db);
   install_interrupt_handler();
-  std::map<std::string, double> seconds_by_kind, count_by_kind;
-  size_t finished = 0;
   const auto t0 = std::chrono::steady_clock::now();
 
+  // Stage 2: J workers, each taking the next job whose parent is done.
   auto worker = [&] {
+    // As the commands do: batch-sharing workers, each with libtorch 1 + OpenBLAS 1, for
+    // training and decoding alike (measured fastest for both; OpenBLAS threads would spin
+    // in sched_yield between decoding's small products: 0.95 s of system time on a 1.5 s
+    // evaluation). OpenMP settings are per thread, so each worker sets its own, before
+    // each job (a job may change them while it runs).
     for (;;) {
       const StudyJob* job = nullptr;
       {
-        std::unique_lock lock(mutex);
-        for (;;) {
-          bool any_pending = false;  // jobs still waiting for a parent that may yet finish
-          for (const StudyJob* j : to_run) {
-            if (state[j->key] != "pending") continue;
-            const std::string parent = j->parent.empty() ? "done" : state[j->parent];
-            if (parent == "done") {
-              job = j;
-              break;
-            }
-            if (parent == "failed" || parent == "blocked") {
-              // Parents come before children, so a failure blocks its whole subtree in this pass.
-              state[j->key] = "blocked";
-              ++summary.blocked;
-              ++finished;
-              changed.notify_all();
-              continue;
-            }
-            any_pending = true;
-          }
-          if (job || !any_pending) break;
-          changed.wait(lock);
-        }
-        if (!job) return;
-        state[job->key] = "running";
+        std::unique_lock lock(s.mutex);
+        job = s.next(summary, lock);
       }
-      // As the commands do: a batch-sharing worker per core of the job, each with
-      // libtorch 1 + OpenBLAS 1, for training and decoding alike (measured fastest for
-      // both; OpenBLAS threads would spin in sched_yield between decoding's small
-      // products: 0.95 s of system time on a 1.5 s evaluation).
-      // OpenMP settings are per thread, so each worker sets its own.
+      if (!job) return;
       configure_threads(ThreadSettings{1, 1, int(spec.workers)});
-      const std::string what = describe_job(plan, *job);
-      JobRecord rec{job->key, job->kind(), job->group, job->parent, job->spec, "done", "", std::monostate{}, 0};
       const JobSpec* parent = job->parent.empty() ? nullptr : &by_key.at(job->parent)->spec;
-      std::vector<nlohmann::json> samples;
-      const auto start = std::chrono::steady_clock::now();
-      try {
-        rec.result = run_job(spec, *job, o.device, parent, samples);
-      } catch (const std::exception& e) {
-        if (interrupt_requested()) {  // Ctrl-C: stop, record nothing; the next run continues
-          std::lock_guard lock(mutex);
-          interrupted = true;
-          for (const StudyJob* j : to_run)
-            if (state[j->key] == "pending") state[j->key] = "blocked";
-          changed.notify_all();
-          return;
-        }
-        rec.status = "failed";
-        rec.error = e.what();
-        samples.clear();
+      JobRecord rec;
+      const bool recorded = run_and_record(spec, *job, parent, o.device, store, rec);
+      std::lock_guard lock(s.mutex);
+      if (!recorded) {  // interrupted: nothing more starts
+        s.interrupted = true;
+        for (const StudyJob* j : s.to_run)
+          if (s.state[j->key] == "pending") s.state[j->key] = "blocked";
+        s.changed.notify_all();
+        return;
       }
-      rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      store.put(rec, samples);
-      std::lock_guard lock(mutex);
-      state[job->key] = rec.status;
-      ++finished;
-      if (rec.status == "done") ++summary.ran; else ++summary.failed;
-      seconds_by_kind[job->kind()] += rec.seconds;
-      count_by_kind[job->kind()] += 1;
-      // ETA: the mean time of each kind so far, over the jobs of that kind still to run.
-      double eta = 0;
-      for (const StudyJob* j : to_run)
-        if (state[j->key] == "pending" && count_by_kind[j->kind()] > 0) eta += seconds_by_kind[j->kind()] / count_by_kind[j->kind()];
+      s.state[job->key] = rec.status;
+      ++s.finished;
+      (rec.status == "done" ? summary.ran : summary.failed) += 1;
+      s.seconds_by_kind[job->kind()] += rec.seconds;
+      s.count_by_kind[job->kind()] += 1;
       const std::string outcome = rec.status != "done" ? "FAILED: " + rec.error
                                   : rec.summary()     ? fmt::format("accuracy {:.3f}", rec.summary()->accuracy)
                                                       : "ok";
-      fmt::print(stderr, "[{}/{}] {}: {} ({}), elapsed {}, ETA ~{}\n", finished, to_run.size(), what, outcome,
-                 human_duration(rec.seconds), human_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()),
-                 human_duration(eta / o.jobs));
-      changed.notify_all();
+      fmt::print(stderr, "[{}/{}] {}: {} ({}), elapsed {}, ETA ~{}\n", s.finished, s.to_run.size(), describe_job(plan, *job),
+                 outcome, human_duration(rec.seconds),
+                 human_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()),
+                 human_duration(s.eta_seconds(o.jobs)));
+      s.changed.notify_all();
     }
   };
   run_parts(size_t(o.jobs), [&](size_t) { worker(); });
-  check(!interrupted, "interrupted; finished jobs are in {}; run the study again to continue", summary.db);
+  check(!s.interrupted, "interrupted; finished jobs are in {}; run the study again to continue", summary.db);
   return summary;
 }
 

@@ -258,140 +258,175 @@ void check_run_dir(const TrainRun& run) {
           "{} already holds a checkpoint; pass --resume to continue it, or choose another --out", dir.string());
 }
 
+namespace {
+
+// Where a run stands: its step, the tokens it has seen, its last held-out loss.
+struct RunPosition {
+  int64_t step = 0, tokens_seen = 0;
+  double heldout_loss = 0;
+};
+
+// Stage 1: a fresh run directory, or the state of an interrupted run loaded into the
+// model and the optimiser (rank 0 only; the others receive it in stage 2).
+RunPosition restore_or_start(Transformer& model, AdamW& optimizer, const TrainConfig& cfg, const TrainRun& run) {
+  const fs::path& dir = run.out_dir;
+  check_run_dir(run);
+  RunPosition pos;
+  if (!run.resume) {
+    fs::create_directories(dir);
+    return pos;
+  }
+  auto state = read_json_file(dir / "trainer_state.json");
+  check(state.value("config", nlohmann::json()) == cfg.to_json(),
+        "{}: the checkpoint was trained with different settings ({}); resume needs the same flags", dir.string(),
+        state.value("config", nlohmann::json()).dump());
+  pos.step = state.at("step").get<int64_t>();
+  pos.tokens_seen = state.at("tokens_seen").get<int64_t>();
+  pos.heldout_loss = state.value("heldout_loss", 0.0);
+  if (pos.step >= cfg.steps) return pos;
+  auto config = ModelConfig::from_hf_json(read_file(dir / "config.json"), (dir / "config.json").string());
+  check(config.to_hf_json() == model->config.to_hf_json(), "{}: config.json describes another model than --preset",
+        dir.string());
+  load_named_tensors(named_weights(*model), read_safetensors((dir / "model.safetensors").string()),
+                     (dir / "model.safetensors").string());
+  check(fs::exists(dir / "optimizer.safetensors"), "{}: optimizer.safetensors is missing; cannot resume exactly",
+        dir.string());
+  optimizer.load_state(read_safetensors((dir / "optimizer.safetensors").string()), pos.step,
+                       (dir / "optimizer.safetensors").string());
+  return pos;
+}
+
+// Stage 2 (data-parallel runs): rank 0's weights, optimiser moments and position become
+// every rank's, so the ranks start (or resume) identical without a shared file system.
+void share_from_rank0(Transformer& model, AdamW& optimizer, RunPosition& pos, DataParallel& dist) {
+  std::vector<torch::Tensor> shared;
+  for (auto& [name, p] : named_weights(*model)) shared.push_back(p);
+  for (auto& [name, t] : optimizer.state_tensors()) shared.push_back(t);
+  auto position = torch::tensor({double(pos.step), double(pos.tokens_seen), pos.heldout_loss}, torch::kDouble);
+  shared.push_back(position);
+  dist.broadcast(shared);
+  pos.step = int64_t(position[0].item<double>());
+  pos.tokens_seen = int64_t(position[1].item<double>());
+  pos.heldout_loss = position[2].item<double>();
+  optimizer.set_steps_taken(pos.step);
+}
+
+// What the run writes (rank 0 alone): checkpoints with their training state, and
+// snapshots (the model at a step: weights and meta, no optimiser state).
+struct RunWriter {
+  Transformer& model;
+  const AdamW& optimizer;
+  const TrainConfig& cfg;
+  const TrainRun& run;
+  std::string data_hash;
+  bool main_rank;
+
+  nlohmann::json meta_at(const RunPosition& pos) const {
+    nlohmann::json meta = run.meta;
+    meta["steps"] = pos.step;
+    meta["tokens_seen"] = pos.tokens_seen;
+    meta["data_hash"] = data_hash;
+    meta["heldout_loss"] = pos.heldout_loss;
+    return meta;
+  }
+  void checkpoint(const RunPosition& pos, bool final_save) const {
+    if (!main_rank) return;
+    nlohmann::json state = {{"step", pos.step}, {"tokens_seen", pos.tokens_seen}, {"config", cfg.to_json()},
+                            {"heldout_loss", pos.heldout_loss}};
+    std::vector<NamedBytes> extra = {{"trainer_state.json", state.dump(2) + "\n"}};
+    if (!final_save || cfg.keep_optimizer)
+      extra.push_back(
+          {"optimizer.safetensors", encode_safetensors(optimizer.state_tensors(), {{"step", std::to_string(pos.step)}})});
+    save_checkpoint(run.out_dir, model, meta_at(pos), extra);
+  }
+  void snapshot(const RunPosition& pos) const {
+    if (!main_rank) return;
+    nlohmann::json meta = meta_at(pos);
+    meta["snapshot_of"] = run.out_dir.string();
+    save_checkpoint(snapshot_dir(run.out_dir, pos.step), model, meta);
+  }
+  bool snapshot_due(int64_t step) const {
+    return std::find(run.save_at.begin(), run.save_at.end(), step) != run.save_at.end() ||
+           (run.save_every > 0 && step % run.save_every == 0);
+  }
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
 TrainResult train(Transformer& model, const TokenStream& data, const TokenStream& heldout, const TrainConfig& cfg,
                   const TrainRun& run) {
   cfg.validate();
-  const fs::path& dir = run.out_dir;
+  for (int64_t s : run.save_at)
+    check(s > 0 && s <= cfg.steps, "--save-at {}: the run has steps 1 to {}", s, cfg.steps);
+  check(run.save_every >= 0, "--save-every must be >= 0, got {}", run.save_every);
   DataParallel* dist = run.dist;
   const bool main_rank = dist == nullptr || dist->is_main();
   const RowShare share = rank_rows(cfg.batch_size, cfg.grad_accum, dist);
   AdamW optimizer(named_weights(*model), cfg.adamw);
   LrSchedule schedule{cfg.lr, cfg.min_lr_ratio, cfg.warmup_steps, cfg.steps, cfg.schedule};
-  for (int64_t s : run.save_at)
-    check(s > 0 && s <= cfg.steps, "--save-at {}: the run has steps 1 to {}", s, cfg.steps);
-  check(run.save_every >= 0, "--save-every must be >= 0, got {}", run.save_every);
 
-  int64_t start_step = 0, tokens_seen = 0;
-  double resumed_heldout = 0;  // the last held-out loss before an interruption
-  if (main_rank) check_run_dir(run);
-  if (run.resume && main_rank) {
-    auto state = read_json_file(dir / "trainer_state.json");
-    check(state.value("config", nlohmann::json()) == cfg.to_json(),
-          "{}: the checkpoint was trained with different settings ({}); resume needs the same flags",
-          dir.string(), state.value("config", nlohmann::json()).dump());
-    start_step = state.at("step").get<int64_t>();
-    tokens_seen = state.at("tokens_seen").get<int64_t>();
-    resumed_heldout = state.value("heldout_loss", 0.0);
-    if (start_step < cfg.steps) {
-      auto config = ModelConfig::from_hf_json(read_file(dir / "config.json"), (dir / "config.json").string());
-      check(config.to_hf_json() == model->config.to_hf_json(), "{}: config.json describes another model than --preset",
-            dir.string());
-      load_named_tensors(named_weights(*model), read_safetensors((dir / "model.safetensors").string()),
-                         (dir / "model.safetensors").string());
-      check(fs::exists(dir / "optimizer.safetensors"), "{}: optimizer.safetensors is missing; cannot resume exactly",
-            dir.string());
-      optimizer.load_state(read_safetensors((dir / "optimizer.safetensors").string()), start_step,
-                           (dir / "optimizer.safetensors").string());
-    }
-  } else if (main_rank) {
-    fs::create_directories(dir);
-  }
-  if (dist) {
-    // Rank 0's weights, optimizer moments and position are every rank's: the ranks start
-    // (or resume) identical without needing a shared file system.
-    std::vector<torch::Tensor> shared;
-    for (auto& [name, p] : named_weights(*model)) shared.push_back(p);
-    for (auto& [name, t] : optimizer.state_tensors()) shared.push_back(t);
-    auto position = torch::tensor({double(start_step), double(tokens_seen), resumed_heldout}, torch::kDouble);
-    shared.push_back(position);
-    dist->broadcast(shared);
-    start_step = int64_t(position[0].item<double>());
-    tokens_seen = int64_t(position[1].item<double>());
-    resumed_heldout = position[2].item<double>();
-    optimizer.set_steps_taken(start_step);
-  }
-  if (start_step >= cfg.steps) {
-    TrainResult done;
-    done.steps_done = start_step;
-    done.tokens_seen = tokens_seen;
-    done.heldout_loss = resumed_heldout;
-    done.complete = true;
-    done.main_rank = main_rank;
-    return done;
-  }
-
-  std::optional<TrainLog> log;
-  if (main_rank) log.emplace(dir / "train_log.jsonl", start_step);
-  // Held-out batches have the one-process micro-batch shape on every rank count, so the
-  // held-out loss measures the same tokens however many ranks share the work.
-  const int64_t heldout_rows = cfg.batch_size / cfg.grad_accum;
-  const int64_t tokens_per_step = cfg.batch_size * cfg.seq_len;
-  double last_heldout = resumed_heldout;
-
-  // meta.json of the model as it is at `step` (checkpoints and snapshots alike).
-  auto meta_at = [&](int64_t step) {
-    nlohmann::json meta = run.meta;
-    meta["steps"] = step;
-    meta["tokens_seen"] = tokens_seen;
-    meta["data_hash"] = hash_hex(data.describe());
-    meta["heldout_loss"] = last_heldout;
-    return meta;
-  };
-  auto save = [&](int64_t step, bool final_save) {
-    if (!main_rank) return;
-    const nlohmann::json meta = meta_at(step);
-    nlohmann::json state = {{"step", step}, {"tokens_seen", tokens_seen}, {"config", cfg.to_json()},
-                            {"heldout_loss", last_heldout}};
-    std::vector<NamedBytes> extra = {{"trainer_state.json", state.dump(2) + "\n"}};
-    if (!final_save || cfg.keep_optimizer)
-      extra.push_back({"optimizer.safetensors", encode_safetensors(optimizer.state_tensors(), {{"step", std::to_string(step)}})});
-    save_checkpoint(dir, model, meta, extra);
-  };
-
-  // A snapshot is the model at a step: weights and meta, no optimizer state.
-  auto snapshot = [&](int64_t step) {
-    if (!main_rank) return;
-    nlohmann::json meta = meta_at(step);
-    meta["snapshot_of"] = dir.string();
-    save_checkpoint(snapshot_dir(dir, step), model, meta);
-  };
-  std::string last_accuracy;  // the progress bar's last evaluated accuracy
-
-  model->train();
-  Progress progress(run.label, cfg.steps, main_rank);
-  TokenBatch batch;
+  RunPosition pos;
+  if (main_rank) pos = restore_or_start(model, optimizer, cfg, run);
+  if (dist) share_from_rank0(model, optimizer, pos, *dist);
   TrainResult result;
   result.main_rank = main_rank;
   result.model_name = run.meta.is_object() ? run.meta.value("preset", "") : "";
+  if (pos.step >= cfg.steps) {  // a finished run: nothing to do
+    result.steps_done = pos.step;
+    result.tokens_seen = pos.tokens_seen;
+    result.heldout_loss = pos.heldout_loss;
+    result.complete = true;
+    return result;
+  }
+
+  // Stage 3: the loop. Held-out batches have the one-process micro-batch shape on every
+  // rank count, so the held-out loss measures the same tokens however many ranks share
+  // the work.
+  std::optional<TrainLog> log;
+  if (main_rank) log.emplace(run.out_dir / "train_log.jsonl", pos.step);
+  const RunWriter writer{model, optimizer, cfg, run, hash_hex(data.describe()), main_rank};
+  const int64_t heldout_rows = cfg.batch_size / cfg.grad_accum;
+  const int64_t tokens_per_step = cfg.batch_size * cfg.seq_len;
+  const int64_t start_step = pos.step;
+  std::string last_accuracy;  // the progress bar's last evaluated accuracy
+  model->train();
+  Progress progress(run.label, cfg.steps, main_rank);
+  TokenBatch batch;
   double window_loss = 0;
   int64_t window_steps = 0;
-  auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = std::chrono::steady_clock::now();
   auto last_save = t0;
-  auto seconds_since = [](auto t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); };
-
-  int64_t step = start_step;
-  while (step < cfg.steps) {
-    data.read_rows(step, cfg.batch_size, share.first, share.count, cfg.seq_len, batch);
-    const double lr = schedule.at(step);
+  auto finish = [&](double tok_s) {
+    result.seconds = seconds_since(t0);
+    result.steps_done = pos.step;
+    result.tokens_seen = pos.tokens_seen;
+    result.heldout_loss = pos.heldout_loss;
+    result.tokens_per_second = tok_s;
+  };
+  while (pos.step < cfg.steps) {
+    data.read_rows(pos.step, cfg.batch_size, share.first, share.count, cfg.seq_len, batch);
+    const double lr = schedule.at(pos.step);
     StepStats stats = train_step(model, optimizer, batch, cfg, lr, dist);
-    const double step_loss = stats.loss, grad_norm = stats.grad_norm;
-    ++step;
-    tokens_seen += tokens_per_step;
-    window_loss += step_loss;
+    const int64_t step = ++pos.step;
+    pos.tokens_seen += tokens_per_step;
+    window_loss += stats.loss;
     ++window_steps;
 
     const double elapsed = seconds_since(t0);
     const double tok_s = double(tokens_per_step * (step - start_step)) / std::max(elapsed, 1e-9);
-    const bool eval_now = step % cfg.eval_every == 0 || step == cfg.steps;
-    nlohmann::json entry = {{"step", step}, {"loss", step_loss}, {"lr", lr}, {"grad_norm", grad_norm},
-                            {"tokens", tokens_seen}, {"tokens_per_s", tok_s}, {"elapsed_s", elapsed}};
+    nlohmann::json entry = {{"step", step}, {"loss", stats.loss}, {"lr", lr}, {"grad_norm", stats.grad_norm},
+                            {"tokens", pos.tokens_seen}, {"tokens_per_s", tok_s}, {"elapsed_s", elapsed}};
     if (dist) {
       entry["ranks"] = dist->world_size();
       entry["allreduce_s"] = dist->gradient_seconds() / double(std::max<int64_t>(1, dist->gradient_calls()));
     }
-    if (eval_now) {
-      last_heldout = evaluate_loss(model, heldout, cfg.eval_batches, heldout_rows, cfg.seq_len, dist);
-      entry["heldout_loss"] = last_heldout;
+    if (step % cfg.eval_every == 0 || step == cfg.steps) {  // held-out loss, and the tasks' accuracy
+      pos.heldout_loss = evaluate_loss(model, heldout, cfg.eval_batches, heldout_rows, cfg.seq_len, dist);
+      entry["heldout_loss"] = pos.heldout_loss;
       if (run.evaluate_tasks && main_rank) {
         const auto t_eval = std::chrono::steady_clock::now();
         entry["evals"] = run.evaluate_tasks(model, step);
@@ -402,42 +437,34 @@ TrainResult train(Transformer& model, const TokenStream& data, const TokenStream
       }
     }
     if (log) log->write(entry);
-    progress.update(step, fmt::format("loss {:.3f}{}{} {} tok/s", step_loss,
-                                      last_heldout > 0 ? fmt::format(" held-out {:.3f}", last_heldout) : "",
+    progress.update(step, fmt::format("loss {:.3f}{}{} {} tok/s", stats.loss,
+                                      pos.heldout_loss > 0 ? fmt::format(" held-out {:.3f}", pos.heldout_loss) : "",
                                       last_accuracy, human_count(tok_s)));
-    if (std::find(run.save_at.begin(), run.save_at.end(), step) != run.save_at.end() ||
-        (run.save_every > 0 && step % run.save_every == 0))
-      snapshot(step);
+    if (writer.snapshot_due(step)) writer.snapshot(pos);
     result.train_loss = window_loss / double(window_steps);
     if (step % cfg.eval_every == 0) window_loss = 0, window_steps = 0;
 
-    const bool interrupted = stats.interrupted;
-    const bool stop_here = interrupted || (cfg.stop_after > 0 && step >= cfg.stop_after);
-    if (stop_here && step < cfg.steps) {
-      save(step, false);
+    // An interruption (or --stop-after) checkpoints and stops; the run resumes exactly.
+    if ((stats.interrupted || (cfg.stop_after > 0 && step >= cfg.stop_after)) && step < cfg.steps) {
+      writer.checkpoint(pos, false);
       progress.finish();
-      result.seconds = seconds_since(t0);
-      result.steps_done = step;
-      result.tokens_seen = tokens_seen;
-      result.heldout_loss = last_heldout;
-      result.tokens_per_second = tok_s;
-      if (interrupted) fail("interrupted at step {}; checkpoint saved in {}; continue with --resume", step, dir.string());
+      finish(tok_s);
+      if (stats.interrupted)
+        fail("interrupted at step {}; checkpoint saved in {}; continue with --resume", step, run.out_dir.string());
       return result;
     }
     // Rank 0 alone decides when to save: the others need not know.
     if (step < cfg.steps && seconds_since(last_save) > cfg.checkpoint_minutes * 60) {
-      save(step, false);
+      writer.checkpoint(pos, false);
       last_save = std::chrono::steady_clock::now();
     }
   }
   progress.finish();
-  result.seconds = seconds_since(t0);
-  result.tokens_per_second = double(tokens_per_step * (step - start_step)) / std::max(result.seconds, 1e-9);
-  result.steps_done = step;
-  result.tokens_seen = tokens_seen;
-  result.heldout_loss = last_heldout;
+
+  // Stage 4: the final checkpoint.
+  finish(double(tokens_per_step * (pos.step - start_step)) / std::max(seconds_since(t0), 1e-9));
   result.complete = true;
-  save(step, true);
+  writer.checkpoint(pos, true);
   return result;
 }
 
