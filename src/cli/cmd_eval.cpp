@@ -89,6 +89,15 @@ void add_eval_command(CLI::App& app) {
     for (const auto& m : method_registry()) fmt::print("{:<44} {}\n", m.grammar, m.description);
   });
 
+  auto* backends = app.add_subcommand("backends", "Model sources --model takes, and the options each reads");
+  backends->require_subcommand(1);
+  backends->add_subcommand("list", "One backend a line, then its --model-args keys")->callback([] {
+    for (const auto& b : backend_registry()) {
+      fmt::print("{:<20} {}{}\n", b.usage, b.description, b.cannot_train.empty() ? "" : " (evaluation only)");
+      for (const auto& [key, meaning] : b.options) fmt::print("    {:<16} {}\n", key, meaning);
+    }
+  });
+
   auto c = std::make_shared<CompareOptions>();
   auto* compare = app.add_subcommand("compare", "Paired comparison of two eval --json results on the same items");
   compare->add_option("a", c->a, "first result (eval --json)")->required();

@@ -139,6 +139,7 @@ else
     >/dev/null 2>"$work/http.err" || { fail "eval over HTTP"; cat "$work/http.err"; }
   "$ELAB" eval --model "$work/m" --task add -n 10 --json "$work/native.json" >/dev/null 2>&1
   [ "$(grep '"accuracy"' "$work/http.json")" = "$(grep '"accuracy"' "$work/native.json")" ] || fail "HTTP accuracy differs from native"
+  expect_error "unknown backend option" "unknown option of backend openai:URL#MODEL 'colour'" eval --model "openai:http://127.0.0.1:$port/v1#m" --task add --model-args colour=red
   expect_error "openai without model name" "name the model after '#'" eval --model "openai:http://127.0.0.1:$port/v1" --task add
 fi
 kill -INT $serve_pid

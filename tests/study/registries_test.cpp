@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <set>
 
+#include "backends/registry.h"
+#include "eval/evaluate.h"
 #include "eval/method.h"
 #include "report/report.h"
 #include "study/plan.h"
@@ -141,6 +144,79 @@ TEST(Registries, AMethodRegisteredInOneFileIsPlannedRunAndReported) {
   // Q1 reads it as in-context learning with K = 2 (its parsed method, not its name).
   EXPECT_NE(report.markdown.find("| prompt vote3:2 | 2 |"), std::string::npos) << report.markdown;
   EXPECT_NE(report.csv.find(",vote3:2,8,"), std::string::npos) << report.csv;
+}
+
+}  // namespace
+}  // namespace elab
+
+namespace elab {
+namespace {
+
+// A study can evaluate a base from outside it: here recorded predictions (replay:), each
+// item answered correctly; fine-tuning on such a base is refused with the reason.
+TEST(Sources, AStudyEvaluatesAReplayFileAndRefusesToFineTuneAnEndpoint) {
+  TempDir dir;
+  auto add = make_task("add");
+  const auto items = test_items(*add, "id", 6, 1);
+  {
+    std::ofstream f(dir / "preds.jsonl");
+    for (size_t i = 0; i < items.size(); ++i)
+      f << nlohmann::json({{"task", "add"}, {"index", i}, {"prediction", " " + items[i].answer + "\n"}}).dump() << "\n";
+  }
+  const std::string toml = fmt::format(R"(
+[study]
+name = "sources"
+dir = "{}"
+
+[[model]]
+name = "recorded"
+source = "replay:{}"
+
+[[evaluate]]
+tasks = ["add"]
+splits = ["id"]
+methods = ["direct"]
+n = 6
+)", (dir / "study").string(), (dir / "preds.jsonl").string());
+  const StudySpec spec = parse_study(toml, "sources.toml");
+  ASSERT_EQ(spec.sources.size(), 1u);
+  const StudyPlan plan = plan_study(spec);
+  ASSERT_EQ(plan.jobs.size(), 2u);  // the source, and its evaluation
+  EXPECT_EQ(plan.jobs[0].kind(), "source");
+  StudyRunOptions o;
+  const auto ran = run_study(spec, o);
+  EXPECT_EQ(ran.failed, 0);
+  ResultStore store(ran.db);
+  const auto records = plan_records(plan, store);
+  const auto rows = result_rows(records);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].preset, "recorded");
+  EXPECT_DOUBLE_EQ(rows[0].accuracy, 1.0);
+
+  // An endpoint cannot be fine-tuned: the plan is refused, naming the model and the reason.
+  const std::string with_finetune = R"(
+[study]
+name = "endpoint"
+
+[[model]]
+name = "api"
+source = "openai:http://127.0.0.1:9/v1#m"
+
+[[finetune]]
+tasks = ["add"]
+methods = ["lora"]
+n_train = [4]
+evaluate = { splits = ["id"], methods = ["direct"], n = 4 }
+)";
+  const std::string e = testing::error_of([&] { plan_study(parse_study(with_finetune, "endpoint.toml")); });
+  EXPECT_NE(e.find("'api'"), std::string::npos) << e;
+  EXPECT_NE(e.find("cannot be fine-tuned (an HTTP endpoint serves predictions"), std::string::npos) << e;
+  // A backend option it does not know: the backend and the key are named.
+  const std::string bad = testing::error_of([&] {
+    make_backend("openai:http://127.0.0.1:9/v1#m", parse_backend_args("concurrency=2,colour=red"));
+  });
+  EXPECT_NE(bad.find("colour"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("openai:URL#MODEL"), std::string::npos) << bad;
 }
 
 }  // namespace
