@@ -26,14 +26,19 @@ void add_finetune_command(CLI::App& app) {
       "path and content hash; a full run writes a checkpoint. Any of them is a --model for elab eval.");
   cmd->add_option("--base", job->base, "base checkpoint directory")->required();
   cmd->add_option("--task", job->task, "task (elab tasks list)")->required();
-  cmd->add_option("--method", c.method, "full | lora | prefix")->required();
+  std::vector<std::string> names, lrs;
+  for (const auto& m : finetune_method_registry()) {
+    names.push_back(m.name + " (" + m.description + ")");
+    lrs.push_back(fmt::format("{} {:g}", m.name, m.default_lr));
+  }
+  cmd->add_option("--method", c.method, fmt::format("{}", fmt::join(names, " | ")))->required();
   cmd->add_option("--n-train", job->n_train, "labelled examples N (validation slice included)")->required();
   cmd->add_option("--out", job->out, "output directory")->required();
   cmd->add_option("--seed", c.seed, "seed: which examples, adapter init, example order")->capture_default_str();
   cmd->add_option("--format", job->format, "format of the examples (direct, cot, instruct, ...)")->capture_default_str();
   cmd->add_option("--steps", c.steps, "at most this many optimiser steps")->capture_default_str();
   cmd->add_option("--batch", c.batch_size, "examples per step (at most the training examples)")->capture_default_str();
-  cmd->add_option("--lr", c.lr, "peak learning rate (0 = the method's default: full 3e-3, lora 1e-2, prefix 1e-2)")
+  cmd->add_option("--lr", c.lr, fmt::format("peak learning rate (0 = the method's default: {})", fmt::join(lrs, ", ")))
       ->capture_default_str();
   cmd->add_option("--eval-every", c.eval_every, "validation loss every N steps")->capture_default_str();
   cmd->add_option("--patience", c.patience, "stop after this many validations without improvement")
