@@ -75,16 +75,6 @@ std::vector<Example> exemplars(const Task& task, int64_t k, uint64_t seed) {
   return distinct_examples(task, task.exemplar_split(), Pool::exemplar, k, derive_seed(seed, "exemplars"));
 }
 
-static std::string flip_label(const std::string& answer, const std::string& task) {
-  static const std::vector<std::pair<std::string, std::string>> pairs = {
-      {"yes", "no"}, {"Yes", "No"}, {"true", "false"}, {"True", "False"}, {"valid", "invalid"}, {"Valid", "Invalid"}};
-  for (const auto& [a, b] : pairs) {
-    if (answer == a) return b;
-    if (answer == b) return a;
-  }
-  fail("method icl:K:flipped needs a yes/no task; task {} has the answer '{}'", task, answer);
-}
-
 std::vector<Example> method_exemplars(const Task& task, const Method& m, uint64_t seed, int64_t item, bool per_item) {
   const uint64_t s = per_item ? derive_seed(seed, "item-exemplars", {uint64_t(item)}) : seed;
   std::vector<Example> shots;
@@ -101,19 +91,12 @@ std::vector<Example> method_exemplars(const Task& task, const Method& m, uint64_
   } else {
     shots = exemplars(task, m.shots, s);
   }
-  if (m.probe == "random-labels") {
-    // Each exemplar shows the next one's answer: labels that do not fit the question.
-    std::vector<std::string> answers;
-    for (const auto& e : shots) answers.push_back(e.answer);
-    for (size_t i = 0; i < shots.size(); ++i) shots[i].answer = answers[(i + 1) % answers.size()];
-  } else if (m.probe == "flipped") {
-    for (auto& e : shots) e.answer = flip_label(e.answer, task.name());
-  }
+  if (m.corrupt_exemplars) m.corrupt_exemplars(task, shots);  // a label probe
   return shots;
 }
 
 std::string method_prompt(const Method& m, const std::vector<Example>& shots, const Example& item) {
-  if (m.probe != "no-question") return render_few_shot(shots, m.format, item);
+  if (!m.answers_only) return render_few_shot(shots, m.format, item);
   std::string out;  // answers alone: does the format of the demonstrations carry the effect?
   for (const auto& x : shots) out += "A:" + render_target(x, m.format) + kExampleSeparator;
   return out + render_prompt(item, m.format);

@@ -36,6 +36,9 @@ struct Method {
   ExemplarPolicy exemplars = ExemplarPolicy::drawn;
   std::string probe;         // icl probes: "", "random-labels", "flipped", "no-question"
   std::string unprobed;      // a probe's reference method (icl:K for icl:K:flipped); "" else
+  // A probe's change to the drawn exemplars (their labels); null = shown as drawn.
+  std::function<void(const Task&, std::vector<Example>&)> corrupt_exemplars;
+  bool answers_only = false;  // exemplars without their questions ("A: ..." alone)
 
   bool chain() const { return format_def(format).chain; }  // the answer ends a rationale
   // Plain in-context learning: exemplars in direct format, no probe (the report's icl:K).
