@@ -1,6 +1,7 @@
 #include "eval/summary.h"
 
 #include "core/error.h"
+#include "core/json_fields.h"
 
 namespace elab {
 
@@ -26,20 +27,9 @@ nlohmann::ordered_json metrics_json(const EvalMetrics& m, bool group) {
   return j;
 }
 
-// Reads a key of the expected JSON type; an Error naming the source and the key otherwise.
-template <typename T>
-T field(const nlohmann::json& j, const char* key, const std::string& where, T fallback) {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  try {
-    return j[key].get<T>();
-  } catch (const nlohmann::json::exception&) {
-    fail("{}: evaluation summary key '{}' has the wrong type ({})", where, key, j[key].dump());
-  }
-}
-
 std::optional<double> optional_field(const nlohmann::json& j, const char* key, const std::string& where) {
   if (!j.contains(key) || j[key].is_null()) return std::nullopt;
-  return field<double>(j, key, where, 0);
+  return json_field<double>(j, key, where, 0);
 }
 
 }  // namespace
@@ -71,38 +61,38 @@ nlohmann::ordered_json to_json(const EvalSummary& s) {
 EvalSummary eval_summary_from_json(const nlohmann::json& j, const std::string& where) {
   check(j.is_object(), "{}: an evaluation summary must be a JSON object, got {}", where, j.type_name());
   EvalSummary s;
-  s.task = field<std::string>(j, "task", where, "");
-  s.split = field<std::string>(j, "split", where, "");
-  s.method = field<std::string>(j, "method", where, "");
-  s.model = field<std::string>(j, "model", where, "");
-  s.n = field<int64_t>(j, "n", where, 0);
-  s.accuracy = field<double>(j, "accuracy", where, 0);
-  const auto ci = field<std::vector<double>>(j, "ci95", where, {});
+  s.task = json_field<std::string>(j, "task", where, "");
+  s.split = json_field<std::string>(j, "split", where, "");
+  s.method = json_field<std::string>(j, "method", where, "");
+  s.model = json_field<std::string>(j, "model", where, "");
+  s.n = json_field<int64_t>(j, "n", where, 0);
+  s.accuracy = json_field<double>(j, "accuracy", where, 0);
+  const auto ci = json_field<std::vector<double>>(j, "ci95", where, {});
   check(ci.empty() || ci.size() == 2, "{}: evaluation summary key 'ci95' must hold two numbers", where);
   if (ci.size() == 2) s.ci_lo = ci[0], s.ci_hi = ci[1];
-  s.extraction = field<std::string>(j, "extraction", where, "strict");
-  s.extractor = field<std::string>(j, "extractor", where, "");
-  s.accuracy_strict = field<double>(j, "accuracy_strict", where, s.accuracy);  // results from before the audit
+  s.extraction = json_field<std::string>(j, "extraction", where, "strict");
+  s.extractor = json_field<std::string>(j, "extractor", where, "");
+  s.accuracy_strict = json_field<double>(j, "accuracy_strict", where, s.accuracy);  // results from before the audit
   s.accuracy_lenient = optional_field(j, "accuracy_lenient", where);
   if (j.contains("metrics")) {
     const auto& m = j["metrics"];
     check(m.is_object(), "{}: evaluation summary key 'metrics' must be an object", where);
-    s.metrics.extract_fail = field<double>(m, "extract_fail", where, 0);
-    s.metrics.char_accuracy = field<double>(m, "char_accuracy", where, 0);
-    s.metrics.edit_distance = field<double>(m, "edit_distance", where, 0);
-    s.metrics.mean_generated_tokens = field<double>(m, "mean_generated_tokens", where, 0);
-    s.metrics.seconds = field<double>(m, "seconds", where, 0);
-    s.metrics.tokens_per_s = field<double>(m, "tokens_per_s", where, 0);
+    s.metrics.extract_fail = json_field<double>(m, "extract_fail", where, 0);
+    s.metrics.char_accuracy = json_field<double>(m, "char_accuracy", where, 0);
+    s.metrics.edit_distance = json_field<double>(m, "edit_distance", where, 0);
+    s.metrics.mean_generated_tokens = json_field<double>(m, "mean_generated_tokens", where, 0);
+    s.metrics.seconds = json_field<double>(m, "seconds", where, 0);
+    s.metrics.tokens_per_s = json_field<double>(m, "tokens_per_s", where, 0);
     s.metrics.gold_logprob = optional_field(m, "gold_logprob", where);
     s.metrics.gold_logprob_per_char = optional_field(m, "gold_logprob_per_char", where);
-    s.metrics.extraction_disagreements = int64_t(field<double>(m, "extraction_disagreements", where, 0));
+    s.metrics.extraction_disagreements = int64_t(json_field<double>(m, "extraction_disagreements", where, 0));
   }
-  s.seed = field<uint64_t>(j, "seed", where, 1);
-  s.items_hash = field<std::string>(j, "items_hash", where, "");
-  s.item_correct = field<std::vector<int>>(j, "item_correct", where, {});
-  s.extraction_disagreements = field<std::vector<int64_t>>(j, "extraction_disagreements", where, {});
-  s.notes = field<std::vector<std::string>>(j, "notes", where, {});
-  s.macro_average_of = field<int64_t>(j, "macro_average_of", where, 0);
+  s.seed = json_field<uint64_t>(j, "seed", where, 1);
+  s.items_hash = json_field<std::string>(j, "items_hash", where, "");
+  s.item_correct = json_field<std::vector<int>>(j, "item_correct", where, {});
+  s.extraction_disagreements = json_field<std::vector<int64_t>>(j, "extraction_disagreements", where, {});
+  s.notes = json_field<std::vector<std::string>>(j, "notes", where, {});
+  s.macro_average_of = json_field<int64_t>(j, "macro_average_of", where, 0);
   if (j.contains("subtasks")) {
     check(j["subtasks"].is_array(), "{}: evaluation summary key 'subtasks' must be an array", where);
     for (const auto& m : j["subtasks"]) s.members.push_back(eval_summary_from_json(m, where + " subtask"));

@@ -3,27 +3,11 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/json_fields.h"
 
 namespace elab {
 
 namespace {
-
-// Reads a key of the expected type; an Error naming the record and the key otherwise.
-template <typename T>
-T field(const nlohmann::json& j, const char* key, const std::string& where, T fallback) {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  try {
-    return j[key].get<T>();
-  } catch (const nlohmann::json::exception&) {
-    fail("{}: key '{}' has the wrong type ({})", where, key, j[key].dump());
-  }
-}
-
-template <typename T>
-T required(const nlohmann::json& j, const char* key, const std::string& where) {
-  check(j.contains(key) && !j[key].is_null(), "{}: key '{}' is missing", where, key);
-  return field<T>(j, key, where, T{});
-}
 
 nlohmann::json pretrain_json(const PretrainJobSpec& s) {
   nlohmann::json j = {{"preset", s.preset}, {"recipe", s.recipe},   {"seed", s.seed}, {"tokens", s.tokens},
@@ -37,20 +21,20 @@ nlohmann::json pretrain_json(const PretrainJobSpec& s) {
 
 PretrainJobSpec pretrain_of(const nlohmann::json& j, const std::string& where) {
   PretrainJobSpec s;
-  s.preset = required<std::string>(j, "preset", where);
+  s.preset = json_required<std::string>(j, "preset", where);
   if (j.contains("model")) s.shape = shape_of(j["model"]);
-  s.recipe = required<std::string>(j, "recipe", where);
-  s.seed = field<uint64_t>(j, "seed", where, 1);
-  s.tokens = field<int64_t>(j, "tokens", where, 0);
-  s.batch = field<int64_t>(j, "batch", where, 32);
-  s.seq_len = field<int64_t>(j, "seq_len", where, 128);
-  s.lr = field<double>(j, "lr", where, 0);
-  s.loss = parse_loss_tokens(field<std::string>(j, "loss", where, "all"), where);
-  s.precision = parse_precision(field<std::string>(j, "precision", where, "fp32"), where);
+  s.recipe = json_required<std::string>(j, "recipe", where);
+  s.seed = json_field<uint64_t>(j, "seed", where, 1);
+  s.tokens = json_field<int64_t>(j, "tokens", where, 0);
+  s.batch = json_field<int64_t>(j, "batch", where, 32);
+  s.seq_len = json_field<int64_t>(j, "seq_len", where, 128);
+  s.lr = json_field<double>(j, "lr", where, 0);
+  s.loss = parse_loss_tokens(json_field<std::string>(j, "loss", where, "all"), where);
+  s.precision = parse_precision(json_field<std::string>(j, "precision", where, "fp32"), where);
   if (j.contains("control")) s.control = j["control"];
-  s.data_versions = field<std::map<std::string, int>>(j, "data", where, {});
-  s.recipe_hash = field<std::string>(j, "recipe_hash", where, "");
-  s.workers = field<int64_t>(j, "workers", where, 1);
+  s.data_versions = json_field<std::map<std::string, int>>(j, "data", where, {});
+  s.recipe_hash = json_field<std::string>(j, "recipe_hash", where, "");
+  s.workers = json_field<int64_t>(j, "workers", where, 1);
   return s;
 }
 
@@ -107,30 +91,30 @@ JobSpec job_spec_from_json(const std::string& kind, const nlohmann::json& j, con
   check(j.is_object(), "{}: a job spec must be a JSON object", where);
   if (kind == "pretrain") return pretrain_of(j, where);
   if (kind == "source")
-    return SourceJobSpec{required<std::string>(j, "name", where), required<std::string>(j, "model", where),
-                         field<std::string>(j, "args", where, "")};
+    return SourceJobSpec{json_required<std::string>(j, "name", where), json_required<std::string>(j, "model", where),
+                         json_field<std::string>(j, "args", where, "")};
   if (kind == "finetune") {
     FinetuneJobSpec f;
-    f.task = required<std::string>(j, "task", where);
-    f.method = required<std::string>(j, "method", where);
-    f.n_train = required<int64_t>(j, "n_train", where);
-    f.seed = field<uint64_t>(j, "seed", where, 1);
-    f.precision = parse_precision(field<std::string>(j, "precision", where, "fp32"), where);
-    f.task_version = field<int>(j, "task_version", where, 1);
-    f.workers = field<int64_t>(j, "workers", where, 1);
+    f.task = json_required<std::string>(j, "task", where);
+    f.method = json_required<std::string>(j, "method", where);
+    f.n_train = json_required<int64_t>(j, "n_train", where);
+    f.seed = json_field<uint64_t>(j, "seed", where, 1);
+    f.precision = parse_precision(json_field<std::string>(j, "precision", where, "fp32"), where);
+    f.task_version = json_field<int>(j, "task_version", where, 1);
+    f.workers = json_field<int64_t>(j, "workers", where, 1);
     return f;
   }
   check(kind == "eval", "{}: unknown job kind '{}' (pretrain, source, finetune, eval)", where, kind);
   EvalJobSpec e;
-  e.task = required<std::string>(j, "task", where);
-  e.split = required<std::string>(j, "split", where);
-  e.method = required<std::string>(j, "method", where);
-  e.n = field<int64_t>(j, "n", where, 0);
-  e.seed = field<uint64_t>(j, "seed", where, 1);
-  e.extractor = field<std::string>(j, "extractor", where, "");
-  e.task_version = field<int>(j, "task_version", where, 1);
-  e.snapshot = field<int64_t>(j, "snapshot", where, 0);
-  e.workers = field<int64_t>(j, "workers", where, 1);
+  e.task = json_required<std::string>(j, "task", where);
+  e.split = json_required<std::string>(j, "split", where);
+  e.method = json_required<std::string>(j, "method", where);
+  e.n = json_field<int64_t>(j, "n", where, 0);
+  e.seed = json_field<uint64_t>(j, "seed", where, 1);
+  e.extractor = json_field<std::string>(j, "extractor", where, "");
+  e.task_version = json_field<int>(j, "task_version", where, 1);
+  e.snapshot = json_field<int64_t>(j, "snapshot", where, 0);
+  e.workers = json_field<int64_t>(j, "workers", where, 1);
   return e;
 }
 
@@ -152,30 +136,30 @@ JobResult job_result_from_json(const std::string& kind, const nlohmann::json& j,
   check(j.is_object(), "{}: a job result must be a JSON object", where);
   if (kind == "pretrain") {
     PretrainOutcome p;
-    p.steps = field<int64_t>(j, "steps", where, 0);
-    p.tokens = field<int64_t>(j, "tokens", where, 0);
-    p.train_loss = field<double>(j, "train_loss", where, 0);
-    p.heldout_loss = field<double>(j, "heldout_loss", where, 0);
-    p.parameters = field<int64_t>(j, "parameters", where, 0);
+    p.steps = json_field<int64_t>(j, "steps", where, 0);
+    p.tokens = json_field<int64_t>(j, "tokens", where, 0);
+    p.train_loss = json_field<double>(j, "train_loss", where, 0);
+    p.heldout_loss = json_field<double>(j, "heldout_loss", where, 0);
+    p.parameters = json_field<int64_t>(j, "parameters", where, 0);
     if (j.contains("curves")) p.curves = j["curves"];
     return p;
   }
   if (kind == "source") return SourceOutcome{};
   if (kind == "finetune") {
     FinetuneOutcome f;
-    f.method = field<std::string>(j, "method", where, "");
-    f.task = field<std::string>(j, "task", where, "");
-    f.format = field<std::string>(j, "format", where, "direct");
-    f.n_train = field<int64_t>(j, "n_train", where, 0);
-    f.n_validation = field<int64_t>(j, "n_validation", where, 0);
-    f.steps_done = field<int64_t>(j, "steps_done", where, 0);
-    f.best_step = field<int64_t>(j, "best_step", where, 0);
-    f.trainable_parameters = field<int64_t>(j, "trainable_parameters", where, 0);
-    f.lr = field<double>(j, "lr", where, 0);
-    f.val_loss_before = field<double>(j, "val_loss_before", where, 0);
-    f.val_loss_best = field<double>(j, "val_loss_best", where, 0);
-    f.seconds = field<double>(j, "seconds", where, 0);
-    f.base_hash = field<std::string>(j, "base_hash", where, "");
+    f.method = json_field<std::string>(j, "method", where, "");
+    f.task = json_field<std::string>(j, "task", where, "");
+    f.format = json_field<std::string>(j, "format", where, "direct");
+    f.n_train = json_field<int64_t>(j, "n_train", where, 0);
+    f.n_validation = json_field<int64_t>(j, "n_validation", where, 0);
+    f.steps_done = json_field<int64_t>(j, "steps_done", where, 0);
+    f.best_step = json_field<int64_t>(j, "best_step", where, 0);
+    f.trainable_parameters = json_field<int64_t>(j, "trainable_parameters", where, 0);
+    f.lr = json_field<double>(j, "lr", where, 0);
+    f.val_loss_before = json_field<double>(j, "val_loss_before", where, 0);
+    f.val_loss_best = json_field<double>(j, "val_loss_best", where, 0);
+    f.seconds = json_field<double>(j, "seconds", where, 0);
+    f.base_hash = json_field<std::string>(j, "base_hash", where, "");
     f.config = j;
     return f;
   }
