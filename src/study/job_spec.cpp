@@ -15,7 +15,7 @@ nlohmann::json pretrain_json(const PretrainJobSpec& s) {
                       {"data", s.data_versions}, {"recipe_hash", s.recipe_hash}, {"workers", s.workers}};
   if (s.precision != Precision::fp32) j["precision"] = precision_name(s.precision);
   if (s.shape) j["model"] = shape_json(*s.shape);
-  if (!s.control.empty()) j["control"] = s.control;
+  if (const auto c = to_json(s.control); !c.empty()) j["control"] = c;
   return j;
 }
 
@@ -31,7 +31,7 @@ PretrainJobSpec pretrain_of(const nlohmann::json& j, const std::string& where) {
   s.lr = json_field<double>(j, "lr", where, 0);
   s.loss = parse_loss_tokens(json_field<std::string>(j, "loss", where, "all"), where);
   s.precision = parse_precision(json_field<std::string>(j, "precision", where, "fp32"), where);
-  if (j.contains("control")) s.control = j["control"];
+  if (j.contains("control")) s.control = train_control_from_json(j["control"], where + " control");
   s.data_versions = json_field<std::map<std::string, int>>(j, "data", where, {});
   s.recipe_hash = json_field<std::string>(j, "recipe_hash", where, "");
   s.workers = json_field<int64_t>(j, "workers", where, 1);
@@ -39,6 +39,34 @@ PretrainJobSpec pretrain_of(const nlohmann::json& j, const std::string& where) {
 }
 
 }  // namespace
+
+nlohmann::json to_json(const TrainControl& c) {
+  nlohmann::json j = nlohmann::json::object();
+  auto put = [&](const char* key, const auto& v) {
+    if (v) j[key] = *v;
+  };
+  put("optimizer", c.optimizer), put("schedule", c.schedule);
+  put("weight_decay", c.weight_decay), put("beta1", c.beta1), put("beta2", c.beta2), put("momentum", c.momentum);
+  put("grad_clip", c.grad_clip), put("min_lr_ratio", c.min_lr_ratio);
+  put("warmup", c.warmup), put("train_examples", c.train_examples), put("epochs", c.epochs);
+  put("eval_every", c.eval_every), put("eval_n", c.eval_n), put("eval_tasks", c.eval_tasks), put("save_at", c.save_at);
+  return j;
+}
+
+TrainControl train_control_from_json(const nlohmann::json& j, const std::string& where) {
+  check(j.is_object(), "{}: experiment control must be a JSON object", where);
+  TrainControl c;
+  auto get = [&](const char* key, auto& v) {
+    using T = typename std::remove_reference_t<decltype(v)>::value_type;
+    if (j.contains(key) && !j[key].is_null()) v = json_field<T>(j, key, where, T{});
+  };
+  get("optimizer", c.optimizer), get("schedule", c.schedule);
+  get("weight_decay", c.weight_decay), get("beta1", c.beta1), get("beta2", c.beta2), get("momentum", c.momentum);
+  get("grad_clip", c.grad_clip), get("min_lr_ratio", c.min_lr_ratio);
+  get("warmup", c.warmup), get("train_examples", c.train_examples), get("epochs", c.epochs);
+  get("eval_every", c.eval_every), get("eval_n", c.eval_n), get("eval_tasks", c.eval_tasks), get("save_at", c.save_at);
+  return c;
+}
 
 nlohmann::json shape_json(const ModelShape& m) {
   nlohmann::json j = nlohmann::json::object();

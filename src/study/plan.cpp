@@ -114,7 +114,7 @@ StudyPlan plan_study(const StudySpec& s) {
   for (const auto& preset : s.presets) bases.push_back({preset, std::nullopt});
   for (const auto& m : s.models) bases.push_back({m.name, m.shape});
   std::vector<int64_t> snapshots;
-  if (s.control.contains("save_at")) snapshots = s.control["save_at"].get<std::vector<int64_t>>();
+  if (s.control.save_at) snapshots = *s.control.save_at;
   for (const auto& [name, shape] : bases)
     for (const auto& recipe_name : s.recipes)
       for (uint64_t seed : s.seeds) {

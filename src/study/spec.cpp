@@ -132,19 +132,27 @@ ModelShape shape_from_table(const toml::table& t, const std::string& path) {
 }
 
 // The experiment-control keys of [pretrain], checked and kept as JSON.
-nlohmann::json control_of(const toml::table& pre, const std::string& path) {
-  nlohmann::json c = nlohmann::json::object();
-  for (const char* key : {"optimizer", "schedule"})
+TrainControl control_of(const toml::table& pre, const std::string& path) {
+  TrainControl c;
+  auto text = [&](const char* key, std::optional<std::string>& v) {
     if (const toml::node* n = pre.get(key)) {
       check(n->is_string(), "{}: must be a string", where(path, *n, key));
-      c[key] = *n->value<std::string>();
+      v = *n->value<std::string>();
     }
-  for (const char* key : {"weight_decay", "beta1", "beta2", "momentum", "grad_clip", "min_lr_ratio"})
-    if (pre.get(key)) c[key] = number<double>(pre, key, 0.0, path);
-  for (const char* key : {"warmup", "train_examples", "epochs", "eval_every", "eval_n"})
-    if (pre.get(key)) c[key] = number<int64_t>(pre, key, 0, path);
-  if (pre.get("eval_tasks")) c["eval_tasks"] = strings(pre, "eval_tasks", path, true);
-  if (pre.get("save_at")) c["save_at"] = integers(pre, "save_at", path);
+  };
+  auto real = [&](const char* key, std::optional<double>& v) {
+    if (pre.get(key)) v = number<double>(pre, key, 0.0, path);
+  };
+  auto count = [&](const char* key, std::optional<int64_t>& v) {
+    if (pre.get(key)) v = number<int64_t>(pre, key, 0, path);
+  };
+  text("optimizer", c.optimizer), text("schedule", c.schedule);
+  real("weight_decay", c.weight_decay), real("beta1", c.beta1), real("beta2", c.beta2), real("momentum", c.momentum);
+  real("grad_clip", c.grad_clip), real("min_lr_ratio", c.min_lr_ratio);
+  count("warmup", c.warmup), count("train_examples", c.train_examples), count("epochs", c.epochs);
+  count("eval_every", c.eval_every), count("eval_n", c.eval_n);
+  if (pre.get("eval_tasks")) c.eval_tasks = strings(pre, "eval_tasks", path, true);
+  if (pre.get("save_at")) c.save_at = integers(pre, "save_at", path);
   return c;
 }
 
@@ -264,9 +272,9 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
   s.recipes = strings(pre, "recipes", path, !s.presets.empty() || !s.models.empty());
   for (const auto& p : s.presets) find_preset(p);  // unknown names list the valid ones
   for (const auto& r : s.recipes) find_recipe(r);
-  s.tokens = number<int64_t>(pre, "tokens", s.control.contains("epochs") ? 0 : 1000000, path);
+  s.tokens = number<int64_t>(pre, "tokens", s.control.epochs.has_value() ? 0 : 1000000, path);
   if (const toml::node* b = pre.get("batch"); b && b->is_string()) {
-    check(b->value<std::string>() == "all" && s.control.contains("train_examples"),
+    check(b->value<std::string>() == "all" && s.control.train_examples.has_value(),
           "{}: must be a number, or \"all\" with train_examples (full-batch training)", where(path, *b, "batch"));
     s.batch = -1;  // study/stages.h kBatchAll
   } else {
@@ -275,7 +283,7 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
   s.seq_len = number<int64_t>(pre, "seq_len", 128, path);
   s.lr = number<double>(pre, "lr", 0.0, path);
   s.loss = parse_loss_tokens(pre["loss"].value_or(std::string("all")), path + ": [pretrain] loss");
-  check((s.tokens > 0 || s.control.contains("epochs")) && (s.batch > 0 || s.batch == -1) && s.seq_len > 0,
+  check((s.tokens > 0 || s.control.epochs.has_value()) && (s.batch > 0 || s.batch == -1) && s.seq_len > 0,
         "{}: [pretrain] tokens (or epochs), batch and seq_len must be positive", path);
   s.precision = parse_precision(pre["precision"].value_or(std::string("fp32")), path + ": [pretrain] precision");
 

@@ -8,6 +8,7 @@
 
 #include "core/settings.h"
 #include "model/config.h"
+#include "study/job_spec.h"
 
 namespace elab {
 
@@ -54,7 +55,7 @@ struct StudySpec {
   // optimizer, weight_decay, beta1, beta2, momentum, grad_clip, schedule, warmup,
   // min_lr_ratio, train_examples, epochs, eval_tasks, eval_every, eval_n, save_at.
   // Only keys the file gives are here, so the job keys of studies without them stay.
-  nlohmann::json control = nlohmann::json::object();
+  TrainControl control;
   int64_t tokens = 1000000;
   int64_t batch = 32, seq_len = 128;
   double lr = 0;                    // 0: the preset's

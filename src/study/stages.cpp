@@ -41,22 +41,22 @@ EvalTaskSpec parse_eval_task(const std::string& spec) {
   return e;
 }
 
-void apply_train_control(TrainJob& job, const nlohmann::json& c) {
-  job.optimizer = c.value("optimizer", job.optimizer);
-  job.schedule = c.value("schedule", job.schedule);
-  job.weight_decay = c.value("weight_decay", job.weight_decay);
-  job.beta1 = c.value("beta1", job.beta1);
-  job.beta2 = c.value("beta2", job.beta2);
-  job.momentum = c.value("momentum", job.momentum);
-  job.grad_clip = c.value("grad_clip", job.grad_clip);
-  job.min_lr_ratio = c.value("min_lr_ratio", job.min_lr_ratio);
-  job.warmup_steps = c.value("warmup", job.warmup_steps);
-  job.train_examples = c.value("train_examples", job.train_examples);
-  job.epochs = c.value("epochs", job.epochs);
-  job.eval_every = c.value("eval_every", job.eval_every);
-  job.eval_n = c.value("eval_n", job.eval_n);
-  if (c.contains("eval_tasks")) job.eval_tasks = c["eval_tasks"].get<std::vector<std::string>>();
-  if (c.contains("save_at")) job.save_at = c["save_at"].get<std::vector<int64_t>>();
+void apply_train_control(TrainJob& job, const TrainControl& c) {
+  job.optimizer = c.optimizer.value_or(job.optimizer);
+  job.schedule = c.schedule.value_or(job.schedule);
+  job.weight_decay = c.weight_decay.value_or(job.weight_decay);
+  job.beta1 = c.beta1.value_or(job.beta1);
+  job.beta2 = c.beta2.value_or(job.beta2);
+  job.momentum = c.momentum.value_or(job.momentum);
+  job.grad_clip = c.grad_clip.value_or(job.grad_clip);
+  job.min_lr_ratio = c.min_lr_ratio.value_or(job.min_lr_ratio);
+  job.warmup_steps = c.warmup.value_or(job.warmup_steps);
+  job.train_examples = c.train_examples.value_or(job.train_examples);
+  job.epochs = c.epochs.value_or(job.epochs);
+  job.eval_every = c.eval_every.value_or(job.eval_every);
+  job.eval_n = c.eval_n.value_or(job.eval_n);
+  job.eval_tasks = c.eval_tasks.value_or(job.eval_tasks);
+  job.save_at = c.save_at.value_or(job.save_at);
 }
 
 nlohmann::json training_curves(const std::string& run_dir) {

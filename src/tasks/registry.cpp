@@ -20,6 +20,7 @@ std::unique_ptr<Task> make_wordprob_task(const std::string&);
 std::unique_ptr<Task> make_induction_task(const std::string&);
 std::unique_ptr<Task> make_fn_task(const std::string&);
 std::unique_ptr<Task> make_spurious_task(const std::string&);
+std::unique_ptr<Task> make_iclass_task(const std::string&);
 std::unique_ptr<Task> make_gsm8k_task(const std::string&);
 std::unique_ptr<Task> make_bbh_task(const std::string&);
 std::unique_ptr<Task> make_jsonl_task(const std::string&);
@@ -42,6 +43,9 @@ std::vector<TaskEntry>& entries() {
       {"fn", "fn[:shots=K]", "ICL-only: infer a fresh random function from pairs", false, make_fn_task},
       {"spurious", "spurious[:agree=F]", "rule label with a colour shortcut that flips out of distribution", false,
        make_spurious_task},
+      {"iclass", "iclass[:classes=C,bursty=P,burst=B,zipf=A,noise=E,...]",
+       "in-context classification (Chan et al. 2022): novel classes in context vs trained classes in weights", false,
+       make_iclass_task},
       {"gsm8k", "gsm8k", "GSM8K test problems, exemplars from train ($ELAB_DATA/gsm8k)", true, make_gsm8k_task},
       {"bbh", "bbh:<subtask>", "BIG-Bench-Hard subtask with its 3 CoT prompts ($ELAB_DATA/bbh)", true, make_bbh_task},
       {"jsonl", "jsonl:<path>", "question/answer[/rationale/split] lines of a JSONL file", true, make_jsonl_task},

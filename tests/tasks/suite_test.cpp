@@ -355,6 +355,14 @@ static std::map<std::string, Checker> checkers() {
     EXPECT_EQ(e.answer, e.key);
     EXPECT_NE(e.question.find(e.answer), std::string::npos);
   };
+  c["iclass"] = [](const Example& e) {
+    EXPECT_TRUE(e.rationale.empty());
+    ASSERT_EQ(e.answer.size(), 1u);
+    EXPECT_TRUE(e.answer[0] >= 'A' && e.answer[0] <= 'Z') << e.answer;
+    // Where the context decides (novel, swapped), the answer is a label it shows.
+    if (e.key.rfind("ood-novel", 0) == 0 || e.key.rfind("ood-swapped", 0) == 0)
+      EXPECT_NE(e.question.find(e.answer), std::string::npos) << e.question;
+  };
   c["fn"] = [](const Example& e) {
     // Every shown pair must follow the same function as the answer: check the family's law.
     static const std::regex pair(R"(f\((\w+)\) = (\w+))");
