@@ -109,7 +109,8 @@ int default_max_new_tokens(const Method& m) { return m.chain() ? 256 : 32; }
 static std::string item_answer(const Task& task, const Method& method, const std::vector<std::string>& texts,
                                Extraction mode, std::vector<std::string>* each) {
   std::vector<std::string> extracted;
-  for (const auto& t : texts) extracted.push_back(task.extract_answer(t, mode));
+  const auto& read = format_def(method.format).read_output;  // reverse: back to the task's form first
+  for (const auto& t : texts) extracted.push_back(task.extract_answer(read ? read(t) : t, mode));
   if (each) *each = extracted;
   switch (method.aggregation) {
     case Aggregation::single: return extracted[0];

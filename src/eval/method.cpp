@@ -20,6 +20,7 @@ std::vector<MethodEntry>& entries() {
       cot_method(),
       self_consistency_method(),
       complexity_method(),
+      reverse_method(),
   };
   return table;
 }

@@ -77,5 +77,6 @@ MethodEntry icl_method();
 MethodEntry cot_method();
 MethodEntry self_consistency_method();
 MethodEntry complexity_method();
+MethodEntry reverse_method();
 
 }  // namespace elab

@@ -1,5 +1,7 @@
 #include "tasks/format.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/names.h"
 
@@ -10,6 +12,18 @@ namespace {
 std::string answer_line(const std::string& answer) { return " " + answer + "\n"; }
 std::string reversed(const std::string& s) { return std::string(s.rbegin(), s.rend()); }
 bool always(const Task&, const Example&) { return true; }
+
+// The first line of an output, its characters reversed, outer whitespace kept outside:
+// " 021\n" -> " 120\n", so 120 written least-significant digit first reads as 120.
+std::string unreverse_answer_line(const std::string& output) {
+  const size_t end = output.find('\n');
+  std::string line = output.substr(0, end);
+  const size_t first = line.find_first_not_of(" \t"), last = line.find_last_not_of(" \t\r");
+  if (first == std::string::npos) return output;
+  std::string body = line.substr(first, last - first + 1);
+  std::reverse(body.begin(), body.end());
+  return line.substr(0, first) + body + (end == std::string::npos ? "" : output.substr(end));
+}
 
 // One line per format; the position is the format's id (Format::direct is 0, ...).
 const std::vector<FormatDef>& table() {
@@ -28,7 +42,8 @@ const std::vector<FormatDef>& table() {
        [](const Example& e) { return answer_line(e.answer); }, always, true},
       {"reverse", "the answer's characters reversed (Lee et al. 2023)",
        [](const Example& e) { return answer_line(reversed(e.answer)); },
-       [](const Task& t, const Example&) { return t.answer_kind() == AnswerKind::number; }, false, false, reversed},
+       [](const Task& t, const Example&) { return t.answer_kind() == AnswerKind::number; }, false, false,
+       unreverse_answer_line},
   };
   return formats;
 }

@@ -40,8 +40,9 @@ struct FormatDef {
   std::function<bool(const Task&, const Example&)> available;
   bool instruction_line = false;  // the task's instruction opens the prompt
   bool chain = false;             // the target is a chain ending "So the answer is X."
-  // The answer as the task states it, from an answer read in this format ("" = as read).
-  std::function<std::string(const std::string&)> read_answer;
+  // A model's output in this format turned back into the task's own form before the
+  // answer is extracted (reverse: the answer line's characters reversed); null = as is.
+  std::function<std::string(const std::string&)> read_output;
 };
 
 Format parse_format(const std::string& name);  // Error lists the valid names

@@ -385,3 +385,39 @@ TEST(Evaluate, OutputsThatAreNotUtf8StillMakeJson) {
 }
 
 }  // namespace elab
+
+namespace elab {
+namespace {
+
+// The reverse format (Lee et al. 2023): a model that writes sums least-significant digit
+// first, trailing zeros included (120 as "021"), scores 1.0 under reverse:K, which reads
+// its answer line back reversed, and only on palindromes under icl:K.
+TEST(Evaluate, TheReverseFormatIsReadBackReversed) {
+  auto task = make_task("add");
+  ArithmeticOracle oracle;
+  oracle.per_sample = [](long sum, int) {
+    std::string s = std::to_string(sum);
+    return " " + std::string(s.rbegin(), s.rend()) + "\n";
+  };
+  EvalSpec spec;
+  spec.n = 60;
+  spec.method = "reverse:2";
+  auto r = evaluate(oracle, *task, "add", spec);
+  EXPECT_EQ(r.summary.accuracy, 1.0);
+  // Its exemplars show reversed answers too.
+  const auto items = exemplars(*task, 2, spec.seed);
+  const std::string first = items[0].answer;
+  EXPECT_NE(oracle.seen[0].find("A: " + std::string(first.rbegin(), first.rend()) + "\n"), std::string::npos) << oracle.seen[0];
+  spec.method = "icl:2";
+  auto direct = evaluate(oracle, *task, "add", spec);
+  int palindromes = 0;
+  for (const auto& s : direct.samples) {
+    const std::string g = s["gold"];
+    palindromes += g == std::string(g.rbegin(), g.rend());
+  }
+  EXPECT_DOUBLE_EQ(direct.summary.accuracy, palindromes / 60.0);
+  EXPECT_LT(direct.summary.accuracy, 0.5);
+}
+
+}  // namespace
+}  // namespace elab
