@@ -1,7 +1,5 @@
 #include "cli/common.h"
 
-#include <iostream>
-
 #include "study/stages.h"
 #include "core/error.h"
 #include "core/fs.h"

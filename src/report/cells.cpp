@@ -7,8 +7,6 @@
 
 namespace elab {
 
-std::string ResultRow::base() const { return recipe == "source" ? preset : fmt::format("{}/{}/s{}", preset, recipe, train_seed); }
-
 std::vector<ResultRow> result_rows(const std::vector<JobRecord>& jobs) {
   std::map<std::string, const JobRecord*> by_key;
   for (const auto& j : jobs) by_key[j.key] = &j;
@@ -21,6 +19,7 @@ std::vector<ResultRow> result_rows(const std::vector<JobRecord>& jobs) {
     auto base = by_key.find(j.group);
     if (parent == by_key.end() || base == by_key.end()) continue;  // a shard without its models' records
     ResultRow r;
+    r.base = base_label(base->second->spec);
     if (const auto* p = base->second->pretrain()) {
       r.preset = p->preset;
       r.recipe = p->recipe;

@@ -31,7 +31,7 @@ struct ResultRow {
   double accuracy_strict = 0;
   int64_t snapshot = 0;  // > 0: evaluated on the base's snapshot at this step (not its final weights)
   std::vector<int64_t> extraction_disagreements;  // items strict and lenient extraction score differently
-  std::string base() const;  // "s/add/s1"
+  std::string base;  // its base as the job list names it (study/job_spec.h base_label): "s/add/s1"
 };
 
 std::vector<ResultRow> result_rows(const std::vector<JobRecord>& jobs);

@@ -19,7 +19,7 @@ void section_extraction_audit(const std::vector<ResultRow>& rows, Doc& doc) {
     for (size_t k = 0; k < r.extraction_disagreements.size() && k < 20; ++k)
       first.push_back(std::to_string(r.extraction_disagreements[k]));
     if (r.extraction_disagreements.size() > 20) first.push_back("...");
-    table.push_back({r.base(), r.adaptation, r.task, r.split, r.method,
+    table.push_back({r.base, r.adaptation, r.task, r.split, r.method,
                      fmt::format("{:.3f}", r.accuracy_strict), std::to_string(r.extraction_disagreements.size()),
                      fmt::format("{}", fmt::join(first, " "))});
   }

@@ -65,7 +65,7 @@ std::string section_scale(const Cells& c, Doc& doc) {
       for (const auto& n : notes) doc.para("Note: " + n + ".");
       const std::string t = cot_threshold_of(c, recipe, task);
       bool has_cot = false;
-      for (const auto& m : methods) has_cot |= parse_method(m).chain();
+      for (const Cell* x : cells) has_cot |= x->parsed.chain();  // the cells hold the parsed method
       if (has_cot && methods.count("direct"))
         verdicts.push_back(t.empty() ? fmt::format("{} {}: CoT does not beat direct answers at any preset here", recipe, task)
                                      : fmt::format("{} {}: CoT first beats direct answers at preset {}", recipe, task, t));

@@ -47,7 +47,7 @@ void section_training_steps(const std::vector<JobRecord>& jobs, const std::vecto
              x.task == r.task && x.split == r.split && x.method == r.method;
     });
     if (!has_snapshots) continue;
-    table.push_back({r.base(), r.task, r.split, r.method,
+    table.push_back({r.base, r.task, r.split, r.method,
                      r.snapshot > 0 ? std::to_string(r.snapshot) : "final",
                      fmt::format("{:.3f} [{:.3f}, {:.3f}]", r.accuracy, r.lo, r.hi)});
   }

@@ -18,20 +18,45 @@ std::string job_key(const JobSpec& spec, const std::string& parent) {
 
 namespace {
 
-// The version a job's key carries for a task: its own, or for a group the sum of its
-// members' (any member's change re-runs the group).
-int task_version(const std::string& spec) {
+// What the planner needs of a task, read once per task (a group builds every member,
+// and file tasks read their files).
+struct TaskFacts {
+  std::vector<std::string> splits;  // a group has one, "test"
+  std::string extractor;            // the strict rule's versioned id
+  int version = 1;                  // its own, or for a group the sum of its members' (any change re-runs it)
+};
+
+TaskFacts read_task_facts(const std::string& spec) {
+  TaskFacts f;
   const auto members = task_group(spec);
-  if (members.empty()) return make_task(spec)->version();
-  int v = 0;
-  for (const auto& m : members) v += make_task(m)->version();
-  return v;
+  if (members.empty()) {
+    auto t = make_task(spec);
+    f.splits = t->split_names();
+    f.extractor = t->extractor_id();
+    f.version = t->version();
+    return f;
+  }
+  f.splits = {"test"};
+  f.version = 0;
+  for (const auto& m : members) {
+    auto t = make_task(m);
+    if (f.extractor.empty()) f.extractor = t->extractor_id();
+    f.version += t->version();
+  }
+  return f;
 }
 
 struct Planner {
   const StudySpec& study;
   StudyPlan plan;
   std::map<std::string, size_t> index;  // job key -> position in plan.jobs
+  std::map<std::string, TaskFacts> facts_by_task;
+
+  const TaskFacts& facts(const std::string& task) {
+    auto it = facts_by_task.find(task);
+    if (it == facts_by_task.end()) it = facts_by_task.emplace(task, read_task_facts(task)).first;
+    return it->second;
+  }
 
   // Adds a job unless one with the same key exists; returns a copy (adding may move the list).
   StudyJob add(JobSpec spec, const std::string& parent, const std::string& group) {
@@ -50,10 +75,8 @@ struct Planner {
   // `snapshots`, the same on each of the model's snapshots too.
   void evals(const StudyJob& model, const std::string& task, const std::vector<std::string>& splits,
              const std::vector<std::string>& methods, int64_t n, const std::vector<int64_t>& snapshots = {}) {
-    const auto members = task_group(task);
-    auto first = make_task(members.empty() ? task : members.front());
-    // A group is evaluated on its members' test sets (its one split, "test").
-    const auto have = members.empty() ? first->split_names() : std::vector<std::string>{"test"};
+    const TaskFacts& t = facts(task);
+    const auto& have = t.splits;
     for (const auto& split : splits) {
       if (std::find(have.begin(), have.end(), split) == have.end()) {
         skip(fmt::format("task {} has no split {} (it has {})", task, split, fmt::join(have, ", ")));
@@ -64,8 +87,8 @@ struct Planner {
         e.task = task, e.split = split, e.method = m, e.n = n, e.seed = study.seed;
         // The extraction rule's name and version: a changed rule re-runs exactly the
         // evaluations that used it.
-        e.extractor = first->extractor_id();
-        e.task_version = task_version(task);
+        e.extractor = t.extractor;
+        e.task_version = t.version;
         e.workers = study.workers;
         add(e, model.key, model.group);
         for (int64_t step : snapshots) {
@@ -89,7 +112,7 @@ struct Planner {
           for (int64_t n : block.n_train) {
             FinetuneJobSpec f;
             f.task = task, f.method = method, f.n_train = n, f.seed = study.seed, f.precision = study.precision;
-            f.task_version = task_version(task);
+            f.task_version = facts(task).version;
             f.workers = study.workers;
             const StudyJob ft = add(f, base.key, base.group);
             evals(ft, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n);
@@ -115,6 +138,14 @@ StudyPlan plan_study(const StudySpec& s) {
   for (const auto& m : s.models) bases.push_back({m.name, m.shape});
   std::vector<int64_t> snapshots;
   if (s.control.save_at) snapshots = *s.control.save_at;
+  // The data's versions, per recipe: every task of the recipe, and the recipe's own text.
+  std::map<std::string, std::pair<std::map<std::string, int>, std::string>> data_of;
+  for (const auto& recipe_name : s.recipes) {
+    const Recipe recipe = find_recipe(recipe_name);
+    auto& [versions, hash] = data_of[recipe_name];
+    for (const auto& entry : recipe.entries) versions[entry.task] = p.facts(entry.task).version;
+    hash = hash_hex(recipe.describe());
+  }
   for (const auto& [name, shape] : bases)
     for (const auto& recipe_name : s.recipes)
       for (uint64_t seed : s.seeds) {
@@ -123,10 +154,7 @@ StudyPlan plan_study(const StudySpec& s) {
         pre.tokens = s.tokens, pre.batch = s.batch, pre.seq_len = s.seq_len, pre.lr = s.lr, pre.loss = s.loss;
         pre.precision = s.precision;
         pre.control = s.control;
-        // The data's versions: every task of the recipe, and the recipe's own text.
-        const Recipe recipe = find_recipe(recipe_name);
-        for (const auto& entry : recipe.entries) pre.data_versions[entry.task] = make_task(entry.task)->version();
-        pre.recipe_hash = hash_hex(recipe.describe());
+        std::tie(pre.data_versions, pre.recipe_hash) = data_of.at(recipe_name);
         pre.workers = s.workers;
         p.children(p.add(pre, "", ""), snapshots);
       }

@@ -1,7 +1,5 @@
 #include "study/stages.h"
 
-#include <iostream>
-
 #include <fmt/format.h>
 
 #include "backends/native.h"
@@ -348,10 +346,9 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
 EvalResult run_eval_job(const EvalJob& job) {
   set_skip_bad_lines(job.skip_bad);
   const std::vector<std::string> members = task_group(job.task);
-  if (members.empty()) {
-    auto task = make_task(job.task);
-    if (!job.spec.split.empty()) task->check_split(job.spec.split);
-  }
+  // Built once (a file task reads its file), and checked before a model is loaded.
+  std::unique_ptr<Task> task = members.empty() ? make_task(job.task) : nullptr;
+  if (task && !job.spec.split.empty()) task->check_split(job.spec.split);
   parse_method(job.spec.method);  // fail on a bad method before loading a model
   BackendArgs args = job.backend;
   if (backend_for(job.model).scheme.empty()) {  // the native engine: the job's device and threads
@@ -359,7 +356,7 @@ EvalResult run_eval_job(const EvalJob& job) {
     args.emplace("workers", std::to_string(job.workers));
   }
   auto backend = make_backend(job.model, args);
-  EvalResult result = members.empty() ? evaluate(*backend, *make_task(job.task), job.task, job.spec)
+  EvalResult result = task ? evaluate(*backend, *task, job.task, job.spec)
                                       : evaluate_group(*backend, job.task, members, job.spec, job.on_member);
   // Models may emit bytes that are not UTF-8: JSON gets U+FFFD in their place.
   const auto replace = nlohmann::ordered_json::error_handler_t::replace;
