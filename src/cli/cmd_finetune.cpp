@@ -21,7 +21,9 @@ void add_finetune_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("finetune", "Fine-tune a base model on N examples of a task (full, LoRA, prefix)");
   cmd->footer(
       "The N examples are the first N of the task's exemplar pool for --seed: the same seed gives icl:K the first K "
-      "of them. The last ~N/8 of the N are held out as the validation slice for early stopping. A LoRA or prefix "
+      "of them. Model selection uses only those N: --folds K cross-validation within them (fold f holds out every "
+      "K-th example, stopping early on its held-out loss) picks the number of steps, then a refit on all N runs it "
+      "(docs/FINETUNING.md, Protocol). A LoRA or prefix "
       "run writes an adapter directory (adapter_config.json, adapter_model.safetensors) that refers to --base by "
       "path and content hash; a full run writes a checkpoint. Any of them is a --model for elab eval.");
   cmd->add_option("--base", job->base, "base checkpoint directory")->required();
@@ -32,7 +34,7 @@ void add_finetune_command(CLI::App& app) {
     lrs.push_back(fmt::format("{} {:g}", m.name, m.default_lr));
   }
   cmd->add_option("--method", c.method, fmt::format("{}", fmt::join(names, " | ")))->required();
-  cmd->add_option("--n-train", job->n_train, "labelled examples N (validation slice included)")->required();
+  cmd->add_option("--n-train", job->n_train, "labelled examples N (all are trained on)")->required();
   cmd->add_option("--out", job->out, "output directory")->required();
   cmd->add_option("--seed", c.seed, "seed: which examples, adapter init, example order")->capture_default_str();
   cmd->add_option("--format", job->format, "format of the examples (direct, cot, instruct, ...)")->capture_default_str();
@@ -40,8 +42,10 @@ void add_finetune_command(CLI::App& app) {
   cmd->add_option("--batch", c.batch_size, "examples per step (at most the training examples)")->capture_default_str();
   cmd->add_option("--lr", c.lr, fmt::format("peak learning rate (0 = the method's default: {})", fmt::join(lrs, ", ")))
       ->capture_default_str();
-  cmd->add_option("--eval-every", c.eval_every, "validation loss every N steps")->capture_default_str();
-  cmd->add_option("--patience", c.patience, "stop after this many validations without improvement")
+  cmd->add_option("--folds", c.folds, "cross-validation folds within the N that choose the steps (1 = none: --steps on all N)")
+      ->capture_default_str();
+  cmd->add_option("--eval-every", c.eval_every, "held-out loss of each fold every N steps")->capture_default_str();
+  cmd->add_option("--patience", c.patience, "a fold stops after this many held-out evaluations without improvement")
       ->capture_default_str();
   cmd->add_option("--weight-decay", c.weight_decay, "AdamW weight decay on matrices")->capture_default_str();
   cmd->add_option("--rank", c.lora.rank, "LoRA rank r")->capture_default_str();
@@ -61,11 +65,12 @@ void add_finetune_command(CLI::App& app) {
     job->device = machine->device;
     auto r = run_finetune_job(*job);
     if (!r.main_rank) return;
-    fmt::print("finetuned {} on {}: N={} ({} train, {} validation), {} steps (best {}), validation loss {:.4f} -> {:.4f}, "
-               "{} trainable parameters, {} -> {}\n",
-               job->config.method, job->task, job->n_train, r.n_train, r.n_val, r.run.steps_done, r.run.best_step,
-               r.run.first_val_loss, r.run.best_val_loss, human_count(double(r.run.trainable_parameters)),
-               human_duration(r.run.seconds), job->out);
+    fmt::print("finetuned {} on {}: N={}, {} steps on all N{}, {} trainable parameters, {} -> {}\n", job->config.method,
+               job->task, job->n_train, r.run.steps_done,
+               r.folds > 1 ? fmt::format(" (chosen by {}-fold cross-validation: held-out loss {:.4f} -> {:.4f})", r.folds,
+                                         r.run.first_val_loss, r.run.best_val_loss)
+                           : std::string(" (no selection)"),
+               human_count(double(r.run.trainable_parameters)), human_duration(r.run.seconds), job->out);
   });
 }
 

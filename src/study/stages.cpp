@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+#include <map>
+
 #include "backends/native.h"
 #include "backends/registry.h"
 #include "core/error.h"
@@ -25,19 +28,6 @@ static std::unique_ptr<DataParallel> join_ranks(const DistJobOptions& o) {
 }
 
 static int local_rank(const DataParallel* dist) { return dist ? dist->options().local_rank : -1; }
-
-EvalTaskSpec parse_eval_task(const std::string& spec) {
-  EvalTaskSpec e;
-  const size_t a = spec.find('@');
-  e.task = spec.substr(0, a);
-  if (a != std::string::npos) {
-    const size_t b = spec.find('@', a + 1);
-    e.split = spec.substr(a + 1, b == std::string::npos ? std::string::npos : b - a - 1);
-    if (b != std::string::npos) e.method = spec.substr(b + 1);
-  }
-  check(!e.task.empty(), "--eval-task '{}': expected TASK[@SPLIT[@METHOD]]", spec);
-  return e;
-}
 
 void apply_train_control(TrainJob& job, const TrainControl& c) {
   job.optimizer = c.optimizer.value_or(job.optimizer);
@@ -257,9 +247,59 @@ TrainResult run_train_job(const TrainJob& job) {
   return train(model, *data, *heldout, cfg, run);
 }
 
-// The validation slice: the last ~1/8 of the N examples (at least one), never test items.
-// With a single example there is nothing to hold out, and it validates on itself.
-static int64_t validation_count(int64_t n) { return n < 2 ? 0 : std::max<int64_t>(1, (n + 4) / 8); }
+// Model selection within the N examples, the same N that icl:N shows, and nothing else:
+// k-fold cross-validation. Fold f holds out the examples i with i % k == f and trains on
+// the others, recording the held-out loss every eval_every steps (stopping early on
+// patience); the step count whose held-out loss, averaged over the folds, is lowest is
+// then run on all N without selection, on the same learning-rate schedule. No example
+// outside the N, and no test item, is looked at (docs/FINETUNING.md, "Protocol").
+struct StepSelection {
+  int64_t folds = 1;          // 1: no selection (cfg.steps on all N)
+  int64_t steps = 0;          // the step count refit on all N
+  double cv_loss_before = 0;  // mean held-out loss of the base
+  double cv_loss = 0;         // ... and at the chosen step
+  std::vector<int64_t> fold_best;
+};
+
+static StepSelection select_steps(const FinetuneJob& job, const std::vector<Example>& examples, const Task& task,
+                                  Format format, DataParallel* dist) {
+  const FinetuneConfig& cfg = job.config;
+  StepSelection sel;
+  sel.steps = cfg.steps;
+  const int64_t n = int64_t(examples.size());
+  sel.folds = std::min(cfg.folds, n);
+  if (sel.folds < 2) return sel;
+  std::map<int64_t, std::pair<double, int64_t>> by_step;  // step -> (sum of held-out losses, folds)
+  for (int64_t f = 0; f < sel.folds; ++f) {
+    std::vector<Example> train, held_out;
+    for (int64_t i = 0; i < n; ++i) (i % sel.folds == f ? held_out : train).push_back(examples[size_t(i)]);
+    ExampleStream train_stream(train, format, task.instruction(), derive_seed(cfg.seed, fmt::format("fold-order-{}", f)), true);
+    ExampleStream val_stream(held_out, format, task.instruction(), 0, false);
+    Checkpoint base = load_checkpoint(job.base, parse_device(job.device, local_rank(dist)));
+    FinetuneConfig fold_cfg = cfg;
+    fold_cfg.seq_len = std::max(train_stream.longest(), val_stream.longest()) - 1;
+    fold_cfg.batch_size = std::min(cfg.batch_size, train_stream.size());
+    if (dist) fold_cfg.batch_size = std::max<int64_t>(dist->world_size(), fold_cfg.batch_size - fold_cfg.batch_size % dist->world_size());
+    auto trainable = prepare_finetune(base.model, fold_cfg);
+    const auto r = finetune(base.model, trainable, train_stream, &val_stream, val_stream.size(), fold_cfg,
+                            fmt::format("fold {}/{} {}", f + 1, sel.folds, cfg.method), dist);
+    sel.fold_best.push_back(r.best_step);
+    for (const auto& [step, loss] : r.val_curve) {
+      by_step[step].first += loss;
+      by_step[step].second += 1;
+    }
+  }
+  // The steps every fold reached (a fold that stopped early has no later points).
+  double best = std::numeric_limits<double>::infinity();
+  for (const auto& [step, acc] : by_step) {
+    if (acc.second < sel.folds) continue;
+    const double mean = acc.first / double(sel.folds);
+    if (step == 0) sel.cv_loss_before = mean;
+    if (mean < best) best = mean, sel.steps = step;
+  }
+  sel.cv_loss = best;
+  return sel;
+}
 
 FinetuneJobResult run_finetune_job(FinetuneJob job) {
   FinetuneConfig& cfg = job.config;
@@ -278,54 +318,58 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
 
   auto task = make_task(job.task);
   auto examples = exemplars(*task, job.n_train, cfg.seed);  // Error when the pool is too small
-  const int64_t n_val = validation_count(job.n_train);
-  std::vector<Example> train_examples(examples.begin(), examples.end() - n_val);
-  std::vector<Example> val_examples = n_val > 0 ? std::vector<Example>(examples.end() - n_val, examples.end()) : examples;
-  ExampleStream train_stream(train_examples, format, task->instruction(), derive_seed(cfg.seed, "finetune-order"), true);
-  ExampleStream val_stream(val_examples, format, task->instruction(), 0, false);
+  ExampleStream train_stream(examples, format, task->instruction(), derive_seed(cfg.seed, "finetune-order"), true);
 
   auto dist = join_ranks(job.dist);
   const bool main_rank = !dist || dist->is_main();
-  Checkpoint base = load_checkpoint(job.base, parse_device(job.device, local_rank(dist.get())));
-  const int64_t longest = std::max(train_stream.longest(), val_stream.longest());
-  check(longest <= base.config.max_seq_len, "task {}: an example in format {} has {} tokens, more than the model's context of {}",
-        job.task, job.format, longest, base.config.max_seq_len);
-  cfg.seq_len = longest - 1;
-  cfg.batch_size = std::min(cfg.batch_size, train_stream.size());
-  if (const auto& method = find_finetune_method(cfg.method); method.check_base) method.check_base(cfg, base.config);
+  const ModelConfig base_config = load_checkpoint(job.base, parse_device(job.device, local_rank(dist.get()))).config;
+  check(train_stream.longest() <= base_config.max_seq_len,
+        "task {}: an example in format {} has {} tokens, more than the model's context of {}", job.task, job.format,
+        train_stream.longest(), base_config.max_seq_len);
+  if (const auto& method = find_finetune_method(cfg.method); method.check_base) method.check_base(cfg, base_config);
+  if (dist)
+    check(std::min(cfg.batch_size, train_stream.size()) >= dist->world_size(),
+          "{} training examples cannot be shared by {} ranks", train_stream.size(), dist->world_size());
 
-  if (dist) {
-    // Ranks take equal shares of each batch: the batch rounds down to a multiple of them.
-    cfg.batch_size -= cfg.batch_size % dist->world_size();
-    check(cfg.batch_size > 0, "{} training examples cannot be shared by {} ranks", train_stream.size(),
-          dist->world_size());
-  }
-  auto trainable = prepare_finetune(base.model, cfg);
-  if (main_rank)
-    fmt::print(stderr, "finetune {}: {} on {} (N={}: {} train, {} validation), {} trainable parameters, lr {:.2g}\n",
-             cfg.method, job.base, job.task, job.n_train, train_examples.size(), n_val,
-             human_count(double([&] { int64_t n = 0; for (auto& [k, p] : trainable) n += p.numel(); return n; }())),
-             cfg.lr > 0 ? cfg.lr : default_finetune_lr(cfg.method));
   install_interrupt_handler();
+  const StepSelection sel = select_steps(job, examples, *task, format, dist.get());
+  // The refit: all N examples, the chosen number of steps on the schedule the folds ran.
+  Checkpoint base = load_checkpoint(job.base, parse_device(job.device, local_rank(dist.get())));
+  FinetuneConfig fit = cfg;
+  fit.seq_len = train_stream.longest() - 1;
+  fit.batch_size = std::min(cfg.batch_size, train_stream.size());
+  if (dist) fit.batch_size -= fit.batch_size % dist->world_size();  // equal shares of each batch
+  fit.stop_at = std::max<int64_t>(1, sel.steps);  // at least one step, so that the result is a trained model
+  auto trainable = prepare_finetune(base.model, fit);
+  if (main_rank)
+    fmt::print(stderr, "finetune {}: {} on {} (N={}; {}), {} trainable parameters, lr {:.2g}\n", cfg.method, job.base,
+               job.task, job.n_train,
+               sel.folds > 1 ? fmt::format("{}-fold selection chose {} steps", sel.folds, fit.stop_at)
+                             : fmt::format("no selection, {} steps", fit.stop_at),
+               human_count(double([&] { int64_t n = 0; for (auto& [k, p] : trainable) n += p.numel(); return n; }())),
+               cfg.lr > 0 ? cfg.lr : default_finetune_lr(cfg.method));
   FinetuneJobResult result;
-  result.run = finetune(base.model, trainable, train_stream, val_stream, val_stream.size(), cfg, "finetune " + cfg.method,
-                        dist.get());
+  result.run = finetune(base.model, trainable, train_stream, nullptr, 0, fit, "finetune " + cfg.method, dist.get());
+  result.run.first_val_loss = sel.cv_loss_before;
+  result.run.best_val_loss = sel.cv_loss;
+  result.run.best_step = sel.steps;  // what the selection chose (0: no step beat the base; the refit still takes one)
   result.main_rank = main_rank;
-  result.n_train = int64_t(train_examples.size());
-  result.n_val = n_val;
+  result.n_train = int64_t(examples.size());
+  result.folds = sel.folds;
 
   nlohmann::json info = cfg.to_json();
   info["lr"] = cfg.lr > 0 ? cfg.lr : default_finetune_lr(cfg.method);
   info.update({{"task", job.task},
                {"n_train", job.n_train},
-               {"n_validation", n_val},
+               {"n_validation", 0},
+               {"fold_best_steps", sel.fold_best},
                {"format", job.format},
                {"examples", train_stream.describe()},
                {"base", fs::absolute(job.base).lexically_normal().string()},
                {"base_hash", checkpoint_hash(job.base)},
                {"steps_done", result.run.steps_done},
                {"best_step", result.run.best_step},
-               {"val_loss_before", result.run.first_val_loss},
+               {"val_loss_before", result.run.first_val_loss},  // mean over the folds' held-out examples
                {"val_loss_best", result.run.best_val_loss},
                {"trainable_parameters", result.run.trainable_parameters},
                {"seconds", result.run.seconds}});

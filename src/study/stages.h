@@ -75,12 +75,6 @@ void apply_train_control(TrainJob& job, const TrainControl& control);
 // The "evals" of each step of a run's train_log.jsonl: [{"step", "evals"}, ...].
 nlohmann::json training_curves(const std::string& run_dir);
 
-// "TASK[@SPLIT[@METHOD]]" of --eval-task: split "" = the task's default, method "direct".
-struct EvalTaskSpec {
-  std::string task, split, method = "direct";
-};
-EvalTaskSpec parse_eval_task(const std::string& spec);
-
 // Fine-tune a base on the first N examples of a task's exemplar pool: with the same seed,
 // the K exemplars of icl:K are the first K of these N.
 struct FinetuneJob {
@@ -99,7 +93,8 @@ struct FinetuneJob {
 struct FinetuneJobResult {
   FinetuneResult run;
   FinetuneOutcome outcome;  // what a study records (study/job_spec.h)
-  int64_t n_train = 0, n_val = 0;
+  int64_t n_train = 0;  // every one of the N
+  int64_t folds = 1;    // of the step selection (1: none)
   nlohmann::json meta;
   bool main_rank = true;  // false on data-parallel ranks other than 0, which write nothing
 };

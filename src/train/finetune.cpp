@@ -52,6 +52,8 @@ void FinetuneConfig::validate() const {
   check(batch_size > 0, "--batch must be positive, got {}", batch_size);
   check(lr >= 0, "--lr must be positive, got {}", lr);
   check(eval_every > 0 && patience > 0, "--eval-every and --patience must be positive");
+  check(stop_at >= 0, "stop_at must not be negative");
+  check(folds >= 1, "--folds must be at least 1 (1: no model selection), got {}", folds);
   if (m.validate) m.validate(*this);
 }
 
@@ -59,7 +61,7 @@ nlohmann::json FinetuneConfig::to_json() const {
   nlohmann::json j = {{"method", method},         {"steps", steps},           {"batch_size", batch_size},
                       {"seq_len", seq_len},       {"lr", lr},                 {"warmup_steps", warmup_steps},
                       {"eval_every", eval_every}, {"patience", patience},     {"grad_clip", grad_clip},
-                      {"weight_decay", weight_decay}, {"seed", seed}};
+                      {"weight_decay", weight_decay}, {"seed", seed}, {"folds", folds}};
   if (const auto& m = find_finetune_method(method); m.settings) j.update(m.settings(*this));
   if (precision != Precision::fp32) j["precision"] = precision_name(precision);
   return j;
@@ -78,7 +80,7 @@ std::vector<std::pair<std::string, torch::Tensor>> prepare_finetune(Transformer&
 }
 
 FinetuneResult finetune(Transformer& model, const std::vector<std::pair<std::string, torch::Tensor>>& trainable,
-                        const TokenStream& train, const TokenStream& val, int64_t val_rows, const FinetuneConfig& cfg,
+                        const TokenStream& train, const TokenStream* val, int64_t val_rows, const FinetuneConfig& cfg,
                         const std::string& label, DataParallel* dist) {
   cfg.validate();
   const RowShare share = rank_rows(cfg.batch_size, 1, dist);
@@ -99,7 +101,7 @@ FinetuneResult finetune(Transformer& model, const std::vector<std::pair<std::str
 
   FinetuneResult result;
   for (const auto& [name, p] : trainable) result.trainable_parameters += p.numel();
-  auto val_loss = [&] { return evaluate_loss(model, val, 1, val_rows, cfg.seq_len, dist); };
+  auto val_loss = [&] { return val ? evaluate_loss(model, *val, 1, val_rows, cfg.seq_len, dist) : 0.0; };
   // The weights of the best step so far (by validation loss), restored at the end.
   auto snapshot = [&] {
     torch::NoGradGuard no_grad;
@@ -108,24 +110,27 @@ FinetuneResult finetune(Transformer& model, const std::vector<std::pair<std::str
     return copy;
   };
   result.first_val_loss = result.best_val_loss = val_loss();
-  std::vector<torch::Tensor> best = snapshot();
+  if (val) result.val_curve.emplace_back(0, result.first_val_loss);
+  std::vector<torch::Tensor> best = val ? snapshot() : std::vector<torch::Tensor>{};
 
   model->train();
   Progress progress(label, cfg.steps, dist == nullptr || dist->is_main());
   TokenBatch batch;
   auto t0 = std::chrono::steady_clock::now();
   int64_t since_best = 0, step = 0;
-  result.log += nlohmann::json({{"step", 0}, {"val_loss", result.first_val_loss}}).dump() + "\n";
-  while (step < cfg.steps) {
+  if (val) result.log += nlohmann::json({{"step", 0}, {"val_loss", result.first_val_loss}}).dump() + "\n";
+  const int64_t last = cfg.stop_at > 0 ? std::min(cfg.stop_at, cfg.steps) : cfg.steps;
+  while (step < last) {
     train.read_rows(step, cfg.batch_size, share.first, share.count, cfg.seq_len, batch);
     const double step_lr = schedule.at(step);
     StepStats stats = train_step(model, optimizer, batch, step_cfg, step_lr, dist);
     check(!stats.interrupted, "interrupted at fine-tuning step {}; nothing was written", step);
     ++step;
     nlohmann::json entry = {{"step", step}, {"loss", stats.loss}, {"lr", step_lr}, {"grad_norm", stats.grad_norm}};
-    if (step % cfg.eval_every == 0 || step == cfg.steps) {
+    if (val && (step % cfg.eval_every == 0 || step == last)) {
       const double v = val_loss();
       entry["val_loss"] = v;
+      result.val_curve.emplace_back(step, v);
       if (v < result.best_val_loss) {
         result.best_val_loss = v;
         result.best_step = step;
@@ -136,14 +141,16 @@ FinetuneResult finetune(Transformer& model, const std::vector<std::pair<std::str
       }
     }
     result.log += entry.dump() + "\n";
-    progress.update(step, fmt::format("loss {:.3f} best val {:.3f} @{}", stats.loss, result.best_val_loss, result.best_step));
+    progress.update(step, val ? fmt::format("loss {:.3f} best val {:.3f} @{}", stats.loss, result.best_val_loss, result.best_step)
+                              : fmt::format("loss {:.3f}", stats.loss));
     if (since_best >= cfg.patience) break;  // early stopping
   }
   progress.finish();
   result.steps_done = step;
+  if (!val) result.best_step = step;  // no selection: the last step's weights
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   result.optimizer_bytes = optimizer.state_bytes();
-  {
+  if (val) {
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < trainable.size(); ++i) trainable[i].second.copy_(best[i]);
   }

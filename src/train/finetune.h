@@ -1,8 +1,10 @@
 #pragma once
 // Fine-tuning a base model on a small labelled set: all weights ("full"), a LoRA adapter
 // ("lora") or prefix-tuning ("prefix"). Only the chosen parameters are trained (the rest
-// are frozen, and the optimiser holds state for the trained ones only); the held-out loss
-// on a validation slice picks the best step (early stopping), whose weights are kept.
+// are frozen, and the optimiser holds state for the trained ones only). With a
+// validation set, its loss picks the best step (early stopping) and those weights are
+// kept; without one, the run takes exactly `steps` steps. The study's protocol (k-fold
+// within the N examples, then a refit on all N) is built from the two in study/stages.cpp.
 #include <torch/torch.h>
 
 #include <functional>
@@ -26,6 +28,11 @@ struct FinetuneConfig {
   int64_t warmup_steps = 10;
   int64_t eval_every = 10;      // validation loss every N steps
   int64_t patience = 10;        // stop after this many evaluations without improvement
+  // Model selection within the N examples: k-fold cross-validation picks the number of
+  // steps (the lowest mean held-out loss), then a refit on all N runs that many. 1: no
+  // selection, `steps` steps on all N. At most N folds (leave-one-out).
+  int64_t folds = 4;
+  int64_t stop_at = 0;  // > 0: stop after this step, on the schedule of `steps` (a refit after selection)
   double grad_clip = 1.0;
   double weight_decay = 0.0;
   uint64_t seed = 1;            // adapter init, row order, dropout
@@ -90,6 +97,7 @@ struct FinetuneResult {
   int64_t best_step = 0;
   double best_val_loss = 0;
   double first_val_loss = 0;  // before any step: the base model's
+  std::vector<std::pair<int64_t, double>> val_curve;  // (step, validation loss), step 0 first; empty without validation
   double seconds = 0;
   int64_t trainable_parameters = 0;
   int64_t optimizer_bytes = 0;
@@ -100,11 +108,12 @@ struct FinetuneResult {
 // Returns the parameters to train, with their names.
 std::vector<std::pair<std::string, torch::Tensor>> prepare_finetune(Transformer& model, const FinetuneConfig& cfg);
 
-// Fine-tunes `model` (prepared by prepare_finetune) on `train`; `val` is scored as
-// `val_rows` rows in one pass. On return the model holds the best weights, and a prefix
-// encoder has been replaced by its fixed prefixes.
+// Fine-tunes `model` (prepared by prepare_finetune) on `train`. With `val` (scored as
+// `val_rows` rows in one pass) the model ends with the weights of the step of lowest
+// validation loss; with val = nullptr, with its weights after cfg.steps steps. A prefix
+// encoder is then replaced by its fixed prefixes.
 FinetuneResult finetune(Transformer& model, const std::vector<std::pair<std::string, torch::Tensor>>& trainable,
-                        const TokenStream& train, const TokenStream& val, int64_t val_rows, const FinetuneConfig& cfg,
+                        const TokenStream& train, const TokenStream* val, int64_t val_rows, const FinetuneConfig& cfg,
                         const std::string& label, DataParallel* dist = nullptr);
 
 }  // namespace elab

@@ -64,10 +64,13 @@ class FinetuneEndToEnd : public ::testing::Test {
 TEST_F(FinetuneEndToEnd, FullAndLoraOnLastletter) {
   pretrain_base();
   const double zero_shot = accuracy(base(), "lastletter", "direct");
-  auto r = run_finetune_job(job("full", 256, "full-256"));
-  EXPECT_EQ(r.n_train, 224);
-  EXPECT_EQ(r.n_val, 32);
-  EXPECT_LT(r.run.best_val_loss, r.run.first_val_loss);
+  auto full = job("full", 256, "full-256");
+  full.config.folds = 2;  // two folds and the refit: a third of the default's training time
+  auto r = run_finetune_job(full);
+  EXPECT_EQ(r.n_train, 256) << "every one of the N is trained on";
+  EXPECT_EQ(r.folds, 2);
+  EXPECT_LT(r.run.best_val_loss, r.run.first_val_loss) << "the chosen step's held-out loss is below the base's";
+  EXPECT_EQ(r.meta["finetune"]["fold_best_steps"].size(), 2u);
   double low = 0;
   const double tuned = accuracy(path("full-256"), "lastletter", "direct", &low);
   std::cout << "lastletter: zero-shot " << zero_shot << ", full fine-tuning N=256 " << tuned << "\n";
@@ -129,7 +132,8 @@ TEST_F(FinetuneEndToEnd, FullAndLoraOnLastletter) {
 }
 
 // Fair budgets: with one seed, icl:K's exemplars are the first K of fine-tuning's N, and
-// the fine-tuning set is exactly those N minus the validation slice at their end.
+// the fine-tuning set is exactly those N: the folds that choose the step count split
+// them, and the refit trains on all of them.
 TEST_F(FinetuneEndToEnd, IclExemplarsAreTheFirstKOfTheFineTuningExamples) {
   untrained_base();
   auto task = make_task("lastletter");
@@ -139,11 +143,25 @@ TEST_F(FinetuneEndToEnd, IclExemplarsAreTheFirstKOfTheFineTuningExamples) {
   j.config.seed = 3;
   j.config.steps = 5;
   auto r = run_finetune_job(j);
-  EXPECT_EQ(r.n_train, 14);
-  std::vector<Example> first14(n.begin(), n.begin() + 14);
-  ExampleStream expected(first14, Format::direct, task->instruction(), 0, false);
+  EXPECT_EQ(r.n_train, 16);
+  EXPECT_EQ(r.folds, 4);
+  ExampleStream expected(n, Format::direct, task->instruction(), 0, false);
   auto hash_of = [](const std::string& describe) { return describe.substr(describe.find("hash="), 21); };
   EXPECT_EQ(hash_of(r.meta["finetune"]["examples"].get<std::string>()), hash_of(expected.describe()));
+  // The refit runs the chosen number of steps; each fold's best step is at most its budget.
+  const auto& info = r.meta["finetune"];
+  ASSERT_EQ(info["fold_best_steps"].size(), 4u);
+  for (const auto& b : info["fold_best_steps"]) EXPECT_LE(b.get<int64_t>(), 5);
+  EXPECT_EQ(r.run.steps_done, std::max<int64_t>(1, info["best_step"].get<int64_t>()));
+  // One fold: no selection, exactly --steps on all N.
+  auto fixed = job("lora", 16, "lora-fixed");
+  fixed.config.folds = 1;
+  fixed.config.steps = 7;
+  EXPECT_EQ(run_finetune_job(fixed).run.steps_done, 7);
+  // A fold per example at most (leave-one-out).
+  auto tiny = job("lora", 3, "lora-3");
+  tiny.config.steps = 4;
+  EXPECT_EQ(run_finetune_job(tiny).folds, 3);
 }
 
 TEST_F(FinetuneEndToEnd, BadInputIsRefusedBeforeAnythingIsWritten) {

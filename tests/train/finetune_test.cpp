@@ -63,7 +63,7 @@ TEST(Finetune, AdaptersTrainAndTheBaseStaysBitIdentical) {
     cfg.workers = 2;  // as on a 2-core machine (a prefix encoder falls back to one thread)
     auto trainable = prepare_finetune(model, cfg);
     for (const auto& [name, p] : trainable) EXPECT_TRUE(name.find("lora_") != std::string::npos || name.find("prefix_encoder") != std::string::npos) << name;
-    auto r = finetune(model, trainable, train, val, val.size(), cfg, method);
+    auto r = finetune(model, trainable, train, &val, val.size(), cfg, method);
     EXPECT_LT(r.best_val_loss, r.first_val_loss) << method;
     EXPECT_GT(r.best_step, 0);
 
@@ -102,7 +102,7 @@ TEST(Finetune, FullFineTuningTrainsEverythingAndLessStateForLora) {
     cfg.batch_size = 4;
     cfg.seq_len = train.longest() - 1;
     auto trainable = prepare_finetune(model, cfg);
-    auto r = finetune(model, trainable, train, train, train.size(), cfg, method);
+    auto r = finetune(model, trainable, train, &train, train.size(), cfg, method);
     bytes[k++] = r.optimizer_bytes;
     if (std::string(method) == "full") EXPECT_EQ(r.trainable_parameters, c.param_count());
   }
