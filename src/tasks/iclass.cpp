@@ -20,6 +20,11 @@
 //   ood-swapped    the flipped-label probe: a bursty context of two trained classes shown
 //                  with each other's labels; the answer is the in-context label (a model
 //                  answering from its weights scores 0)
+//   id-random-labels  the random-label probe of Min et al. 2022: the id problems, item for
+//                  item, with every label in the context drawn uniformly at random; the
+//                  answer is still the trained label, so the drop from id is how much the
+//                  model reads the labels shown (a model answering from its weights loses
+//                  nothing). A split named X-random-labels is the report's probe of X.
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -86,7 +91,20 @@ class IclassTask : public SyntheticTask {
     return {{"id", "the training distribution"},
             {"ood-novel", "held-out classes labelled afresh in context: in-context learning"},
             {"ood-weights", "a trained class absent from the context: in-weights learning"},
-            {"ood-swapped", "two trained classes shown with each other's labels: the in-context label"}};
+            {"ood-swapped", "two trained classes shown with each other's labels: the in-context label"},
+            {"id-random-labels", "the id problems with random labels in context: the random-label probe"}};
+  }
+  // The probe is the id problem of the same index with its context labels redrawn, so the
+  // two splits pair item for item.
+  Example example(const std::string& split, Pool pool, uint64_t seed, int64_t index) const override {
+    if (split != "id-random-labels") return SyntheticTask::example(split, pool, seed, index);
+    Example e = SyntheticTask::example("id", pool, seed, index);
+    Rng rng(derive_seed(seed, "iclass-random-labels", {Hasher().add(e.key).value()}));
+    // Labels are the only capitals in a question; the last position is the query's "?".
+    for (char& ch : e.question)
+      if (ch >= 'A' && ch < 'A' + labels_) ch = char('A' + rng.uniform_int(0, labels_ - 1));
+    e.key = "random-labels:" + e.key;
+    return e;
   }
   int version() const override { return 1; }
 

@@ -13,6 +13,7 @@ std::unique_ptr<Task> make_mul_task(const std::string&);
 std::unique_ptr<Task> make_expr_task(const std::string&);
 std::unique_ptr<Task> make_modadd_task(const std::string&);
 std::unique_ptr<Task> make_coin_task(const std::string&);
+std::unique_ptr<Task> make_parity_task(const std::string&);
 std::unique_ptr<Task> make_lastletter_task(const std::string&);
 std::unique_ptr<Task> make_sort_task(const std::string&);
 std::unique_ptr<Task> make_bool_task(const std::string&);
@@ -35,6 +36,7 @@ std::vector<TaskEntry>& entries() {
       {"expr", "expr[:p=P]", "+ - * expression over Z_p (p=0: integers); CoT innermost first", false, make_expr_task},
       {"modadd", "modadd[:p=P,train_fraction=F]", "a + b mod p, pairs split between id and ood", false, make_modadd_task},
       {"coin", "coin", "coin flips by k people; yes/no", false, make_coin_task},
+      {"parity", "parity[:bits=B]", "parity of lettered bits (Wies et al. 2023); CoT the parity so far", false, make_parity_task},
       {"lastletter", "lastletter", "concatenate last letters of k names", false, make_lastletter_task},
       {"sort", "sort", "sort integers 0-99; CoT selection sort", false, make_sort_task},
       {"bool", "bool", "True/False expression with not/and/or", false, make_bool_task},

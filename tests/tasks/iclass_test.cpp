@@ -1,4 +1,5 @@
 // iclass (Chan et al. 2022; Reddy 2023): each split poses the problem it claims to.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -80,6 +81,51 @@ TEST(Iclass, BurstinessAndZipfShapeTheTrainingDistribution) {
   for (int64_t i = 0; i < 2000; ++i) count[std::stoi(zipf->example("id", Pool::train, 1, i).attrs.at("query_class"))]++;
   EXPECT_GT(count[0], 10 * std::max(1, count[100]));
   EXPECT_THROW(make_task("iclass:context=6,burst=4"), Error);
+}
+
+// The random-label probe is the id problem of the same index, item for item, with only
+// the labels in its context redrawn: its answer is still the trained label.
+TEST(Iclass, TheRandomLabelProbeRelabelsTheIdProblemsContext) {
+  auto task = make_task("iclass:classes=64,novel=16,labels=8,context=8,burst=4,bursty=1,templates=0");
+  int changed = 0, shown = 0;
+  for (int64_t i = 0; i < 100; ++i) {
+    const Example id = task->example("id", Pool::test, 3, i), probe = task->example("id-random-labels", Pool::test, 3, i);
+    EXPECT_EQ(probe.answer, id.answer);
+    ASSERT_EQ(probe.question.size(), id.question.size());
+    for (size_t k = 0; k < id.question.size(); ++k) {
+      const bool label = id.question[k] >= 'A' && id.question[k] <= 'Z';
+      if (!label) EXPECT_EQ(probe.question[k], id.question[k]) << "only labels change";
+      else ++shown, changed += probe.question[k] != id.question[k];
+    }
+    EXPECT_NE(probe.key, id.key);
+    EXPECT_EQ(task->example("id-random-labels", Pool::test, 3, i).question, probe.question) << "deterministic";
+  }
+  // Uniform labels over 8: about 7 in 8 of the shown labels differ.
+  EXPECT_NEAR(double(changed) / shown, 7.0 / 8, 0.05);
+}
+
+// parity (Wies et al. 2023): the answer is the parity of the bits, and the chain's steps
+// restate each bit beside the parity so far, ending at the answer.
+TEST(Parity, AnswersAndChainsAreTheParityOfTheBits) {
+  auto task = make_task("parity:templates=0");
+  for (const std::string split : {"id", "ood-length"})
+    for (int64_t i = 0; i < 200; ++i) {
+      const Example e = task->example(split, Pool::test, 1, i);
+      const int n = std::stoi(e.attrs.at("bits"));
+      if (split == "id") EXPECT_TRUE(n >= 6 && n <= 10) << n;
+      else EXPECT_TRUE(n >= 11 && n <= 14) << n;
+      int p = 0;
+      std::string expected;
+      for (int k = 0; k < n; ++k) {
+        const char bit = e.question[size_t(3 * k + 1)];
+        EXPECT_EQ(e.question[size_t(3 * k)], char('a' + k));
+        p ^= bit - '0';
+        expected += fmt::format("{}{}{}>{}", k ? " " : "", char('a' + k), bit, p);
+      }
+      EXPECT_EQ(e.answer, std::to_string(p)) << e.question;
+      EXPECT_EQ(e.rationale, expected + "\n");
+    }
+  EXPECT_THROW(make_task("parity:bits=40"), Error);
 }
 
 }  // namespace

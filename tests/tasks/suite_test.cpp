@@ -247,6 +247,24 @@ static std::map<std::string, Checker> checkers() {
     Parser whole{e.key.substr(0, e.key.find(" mod")), 0, p};
     EXPECT_EQ(std::to_string(whole.number_expr()), e.answer);
   };
+  c["parity"] = [](const Example& e) {
+    // Each step restates the next lettered bit of the question beside the parity so far.
+    static const std::regex bit(R"(([a-z])([01]))"), step(R"(([a-z])([01])>([01]))");
+    std::vector<std::pair<char, int>> bits;
+    for (std::sregex_iterator it(e.question.begin(), e.question.end(), bit), end; it != end; ++it)
+      bits.emplace_back((*it)[1].str()[0], (*it)[2].str()[0] - '0');
+    int p = 0;
+    size_t k = 0;
+    for (std::sregex_iterator it(e.rationale.begin(), e.rationale.end(), step), end; it != end; ++it, ++k) {
+      ASSERT_LT(k, bits.size());
+      EXPECT_EQ((*it)[1].str()[0], bits[k].first);
+      EXPECT_EQ((*it)[2].str()[0] - '0', bits[k].second);
+      p ^= bits[k].second;
+      EXPECT_EQ((*it)[3].str()[0] - '0', p);
+    }
+    EXPECT_EQ(k, bits.size());
+    EXPECT_EQ(e.answer, std::to_string(p));
+  };
   c["coin"] = [](const Example& e) {
     static const std::regex act(R"((\w+) (flips|does not flip) the coin\.)");
     static const std::regex line(R"((\w+) (flips|does not flip): (heads|tails))");
