@@ -174,6 +174,7 @@ GenerateOptions generation_options(const Method& method, const EvalSpec& spec, c
 // Stage 3's per-item results, under both extraction rules.
 struct ItemScores {
   std::vector<double> correct, correct_strict, correct_lenient, char_acc, edit;
+  double gold_chars = 0;  // summed over the items
   std::vector<int64_t> disagreements;
   int64_t failed = 0, generated = 0;
   std::string items_hash;
@@ -213,6 +214,7 @@ ItemScores score_items(const Task& task, const Method& method, const std::vector
     (chosen == Extraction::strict ? r.correct_lenient : r.correct_strict).push_back(other_ok ? 1.0 : 0.0);
     if (ok != other_ok) r.disagreements.push_back(int64_t(i));
     r.char_acc.push_back(char_accuracy(answer, gold));
+    r.gold_chars += double(gold.size());
     r.edit.push_back(normalized_edit_distance(answer, gold));
     r.failed += answer.empty();
     items_hash.add(items[i].key).add("\n");
@@ -283,6 +285,7 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
   EvalMetrics& metrics = sum.metrics;
   metrics.extract_fail = double(r.failed) / n;
   metrics.char_accuracy = mean(r.char_acc);
+  metrics.gold_chars = r.gold_chars / n;
   metrics.edit_distance = mean(r.edit);
   metrics.mean_generated_tokens = double(r.generated) / (n * double(method.samples));
   metrics.seconds = seconds;

@@ -17,6 +17,7 @@ nlohmann::ordered_json metrics_json(const EvalMetrics& m, bool group) {
             {"extraction_disagreements", double(m.extraction_disagreements)}};
   nlohmann::ordered_json j = {{"extract_fail", m.extract_fail},
                               {"char_accuracy", m.char_accuracy},
+                              {"gold_chars", m.gold_chars},
                               {"edit_distance", m.edit_distance},
                               {"mean_generated_tokens", m.mean_generated_tokens},
                               {"seconds", m.seconds},
@@ -79,6 +80,7 @@ EvalSummary eval_summary_from_json(const nlohmann::json& j, const std::string& w
     check(m.is_object(), "{}: evaluation summary key 'metrics' must be an object", where);
     s.metrics.extract_fail = json_field<double>(m, "extract_fail", where, 0);
     s.metrics.char_accuracy = json_field<double>(m, "char_accuracy", where, 0);
+    s.metrics.gold_chars = json_field<double>(m, "gold_chars", where, 0);
     s.metrics.edit_distance = json_field<double>(m, "edit_distance", where, 0);
     s.metrics.mean_generated_tokens = json_field<double>(m, "mean_generated_tokens", where, 0);
     s.metrics.seconds = json_field<double>(m, "seconds", where, 0);

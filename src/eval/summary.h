@@ -13,6 +13,7 @@ namespace elab {
 struct EvalMetrics {
   double extract_fail = 0;            // share of items with no extracted answer
   double char_accuracy = 0;           // per-character agreement with the gold answer
+  double gold_chars = 0;              // mean length of the gold answers (Schaeffer's check: exact match vs char_accuracy^length)
   double edit_distance = 0;           // normalised edit distance to the gold answer
   double mean_generated_tokens = 0;
   double seconds = 0;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 namespace elab {
@@ -45,6 +46,7 @@ std::vector<ResultRow> result_rows(const std::vector<JobRecord>& jobs) {
     r.lo = s->ci_lo, r.hi = s->ci_hi;
     if (s->metrics.gold_logprob) r.gold_logprob = *s->metrics.gold_logprob, r.has_logprob = true;
     r.char_accuracy = s->metrics.char_accuracy;
+    r.gold_chars = s->metrics.gold_chars;
     r.item_correct.assign(s->item_correct.begin(), s->item_correct.end());
     r.accuracy_strict = s->accuracy_strict;
     r.snapshot = e->snapshot;
@@ -86,7 +88,7 @@ Cells make_cells(const std::vector<ResultRow>& rows, uint64_t seed) {
   cells.seed = seed;
   std::vector<ResultRow> sorted = rows;
   std::stable_sort(sorted.begin(), sorted.end(), [](const ResultRow& a, const ResultRow& b) { return a.train_seed < b.train_seed; });
-  std::map<std::string, double> lp_sum, char_sum;
+  std::map<std::string, double> lp_sum, char_sum, length_sum;
   std::map<std::string, int64_t> params;
   for (const auto& r : sorted) {
     if (r.snapshot > 0) continue;  // snapshots have their own section: the cells are the final models
@@ -100,6 +102,7 @@ Cells make_cells(const std::vector<ResultRow>& rows, uint64_t seed) {
     c.items.insert(c.items.end(), r.item_correct.begin(), r.item_correct.end());
     lp_sum[key] += r.gold_logprob;
     char_sum[key] += r.char_accuracy;
+    length_sum[key] += r.gold_chars;
     c.has_logprob = c.has_logprob || r.has_logprob;
     ++c.seeds;
     params[r.preset] = r.parameters;
@@ -109,6 +112,7 @@ Cells make_cells(const std::vector<ResultRow>& rows, uint64_t seed) {
     std::tie(c.lo, c.hi) = bootstrap_ci95(c.items, seed);
     c.gold_logprob = lp_sum[key] / c.seeds;
     c.char_accuracy = char_sum[key] / c.seeds;
+    c.gold_chars = length_sum[key] / c.seeds;
   }
   std::set<std::string> recipes, tasks, splits;
   for (const auto& r : rows) recipes.insert(r.recipe), tasks.insert(r.task), splits.insert(r.split);
@@ -120,6 +124,8 @@ Cells make_cells(const std::vector<ResultRow>& rows, uint64_t seed) {
   std::stable_partition(cells.splits.begin(), cells.splits.end(), [](const std::string& s) { return s == "id"; });
   return cells;
 }
+
+double Cell::em_from_chars() const { return std::pow(char_accuracy, gold_chars); }
 
 bool same_items(const Cell& a, const Cell& b) { return a.items.size() == b.items.size() && !a.items.empty(); }
 

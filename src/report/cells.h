@@ -25,7 +25,7 @@ struct ResultRow {
   std::string task, split, method;
   int64_t n = 0;
   double accuracy = 0, lo = 0, hi = 0;
-  double gold_logprob = 0, char_accuracy = 0;
+  double gold_logprob = 0, char_accuracy = 0, gold_chars = 0;
   bool has_logprob = false;
   std::vector<double> item_correct;
   double accuracy_strict = 0;
@@ -47,9 +47,12 @@ struct Cell {
   int64_t n_train = 0;  // fine-tuned: N
   std::string ft_method;
   std::vector<double> items;
-  double accuracy = 0, lo = 0, hi = 0, gold_logprob = 0, char_accuracy = 0;
+  double accuracy = 0, lo = 0, hi = 0, gold_logprob = 0, char_accuracy = 0, gold_chars = 0;
   bool has_logprob = false;
   int seeds = 0;
+  // Exact match as independent characters would give it: char_accuracy ^ gold length
+  // (Schaeffer et al. 2023). Near the exact match: a jump is the metric's, not the model's.
+  double em_from_chars() const;
 };
 
 struct Cells {

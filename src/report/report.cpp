@@ -13,11 +13,39 @@ std::string cot_threshold(const std::vector<ResultRow>& rows, const std::string&
   return cot_threshold_of(make_cells(rows, seed), recipe, task);
 }
 
+// The opening summary: each question's answer, from its headline finding.
+static void summary_section(const std::vector<QuestionAnswer>& qs, Doc& doc) {
+  doc.heading("Summary", 2);
+  doc.para("Each question's answer is its headline comparison (the row that names the question): the resolved one (95% CI excluding "
+           "zero) farthest from zero, or \"not resolved at this budget\"; the question's other claims follow, each by its "
+           "comparison farthest from zero. Effects are differences in exact-match accuracy, A - B, paired over the same "
+           "test items; report/verdicts.json holds every comparison.");
+  std::vector<std::vector<std::string>> rows;
+  auto effect = [](const Finding& f) { return fmt::format("{:+.3f} [{:+.3f}, {:+.3f}]", f.effect, f.lo, f.hi); };
+  for (const auto& q : qs) {
+    const Finding* h = q.headline();
+    if (!h) {
+      rows.push_back({q.question + " " + q.text, "not resolved at this budget: no comparison", "-", "-", "-", "-"});
+      continue;
+    }
+    const bool answered = h->resolved();
+    rows.push_back({q.question + " " + q.text, answered ? h->claim : std::string("not resolved at this budget"),
+                    h->comparison + ": " + effect(*h), fmt::format("{} of {}", q.resolved(), q.findings.size()), h->literature,
+                    h->agreement()});
+    for (const auto& c : q.claims()) {
+      if (c.claim == h->claim) continue;
+      rows.push_back({"", c.claim, c.farthest->comparison + ": " + effect(*c.farthest),
+                      fmt::format("{} of {}", c.resolved, c.comparisons), c.farthest->literature, c.farthest->agreement()});
+    }
+  }
+  doc.table({"question", "answer / claim", "comparison: effect [95% CI]", "resolved", "published result", "agreement"}, rows);
+}
+
 StudyReport build_report(const std::vector<JobRecord>& jobs, const std::string& title, uint64_t seed) {
   const auto rows = result_rows(jobs);
   check(!rows.empty(), "no finished evaluations to report (run the study first)");
   const Cells cells = make_cells(rows, seed);
-  Doc doc;
+  Doc doc, body;
   doc.heading("Study report: " + title, 1);
   int done = 0, failed = 0;
   for (const auto& j : jobs) (j.status == "done" ? done : failed) += 1;
@@ -27,16 +55,24 @@ StudyReport build_report(const std::vector<JobRecord>& jobs, const std::string& 
                        done, failed, rows.size(), fmt::join(cells.presets, ", "), fmt::join(cells.recipes, ", "),
                        fmt::join(cells.tasks, ", ")));
   StudyReport report;
-  const std::string q1 = section_icl_vs_supervised(cells, doc);
-  const std::string q2 = section_prompting_vs_finetuning(cells, doc);
-  const std::string q3 = section_scale(cells, doc);
-  const std::string q4 = section_recipes(cells, doc);
-  section_training_steps(jobs, rows, doc);
-  section_extraction_audit(rows, doc);
-  report.summary = fmt::format("{}\n{}\n{}\n{}", q1, q2, q3, q4);
+  std::vector<Finding> findings;
+  const std::string q1 = section_icl_vs_supervised(cells, body, findings);
+  const std::string q2 = section_prompting_vs_finetuning(cells, body, findings);
+  const std::string q3 = section_scale(cells, body, findings);
+  const std::string q4 = section_recipes(cells, body, findings);
+  section_training_steps(jobs, rows, body);
+  section_extraction_audit(rows, body);
+  const auto qs = answers(findings);
+  summary_section(qs, doc);
+  doc.md += body.md;
+  doc.html += body.html;
+  std::string summary;
+  for (const auto& q : qs) summary += q.question + " " + q.answer() + "\n";
+  report.summary = summary + fmt::format("{}\n{}\n{}\n{}", q1, q2, q3, q4);
   report.markdown = doc.md;
   report.html = html_page(title, doc.html);
   report.csv = results_csv(rows);
+  report.verdicts = verdicts_json(qs, title).dump(2) + "\n";
   return report;
 }
 
@@ -45,6 +81,7 @@ void write_report(const StudyReport& report, const std::string& dir) {
   write_file_atomic(fs::path(dir) / "index.html", report.html);
   write_file_atomic(fs::path(dir) / "report.md", report.markdown);
   write_file_atomic(fs::path(dir) / "results.csv", report.csv);
+  write_file_atomic(fs::path(dir) / "verdicts.json", report.verdicts);
 }
 
 }  // namespace elab

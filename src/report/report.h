@@ -12,7 +12,8 @@ namespace elab {
 
 struct StudyReport {
   std::string markdown, html, csv;
-  std::string summary;  // one line per question (counts of verdicts), for the terminal
+  std::string verdicts;  // verdicts.json: each question's answer and every comparison (report/findings.h)
+  std::string summary;   // each question's answer, then one line per question (counts of verdicts), for the terminal
 };
 
 // Thresholds of question 3, on rows of one (recipe, task, split id): the smallest preset
@@ -21,7 +22,7 @@ std::string cot_threshold(const std::vector<ResultRow>& rows, const std::string&
                           uint64_t seed);
 
 StudyReport build_report(const std::vector<JobRecord>& jobs, const std::string& title, uint64_t seed = 1);
-// Writes index.html, report.md and results.csv into `dir` (each atomically).
+// Writes index.html, report.md, results.csv and verdicts.json into `dir` (each atomically).
 void write_report(const StudyReport& report, const std::string& dir);
 
 }  // namespace elab

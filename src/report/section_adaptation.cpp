@@ -11,7 +11,13 @@
 
 namespace elab {
 
-std::string section_prompting_vs_finetuning(const Cells& c, Doc& doc) {
+static const char* kMosbach =
+    "Mosbach et al. 2023 (few-shot fine-tuning and in-context learning generalise comparably in and out of "
+    "distribution, with large variance)";
+static const char* kKotha =
+    "Kotha et al. 2023 (fine-tuning lowers in-context ability on other tasks); Biderman et al. 2024 (LoRA forgets less)";
+
+std::string section_prompting_vs_finetuning(const Cells& c, Doc& doc, std::vector<Finding>& findings) {
   std::string brief;
   Tally id_tally, ood_tally;
   doc.heading("2. Prompting or fine-tuning, on the same base and the same examples?", 2);
@@ -67,6 +73,9 @@ std::string section_prompting_vs_finetuning(const Cells& c, Doc& doc) {
         if (best_prompt_id && best_ft_id && same_items(*best_prompt_id, *best_ft_id)) {
           const auto d = compare(*best_ft_id, *best_prompt_id, c.seed);
           id_tally.add(d);
+          findings.push_back(make_finding("Q2", "fine-tuning beats prompting in distribution (best of each)",
+                                          fmt::format("{} / {} / {} id: {} - {}", preset, recipe, task, name(best_ft_id), name(best_prompt_id)),
+                                          d, kMosbach, 0));
           verdicts.push_back(fmt::format("{} {} {} id: {}", preset, recipe, task,
                                          verdict_of("fine-tuning (" + name(best_ft_id) + ")", "prompting (" + name(best_prompt_id) + ")", d)));
         }
@@ -74,6 +83,9 @@ std::string section_prompting_vs_finetuning(const Cells& c, Doc& doc) {
           if (pair.first && pair.second && same_items(*pair.first, *pair.second)) {
             const auto d = compare(*pair.second, *pair.first, c.seed);
             ood_tally.add(d);
+            findings.push_back(make_finding("Q2", "fine-tuning beats prompting out of distribution (best of each)",
+                                            fmt::format("{} / {} / {} {}: {} - {}", preset, recipe, task, split, name(pair.second), name(pair.first)),
+                                            d, kMosbach, 0));
             verdicts.push_back(fmt::format("{} {} {} {}: {}", preset, recipe, task, split,
                                            verdict_of("fine-tuning (" + name(pair.second) + ")", "prompting (" + name(pair.first) + ")", d)));
           }
@@ -82,11 +94,14 @@ std::string section_prompting_vs_finetuning(const Cells& c, Doc& doc) {
   std::vector<std::vector<std::string>> rows;
   int lost = 0, kept = 0;
   for (const auto& [k, x] : c.by_key) {
-    if (x.adaptation == "prompt" || !x.parsed.in_context() || x.ft_task == x.task) continue;
+    if (x.adaptation == "prompt" || x.ft_task == x.task) continue;  // every cell of another task is a retention cell
     const Cell* base = c.find(x.preset, x.recipe, "prompt", x.task, x.split, x.method);
     if (!base || !same_items(*base, x)) continue;
     auto d = compare(x, *base, c.seed);
     (d.hi < 0 ? lost : kept) += 1;
+    findings.push_back(make_finding("Q2", "fine-tuning on one task changes in-context learning on another (negative: it is lost)",
+                                    fmt::format("{} / {} / {} {} {}: after - before", x.preset, x.recipe, x.adaptation, x.task, x.method),
+                                    d, kKotha, -1));
     rows.push_back({x.preset, x.recipe, x.adaptation, x.task, x.method, acc_ci(*base), acc_ci(x), diff_ci(d)});
   }
   if (!rows.empty()) {

@@ -11,7 +11,23 @@
 
 namespace elab {
 
-std::string section_icl_vs_supervised(const Cells& c, Doc& doc) {
+static const char* kMosbach =
+    "Mosbach et al. 2023 (few-shot fine-tuning and in-context learning generalise comparably, with large variance)";
+static const char* kLabels =
+    "Yoo et al. 2022 and Wei et al. 2023 (models that learn in context use the labels shown; the published sign here "
+    "is theirs); Min et al. 2022 found random labels barely lower the accuracy of large pretrained models";
+
+// The reference a label probe is compared with: the method without the probe, or, for a
+// task's probe split (X-random-labels), split X with the same method.
+static const Cell* probe_reference(const Cells& c, const Cell& x) {
+  if (!x.parsed.probe.empty()) return c.find(x.preset, x.recipe, x.adaptation, x.task, x.split, x.parsed.unprobed);
+  const std::string suffix = "-random-labels";
+  if (x.split.size() > suffix.size() && x.split.compare(x.split.size() - suffix.size(), suffix.size(), suffix) == 0)
+    return c.find(x.preset, x.recipe, x.adaptation, x.task, x.split.substr(0, x.split.size() - suffix.size()), x.method);
+  return nullptr;
+}
+
+std::string section_icl_vs_supervised(const Cells& c, Doc& doc, std::vector<Finding>& findings) {
   std::string brief;
   Tally same;
   doc.heading("1. Is in-context learning a kind of supervised learning?", 2);
@@ -50,6 +66,9 @@ std::string section_icl_vs_supervised(const Cells& c, Doc& doc) {
           if (const Cell* icl_n = c.find(preset, recipe, "prompt", task, "id", fmt::format("icl:{}", n)); icl_n && same_items(*icl_n, *x)) {
             const auto d = compare(*x, *icl_n, c.seed);
             same.add(d);
+            findings.push_back(make_finding("Q1", "fine-tuning on N examples beats in-context learning with the same N",
+                                            fmt::format("{} / {} / {} id: {} - icl:{}", preset, recipe, task, x->adaptation, n),
+                                            d, kMosbach, 0));
             verdicts.push_back(fmt::format("{} {} on {}: with the same {} examples, {}", preset, recipe, task, n,
                                            verdict_of(x->adaptation, "icl:" + std::to_string(n), d)));
           }
@@ -74,18 +93,21 @@ std::string section_icl_vs_supervised(const Cells& c, Doc& doc) {
   int resolved_down = 0, unresolved = 0;
   for (const auto& [k, x] : c.by_key) {
     if (x.adaptation != "prompt") continue;
-    if (x.parsed.probe.empty()) continue;
-    {
-      const Cell* ref = c.find(x.preset, x.recipe, "prompt", x.task, x.split, x.parsed.unprobed);
-      if (!ref || !same_items(*ref, x)) continue;
-      auto d = compare(x, *ref, c.seed);
-      (d.hi < 0 ? resolved_down : unresolved) += 1;
-      probe_rows.push_back({x.preset, x.recipe, x.task, x.split, x.method, acc_ci(x), acc_ci(*ref), diff_ci(d)});
-    }
+    const Cell* ref = probe_reference(c, x);
+    if (!ref || !same_items(*ref, x)) continue;
+    auto d = compare(x, *ref, c.seed);
+    (d.hi < 0 ? resolved_down : unresolved) += 1;
+    const std::string probe = x.parsed.probe.empty() ? x.split : x.method;
+    probe_rows.push_back({x.preset, x.recipe, x.task, x.split, probe, acc_ci(x), acc_ci(*ref), diff_ci(d)});
+    findings.push_back(make_finding("Q1", "corrupting the labels shown in context changes accuracy (negative: the labels are used)",
+                                    fmt::format("{} / {} / {}: {} - {} {}", x.preset, x.recipe, x.task, probe, ref->split, ref->method),
+                                    d, kLabels, -1));
   }
   if (!probe_rows.empty()) {
     doc.heading("Label probes", 3);
-    doc.table({"preset", "recipe", "task", "split", "probe", "accuracy", "icl:K accuracy", "probe - icl:K"}, probe_rows);
+    doc.para("A probe method (icl:K:random-labels, ...) against icl:K on the same items, and a task's probe split "
+             "(X-random-labels: the problems of split X with random labels in context) against split X, item for item.");
+    doc.table({"preset", "recipe", "task", "split", "probe", "accuracy", "reference accuracy", "probe - reference"}, probe_rows);
   }
   std::string v;
   if (verdicts.empty()) v = "No fine-tuning run shares its examples with an icl:K run here (add icl:K with K in n_train).";

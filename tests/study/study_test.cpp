@@ -33,7 +33,7 @@ tokens = 1000
 
 [[evaluate]]
 tasks = ["add"]
-splits = ["id", "ood-length", "ood-depth"]
+splits = ["id", "ood-length"]
 methods = ["direct", "icl:2"]
 n = 10
 
@@ -70,7 +70,15 @@ TEST(StudyPlan, KeysChangeExactlyForTheJobsASeedDetermines) {
   auto a = plan_study(parse_study(kStudy, "t.toml"));
   // 4 bases; each: 2 tasks' evals (add: 2 splits x 2 methods) + lastletter base eval + 1 finetune + its eval.
   EXPECT_EQ(a.jobs.size(), 4u * (1 + 4 + 1 + 1 + 1));
-  EXPECT_EQ(a.skipped.size(), 1u);  // add has no ood-depth
+  // What the data cannot support is refused before anything runs, naming the job and why.
+  const std::string no_split = error_of([] { plan_study(parse_study(with("\"id\", \"ood-length\"]", "\"id\", \"ood-depth\"]"), "t.toml")); });
+  EXPECT_NE(no_split.find("task add ask for split ood-depth, which the task does not have (it has id, ood-length)"),
+            std::string::npos) << no_split;
+  const std::string too_many = error_of([] {
+    plan_study(parse_study(with("n_train = [4]", "n_train = [100000]"), "t.toml"));
+  });
+  EXPECT_NE(too_many.find("[[finetune]] on lastletter with n_train = 100000: "), std::string::npos) << too_many;
+  EXPECT_NE(too_many.find("fewer than 100000 distinct problems"), std::string::npos) << too_many;
   auto b = plan_study(parse_study(with("seeds = [1, 2]", "seeds = [1, 3]"), "t.toml"));
   std::set<std::string> ka, kb;
   for (const auto& j : a.jobs) ka.insert(j.key);
@@ -211,6 +219,58 @@ TEST(Report, ThresholdsAndNumbersFromAConstructedDatabase) {
   // Only one recipe: section 4 says so.
   EXPECT_NE(report.summary.find("only one recipe"), std::string::npos) << report.summary;
   EXPECT_NE(error_of([] { build_report({}, "empty"); }).find("no finished evaluations"), std::string::npos);
+
+  // The summary opens the report, and verdicts.json holds the same answers.
+  EXPECT_LT(report.markdown.find("## Summary"), report.markdown.find("## 1. Is in-context learning"));
+  const auto v = nlohmann::json::parse(report.verdicts);
+  ASSERT_EQ(v["questions"].size(), 4u);
+  const auto& q3 = v["questions"][2];
+  EXPECT_EQ(q3["question"], "Q3");
+  EXPECT_TRUE(q3["resolved"].get<bool>());
+  // The headline: cot:2 - direct at m, 0.9 - 0.5 (xs: 0 - 0, s: 0.5 - 0.5 are not resolved).
+  EXPECT_NEAR(q3["headline"]["effect"].get<double>(), 0.4, 1e-9);
+  EXPECT_NE(q3["headline"]["comparison"].get<std::string>().find("m (20.0K) / base / add id: cot:2 - direct"), std::string::npos)
+      << q3["headline"];
+  EXPECT_EQ(q3["headline"]["agreement"], "as published");
+  EXPECT_EQ(q3["comparisons"], 3);
+  EXPECT_EQ(q3["comparisons_resolved"], 1);
+  const auto& q1 = v["questions"][0];  // ft:lora:4 - icl:4 at m: +0.4, where Mosbach et al. find no difference
+  EXPECT_NEAR(q1["headline"]["effect"].get<double>(), 0.4, 1e-9);
+  EXPECT_EQ(q1["headline"]["agreement"], "contrary to the published result (which finds no difference)");
+  const auto& q4 = v["questions"][3];
+  EXPECT_FALSE(q4["resolved"].get<bool>());
+  EXPECT_NE(q4["answer"].get<std::string>().find("not resolved at this budget"), std::string::npos);
+}
+
+// Two recipes and a probe split: section 4 compares the recipes cell by cell against the
+// i.i.d. control, and section 1 reads X-random-labels as the label probe of split X.
+TEST(Report, RecipesCellByCellAndProbeSplits) {
+  std::vector<JobRecord> jobs;
+  std::vector<int> high(60, 1), low(60, 0), half(60, 0);
+  for (int i = 0; i < 10; ++i) high[size_t(i)] = 0, low[size_t(i)] = 1;  // 50/60 and 10/60
+  for (int i = 0; i < 30; ++i) half[size_t(i)] = 1;
+  for (const std::string recipe : {"ladder-bursty", "ladder-iid"}) {
+    const std::string base = "base-" + recipe;
+    const bool bursty = recipe == "ladder-bursty";
+    jobs.push_back(record(base, "pretrain", base, "", {{"preset", "s"}, {"recipe", recipe}, {"seed", 1}}, {{"parameters", 5000}}));
+    jobs.push_back(record("n-" + recipe, "eval", base, base, {{"task", "iclass"}}, eval_result("ood-novel", "direct", bursty ? high : low)));
+    jobs.push_back(record("i-" + recipe, "eval", base, base, {{"task", "iclass"}}, eval_result("id", "direct", high)));
+    jobs.push_back(record("r-" + recipe, "eval", base, base, {{"task", "iclass"}},
+                          eval_result("id-random-labels", "direct", bursty ? low : half)));
+  }
+  auto report = build_report(jobs, "recipes");
+  const auto v = nlohmann::json::parse(report.verdicts);
+  const auto& q1 = v["questions"][0];
+  ASSERT_EQ(q1["comparisons"], 2) << q1;  // one probe per recipe
+  EXPECT_NEAR(q1["headline"]["effect"].get<double>(), -40.0 / 60, 1e-9);
+  EXPECT_NE(q1["headline"]["comparison"].get<std::string>().find("s / ladder-bursty / iclass: id-random-labels - id direct"),
+            std::string::npos) << q1["headline"];
+  EXPECT_EQ(q1["headline"]["agreement"], "as published");
+  const auto& q4 = v["questions"][3];
+  ASSERT_EQ(q4["comparisons"], 3) << q4;  // three cells, bursty against the iid control; one preset: no scale rows
+  EXPECT_NEAR(q4["headline"]["effect"].get<double>(), 40.0 / 60, 1e-9);
+  EXPECT_NE(q4["headline"]["comparison"].get<std::string>().find("ladder-bursty - ladder-iid"), std::string::npos);
+  EXPECT_NE(report.markdown.find("| ladder-bursty - ladder-iid |"), std::string::npos) << report.markdown;
 }
 
 }  // namespace

@@ -1,0 +1,108 @@
+#include "report/findings.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace elab {
+
+std::string Finding::agreement() const {
+  if (!resolved()) return "not resolved";
+  const int sign = effect > 0 ? 1 : -1;
+  if (!published_sign) return "no published direction";
+  if (*published_sign == 0) return "contrary to the published result (which finds no difference)";
+  return sign == *published_sign ? "as published" : "contrary to the published result";
+}
+
+Finding make_finding(const std::string& question, const std::string& claim, const std::string& comparison,
+                     const PairedDifference& d, const std::string& literature, std::optional<int> published_sign) {
+  return {question, claim, comparison, d.diff, d.lo, d.hi, literature, published_sign};
+}
+
+const Finding* QuestionAnswer::headline() const {
+  const Finding* best = nullptr;
+  // Resolved first; then the largest distance of the interval from zero.
+  auto score = [](const Finding& f) { return std::max(f.lo, -f.hi); };
+  for (const auto& f : findings)
+    if (!best || score(f) > score(*best)) best = &f;
+  return best;
+}
+
+std::vector<ClaimSummary> QuestionAnswer::claims() const {
+  std::vector<ClaimSummary> out;
+  auto distance = [](const Finding& f) { return std::max(f.lo, -f.hi); };
+  for (const auto& f : findings) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const ClaimSummary& c) { return c.claim == f.claim; });
+    if (it == out.end()) it = out.insert(out.end(), ClaimSummary{f.claim, 0, 0, nullptr});
+    ++it->comparisons;
+    it->resolved += f.resolved();
+    if (!it->farthest || distance(f) > distance(*it->farthest)) it->farthest = &f;
+  }
+  return out;
+}
+
+int QuestionAnswer::resolved() const {
+  int n = 0;
+  for (const auto& f : findings) n += f.resolved();
+  return n;
+}
+
+std::string QuestionAnswer::answer() const {
+  const Finding* h = headline();
+  if (!h) return "not resolved at this budget: the study has no comparison for this question";
+  const std::string effect = fmt::format("{:+.3f} [{:+.3f}, {:+.3f}]", h->effect, h->lo, h->hi);
+  if (!h->resolved())
+    return fmt::format("not resolved at this budget: no comparison's CI excludes zero (closest: {}, {})", h->comparison, effect);
+  std::string out = fmt::format("{}: {} ({}; {} of {} comparisons resolved); {} ({})", h->claim, effect, h->comparison,
+                                 resolved(), findings.size(), h->agreement(), h->literature);
+  // The question's other claims, each by its farthest comparison from zero.
+  for (const auto& c : claims()) {
+    if (c.claim == h->claim) continue;
+    const Finding& b = *c.farthest;
+    out += fmt::format(". Beside it, {}: {} of {} resolved, farthest {:+.3f} [{:+.3f}, {:+.3f}] ({}; {})", c.claim, c.resolved,
+                       c.comparisons, b.effect, b.lo, b.hi, b.comparison, b.agreement());
+  }
+  return out;
+}
+
+std::vector<QuestionAnswer> answers(const std::vector<Finding>& findings) {
+  std::vector<QuestionAnswer> out = {
+      {"Q1", "Is in-context learning a kind of supervised learning?", {}},
+      {"Q2", "Prompting or fine-tuning, on the same base and the same examples, in and out of distribution?", {}},
+      {"Q3", "How big must a model be before chain-of-thought beats direct answers?", {}},
+      {"Q4", "Does the data (its distribution, instructions, code, rationales) matter as much as scale?", {}},
+  };
+  for (const auto& f : findings)
+    for (auto& q : out)
+      if (q.question == f.question) q.findings.push_back(f);
+  return out;
+}
+
+static nlohmann::json finding_json(const Finding& f) {
+  return {{"claim", f.claim},           {"comparison", f.comparison}, {"effect", f.effect},
+          {"ci95", {f.lo, f.hi}},       {"resolved", f.resolved()},  {"literature", f.literature},
+          {"published_sign", f.published_sign ? nlohmann::json(*f.published_sign) : nlohmann::json(nullptr)},
+          {"agreement", f.agreement()}};
+}
+
+nlohmann::json verdicts_json(const std::vector<QuestionAnswer>& answers, const std::string& title) {
+  nlohmann::json qs = nlohmann::json::array();
+  for (const auto& q : answers) {
+    nlohmann::json all = nlohmann::json::array();
+    for (const auto& f : q.findings) all.push_back(finding_json(f));
+    const Finding* h = q.headline();
+    qs.push_back({{"question", q.question},
+                  {"text", q.text},
+                  {"answer", q.answer()},
+                  {"resolved", h && h->resolved()},
+                  {"headline", h ? finding_json(*h) : nlohmann::json(nullptr)},
+                  {"comparisons", q.findings.size()},
+                  {"comparisons_resolved", q.resolved()},
+                  {"findings", all}});
+  }
+  return {{"study", title}, {"effects", "A - B in accuracy (exact match), paired bootstrap over the same test items, 95% CI"},
+          {"questions", qs}};
+}
+
+}  // namespace elab
