@@ -5,7 +5,12 @@
 #include "cli/app.h"
 #include "cli/common.h"
 #include "core/progress.h"
+#include "core/error.h"
+#include "core/fs.h"
 #include "model/config.h"
+#include "study/run.h"
+#include "study/shipped.h"
+#include "study/store.h"
 
 namespace elab {
 
@@ -38,6 +43,43 @@ void add_models_command(CLI::App& app) {
                c.n_kv_heads, c.ffn_hidden, c.ffn_hidden == 0 ? " (attention-only)" : "", c.tie_embeddings ? "yes" : "no",
                c.max_seq_len, m.lr);
     fmt::print("{}", c.to_hf_json());
+  });
+
+  // Shipped bases (study/shipped.h): record a study's bases, and check them.
+  struct ShipOptions {
+    std::string study, out = "models/ladder", dir;
+    int64_t check_n = 20;
+  };
+  auto ship_o = std::make_shared<ShipOptions>();
+  auto* ship = models->add_subcommand(
+      "ship", "Record a study's pre-trained bases as shipped bases: copies, hashes, train commands and check metrics");
+  ship->footer("After `elab quickstart --from-scratch` (or `elab study run --from-scratch`), this copies each base into "
+               "--out and writes --out/index.json; a study whose [pretrain] shipped names the directory then installs "
+               "them instead of training. Commit the directory.");
+  ship->add_option("--study", ship_o->study, "study file whose bases to ship")->required();
+  ship->add_option("--out", ship_o->out, "shipped-bases directory")->capture_default_str();
+  ship->add_option("--check-n", ship_o->check_n, "test items per check cell")->capture_default_str();
+  ship->add_option("--dir", ship_o->dir, "the study's directory, if it ran with --out (default: the study's dir)");
+  ship->callback([ship_o] {
+    auto spec = load_study(ship_o->study);
+    if (!ship_o->dir.empty()) spec.dir = ship_o->dir;
+    ResultStore store(default_db_path(spec, 0, 1));
+    const int n = ship_bases(spec, store, ship_o->out, ship_o->check_n);
+    fmt::print("shipped {} bases -> {}\n", n, (fs::path(ship_o->out) / "index.json").string());
+  });
+  auto verify_dir = std::make_shared<std::string>("models/ladder");
+  auto* verify = models->add_subcommand("verify", "Check shipped bases: content hashes and their recorded metrics");
+  verify->add_option("--dir", *verify_dir, "shipped-bases directory")->capture_default_str();
+  verify->callback([verify_dir] {
+    int bad = 0;
+    for (const auto& b : read_shipped(*verify_dir)) {
+      const auto problems = verify_shipped(b);
+      for (const auto& p : problems) fmt::print("MISMATCH {}\n", p);
+      fmt::print("{} {}: {} checks{}\n", problems.empty() ? "ok" : "BAD", b.name, b.checks.size(),
+                 problems.empty() ? "" : fmt::format(", {} differ", problems.size()));
+      bad += !problems.empty();
+    }
+    check(bad == 0, "{} shipped bases do not reproduce their records; retrain with `elab quickstart --from-scratch`", bad);
   });
 }
 

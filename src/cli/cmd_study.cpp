@@ -69,6 +69,7 @@ void add_study_command(CLI::App& app) {
   struct RunArgs {
     std::string file, shard, db;
     int jobs = 1;
+    bool from_scratch = false;
   };
   auto r = std::make_shared<RunArgs>();
   auto machine = std::make_shared<MachineOptions>();
@@ -79,6 +80,7 @@ void add_study_command(CLI::App& app) {
   run->add_option("--jobs", r->jobs, "jobs at once (each with the study's [study] workers threads)")->capture_default_str();
   run->add_option("--shard", r->shard, "run part I of N (0-based), e.g. 0/4");
   run->add_option("--db", r->db, "results database (default: in the study's directory)");
+  run->add_flag("--from-scratch", r->from_scratch, "train every base even where [pretrain] shipped names shipped bases");
   add_device_flag(*run, *machine);
   run->callback([r, machine] {
     auto spec = load_study(r->file);
@@ -87,6 +89,7 @@ void add_study_command(CLI::App& app) {
     o.jobs = r->jobs;
     o.db = r->db;
     o.device = machine->device;
+    o.from_scratch = r->from_scratch;
     auto s = run_study(spec, o);
     fmt::print("study {}: {} ran, {} already done, {} failed, {} blocked by a failed parent -> {}\n", spec.name, s.ran,
                s.already_done, s.failed, s.blocked, s.db);
@@ -123,7 +126,6 @@ void add_study_command(CLI::App& app) {
       for (int i = 0; i < 3; ++i) total[i] += c[size_t(i)];
     }
     fmt::print("all       done {:>4}  failed {:>3}  pending {:>4}  ({})\n", total[0], total[1], total[2], db);
-    for (const auto& s : plan.skipped) fmt::print("skipped: {}\n", s);
   });
 
   auto pl = std::make_shared<std::string>();
@@ -132,7 +134,6 @@ void add_study_command(CLI::App& app) {
   plan_cmd->callback([pl] {
     auto plan = plan_study(load_study(*pl));
     for (const auto& j : plan.jobs) fmt::print("{} {:<8} {}\n", j.key, j.kind(), to_json(j.spec).dump());
-    for (const auto& s : plan.skipped) fmt::print("skipped: {}\n", s);
     fmt::print("{} jobs\n", plan.jobs.size());
   });
 

@@ -104,7 +104,7 @@ nlohmann::json to_json(const JobSpec& spec) {
   if (const auto* s = std::get_if<SourceJobSpec>(&spec)) return {{"name", s->name}, {"model", s->model}, {"args", s->args}};
   if (const auto* f = std::get_if<FinetuneJobSpec>(&spec)) {
     nlohmann::json j = {{"task", f->task}, {"method", f->method}, {"n_train", f->n_train}, {"seed", f->seed},
-                        {"task_version", f->task_version}, {"workers", f->workers}};
+                        {"task_version", f->task_version}, {"workers", f->workers}, {"protocol", f->protocol}};
     if (f->precision != Precision::fp32) j["precision"] = precision_name(f->precision);
     return j;
   }
@@ -130,6 +130,7 @@ JobSpec job_spec_from_json(const std::string& kind, const nlohmann::json& j, con
     f.precision = parse_precision(json_field<std::string>(j, "precision", where, "fp32"), where);
     f.task_version = json_field<int>(j, "task_version", where, 1);
     f.workers = json_field<int64_t>(j, "workers", where, 1);
+    f.protocol = json_field<int>(j, "protocol", where, 1);  // records from before protocol 2 ran protocol 1
     return f;
   }
   check(kind == "eval", "{}: unknown job kind '{}' (pretrain, source, finetune, eval)", where, kind);
@@ -198,6 +199,19 @@ std::string base_label(const JobSpec& base) {
   if (const auto* p = std::get_if<PretrainJobSpec>(&base)) return fmt::format("{}/{}/s{}", p->preset, p->recipe, p->seed);
   if (const auto* s = std::get_if<SourceJobSpec>(&base)) return s->name;
   return "?";
+}
+
+EvalTaskSpec parse_eval_task(const std::string& spec) {
+  EvalTaskSpec e;
+  const size_t a = spec.find('@');
+  e.task = spec.substr(0, a);
+  if (a != std::string::npos) {
+    const size_t b = spec.find('@', a + 1);
+    e.split = spec.substr(a + 1, b == std::string::npos ? std::string::npos : b - a - 1);
+    if (b != std::string::npos) e.method = spec.substr(b + 1);
+  }
+  check(!e.task.empty(), "--eval-task '{}': expected TASK[@SPLIT[@METHOD]]", spec);
+  return e;
 }
 
 }  // namespace elab

@@ -66,6 +66,12 @@ struct FinetuneJobSpec {
   Precision precision = Precision::fp32;
   int task_version = 1;
   int64_t workers = 1;
+  // The fine-tuning protocol's version: bumped whenever its defaults change (learning
+  // rates, selection), so that the jobs they decide run again. 1: a validation slice
+  // (before issue 19); 2: k-fold selection within the N, learning rates chosen by it
+  // (docs/FINETUNING.md).
+  int protocol = kFinetuneProtocol;
+  static constexpr int kFinetuneProtocol = 2;
 };
 
 // Evaluate the parent's model with a method on a task split.
@@ -95,6 +101,12 @@ struct PretrainOutcome {
 };
 
 struct SourceOutcome {};
+
+// "TASK[@SPLIT[@METHOD]]" of --eval-task and retention_tasks: split "" = the task's default, method "direct".
+struct EvalTaskSpec {
+  std::string task, split, method = "direct";
+};
+EvalTaskSpec parse_eval_task(const std::string& spec);
 
 struct FinetuneOutcome {
   std::string method, task, format;

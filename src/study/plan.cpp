@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "backends/registry.h"
 #include "core/error.h"
 #include "core/hash.h"
+#include "eval/evaluate.h"
 #include "eval/method.h"
 #include "tasks/recipe.h"
 #include "tasks/registry.h"
@@ -67,8 +69,15 @@ struct Planner {
     return plan.jobs[it->second];
   }
 
-  void skip(const std::string& note) {
-    if (std::find(plan.skipped.begin(), plan.skipped.end(), note) == plan.skipped.end()) plan.skipped.push_back(note);
+  // N examples must exist in the task's training pool: refused at planning, naming the job.
+  std::set<std::pair<std::string, int64_t>> pools_checked;
+  void check_training_pool(const std::string& task, int64_t n) {
+    if (!pools_checked.insert({task, n}).second) return;
+    try {
+      exemplars(*make_task(task), n, study.seed);
+    } catch (const Error& e) {
+      fail("study {}: [[finetune]] on {} with n_train = {}: {}", study.name, task, n, e.what());
+    }
   }
 
   // Evaluations of one model on a task: every split the task has, every method; with
@@ -78,10 +87,11 @@ struct Planner {
     const TaskFacts& t = facts(task);
     const auto& have = t.splits;
     for (const auto& split : splits) {
-      if (std::find(have.begin(), have.end(), split) == have.end()) {
-        skip(fmt::format("task {} has no split {} (it has {})", task, split, fmt::join(have, ", ")));
-        continue;
-      }
+      // A split the task lacks is refused (not skipped): the study would answer less than it asks.
+      check(std::find(have.begin(), have.end(), split) != have.end(),
+            "study {}: the evaluations of {} on task {} ask for split {}, which the task does not have (it has {}); "
+            "list only its splits (a block per task when their splits differ)",
+            study.name, base_label(model.spec), task, split, fmt::join(have, ", "));
       for (const auto& m : methods) {
         EvalJobSpec e;
         e.task = task, e.split = split, e.method = m, e.n = n, e.seed = study.seed;
@@ -110,18 +120,25 @@ struct Planner {
         evals(base, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n);
         for (const auto& method : block.methods)
           for (int64_t n : block.n_train) {
+            check_training_pool(task, n);
             FinetuneJobSpec f;
             f.task = task, f.method = method, f.n_train = n, f.seed = study.seed, f.precision = study.precision;
             f.task_version = facts(task).version;
             f.workers = study.workers;
             const StudyJob ft = add(f, base.key, base.group);
             evals(ft, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n);
-            for (const auto& other : block.evaluate.retention_tasks) {
-              std::vector<std::string> icl;  // retention: the in-context methods, on the other task
-              for (const auto& m : block.evaluate.methods)
-                if (parse_method(m).shots > 0) icl.push_back(m);
-              evals(ft, other, {"id"}, icl, block.evaluate.n);
-              evals(base, other, {"id"}, icl, block.evaluate.n);
+            for (const auto& entry : block.evaluate.retention_tasks) {
+              // Retention, on another task: TASK with the block's in-context methods on id, or
+              // TASK@SPLIT[@METHOD] (a task whose problems hold their own context, as iclass's).
+              const EvalTaskSpec other = parse_eval_task(entry);
+              std::vector<std::string> methods;
+              if (entry.find('@') != std::string::npos) methods = {other.method};
+              else
+                for (const auto& m : block.evaluate.methods)
+                  if (parse_method(m).shots > 0) methods.push_back(m);
+              const std::vector<std::string> splits = {other.split.empty() ? std::string("id") : other.split};
+              evals(ft, other.task, splits, methods, block.evaluate.n);
+              evals(base, other.task, splits, methods, block.evaluate.n);
             }
           }
       }

@@ -23,7 +23,6 @@ struct StudyJob {
 
 struct StudyPlan {
   std::vector<StudyJob> jobs;          // parents before children
-  std::vector<std::string> skipped;    // "task T has no split S", one line each
 };
 
 std::string job_key(const JobSpec& spec, const std::string& parent);

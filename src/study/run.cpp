@@ -1,4 +1,5 @@
 #include "study/run.h"
+#include "study/shipped.h"
 
 #include <atomic>
 #include <chrono>
@@ -31,8 +32,9 @@ namespace {
 
 // What one job does; returns its result (and evaluation samples).
 JobResult run_job(const StudySpec& spec, const StudyJob& job, const std::string& device, const JobSpec* parent,
-                  std::vector<nlohmann::json>& samples) {
+                  const std::map<std::string, ShippedBase>& shipped, std::vector<nlohmann::json>& samples) {
   if (const auto* p = std::get_if<PretrainJobSpec>(&job.spec)) {
+    if (auto it = shipped.find(job.key); it != shipped.end()) return install_shipped(it->second, model_dir(spec, job.key));
     TrainJob t;
     if (p->shape) {
       t.shape = *p->shape;
@@ -176,12 +178,12 @@ void select_jobs(const StudyPlan& plan, ResultStore& store, int shard, int shard
 // Returns false when it was interrupted (Ctrl-C): nothing is recorded, the next run
 // continues.
 bool run_and_record(const StudySpec& spec, const StudyJob& job, const JobSpec* parent, const std::string& device,
-                    ResultStore& store, JobRecord& rec) {
+                    const std::map<std::string, ShippedBase>& shipped, ResultStore& store, JobRecord& rec) {
   rec = {job.key, job.kind(), job.group, job.parent, job.spec, "done", "", std::monostate{}, 0};
   std::vector<nlohmann::json> samples;
   const auto start = std::chrono::steady_clock::now();
   try {
-    rec.result = run_job(spec, job, device, parent, samples);
+    rec.result = run_job(spec, job, device, parent, shipped, samples);
   } catch (const std::exception& e) {
     if (interrupt_requested()) return false;
     rec.status = "failed";
@@ -203,7 +205,6 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
   StudyRunSummary summary;
   summary.db = o.db.empty() ? default_db_path(spec, o.shard, o.shards) : o.db;
   ResultStore store(summary.db);
-  for (const auto& note : plan.skipped) fmt::print(stderr, "study: skipped: {}\n", note);
   // The job's own thread count is in its key ([study] workers): --jobs J runs J of them.
   if (o.jobs * spec.workers > hardware_cores())
     fmt::print(stderr, "study: note: {} jobs of {} workers each on {} cores\n", o.jobs, spec.workers, hardware_cores());
@@ -212,6 +213,25 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
 
   Schedule s;
   select_jobs(plan, store, o.shard, o.shards, s, summary);
+  // Shipped bases stand in for the pre-training jobs they record. With require_shipped
+  // (the quickstart), a job without its base is refused before anything runs, rather
+  // than trained for an hour; otherwise it is trained, and said so.
+  std::map<std::string, ShippedBase> shipped;
+  if (!spec.shipped.empty() && !o.from_scratch) {
+    for (auto& b : read_shipped(spec.shipped)) shipped[b.key] = b;
+    int missing = 0;
+    for (const StudyJob* j : s.to_run)
+      if (j->kind() == "pretrain" && !shipped.count(j->key)) {
+        check(!o.require_shipped,
+              "study {}: no shipped base in {} matches pre-training job {} (key {}): the plan changed since the bases "
+              "were recorded. Train them with --from-scratch (then `elab models ship --study {}` records them)",
+              spec.name, spec.shipped, base_label(j->spec), j->key, spec.path);
+        ++missing;
+      }
+    if (missing > 0)
+      fmt::print(stderr, "study {}: {} pre-training jobs have no shipped base in {} and will be trained\n", spec.name,
+                 missing, spec.shipped);
+  }
   fmt::print(stderr, "study {}: {} jobs in {}, {} done, {} to run -> {}\n", spec.name,
              s.to_run.size() + size_t(summary.already_done),
              o.shards > 1 ? fmt::format("shard {}/{}", o.shard, o.shards) : "the study", summary.already_done,
@@ -236,7 +256,7 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
       configure_threads(ThreadSettings{1, 1, int(spec.workers)});
       const JobSpec* parent = job->parent.empty() ? nullptr : &by_key.at(job->parent)->spec;
       JobRecord rec;
-      const bool recorded = run_and_record(spec, *job, parent, o.device, store, rec);
+      const bool recorded = run_and_record(spec, *job, parent, o.device, shipped, store, rec);
       std::lock_guard lock(s.mutex);
       if (!recorded) {  // interrupted: nothing more starts
         s.interrupted = true;

@@ -15,6 +15,8 @@ struct StudyRunOptions {
   int jobs = 1;            // jobs at once (each gets cores / jobs threads)
   int shard = 0, shards = 1;
   std::string device = "cpu";
+  bool from_scratch = false;     // train every base, ignoring the study's shipped bases ([pretrain] shipped)
+  bool require_shipped = false;  // refuse a pre-training job that no shipped base matches (the quickstart)
 };
 
 struct StudyRunSummary {

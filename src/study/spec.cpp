@@ -203,8 +203,11 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
   known_keys(pre, path, "[pretrain]",
              {"presets", "recipes", "tokens", "batch", "seq_len", "lr", "loss", "precision", "optimizer", "schedule",
               "weight_decay", "beta1", "beta2", "momentum", "grad_clip", "min_lr_ratio", "warmup", "train_examples",
-              "epochs", "eval_tasks", "eval_every", "eval_n", "save_at"});
+              "epochs", "eval_tasks", "eval_every", "eval_n", "save_at", "shipped"});
   s.presets = strings(pre, "presets", path, false);
+  // Shipped bases (study/shipped.h): a directory relative to the study file.
+  if (auto shipped = pre["shipped"].value<std::string>())
+    s.shipped = (fs::path(path).parent_path() / *shipped).lexically_normal().string();
   // Bases beyond presets: [[model]] tables, then the rungs of each [[sweep]] (one factor varied).
   auto add_model = [&](const std::string& name, const ModelShape& shape, const std::string& section) {
     try {
@@ -317,7 +320,18 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
       const toml::node* e = b->get("evaluate");
       check(e && e->is_table(), "{}: {} needs an evaluate = {{ splits, methods, n }} table", path, section);
       f.evaluate = eval_block(*e->as_table(), path, section + " evaluate", true);
-      for (const auto& task : f.evaluate.retention_tasks) check_study_task(task);
+      for (const auto& entry : f.evaluate.retention_tasks) {  // TASK or TASK@SPLIT[@METHOD]
+        const size_t at = entry.find('@');
+        const std::string task = entry.substr(0, at);
+        check_study_task(task);
+        if (at == std::string::npos) continue;
+        const std::string rest = entry.substr(at + 1), split = rest.substr(0, rest.find('@'));
+        const auto t = make_task(task);
+        bool known = false;
+        for (const auto& sp : t->splits()) known |= sp.name == split;
+        check(known, "{}: {} retention_tasks: task {} has no split '{}'", path, section, task, split);
+        if (rest.find('@') != std::string::npos) parse_method(rest.substr(rest.find('@') + 1));
+      }
       s.finetune.push_back(std::move(f));
     }
   }

@@ -63,6 +63,9 @@ struct StudySpec {
   Precision precision = Precision::fp32;  // of the matrix products (pre-training and fine-tuning)
   std::vector<EvalBlock> evaluate;
   std::vector<FinetuneBlock> finetune;
+  // [pretrain] shipped: a directory of shipped bases (study/shipped.h), relative to the
+  // study file; pre-training jobs install them instead of training ("" = train).
+  std::string shipped;
 };
 
 // Errors name the file, the line and the key.
