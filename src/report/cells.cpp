@@ -55,24 +55,28 @@ std::vector<ResultRow> result_rows(const std::vector<JobRecord>& jobs) {
   }
   // A fixed order (not the order jobs finished in), so reports of equal results are equal files.
   std::stable_sort(rows.begin(), rows.end(), [](const ResultRow& a, const ResultRow& b) {
-    return std::tie(a.parameters, a.preset, a.recipe, a.train_seed, a.adaptation, a.task, a.split, a.method, a.snapshot) <
-           std::tie(b.parameters, b.preset, b.recipe, b.train_seed, b.adaptation, b.task, b.split, b.method, b.snapshot);
+    return std::tie(a.parameters, a.preset, a.recipe, a.train_seed, a.adaptation, a.ft_task, a.task, a.split, a.method, a.snapshot) <
+           std::tie(b.parameters, b.preset, b.recipe, b.train_seed, b.adaptation, b.ft_task, b.task, b.split, b.method, b.snapshot);
   });
   return rows;
 }
 
 namespace {
 
+// A fine-tuned model is named by its method, N and the task it was tuned on: two models
+// with the same method and N, tuned on different tasks, are different cells.
 std::string cell_key(const std::string& preset, const std::string& recipe, const std::string& adaptation,
-                     const std::string& task, const std::string& split, const std::string& method) {
-  return preset + "|" + recipe + "|" + adaptation + "|" + task + "|" + split + "|" + method;
+                     const std::string& ft_task, const std::string& task, const std::string& split, const std::string& method) {
+  return preset + "|" + recipe + "|" + adaptation + "|" + ft_task + "|" + task + "|" + split + "|" + method;
 }
 
 }  // namespace
 
 const Cell* Cells::find(const std::string& preset, const std::string& recipe, const std::string& adaptation,
-                        const std::string& task, const std::string& split, const std::string& method) const {
-  auto it = by_key.find(cell_key(preset, recipe, adaptation, task, split, method));
+                        const std::string& task, const std::string& split, const std::string& method,
+                        const std::string& ft_task) const {
+  const std::string tuned_on = adaptation == "prompt" ? "" : ft_task.empty() ? task : ft_task;
+  auto it = by_key.find(cell_key(preset, recipe, adaptation, tuned_on, task, split, method));
   return it == by_key.end() ? nullptr : &it->second;
 }
 
@@ -92,7 +96,7 @@ Cells make_cells(const std::vector<ResultRow>& rows, uint64_t seed) {
   std::map<std::string, int64_t> params;
   for (const auto& r : sorted) {
     if (r.snapshot > 0) continue;  // snapshots have their own section: the cells are the final models
-    auto key = cell_key(r.preset, r.recipe, r.adaptation, r.task, r.split, r.method);
+    auto key = cell_key(r.preset, r.recipe, r.adaptation, r.ft_task, r.task, r.split, r.method);
     Cell& c = cells.by_key[key];
     if (c.seeds == 0) c.parsed = parse_method(r.method);
     c.preset = r.preset, c.recipe = r.recipe, c.adaptation = r.adaptation;

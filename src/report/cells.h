@@ -36,8 +36,8 @@ struct ResultRow {
 
 std::vector<ResultRow> result_rows(const std::vector<JobRecord>& jobs);
 
-// Rows of the same (preset, recipe, adaptation, task, split, method), pooled over
-// training seeds. Items stay in seed order, so two cells evaluated on the same items can
+// Rows of the same (preset, recipe, adaptation and its fine-tuning task, task, split,
+// method), pooled over training seeds. Items stay in seed order, so two cells evaluated on the same items can
 // be compared pair by pair.
 struct Cell {
   std::string preset, recipe, adaptation, task, split, method;
@@ -61,8 +61,10 @@ struct Cells {
   std::vector<std::string> recipes, tasks, splits;
   uint64_t seed = 1;
 
+  // ft_task "" = a prompting cell, or a model fine-tuned on `task` itself.
   const Cell* find(const std::string& preset, const std::string& recipe, const std::string& adaptation,
-                   const std::string& task, const std::string& split, const std::string& method) const;
+                   const std::string& task, const std::string& split, const std::string& method,
+                   const std::string& ft_task = "") const;
   std::vector<const Cell*> where(const std::function<bool(const Cell&)>& keep) const;
 };
 

@@ -213,6 +213,7 @@ TEST(Report, ThresholdsAndNumbersFromAConstructedDatabase) {
       << report.markdown;
   EXPECT_NE(report.markdown.find("| cot:2 | m | 20000 | 0.900 ["), std::string::npos);
   EXPECT_NE(report.csv.find("m,20000,base,1,ft:lora:4,add,id,direct,40,0.900000"), std::string::npos) << report.csv;
+  EXPECT_NE(report.csv.find(",-1.000000,0.900000,,add\n"), std::string::npos) << "ft_task last" << report.csv;
   EXPECT_NE(report.html.find("<svg"), std::string::npos);
   EXPECT_EQ(report.html.find("http"), report.html.find("http://www.w3.org/2000/svg")) << "no network references";
   // Exact match jumps 0 -> 0.5 from xs to s while per-character accuracy follows it: no note.
@@ -227,13 +228,20 @@ TEST(Report, ThresholdsAndNumbersFromAConstructedDatabase) {
   const auto& q3 = v["questions"][2];
   EXPECT_EQ(q3["question"], "Q3");
   EXPECT_TRUE(q3["resolved"].get<bool>());
-  // The headline: cot:2 - direct at m, 0.9 - 0.5 (xs: 0 - 0, s: 0.5 - 0.5 are not resolved).
+  // The headline: at m, cot:2 - direct is 0.9 - 0.5, and the gain over s's (0.5 - 0.5) is
+  // the emergence threshold (xs: 0 - 0); both +0.4.
   EXPECT_NEAR(q3["headline"]["effect"].get<double>(), 0.4, 1e-9);
-  EXPECT_NE(q3["headline"]["comparison"].get<std::string>().find("m (20.0K) / base / add id: cot:2 - direct"), std::string::npos)
-      << q3["headline"];
-  EXPECT_EQ(q3["headline"]["agreement"], "as published");
-  EXPECT_EQ(q3["comparisons"], 3);
-  EXPECT_EQ(q3["comparisons_resolved"], 1);
+  EXPECT_EQ(q3["comparisons"], 5);  // three presets, two steps between them
+  bool threshold = false;
+  for (const auto& f : q3["findings"])
+    if (f["comparison"].get<std::string>() == "base / add id: (cot:2 - direct) at m minus at s") {
+      threshold = true;
+      EXPECT_NEAR(f["effect"].get<double>(), 0.4, 1e-9);
+      EXPECT_EQ(f["agreement"], "as published");
+    } else if (f["comparison"].get<std::string>().find("m (20.0K) / base / add id: cot:2 - direct") != std::string::npos) {
+      EXPECT_EQ(f["agreement"], "no published direction") << "one preset's sign depends on its scale";
+    }
+  EXPECT_TRUE(threshold) << q3;
   const auto& q1 = v["questions"][0];  // ft:lora:4 - icl:4 at m: +0.4, where Mosbach et al. find no difference
   EXPECT_NEAR(q1["headline"]["effect"].get<double>(), 0.4, 1e-9);
   EXPECT_EQ(q1["headline"]["agreement"], "contrary to the published result (which finds no difference)");
@@ -271,6 +279,32 @@ TEST(Report, RecipesCellByCellAndProbeSplits) {
   EXPECT_NEAR(q4["headline"]["effect"].get<double>(), 40.0 / 60, 1e-9);
   EXPECT_NE(q4["headline"]["comparison"].get<std::string>().find("ladder-bursty - ladder-iid"), std::string::npos);
   EXPECT_NE(report.markdown.find("| ladder-bursty - ladder-iid |"), std::string::npos) << report.markdown;
+}
+
+// Two models fine-tuned with the same method and N on different tasks are different
+// cells: evaluated on the same task, one is a retention cell and one its own task's.
+TEST(Report, FineTunedModelsOnDifferentTasksAreDifferentCells) {
+  std::vector<JobRecord> jobs;
+  std::vector<int> base_items(40, 1), after_add(40, 0), after_own(40, 1);
+  jobs.push_back(record("b", "pretrain", "b", "", {{"preset", "s"}, {"recipe", "base"}, {"seed", 1}}, {{"parameters", 5000}}));
+  jobs.push_back(record("e", "eval", "b", "b", {{"task", "iclass"}}, eval_result("ood-novel", "direct", base_items)));
+  for (const std::string task : {"add", "iclass"}) {
+    jobs.push_back(record("f-" + task, "finetune", "b", "b", {{"task", task}, {"method", "lora"}, {"n_train", 4}}, {}));
+    jobs.push_back(record("fe-" + task, "eval", "b", "f-" + task, {{"task", "iclass"}},
+                          eval_result("ood-novel", "direct", task == "add" ? after_add : after_own)));
+  }
+  auto report = build_report(jobs, "two");
+  const auto v = nlohmann::json::parse(report.verdicts);
+  const auto& q2 = v["questions"][1];
+  bool retention = false;
+  for (const auto& f : q2["findings"])
+    if (f["claim"].get<std::string>().find("changes in-context learning on another") != std::string::npos) {
+      retention = true;
+      EXPECT_NEAR(f["effect"].get<double>(), -1.0, 1e-9) << "the add-tuned model's items alone, not pooled with the other";
+    }
+  EXPECT_TRUE(retention) << q2;
+  EXPECT_NE(report.csv.find(",add\n"), std::string::npos);
+  EXPECT_NE(report.csv.find(",iclass\n"), std::string::npos);
 }
 
 }  // namespace
