@@ -20,6 +20,19 @@ static const char* kShippedFiles[] = {"config.json", "model.safetensors", "meta.
 
 static std::string index_path(const std::string& dir) { return (fs::path(dir) / "index.json").string(); }
 
+// Copies a base's files into `to` through a temporary sibling, then a rename, so that
+// `to` is either the whole base or absent.
+static void copy_base(const fs::path& from, const fs::path& to, const char* suffix) {
+  const fs::path tmp = to.string() + suffix;
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  for (const char* f : kShippedFiles)
+    if (fs::exists(from / f)) fs::copy_file(from / f, tmp / f);
+  fs::remove_all(to);
+  if (to.has_parent_path()) fs::create_directories(to.parent_path());
+  fs::rename(tmp, to);
+}
+
 std::vector<ShippedBase> read_shipped(const std::string& dir) {
   const std::string path = index_path(dir);
   check(fs::exists(path), "shipped bases: {} does not exist", path);
@@ -63,14 +76,7 @@ PretrainOutcome install_shipped(const ShippedBase& base, const std::string& out)
         "shipped base {}: its content hash {} does not match its record {} in {}; the files were changed or damaged. "
         "Restore them (git checkout models/), or retrain the bases with `elab quickstart --from-scratch` and record "
         "them with `elab models ship`", base.name, hash, base.content_hash, index_path(fs::path(base.dir).parent_path().string()));
-  const fs::path tmp = out + ".installing";
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
-  for (const char* f : kShippedFiles)
-    if (fs::exists(fs::path(base.dir) / f)) fs::copy_file(fs::path(base.dir) / f, tmp / f);
-  fs::remove_all(out);
-  fs::create_directories(fs::path(out).parent_path());
-  fs::rename(tmp, out);
+  copy_base(base.dir, out, ".installing");
   return base.outcome;
 }
 
@@ -115,13 +121,7 @@ int ship_bases(const StudySpec& spec, ResultStore& store, const std::string& out
     for (char& c : name)
       if (c == '/') c = '-';
     const std::string from = model_dir(spec, job.key), to = (fs::path(out) / name).string();
-    const fs::path tmp = to + ".shipping";
-    fs::remove_all(tmp);
-    fs::create_directories(tmp);
-    for (const char* f : kShippedFiles)
-      if (fs::exists(fs::path(from) / f)) fs::copy_file(fs::path(from) / f, tmp / f);
-    fs::remove_all(to);
-    fs::rename(tmp, to);
+    copy_base(from, to, ".shipping");
     nlohmann::json checks = nlohmann::json::array();
     // The base's prompting cells: the [[evaluate]] blocks and the fine-tuning blocks' own.
     std::vector<std::tuple<std::string, std::vector<std::string>, std::vector<std::string>>> cells;

@@ -65,7 +65,9 @@ TEST_F(FinetuneEndToEnd, FullAndLoraOnLastletter) {
   pretrain_base();
   const double zero_shot = accuracy(base(), "lastletter", "direct");
   auto full = job("full", 256, "full-256");
-  full.config.folds = 2;  // two folds and the refit: a third of the default's training time
+  full.config.folds = 2;    // two folds and the refit: a third of the default's training time
+  full.config.lr = 1e-3;    // this test's base is trained briefly: the defaults are for the shipped ladder
+  full.config.steps = 150;
   auto r = run_finetune_job(full);
   EXPECT_EQ(r.n_train, 256) << "every one of the N is trained on";
   EXPECT_EQ(r.folds, 2);
