@@ -36,15 +36,34 @@ std::pair<double, double> bootstrap_ci95(const std::vector<double>& xs, uint64_t
   return percentiles95(means);
 }
 
+std::pair<double, double> bootstrap_ci95_clustered(const std::vector<double>& xs, int64_t clusters, uint64_t seed,
+                                                   int resamples) {
+  if (clusters <= 1 || xs.empty() || int64_t(xs.size()) % clusters != 0) return bootstrap_ci95(xs, seed, resamples);
+  // Two levels: the clusters (training seeds) with replacement, then the items of each
+  // drawn cluster with replacement, so that seed-to-seed variance widens the interval.
+  Rng rng(derive_seed(seed, "bootstrap-clustered"));
+  const int64_t per = int64_t(xs.size()) / clusters;
+  std::vector<double> means(static_cast<size_t>(resamples));
+  for (auto& m : means) {
+    double s = 0;
+    for (int64_t c = 0; c < clusters; ++c) {
+      const int64_t k = rng.uniform_int(0, clusters - 1);
+      for (int64_t i = 0; i < per; ++i) s += xs[size_t(k * per + rng.uniform_int(0, per - 1))];
+    }
+    m = s / double(xs.size());
+  }
+  return percentiles95(means);
+}
+
 PairedDifference paired_bootstrap(const std::vector<double>& a, const std::vector<double>& b, uint64_t seed,
-                                  int resamples) {
+                                  int resamples, int64_t clusters) {
   check(a.size() == b.size(), "paired comparison needs the same examples: {} vs {} items", a.size(), b.size());
   PairedDifference d;
   if (a.empty()) return d;
   std::vector<double> delta(a.size());
   for (size_t i = 0; i < a.size(); ++i) delta[i] = a[i] - b[i];
   d.diff = mean(delta);
-  auto [lo, hi] = bootstrap_ci95(delta, derive_seed(seed, "paired"), resamples);
+  auto [lo, hi] = bootstrap_ci95_clustered(delta, clusters, derive_seed(seed, "paired"), resamples);
   d.lo = lo;
   d.hi = hi;
   return d;

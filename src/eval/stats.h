@@ -21,9 +21,15 @@ struct PairedDifference {
   double lo = 0, hi = 0;       // paired-bootstrap 95% CI of the difference
   bool resolved() const { return lo > 0 || hi < 0; }  // the interval excludes zero
 };
-// a[i] and b[i] are the same example under two methods; examples are resampled together.
+// The same with the items in `clusters` equal consecutive blocks (a cell's training seeds):
+// clusters are resampled, then items within each; clusters <= 1 is bootstrap_ci95.
+std::pair<double, double> bootstrap_ci95_clustered(const std::vector<double>& xs, int64_t clusters, uint64_t seed,
+                                                   int resamples = 2000);
+
+// a[i] and b[i] are the same example under two methods; examples are resampled together
+// (within `clusters` blocks, the training seeds, resampled first).
 PairedDifference paired_bootstrap(const std::vector<double>& a, const std::vector<double>& b, uint64_t seed,
-                                  int resamples = 2000);
+                                  int resamples = 2000, int64_t clusters = 1);
 
 // Fraction of gold characters matched position by position (over the longer length).
 double char_accuracy(const std::string& predicted, const std::string& gold);

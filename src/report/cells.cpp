@@ -113,7 +113,7 @@ Cells make_cells(const std::vector<ResultRow>& rows, uint64_t seed) {
   }
   for (auto& [key, c] : cells.by_key) {
     c.accuracy = mean(c.items);
-    std::tie(c.lo, c.hi) = bootstrap_ci95(c.items, seed);
+    std::tie(c.lo, c.hi) = bootstrap_ci95_clustered(c.items, c.seeds, seed);  // seed-to-seed variance included
     c.gold_logprob = lp_sum[key] / c.seeds;
     c.char_accuracy = char_sum[key] / c.seeds;
     c.gold_chars = length_sum[key] / c.seeds;
@@ -133,7 +133,9 @@ double Cell::em_from_chars() const { return std::pow(char_accuracy, gold_chars);
 
 bool same_items(const Cell& a, const Cell& b) { return a.items.size() == b.items.size() && !a.items.empty(); }
 
-PairedDifference compare(const Cell& a, const Cell& b, uint64_t seed) { return paired_bootstrap(a.items, b.items, seed); }
+PairedDifference compare(const Cell& a, const Cell& b, uint64_t seed) {
+  return paired_bootstrap(a.items, b.items, seed, 2000, a.seeds == b.seeds ? a.seeds : 1);
+}
 
 std::string pct(double x) { return fmt::format("{:.3f}", x); }
 std::string acc_ci(const Cell& c) { return fmt::format("{:.3f} [{:.3f}, {:.3f}]", c.accuracy, c.lo, c.hi); }

@@ -114,7 +114,7 @@ std::string section_scale(const Cells& c, Doc& doc, std::vector<Finding>& findin
             findings.push_back(make_finding(
                 "Q3", "the gain of chain of thought over direct answers grows with size (an emergence threshold)",
                 fmt::format("{} / {} id: ({} - {}) at {} minus at {}", recipe, task, m, direct->method, preset, previous),
-                paired_bootstrap(gain, previous_gain, c.seed), kWei, +1));
+                paired_bootstrap(gain, previous_gain, c.seed, 2000, x->seeds), kWei, +1));
           previous_gain = gain, previous = preset;
         }
       }

@@ -231,6 +231,31 @@ TEST(Stats, PairedBootstrapSign) {
   EXPECT_THROW(paired_bootstrap(a, {1.0}, 1), Error);
 }
 
+// Seeds as clusters: when training seeds disagree, the interval widens to show it; with
+// one cluster it is the item-level interval, bit for bit.
+TEST(Stats, ClusteredBootstrapCarriesSeedToSeedVariance) {
+  std::vector<double> xs;  // three seeds of 200 items: accuracy 0.2, 0.5, 0.8
+  Rng rng(7);
+  for (double p : {0.2, 0.5, 0.8})
+    for (int i = 0; i < 200; ++i) xs.push_back(rng.bernoulli(p));
+  const auto [lo1, hi1] = bootstrap_ci95(xs, 3);
+  const auto [lo3, hi3] = bootstrap_ci95_clustered(xs, 3, 3);
+  EXPECT_LT(hi1 - lo1, 0.09);  // items alone: about +-0.04
+  EXPECT_GT(hi3 - lo3, 0.3) << "resampling three very different seeds spans most of 0.2..0.8";
+  EXPECT_EQ(bootstrap_ci95_clustered(xs, 1, 3), bootstrap_ci95(xs, 3));
+  EXPECT_EQ(bootstrap_ci95_clustered(xs, 7, 3), bootstrap_ci95(xs, 3)) << "blocks that do not divide: item level";
+  // A paired difference whose sign flips between seeds is not resolved with clusters,
+  // though it is with items alone.
+  std::vector<double> a, b;
+  for (int s = 0; s < 3; ++s)
+    for (int i = 0; i < 200; ++i) {
+      a.push_back(s == 2 ? 0 : 1);
+      b.push_back(i % 4 == 0 ? 1 : 0);
+    }
+  EXPECT_TRUE(paired_bootstrap(a, b, 1).resolved());
+  EXPECT_FALSE(paired_bootstrap(a, b, 1, 2000, 3).resolved());
+}
+
 TEST(Stats, ContinuousMetrics) {
   EXPECT_DOUBLE_EQ(char_accuracy("1234", "1234"), 1.0);
   EXPECT_DOUBLE_EQ(char_accuracy("1239", "1234"), 0.75);
