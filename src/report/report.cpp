@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/fs.h"
 #include "report/sections.h"
@@ -54,6 +56,12 @@ StudyReport build_report(const std::vector<JobRecord>& jobs, const std::string& 
                        "\"not enough evidence\" means the interval of the difference includes zero.",
                        done, failed, rows.size(), fmt::join(cells.presets, ", "), fmt::join(cells.recipes, ", "),
                        fmt::join(cells.tasks, ", ")));
+  int most_seeds = 0;
+  for (const auto& [k, c] : cells.by_key) most_seeds = std::max(most_seeds, c.seeds);
+  doc.para(most_seeds > 1 ? fmt::format("Cells pool up to {} pre-training seeds: intervals resample the seeds, then the "
+                                        "items within each, so seed-to-seed variance is in them.", most_seeds)
+                          : "One pre-training seed per base: the intervals cover the test items, not the variation "
+                            "between training runs (a study with several seeds puts that in them).");
   StudyReport report;
   std::vector<Finding> findings;
   const std::string q1 = section_icl_vs_supervised(cells, body, findings);

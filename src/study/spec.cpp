@@ -184,6 +184,14 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
   if (study.get("seeds")) {
     s.seeds.clear();
     for (int64_t v : integers(study, "seeds", path)) s.seeds.push_back(uint64_t(v));
+    // A repeated seed is the same model twice: pooled, it would narrow the intervals over
+    // seeds with no new evidence.
+    check(!s.seeds.empty(), "{}: [study] seeds is empty; give at least one pre-training seed", path);
+    std::vector<uint64_t> sorted = s.seeds;
+    std::sort(sorted.begin(), sorted.end());
+    check(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end(),
+          "{}: [study] seeds repeats a seed ({}); each seed is one independently trained base, so the intervals over "
+          "seeds need distinct ones", path, fmt::join(s.seeds, ", "));
   } else {
     s.seeds = {s.seed};
   }

@@ -64,6 +64,8 @@ TEST(StudySpec, ParsesAndNamesTheLineOfMistakes) {
   EXPECT_NE(error_of([] { parse_study(with("\"icl:2\"", "\"icl:two\""), "t.toml"); }).find("icl:two"), std::string::npos);
   EXPECT_NE(error_of([] { parse_study(with("[\"lora\"]", "[\"ia3\"]"), "t.toml"); }).find("ia3"), std::string::npos);
   EXPECT_NE(error_of([] { parse_study(with("[study]", "[study"), "t.toml"); }).find("t.toml:2:"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_study(with("seeds = [1, 2]", "seeds = [1, 1]"), "t.toml"); }).find("repeats a seed (1, 1)"),
+            std::string::npos);
 }
 
 TEST(StudyPlan, KeysChangeExactlyForTheJobsASeedDetermines) {
