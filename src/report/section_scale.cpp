@@ -88,7 +88,16 @@ std::string section_scale(const Cells& c, Doc& doc, std::vector<Finding>& findin
       }
       doc.heading(fmt::format("{} / {}", recipe, task), 3);
       doc.table({"method", "preset", "parameters", "accuracy [95% CI]", "gold log-prob", "char accuracy p", "p^L"}, table);
-      doc.figure(accuracy_chart(fmt::format("{} {}: accuracy vs parameters", recipe, task), "parameters (log)", "accuracy (id)", plot, true));
+      // The emergence threshold, marked on the chain methods' curves: the smallest preset
+      // whose CoT beats direct answers with the same exemplars.
+      const std::string t = cot_threshold_of(c, recipe, task);
+      if (!t.empty())
+        for (auto& series : plot)
+          if (parse_method(series.name).chain())
+            if (const Cell* at = c.find(t, recipe, "prompt", task, "id", series.name)) series.mark_x = double(at->parameters);
+      doc.figure(accuracy_chart(fmt::format("{} {}: accuracy vs parameters{}", recipe, task,
+                                            t.empty() ? "" : " (dashed: CoT threshold)"),
+                                "parameters (log)", "accuracy (id)", plot, true));
       for (const auto& n : notes) doc.para("Note: " + n + ".");
       // CoT against direct answers at each preset; below an emergence threshold Wei et al.
       // find no gain or a loss, above it a gain, so a single preset's sign has no
@@ -118,7 +127,6 @@ std::string section_scale(const Cells& c, Doc& doc, std::vector<Finding>& findin
           previous_gain = gain, previous = preset;
         }
       }
-      const std::string t = cot_threshold_of(c, recipe, task);
       bool has_cot = false;
       for (const Cell* x : cells) has_cot |= x->parsed.chain();  // the cells hold the parsed method
       if (has_cot && methods.count("direct"))
