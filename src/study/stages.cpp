@@ -322,7 +322,9 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
 
   auto dist = join_ranks(job.dist);
   const bool main_rank = !dist || dist->is_main();
-  const ModelConfig base_config = load_checkpoint(job.base, parse_device(job.device, local_rank(dist.get()))).config;
+  // The base the refit trains; the folds load their own copies.
+  Checkpoint base = load_checkpoint(job.base, parse_device(job.device, local_rank(dist.get())));
+  const ModelConfig& base_config = base.config;
   check(train_stream.longest() <= base_config.max_seq_len,
         "task {}: an example in format {} has {} tokens, more than the model's context of {}", job.task, job.format,
         train_stream.longest(), base_config.max_seq_len);
@@ -334,7 +336,6 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
   install_interrupt_handler();
   const StepSelection sel = select_steps(job, examples, *task, format, dist.get());
   // The refit: all N examples, the chosen number of steps on the schedule the folds ran.
-  Checkpoint base = load_checkpoint(job.base, parse_device(job.device, local_rank(dist.get())));
   FinetuneConfig fit = cfg;
   fit.seq_len = train_stream.longest() - 1;
   fit.batch_size = std::min(cfg.batch_size, train_stream.size());
