@@ -73,6 +73,14 @@ int MethodArgs::count(size_t i, const std::string& what, int min) const {
   return int(*v);
 }
 
+Method MethodArgs::shots_in(Format format) const {
+  arity(1, 1);
+  Method m;
+  m.shots = count(0, "K", 0);
+  m.format = format;
+  return m;
+}
+
 double MethodArgs::real(size_t i, const std::string& what) const {
   const auto v = i < parts.size() ? parse_number(parts[i]) : std::nullopt;
   if (!v || !(*v > 0)) error(fmt::format("{} must be a positive number, got '{}'", what, i < parts.size() ? parts[i] : ""));

@@ -55,6 +55,8 @@ struct MethodArgs {
   int count(size_t i, const std::string& what, int min) const;
   double real(size_t i, const std::string& what) const;
   [[noreturn]] void error(const std::string& message) const;
+  // KIND:K with K >= 0 exemplars rendered in `format`, greedy (cot:K, reverse:K).
+  Method shots_in(Format format) const;
 };
 
 struct MethodEntry {

@@ -40,31 +40,31 @@ PretrainJobSpec pretrain_of(const nlohmann::json& j, const std::string& where) {
 
 }  // namespace
 
+// TrainControl's keys, listed once for both directions: f(key, field) for each.
+template <typename Control, typename F>
+static void each_control_field(Control& c, F&& f) {
+  f("optimizer", c.optimizer), f("schedule", c.schedule);
+  f("weight_decay", c.weight_decay), f("beta1", c.beta1), f("beta2", c.beta2), f("momentum", c.momentum);
+  f("grad_clip", c.grad_clip), f("min_lr_ratio", c.min_lr_ratio);
+  f("warmup", c.warmup), f("train_examples", c.train_examples), f("epochs", c.epochs);
+  f("eval_every", c.eval_every), f("eval_n", c.eval_n), f("eval_tasks", c.eval_tasks), f("save_at", c.save_at);
+}
+
 nlohmann::json to_json(const TrainControl& c) {
   nlohmann::json j = nlohmann::json::object();
-  auto put = [&](const char* key, const auto& v) {
+  each_control_field(c, [&](const char* key, const auto& v) {
     if (v) j[key] = *v;
-  };
-  put("optimizer", c.optimizer), put("schedule", c.schedule);
-  put("weight_decay", c.weight_decay), put("beta1", c.beta1), put("beta2", c.beta2), put("momentum", c.momentum);
-  put("grad_clip", c.grad_clip), put("min_lr_ratio", c.min_lr_ratio);
-  put("warmup", c.warmup), put("train_examples", c.train_examples), put("epochs", c.epochs);
-  put("eval_every", c.eval_every), put("eval_n", c.eval_n), put("eval_tasks", c.eval_tasks), put("save_at", c.save_at);
+  });
   return j;
 }
 
 TrainControl train_control_from_json(const nlohmann::json& j, const std::string& where) {
   check(j.is_object(), "{}: experiment control must be a JSON object", where);
   TrainControl c;
-  auto get = [&](const char* key, auto& v) {
+  each_control_field(c, [&](const char* key, auto& v) {
     using T = typename std::remove_reference_t<decltype(v)>::value_type;
     if (j.contains(key) && !j[key].is_null()) v = json_field<T>(j, key, where, T{});
-  };
-  get("optimizer", c.optimizer), get("schedule", c.schedule);
-  get("weight_decay", c.weight_decay), get("beta1", c.beta1), get("beta2", c.beta2), get("momentum", c.momentum);
-  get("grad_clip", c.grad_clip), get("min_lr_ratio", c.min_lr_ratio);
-  get("warmup", c.warmup), get("train_examples", c.train_examples), get("epochs", c.epochs);
-  get("eval_every", c.eval_every), get("eval_n", c.eval_n), get("eval_tasks", c.eval_tasks), get("save_at", c.save_at);
+  });
   return c;
 }
 

@@ -6,13 +6,7 @@ namespace elab {
 
 MethodEntry cot_method() {
   return {"cot", "cot:K", "K exemplars in chain-of-thought format, greedy; the answer is read from the chain",
-          [](const MethodArgs& a) {
-            a.arity(1, 1);
-            Method m;
-            m.shots = a.count(0, "K", 0);
-            m.format = Format::cot;
-            return m;
-          }};
+          [](const MethodArgs& a) { return a.shots_in(Format::cot); }};
 }
 
 }  // namespace elab

@@ -8,13 +8,7 @@ namespace elab {
 
 MethodEntry reverse_method() {
   return {"reverse", "reverse:K", "K exemplars in the reverse format (answers least-significant digit first), read back reversed",
-          [](const MethodArgs& a) {
-            a.arity(1, 1);
-            Method m;
-            m.shots = a.count(0, "K", 0);
-            m.format = Format::reverse;
-            return m;
-          }};
+          [](const MethodArgs& a) { return a.shots_in(Format::reverse); }};
 }
 
 }  // namespace elab
