@@ -15,6 +15,7 @@ test: build
 
 deps:
 	./scripts/install-deps.sh
+	./scripts/install-python.sh
 
 build: deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release

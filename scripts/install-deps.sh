@@ -9,6 +9,8 @@ packages=(
   libopenblas-dev       # fast BLAS for libtorch (reference BLAS is ~40x slower)
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libsqlite3-dev libfmt-dev
   libcpp-httplib-dev
+  libpcre2-dev          # the regular expressions of tokenizer.json pre-tokenizers (Unicode classes)
+  python3-venv          # the virtual environment of reference implementations (install-python.sh)
   libgloo-dev           # collective communication for data-parallel training (c10d Gloo)
   libgtest-dev libgmock-dev libbenchmark-dev
   chromium              # headless check that study reports render (tests only)

