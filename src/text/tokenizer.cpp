@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace elab {
@@ -55,6 +57,63 @@ ByteTokenizer ByteTokenizer::from_json(std::string_view json, const std::string&
   check(j.value("vocab_size", 0) == kVocabSize, "{}: vocab_size {} does not match the byte tokenizer's {}", where,
         j.value("vocab_size", 0), kVocabSize);
   return ByteTokenizer();
+}
+
+Tokenizer::Tokenizer(BpeSpec spec, std::string tokenizer_json)
+    : bpe_(std::make_shared<const Bpe>(std::move(spec))), tokenizer_json_(std::move(tokenizer_json)) {}
+
+int Tokenizer::vocab_size() const { return bpe_ ? bpe_->vocab_size() : ByteTokenizer::kVocabSize; }
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
+  return bpe_ ? bpe_->encode(text) : ByteTokenizer().encode(text);
+}
+
+std::vector<int32_t> Tokenizer::encode_prompt(std::string_view text) const {
+  std::vector<int32_t> ids;
+  if (!bpe_) ids.push_back(ByteTokenizer::kBos);
+  else if (bpe_->spec().add_bos && bpe_->spec().bos >= 0) ids.push_back(bpe_->spec().bos);
+  auto body = encode(text);
+  ids.insert(ids.end(), body.begin(), body.end());
+  return ids;
+}
+
+std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
+  return bpe_ ? bpe_->decode(ids) : ByteTokenizer().decode(ids);
+}
+
+const std::string& Tokenizer::token_bytes(int32_t id) const {
+  if (bpe_) return bpe_->token_bytes(id);
+  static const std::vector<std::string> table = [] {
+    std::vector<std::string> t(ByteTokenizer::kVocabSize);
+    for (int b = 0; b < 256; ++b) t[size_t(b)] = std::string(1, char(b));
+    return t;  // specials add nothing
+  }();
+  check(id >= 0 && id < ByteTokenizer::kVocabSize, "token id {} is outside the byte vocabulary", id);
+  return table[size_t(id)];
+}
+
+bool Tokenizer::ends_generation(int32_t id) const {
+  if (!bpe_) return id == ByteTokenizer::kEos;
+  const auto& s = bpe_->spec();
+  return id == s.eos || std::find(s.stop_ids.begin(), s.stop_ids.end(), id) != s.stop_ids.end();
+}
+
+// A pretrained model may produce any token (llama.cpp and transformers forbid none);
+// models trained here never saw BOS, PAD or SEP as a next token.
+bool Tokenizer::never_generated(int32_t id) const {
+  return !bpe_ && (id == ByteTokenizer::kPad || id == ByteTokenizer::kBos || id == ByteTokenizer::kSep);
+}
+
+int32_t Tokenizer::padding_id() const {
+  if (!bpe_) return ByteTokenizer::kPad;
+  const auto& s = bpe_->spec();
+  return s.pad >= 0 ? s.pad : s.eos >= 0 ? s.eos : 0;
+}
+
+std::string Tokenizer::to_json() const {
+  if (!bpe_) return ByteTokenizer().to_json();
+  check(!tokenizer_json_.empty(), "this tokenizer came from a GGUF file and has no tokenizer.json to write");
+  return tokenizer_json_;
 }
 
 }  // namespace elab
