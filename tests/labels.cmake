@@ -21,7 +21,17 @@ set(elab_needs_data
     Protocol.BbhWholeSetsCountedAndEveryTargetCorrectUnderTheStrictRule
     Protocol.Gsm8kWholeSetCountedAndEveryGoldCorrectUnderTheStrictRule
     Replay.StrictAndLenientExtractionAreBothReportedWithAnAudit
-    Replay.Gsm8kAndBbhAllEndToEnd)
+    Replay.Gsm8kAndBbhAllEndToEnd
+    Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/0
+    Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/1
+    Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/2
+    Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/3
+    Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/4
+    Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/5
+    Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/6
+    Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/7
+    HfTokenizer.SpecialTokensAndStopsComeFromTheConfig
+    SmolLM2Gguf.TokenizerEqualsLlamaCppOnTheParityCorpus)
 # A renamed test is an error here (set_tests_properties names one that does not exist):
 # the lists cannot drift silently.
 set_tests_properties(${elab_slow} PROPERTIES LABELS slow)

@@ -144,7 +144,7 @@ void bench_generate(const BenchGenerateOptions& o, const MachineOptions& m) {
   const Preset& preset = find_preset(o.preset);
   check(o.prompt_len > 0 && o.new_tokens > 0, "--prompt-len and --new-tokens must be positive");
   Transformer model = fresh_model(preset, m.device);
-  ByteTokenizer tok;
+  Tokenizer tok;  // the byte tokenizer
   fmt::print("bench generate preset={} params={} prompt_len={} new_tokens={} torch_threads={} blas_threads={} workers={} "
              "device={}\n",
              preset.name, preset.config.param_count(), o.prompt_len, o.new_tokens, threads.torch_threads,

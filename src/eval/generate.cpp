@@ -22,19 +22,19 @@ static size_t stop_position(const std::string& text, const std::vector<std::stri
   return best;
 }
 
-// Text grows one byte a step, so a stop sequence first appears at its end: checking the
-// end each step finds it without searching the whole text again.
-static bool ends_with_stop(const std::string& text, const std::vector<std::string>& stops) {
-  for (const auto& s : stops)
-    if (!s.empty() && text.size() >= s.size() && text.compare(text.size() - s.size(), s.size(), s) == 0) return true;
+// A stop sequence that appears when a token adds bytes `added` onward ends within them:
+// searching from where it could start finds it without scanning the whole text again.
+static bool stop_since(const std::string& text, size_t added, const std::vector<std::string>& stops) {
+  for (const auto& s : stops) {
+    if (s.empty() || text.size() < s.size()) continue;
+    const size_t from = added + 1 > s.size() ? added + 1 - s.size() : 0;
+    if (text.find(s, from) != std::string::npos) return true;
+  }
   return false;
 }
 
-static bool never_generated(int64_t id) {
-  return id == ByteTokenizer::kPad || id == ByteTokenizer::kBos || id == ByteTokenizer::kSep;
-}
-
-int32_t choose_token(const float* logits, int64_t vocab, const GenerateOptions& opts, Rng& rng) {
+int32_t choose_token(const float* logits, int64_t vocab, const GenerateOptions& opts, Rng& rng, const Tokenizer& tok) {
+  auto never_generated = [&](int64_t id) { return tok.never_generated(int32_t(id)); };
   if (opts.temperature <= 0) {
     int64_t best = -1;
     for (int64_t v = 0; v < vocab; ++v)
@@ -72,25 +72,20 @@ struct Batch {
   std::vector<size_t> prompts;  // indices into the prompt list
 };
 
-std::vector<std::vector<int32_t>> encode_all(const ByteTokenizer& tok, const std::vector<std::string>& texts) {
+std::vector<std::vector<int32_t>> encode_all(const Tokenizer& tok, const std::vector<std::string>& texts) {
   std::vector<std::vector<int32_t>> out;
   out.reserve(texts.size());
-  for (const auto& t : texts) {
-    std::vector<int32_t> ids{ByteTokenizer::kBos};
-    auto body = tok.encode(t);
-    ids.insert(ids.end(), body.begin(), body.end());
-    out.push_back(std::move(ids));
-  }
+  for (const auto& t : texts) out.push_back(tok.encode_prompt(t));
   return out;
 }
 
 // Left-pads rows into (B, P) and returns the per-row padding.
-torch::Tensor left_padded(const std::vector<const std::vector<int32_t>*>& rows, torch::Tensor& pad_out,
+torch::Tensor left_padded(const std::vector<const std::vector<int32_t>*>& rows, int32_t pad_id, torch::Tensor& pad_out,
                           torch::Device device) {
   const int64_t B = int64_t(rows.size());
   int64_t P = 0;
   for (auto* r : rows) P = std::max<int64_t>(P, int64_t(r->size()));
-  std::vector<int64_t> ids(static_cast<size_t>(B * P), ByteTokenizer::kPad), pad(static_cast<size_t>(B));
+  std::vector<int64_t> ids(static_cast<size_t>(B * P), pad_id), pad(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b) {
     const auto& r = *rows[size_t(b)];
     pad[size_t(b)] = P - int64_t(r.size());
@@ -100,14 +95,14 @@ torch::Tensor left_padded(const std::vector<const std::vector<int32_t>*>& rows, 
   return torch::from_blob(ids.data(), {B, P}, torch::kLong).clone().to(device);
 }
 
-void decode_batch(Transformer& model, const std::vector<std::vector<int32_t>>& encoded, const std::vector<size_t>& which,
-                  const GenerateOptions& opts, std::vector<Completion>& out) {
+void decode_batch(Transformer& model, const Tokenizer& tok, const std::vector<std::vector<int32_t>>& encoded,
+                  const std::vector<size_t>& which, const GenerateOptions& opts, std::vector<Completion>& out) {
   const int64_t N = opts.num_samples, Bp = int64_t(which.size()), B = Bp * N;
   auto device = model->rope_cos.device();
   std::vector<const std::vector<int32_t>*> rows;
   for (size_t i : which) rows.push_back(&encoded[i]);
   torch::Tensor pad;
-  auto input = left_padded(rows, pad, device);  // (Bp, P)
+  auto input = left_padded(rows, tok.padding_id(), pad, device);  // (Bp, P)
   const int64_t P = input.size(1);
   if (pad.max().item<int64_t>() == 0) pad = torch::Tensor();  // no row padded: no mask to build
 
@@ -142,21 +137,24 @@ void decode_batch(Transformer& model, const std::vector<std::vector<int32_t>>& e
     auto host = logits.to(torch::kCPU, torch::kFloat).contiguous();  // (live, V)
     const int64_t V = host.size(1);
     const float* data = host.data_ptr<float>();
-    next.assign(live.size(), ByteTokenizer::kPad);
+    next.assign(live.size(), tok.padding_id());
     int64_t remaining = 0;
     for (size_t k = 0; k < live.size(); ++k) {
       const size_t r = size_t(live[k]);
       if (done[r]) continue;
-      int32_t id = choose_token(data + int64_t(k) * V, V, opts, rngs[r]);
+      int32_t id = choose_token(data + int64_t(k) * V, V, opts, rngs[r], tok);
       next[k] = id;
-      if (id == ByteTokenizer::kEos) {
+      if (tok.ends_generation(id)) {
         done[r] = true;
         continue;
       }
       ++count[r];
-      text[r].push_back(char(id));
-      if (ends_with_stop(text[r], opts.stop)) done[r] = true;
-      if (id == '\n' && !opts.stop_after_line_with.empty() && text[r].find(opts.stop_after_line_with) != std::string::npos)
+      const size_t added = text[r].size();
+      const std::string& piece = tok.token_bytes(id);
+      text[r] += piece;
+      if (stop_since(text[r], added, opts.stop)) done[r] = true;
+      if (piece.find('\n') != std::string::npos && !opts.stop_after_line_with.empty() &&
+          text[r].find(opts.stop_after_line_with) != std::string::npos)
         done[r] = true;
       remaining += !done[r];
     }
@@ -183,20 +181,21 @@ void decode_batch(Transformer& model, const std::vector<std::vector<int32_t>>& e
 
 // One batch split into opts.workers contiguous parts decoded side by side; each part
 // writes only its own rows of `out`.
-void decode_in_parts(Transformer& model, const std::vector<std::vector<int32_t>>& encoded,
+void decode_in_parts(Transformer& model, const Tokenizer& tok, const std::vector<std::vector<int32_t>>& encoded,
                      const std::vector<size_t>& which, const GenerateOptions& opts, std::vector<Completion>& out) {
   const size_t parts = size_t(std::clamp<int64_t>(opts.workers, 1, int64_t(which.size())));
-  if (parts <= 1) return decode_batch(model, encoded, which, opts, out);
+  if (parts <= 1) return decode_batch(model, tok, encoded, which, opts, out);
   run_parts(parts, [&](size_t i) {
     c10::InferenceMode inference;  // thread-local, like the caller's
     const size_t first = which.size() * i / parts, last = which.size() * (i + 1) / parts;
-    decode_batch(model, encoded, std::vector<size_t>(which.begin() + long(first), which.begin() + long(last)), opts, out);
+    decode_batch(model, tok, encoded, std::vector<size_t>(which.begin() + long(first), which.begin() + long(last)), opts,
+                 out);
   });
 }
 
 }  // namespace
 
-std::vector<Completion> generate(Transformer& model, const ByteTokenizer& tokenizer, const std::vector<std::string>& prompts,
+std::vector<Completion> generate(Transformer& model, const Tokenizer& tokenizer, const std::vector<std::string>& prompts,
                                  const GenerateOptions& opts) {
   check(opts.max_new_tokens > 0, "max new tokens must be positive, got {}", opts.max_new_tokens);
   check(opts.batch_size > 0, "batch size must be positive, got {}", opts.batch_size);
@@ -225,7 +224,7 @@ std::vector<Completion> generate(Transformer& model, const ByteTokenizer& tokeni
   Progress progress("generate", int64_t(prompts.size()), opts.show_progress && prompts.size() > per_batch);
   for (size_t begin = 0; begin < order.size(); begin += per_batch) {
     size_t end = std::min(order.size(), begin + per_batch);
-    decode_in_parts(model, encoded, std::vector<size_t>(order.begin() + begin, order.begin() + end), opts, out);
+    decode_in_parts(model, tokenizer, encoded, std::vector<size_t>(order.begin() + begin, order.begin() + end), opts, out);
     progress.update(int64_t(end));
   }
   progress.finish();
@@ -234,7 +233,7 @@ std::vector<Completion> generate(Transformer& model, const ByteTokenizer& tokeni
 }
 
 std::vector<TokenScores> score_tokens(Transformer& model, const std::vector<std::vector<int32_t>>& rows, int top,
-                                      int batch_size, int workers) {
+                                      int batch_size, int workers, int32_t pad_id) {
   c10::InferenceMode inference;
   bool was_training = model->is_training();
   model->eval();
@@ -249,7 +248,7 @@ std::vector<TokenScores> score_tokens(Transformer& model, const std::vector<std:
     std::vector<const std::vector<int32_t>*> batch;
     for (size_t i = begin; i < end; ++i) batch.push_back(&rows[i]);
     torch::Tensor pad;
-    auto input = left_padded(batch, pad, device);  // (B, T)
+    auto input = left_padded(batch, pad_id, pad, device);  // (B, T)
     const int64_t T = input.size(1);
     KVCache cache = model->make_cache(int64_t(batch.size()), T, pad);
     auto logp = torch::log_softmax(model->forward(input, &cache).to(torch::kFloat), -1).to(torch::kCPU);  // (B, T, V)
@@ -285,7 +284,7 @@ std::vector<TokenScores> score_tokens(Transformer& model, const std::vector<std:
   return out;
 }
 
-std::vector<double> score_continuations(Transformer& model, const ByteTokenizer& tokenizer,
+std::vector<double> score_continuations(Transformer& model, const Tokenizer& tokenizer,
                                         const std::vector<std::string>& prompts,
                                         const std::vector<std::string>& continuations, int batch_size,
                                         int workers) {
@@ -300,7 +299,7 @@ std::vector<double> score_continuations(Transformer& model, const ByteTokenizer&
     check(int64_t(full[i].size()) <= model->config.max_seq_len, "prompt {} with its continuation has {} tokens, more than "
           "the model's context of {}", i, full[i].size(), model->config.max_seq_len);
   }
-  const auto scores = score_tokens(model, full, 0, batch_size, workers);
+  const auto scores = score_tokens(model, full, 0, batch_size, workers, tokenizer.padding_id());
   std::vector<double> out(prompts.size(), 0.0);
   for (size_t i = 0; i < prompts.size(); ++i)
     for (size_t t = prompt_ids[i].size(); t < full[i].size(); ++t) out[i] += scores[i].logprob[t - 1];

@@ -12,9 +12,9 @@
 
 namespace elab {
 
-// Prompts are encoded as BOS + bytes. A prompt that cannot fit the context with
+// Prompts are encoded as the tokenizer's encode_prompt (BOS + bytes for models trained here). A prompt that cannot fit the context with
 // max_new_tokens is an Error naming the limit; nothing is truncated silently.
-std::vector<Completion> generate(Transformer& model, const ByteTokenizer& tokenizer, const std::vector<std::string>& prompts,
+std::vector<Completion> generate(Transformer& model, const Tokenizer& tokenizer, const std::vector<std::string>& prompts,
                                  const GenerateOptions& opts);
 
 // The one teacher-forced scorer (the evaluator's gold log-probabilities and the server's
@@ -26,17 +26,19 @@ struct TokenScores {
   std::vector<std::vector<std::pair<int32_t, double>>> top;  // the best alternatives there
 };
 std::vector<TokenScores> score_tokens(Transformer& model, const std::vector<std::vector<int32_t>>& rows, int top,
-                                      int batch_size, int workers = 1);
+                                      int batch_size, int workers = 1, int32_t pad_id = ByteTokenizer::kPad);
 
 // Sum of log p(continuation | prompt) over the continuation's tokens.
 // `workers` threads score parts of each batch side by side (see GenerateOptions::workers).
-std::vector<double> score_continuations(Transformer& model, const ByteTokenizer& tokenizer,
+std::vector<double> score_continuations(Transformer& model, const Tokenizer& tokenizer,
                                         const std::vector<std::string>& prompts,
                                         const std::vector<std::string>& continuations, int batch_size,
                                         int workers = 1);
 
 // One token from a row of logits: argmax when temperature is 0, else a draw from the
-// softmax at `temperature` after top-k and top-p cuts. PAD, BOS and SEP are never chosen.
-int32_t choose_token(const float* logits, int64_t vocab, const GenerateOptions& opts, class Rng& rng);
+// softmax at `temperature` after top-k and top-p cuts. The tokenizer's never_generated
+// ids (PAD, BOS and SEP of the byte tokenizer) are never chosen.
+int32_t choose_token(const float* logits, int64_t vocab, const GenerateOptions& opts, class Rng& rng,
+                     const Tokenizer& tokenizer = Tokenizer());
 
 }  // namespace elab

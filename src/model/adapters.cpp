@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/hash.h"
+#include "model/gguf_model.h"
 
 namespace elab {
 
@@ -191,6 +192,7 @@ static fs::path find_base(const fs::path& dir, const nlohmann::json& cfg) {
 }
 
 Checkpoint load_model_dir(const fs::path& dir, const torch::Device& device) {
+  if (is_gguf_path(dir)) return load_gguf_checkpoint(dir, device);
   check(fs::is_directory(dir), "{}: model directory does not exist", dir.string());
   const std::string type = adapter_type(dir);
   if (type.empty()) return load_checkpoint(dir, device);

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "text/hf_tokenizer.h"
 
 namespace elab {
 
@@ -82,7 +83,13 @@ Checkpoint load_checkpoint(const fs::path& dir, const torch::Device& device) {
   Checkpoint ck;
   ck.dir = dir;
   ck.config = ModelConfig::from_hf_json(read_file(dir / "config.json"), (dir / "config.json").string());
-  ck.tokenizer = ByteTokenizer::from_json(read_file(dir / "tokenizer.json"), (dir / "tokenizer.json").string());
+  const std::string tokenizer_json = read_file(dir / "tokenizer.json");
+  if (tokenizer_json.find("\"elab-bytes\"") != std::string::npos) {
+    ByteTokenizer::from_json(tokenizer_json, (dir / "tokenizer.json").string());  // checks it
+    ck.tokenizer = Tokenizer();
+  } else {
+    ck.tokenizer = load_hf_tokenizer(dir.string());
+  }
   check(ck.config.vocab_size == ck.tokenizer.vocab_size(), "{}: vocab_size {} does not match tokenizer.json's {}",
         (dir / "config.json").string(), ck.config.vocab_size, ck.tokenizer.vocab_size());
   ck.meta = fs::exists(dir / "meta.json") ? read_json_file(dir / "meta.json") : nlohmann::json::object();

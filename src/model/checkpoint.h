@@ -27,7 +27,7 @@ struct Checkpoint {
   fs::path dir;
   ModelConfig config;
   Transformer model{nullptr};
-  ByteTokenizer tokenizer;
+  Tokenizer tokenizer;  // the byte tokenizer for models trained here
   nlohmann::json meta;  // preset, recipe, seed, tokens seen, data hash, ...
 };
 

@@ -25,8 +25,8 @@ struct Job {
   std::vector<std::string> prompts;
   GenerateOptions opts;  // num_samples, max_new_tokens, stop, temperature, top_p, prompt_seeds
   std::promise<std::vector<Completion>> generated;
-  // scoring (when texts is non-empty)
-  std::vector<std::string> texts;
+  // scoring (when rows is non-empty): token ids, teacher-forced
+  std::vector<std::vector<int32_t>> rows;
   int top = 0;
   std::promise<std::vector<TokenScores>> scored;
 };
@@ -76,9 +76,10 @@ struct Server::Impl {
   void run(const std::vector<std::shared_ptr<Job>>& jobs) {
     std::map<std::string, std::vector<std::shared_ptr<Job>>> groups;
     for (const auto& j : jobs) {
-      if (!j->texts.empty()) {
+      if (!j->rows.empty()) {
         try {
-          j->scored.set_value(score_texts(j->texts, j->top));
+          j->scored.set_value(score_tokens(ck.model, j->rows, j->top, opts.max_batch, opts.workers,
+                                           ck.tokenizer.padding_id()));
         } catch (...) {
           j->scored.set_exception(std::current_exception());
         }
@@ -111,18 +112,6 @@ struct Server::Impl {
     }
   }
 
-  // Each text after BOS, teacher-forced by the evaluator's scorer (eval/generate.h).
-  std::vector<TokenScores> score_texts(const std::vector<std::string>& texts, int top) {
-    std::vector<std::vector<int32_t>> rows;
-    for (const auto& text : texts) {
-      std::vector<int32_t> ids{ByteTokenizer::kBos};
-      auto body = ck.tokenizer.encode(text);
-      ids.insert(ids.end(), body.begin(), body.end());
-      rows.push_back(std::move(ids));
-    }
-    return score_tokens(ck.model, rows, top, opts.max_batch, opts.workers);
-  }
-
   template <typename T>
   T submit(std::shared_ptr<Job> job, std::future<T> result) {
     {
@@ -135,38 +124,51 @@ struct Server::Impl {
   }
 
   // --- request handlers (HTTP threads) --------------------------------------------------
-  static std::string token_text(int32_t id) {
+  std::string token_text(int32_t id) const {
+    if (!ck.tokenizer.is_bytes()) return ck.tokenizer.token_bytes(id);
     if (id < 256) return std::string(1, char(id));
     return id == ByteTokenizer::kEos ? "</s>" : "<special>";
   }
 
-  nlohmann::json logprobs_object(const std::string& text, const TokenScores& s, size_t first_token, size_t offset0) {
+  // The tokens of row[lead:] from `first` on (lead: the BOS the model was given, which
+  // no text shows), each with its log-probability given the tokens before it; a first
+  // token with nothing before it has none (null), as in OpenAI's API.
+  nlohmann::json logprobs_object(const std::vector<int32_t>& row, size_t lead, const TokenScores& s, size_t first) {
     nlohmann::json tokens = nlohmann::json::array(), lps = nlohmann::json::array(), tops = nlohmann::json::array(),
                    offsets = nlohmann::json::array();
-    size_t offset = offset0;
-    for (size_t t = first_token; t < s.logprob.size(); ++t) {
-      const int32_t id = static_cast<unsigned char>(text[t]);
-      tokens.push_back(token_text(id));
-      lps.push_back(s.logprob[t]);
-      nlohmann::json alt = nlohmann::json::object();
-      if (t < s.top.size())  // empty when no alternatives were asked for
-        for (const auto& [tok, lp] : s.top[t]) alt[token_text(tok)] = lp;
-      tops.push_back(alt);
-      offsets.push_back(offset++);
+    size_t offset = 0;
+    for (size_t k = 0; k + lead < row.size(); ++k) {
+      const size_t at = k + lead;  // index in row; its score is entry at - 1
+      if (k < first) continue;
+      const std::string text = token_text(row[at]);
+      {
+        tokens.push_back(text);
+        lps.push_back(at >= 1 ? nlohmann::json(s.logprob[at - 1]) : nlohmann::json(nullptr));
+        nlohmann::json alt = nlohmann::json::object();
+        if (at >= 1 && at - 1 < s.top.size())  // empty when no alternatives were asked for
+          for (const auto& [tok, lp] : s.top[at - 1]) alt[token_text(tok)] = lp;
+        tops.push_back(alt);
+        offsets.push_back(offset);  // from the first token reported
+      }
+      offset += text.size();
     }
     return {{"tokens", tokens}, {"token_logprobs", lps}, {"top_logprobs", tops}, {"text_offset", offsets}};
   }
 
   std::string complete(const std::string& body, bool chat) {
     CompletionRequest r = parse_completion_request(body, opts.limits, chat);
+    std::vector<std::vector<int32_t>> prompt_ids;
     for (size_t i = 0; i < r.prompts.size(); ++i) {
-      const int64_t need = int64_t(r.prompts[i].size()) + 1 + r.max_tokens;
+      prompt_ids.push_back(ck.tokenizer.encode_prompt(r.prompts[i]));
+      const int64_t need = int64_t(prompt_ids[i].size()) + r.max_tokens;
       if (need > opts.limits.context)
         throw ApiError{400,
                        fmt::format("prompt {} has {} tokens; with max_tokens {} it exceeds the model's context of {}", i,
-                                   r.prompts[i].size() + 1, r.max_tokens, opts.limits.context),
+                                   prompt_ids[i].size(), r.max_tokens, opts.limits.context),
                        "prompt"};
     }
+    // The BOS the model is given before every prompt, if any (no text shows it).
+    const size_t lead = ck.tokenizer.encode_prompt("").size();
     const uint64_t id = next_id++;
     std::vector<Completion> completions(r.prompts.size() * size_t(r.n));
     if (r.max_tokens > 0) {
@@ -182,16 +184,23 @@ struct Server::Impl {
       completions = submit(job, job->generated.get_future());
     }
     std::vector<TokenScores> scores;
+    std::vector<std::vector<int32_t>> scores_rows;
     if (r.logprobs >= 0) {
       auto job = std::make_shared<Job>();
-      for (size_t i = 0; i < completions.size(); ++i) job->texts.push_back(r.prompts[i / size_t(r.n)] + completions[i].text);
+      for (size_t i = 0; i < completions.size(); ++i) {
+        auto row = prompt_ids[i / size_t(r.n)];
+        auto continuation = ck.tokenizer.encode(completions[i].text);
+        row.insert(row.end(), continuation.begin(), continuation.end());
+        job->rows.push_back(std::move(row));
+      }
       job->top = r.logprobs;
+      scores_rows = job->rows;
       scores = submit(job, job->scored.get_future());
     }
 
     nlohmann::json choices = nlohmann::json::array();
     int64_t prompt_tokens = 0, completion_tokens = 0;
-    for (const auto& p : r.prompts) prompt_tokens += int64_t(p.size()) + 1;
+    for (const auto& p : prompt_ids) prompt_tokens += int64_t(p.size());
     for (size_t i = 0; i < completions.size(); ++i) {
       const Completion& c = completions[i];
       const std::string& prompt = r.prompts[i / size_t(r.n)];
@@ -204,7 +213,8 @@ struct Server::Impl {
       } else {
         choice["text"] = r.echo ? prompt + c.text : c.text;
         choice["logprobs"] = r.logprobs >= 0
-                                 ? logprobs_object(prompt + c.text, scores[i], r.echo ? 0 : prompt.size(), 0)
+                                 ? logprobs_object(scores_rows[i], lead, scores[i],
+                                                   r.echo ? 0 : prompt_ids[i / size_t(r.n)].size() - lead)
                                  : nlohmann::json(nullptr);
       }
       choices.push_back(choice);

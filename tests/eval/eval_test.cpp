@@ -266,7 +266,7 @@ TEST(Stats, ContinuousMetrics) {
 
 TEST(Generate, BatchSizeDoesNotChangeGreedyOutputsOrScores) {
   Transformer m(tiny_config(), 2);
-  ByteTokenizer tok;
+  Tokenizer tok;  // the byte tokenizer
   auto prompts = random_prompts(13, 3);
   GenerateOptions opts;
   opts.max_new_tokens = 12;
@@ -293,7 +293,7 @@ TEST(Generate, BatchSizeDoesNotChangeGreedyOutputsOrScores) {
 // greedy and sampled outputs, the same scores, also with more workers than prompts.
 TEST(Generate, WorkersDoNotChangeOutputsOrScores) {
   Transformer m(tiny_config(), 2);
-  ByteTokenizer tok;
+  Tokenizer tok;  // the byte tokenizer
   auto prompts = random_prompts(13, 3);
   std::vector<std::string> conts(prompts.size(), "xyz");
   GenerateOptions opts;
@@ -322,7 +322,7 @@ TEST(Generate, WorkersDoNotChangeOutputsOrScores) {
 
 TEST(Generate, ScoreMatchesAFullForwardPass) {
   Transformer m(tiny_config(), 6);
-  ByteTokenizer tok;
+  Tokenizer tok;  // the byte tokenizer
   auto logp = torch::log_softmax(m->forward(torch::tensor({{256, 'a', 'b', 'c', 'd'}}, torch::kLong)), -1);
   double want = logp[0][2]['c'].item<double>() + logp[0][3]['d'].item<double>();
   auto got = score_continuations(m, tok, {"ab"}, {"cd"}, 4);
@@ -331,7 +331,7 @@ TEST(Generate, ScoreMatchesAFullForwardPass) {
 
 TEST(Generate, SamplingIsReproducibleBySeedAndIndependentOfBatching) {
   Transformer m(tiny_config(), 4);
-  ByteTokenizer tok;
+  Tokenizer tok;  // the byte tokenizer
   auto prompts = random_prompts(6, 9);
   GenerateOptions opts;
   opts.max_new_tokens = 10;
@@ -360,7 +360,7 @@ TEST(Generate, SamplingIsReproducibleBySeedAndIndependentOfBatching) {
 
 TEST(Generate, SharedPromptCacheGivesTheSameGreedyContinuations) {
   Transformer m(tiny_config(), 4);
-  ByteTokenizer tok;
+  Tokenizer tok;  // the byte tokenizer
   auto prompts = random_prompts(5, 2);
   GenerateOptions opts;
   opts.max_new_tokens = 10;

@@ -1,0 +1,155 @@
+#include "model/gguf_model.h"
+
+#include <set>
+
+#include "core/error.h"
+#include "text/hf_tokenizer.h"
+
+namespace elab {
+
+bool is_gguf_path(const fs::path& path) { return path.extension() == ".gguf" && fs::is_regular_file(path); }
+
+ModelConfig gguf_model_config(const GgufFile& f) {
+  const std::string arch = f.string_or("general.architecture", "");
+  check(arch == "llama", "{}: architecture '{}' is not supported (this build runs GGUF files of architecture 'llama': "
+        "Llama, SmolLM, Mistral)", f.where(), arch);
+  auto key = [&](const char* k) { return arch + "." + k; };
+  ModelConfig c;
+  c.d_model = int(f.integer(key("embedding_length")));
+  c.n_layers = int(f.integer(key("block_count")));
+  c.n_heads = int(f.integer(key("attention.head_count")));
+  c.n_kv_heads = int(f.integer_or(key("attention.head_count_kv"), c.n_heads));
+  c.ffn_hidden = int(f.integer(key("feed_forward_length")));
+  c.max_seq_len = int(f.integer_or(key("context_length"), 2048));
+  c.rope_theta = f.number_or(key("rope.freq_base"), 10000.0);
+  c.norm_eps = f.number_or(key("attention.layer_norm_rms_epsilon"), 1e-5);
+  c.vocab_size = int(f.has(key("vocab_size")) ? f.integer(key("vocab_size")) : f.strings("tokenizer.ggml.tokens").size());
+  c.tie_embeddings = f.find("output.weight") == nullptr;
+  c.validate(f.where());
+  const int64_t rotary = f.integer_or(key("rope.dimension_count"), c.head_dim());
+  check(rotary == c.head_dim(), "{}: {} = {} (partial rotary) is not supported; the head dimension is {}", f.where(),
+        key("rope.dimension_count"), rotary, c.head_dim());
+  for (const char* k : {"attention.key_length", "attention.value_length"}) {
+    const int64_t length = f.integer_or(key(k), c.head_dim());
+    check(length == c.head_dim(), "{}: {} = {} differs from hidden / heads = {}", f.where(), key(k), length, c.head_dim());
+  }
+  const std::string scaling = f.string_or(key("rope.scaling.type"), "none");
+  check(scaling == "none", "{}: {} '{}' is not supported", f.where(), key("rope.scaling.type"), scaling);
+  return c;
+}
+
+// llama.cpp's pre-tokenizer names (llama-vocab.cpp) and the regexes it splits by.
+static std::vector<SplitStep> gguf_pre_tokenizer(const GgufFile& f) {
+  const std::string gpt2 = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+  const std::string llama3 =
+      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+  const std::string qwen2 =
+      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+  const std::string pre = f.string_or("tokenizer.ggml.pre", "default");
+  if (pre == "default" || pre == "gpt-2" || pre == "gpt2") return {{gpt2}};
+  if (pre == "smollm") return {{R"(\p{N})"}, {gpt2}};
+  if (pre == "llama3" || pre == "llama-bpe" || pre == "llama-v3") return {{llama3}};
+  if (pre == "qwen2") return {{qwen2}};
+  fail("{}: tokenizer.ggml.pre '{}' is not supported (this build reads default, gpt-2, smollm, llama-bpe, qwen2)",
+       f.where(), pre);
+}
+
+BpeSpec gguf_tokenizer_spec(const GgufFile& f) {
+  const std::string model = f.string_or("tokenizer.ggml.model", "");
+  check(model == "gpt2", "{}: tokenizer.ggml.model '{}' is not supported (this build reads 'gpt2', byte-level BPE)",
+        f.where(), model);
+  BpeSpec spec;
+  spec.alphabet = BpeSpec::Alphabet::byte_level;
+  spec.vocab = f.strings("tokenizer.ggml.tokens");
+  for (const auto& m : f.strings("tokenizer.ggml.merges")) {
+    const size_t space = m.find(' ', 1);
+    check(space != std::string::npos, "{}: tokenizer.ggml.merges entry '{}' is not two tokens", f.where(), m);
+    spec.merges.emplace_back(m.substr(0, space), m.substr(space + 1));
+  }
+  // Control (3) and user-defined (4) tokens are matched in text whole, as llama.cpp does
+  // when it parses special tokens.
+  if (f.has("tokenizer.ggml.token_type")) {
+    auto types = f.numbers("tokenizer.ggml.token_type");
+    check(types.size() == spec.vocab.size(), "{}: tokenizer.ggml.token_type has {} entries for {} tokens", f.where(),
+          types.size(), spec.vocab.size());
+    for (size_t i = 0; i < types.size(); ++i)
+      if (types[i] == 3 || types[i] == 4) spec.added.push_back({int32_t(i), spec.vocab[i], types[i] == 3});
+  }
+  spec.pre_tokenizer = gguf_pre_tokenizer(f);
+  spec.bos = int32_t(f.integer_or("tokenizer.ggml.bos_token_id", -1));
+  spec.eos = int32_t(f.integer_or("tokenizer.ggml.eos_token_id", -1));
+  spec.pad = int32_t(f.integer_or("tokenizer.ggml.padding_token_id", -1));
+  spec.unk = int32_t(f.integer_or("tokenizer.ggml.unknown_token_id", -1));
+  spec.add_bos = f.boolean_or("tokenizer.ggml.add_bos_token", false);
+  spec.add_eos = f.boolean_or("tokenizer.ggml.add_eos_token", false);
+  spec.chat_template = f.string_or("tokenizer.chat_template", "");
+  if (f.has("tokenizer.ggml.eot_token_id")) spec.stop_ids.push_back(int32_t(f.integer("tokenizer.ggml.eot_token_id")));
+  for (const auto& a : spec.added)
+    if (a.special && is_end_of_turn_text(a.content)) spec.stop_ids.push_back(a.id);
+  // A byte-level vocabulary's unknown token is never produced by `tokenizers` (no
+  // unk_token in their tokenizer.json); llama.cpp drops an unknown byte as well.
+  spec.unk = -1;
+  return spec;
+}
+
+// llama.cpp's converter stores q and k rows as (head, pair, half) for its interleaved
+// RoPE; Hugging Face's rotate_half wants (head, half, pair).
+static torch::Tensor unpermute_rope_rows(const torch::Tensor& w, int64_t heads) {
+  const int64_t rows = w.size(0), cols = w.size(1), D = rows / heads;
+  return w.view({heads, D / 2, 2, cols}).transpose(1, 2).reshape({rows, cols});
+}
+
+Checkpoint load_gguf_checkpoint(const fs::path& path, const torch::Device& device) {
+  GgufFile f = GgufFile::open(path.string());
+  Checkpoint ck;
+  ck.dir = path;
+  ck.config = gguf_model_config(f);
+  ck.tokenizer = Tokenizer(gguf_tokenizer_spec(f));
+  check(ck.tokenizer.vocab_size() == ck.config.vocab_size, "{}: {} tokens for a vocabulary of {}", path.string(),
+        ck.tokenizer.vocab_size(), ck.config.vocab_size);
+  ck.meta = {{"source", "gguf"}, {"name", f.string_or("general.name", "")}, {"file_type", f.integer_or("general.file_type", -1)}};
+  ck.model = Transformer(ck.config, /*seed=*/0);
+
+  auto gguf_name = [](const std::string& hf) -> std::string {
+    // model.layers.N.<module> -> blk.N.<tensor>
+    static const std::vector<std::pair<std::string, std::string>> layer = {
+        {"input_layernorm.weight", "attn_norm.weight"},   {"post_attention_layernorm.weight", "ffn_norm.weight"},
+        {"self_attn.q_proj.weight", "attn_q.weight"},     {"self_attn.k_proj.weight", "attn_k.weight"},
+        {"self_attn.v_proj.weight", "attn_v.weight"},     {"self_attn.o_proj.weight", "attn_output.weight"},
+        {"mlp.gate_proj.weight", "ffn_gate.weight"},      {"mlp.up_proj.weight", "ffn_up.weight"},
+        {"mlp.down_proj.weight", "ffn_down.weight"}};
+    if (hf == "model.embed_tokens.weight") return "token_embd.weight";
+    if (hf == "model.norm.weight") return "output_norm.weight";
+    if (hf == "lm_head.weight") return "output.weight";
+    const std::string prefix = "model.layers.";
+    const size_t dot = hf.find('.', prefix.size());
+    const std::string n = hf.substr(prefix.size(), dot - prefix.size()), rest = hf.substr(dot + 1);
+    for (const auto& [h, g] : layer)
+      if (rest == h) return "blk." + n + "." + g;
+    fail("no GGUF tensor corresponds to '{}'", hf);
+  };
+
+  torch::NoGradGuard no_grad;
+  std::set<std::string> used;
+  for (auto& [name, p] : named_weights(*ck.model)) {
+    const std::string g = gguf_name(name);
+    used.insert(g);
+    const GgufTensorInfo* t = f.find(g);
+    check(t != nullptr, "{}: tensor '{}' is missing", path.string(), g);
+    std::vector<int64_t> shape(t->dims.rbegin(), t->dims.rend());  // GGUF lists the contiguous dimension first
+    check(torch::IntArrayRef(shape) == p.sizes(), "{}: tensor '{}' has shape {} but the metadata implies {}",
+          path.string(), g, shape_string(shape), shape_string(p.sizes()));
+    auto values = f.dequantized(*t);
+    auto w = torch::from_blob(values.data(), shape, torch::kFloat);
+    if (name.find("q_proj") != std::string::npos) w = unpermute_rope_rows(w, ck.config.n_heads);
+    if (name.find("k_proj") != std::string::npos) w = unpermute_rope_rows(w, ck.config.n_kv_heads);
+    p.copy_(w);
+  }
+  for (const auto& t : f.tensors())
+    check(used.count(t.name) > 0, "{}: unexpected tensor '{}' (not part of a '{}' model as this build runs it)",
+          path.string(), t.name, f.string_or("general.architecture", ""));
+  ck.model->to(device);
+  return ck;
+}
+
+}  // namespace elab
