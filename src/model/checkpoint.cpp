@@ -13,7 +13,7 @@ nlohmann::json read_json_file(const fs::path& path) {
   check(fs::exists(path), "{}: file is missing", path.string());
   try {
     return nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse errors, and numbers too large for a double
     fail("{}: malformed JSON: {}", path.string(), e.what());
   }
 }

@@ -36,6 +36,10 @@ void ModelConfig::validate(const std::string& where) const {
   positive("rms_norm_eps", norm_eps);
   check(d_model % n_heads == 0, "{}: hidden_size {} is not divisible by num_attention_heads {}", where, d_model, n_heads);
   check(head_dim() % 2 == 0, "{}: head dimension {} must be even for RoPE", where, head_dim());
+  // In double: a hostile shape must not overflow the count that would refuse it.
+  const double params = double(vocab_size) * d_model * (tie_embeddings ? 1 : 2) +
+                        double(n_layers) * (4.0 * d_model * d_model + 3.0 * d_model * ffn_hidden);
+  check(params < 1e12, "{}: a model of this shape would have {:.3g} parameters, beyond what elab loads", where, params);
   check(n_heads % n_kv_heads == 0, "{}: num_attention_heads {} is not a multiple of num_key_value_heads {}", where,
         n_heads, n_kv_heads);
 }
@@ -68,18 +72,23 @@ ModelConfig ModelConfig::from_hf_json(const std::string& text, const std::string
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse errors, and numbers too large for a double
     fail("{}: malformed JSON: {}", where, e.what());
   }
   check(j.is_object(), "{}: expected a JSON object", where);
   ModelConfig c;
-  auto get_int = [&](const char* key, int& out, bool required) {
+  // Sizes are bounded so that a hostile config cannot ask for an allocation no real model
+  // needs (the largest published models stay far inside these).
+  auto get_int = [&](const char* key, int& out, bool required, int64_t limit = 1 << 20) {
     if (!j.contains(key)) {
       check(!required, "{}: missing key '{}'", where, key);
       return;
     }
     check(j[key].is_number_integer(), "{}: '{}' must be an integer, got {}", where, key, j[key].dump());
-    out = j[key].get<int>();
+    const int64_t v = j[key].is_number_unsigned() && j[key].get<uint64_t>() > uint64_t(INT64_MAX) ? INT64_MAX
+                                                                                                : j[key].get<int64_t>();
+    check(v >= 0 && v <= limit, "{}: '{}' = {} is out of range (0 to {})", where, key, j[key].dump(), limit);
+    out = int(v);
   };
   auto get_num = [&](const char* key, double& out) {
     if (!j.contains(key)) return;
@@ -88,14 +97,14 @@ ModelConfig ModelConfig::from_hf_json(const std::string& text, const std::string
   };
   if (j.contains("model_type"))
     check(j["model_type"] == "llama", "{}: model_type {} is not supported (only \"llama\")", where, j["model_type"].dump());
-  get_int("vocab_size", c.vocab_size, true);
+  get_int("vocab_size", c.vocab_size, true, 1 << 24);
   get_int("hidden_size", c.d_model, true);
   get_int("intermediate_size", c.ffn_hidden, true);
   get_int("num_hidden_layers", c.n_layers, true);
   get_int("num_attention_heads", c.n_heads, true);
   c.n_kv_heads = c.n_heads;
   get_int("num_key_value_heads", c.n_kv_heads, false);
-  get_int("max_position_embeddings", c.max_seq_len, false);
+  get_int("max_position_embeddings", c.max_seq_len, false, 1 << 21);
   get_num("rope_theta", c.rope_theta);
   get_num("rms_norm_eps", c.norm_eps);
   get_num("initializer_range", c.init_std);

@@ -59,7 +59,7 @@ TensorFile decode_safetensors(const std::string& bytes, const std::string& where
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + int64_t(header_len));
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse errors, and numbers too large for a double
     fail("{}: malformed safetensors header: {}", where, e.what());
   }
   check(header.is_object(), "{}: safetensors header is not a JSON object", where);

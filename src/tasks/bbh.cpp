@@ -20,7 +20,7 @@ std::vector<Example> load_examples(const std::string& path) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse errors, and numbers too large for a double
     fail("{}: malformed JSON: {}", path, e.what());
   }
   check(j.is_object() && j.contains("examples") && j["examples"].is_array(), "{}: expected an object with an 'examples' array",

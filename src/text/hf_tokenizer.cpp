@@ -164,7 +164,7 @@ BpeSpec bpe_spec_from_hf(const std::string& tokenizer_json, const std::string& c
   try {
     j = json::parse(tokenizer_json);
     if (!config_json.empty()) cfg = json::parse(config_json);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse errors, and numbers too large for a double
     fail("{}: malformed JSON: {}", where, e.what());
   }
   if (!j.is_object() || !j.contains("model") || !j["model"].is_object()) fail("{}: no \"model\" object", where);

@@ -49,7 +49,7 @@ ByteTokenizer ByteTokenizer::from_json(std::string_view json, const std::string&
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(json);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse errors, and numbers too large for a double
     fail("{}: malformed JSON: {}", where, e.what());
   }
   std::string type = j.value("/model/type"_json_pointer, std::string());
