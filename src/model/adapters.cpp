@@ -139,9 +139,12 @@ torch::Tensor prefix_key_values(Transformer& model) {
 std::string checkpoint_hash(const fs::path& dir) {
   Hasher h;
   std::vector<char> buffer(1 << 20);
-  for (const char* name : {"config.json", "model.safetensors"}) {
-    std::ifstream in(dir / name, std::ios::binary);
-    check(bool(in), "{}: cannot read {}", dir.string(), name);
+  // A GGUF file is the whole model; a directory is its config and weights.
+  const std::vector<fs::path> files =
+      is_gguf_path(dir) ? std::vector<fs::path>{dir} : std::vector<fs::path>{dir / "config.json", dir / "model.safetensors"};
+  for (const auto& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    check(bool(in), "{}: cannot read {}", dir.string(), file.filename().string());
     while (in) {
       in.read(buffer.data(), std::streamsize(buffer.size()));
       h.add(buffer.data(), size_t(in.gcount()));
@@ -185,14 +188,15 @@ void save_adapter(const fs::path& dir, Transformer& model, const fs::path& base_
 static fs::path find_base(const fs::path& dir, const nlohmann::json& cfg) {
   const fs::path recorded = cfg.value("base_model_name_or_path", "");
   const fs::path relative = dir / cfg.value("base_relative", "");
-  if (!recorded.empty() && fs::exists(recorded / "model.safetensors")) return recorded;
-  if (!cfg.value("base_relative", "").empty() && fs::exists(relative / "model.safetensors")) return relative;
+  auto is_model = [](const fs::path& p) { return fs::exists(p / "model.safetensors") || is_gguf_path(p); };
+  if (!recorded.empty() && is_model(recorded)) return recorded;
+  if (!cfg.value("base_relative", "").empty() && is_model(relative)) return relative;
   fail("{}: the adapter's base model {} is missing (not found there nor at {})", dir.string(), recorded.string(),
        relative.lexically_normal().string());
 }
 
 Checkpoint load_model_dir(const fs::path& dir, const torch::Device& device) {
-  if (is_gguf_path(dir)) return load_gguf_checkpoint(dir, device);
+  if (is_gguf_path(dir)) return load_checkpoint(dir, device);
   check(fs::is_directory(dir), "{}: model directory does not exist", dir.string());
   const std::string type = adapter_type(dir);
   if (type.empty()) return load_checkpoint(dir, device);

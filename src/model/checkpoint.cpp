@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "model/gguf_model.h"
 #include "text/hf_tokenizer.h"
 
 namespace elab {
@@ -19,13 +20,22 @@ nlohmann::json read_json_file(const fs::path& path) {
 }
 
 void save_checkpoint(const fs::path& dir, Transformer& model, const nlohmann::json& meta,
-                     const std::vector<NamedBytes>& extra_files) {
+                     const std::vector<NamedBytes>& extra_files, const Tokenizer& tokenizer) {
+  std::string config = model->config.to_hf_json();
+  if (const Bpe* bpe = tokenizer.bpe()) {  // the byte tokenizer's ids are to_hf_json's defaults
+    auto j = nlohmann::ordered_json::parse(config);
+    const auto& s = bpe->spec();
+    for (auto [key, id] : {std::pair{"bos_token_id", s.bos}, {"eos_token_id", s.eos}, {"pad_token_id", s.pad}})
+      j[key] = id >= 0 ? nlohmann::ordered_json(id) : nlohmann::ordered_json(nullptr);
+    config = j.dump(2) + "\n";
+  }
   std::vector<NamedBytes> files = {
-      {"config.json", model->config.to_hf_json()},
+      {"config.json", config},
       {"model.safetensors", encode_safetensors(named_weights(*model), {{"format", "pt"}})},
-      {"tokenizer.json", ByteTokenizer().to_json()},
+      {"tokenizer.json", tokenizer.to_json()},
       {"meta.json", meta.dump(2) + "\n"},
   };
+  if (!tokenizer.is_bytes()) files.push_back({"tokenizer_config.json", tokenizer.config_json()});
   files.insert(files.end(), extra_files.begin(), extra_files.end());
   write_directory(dir, files);
 }
@@ -77,6 +87,7 @@ void load_named_tensors(const std::vector<std::pair<std::string, torch::Tensor>>
 }
 
 Checkpoint load_checkpoint(const fs::path& dir, const torch::Device& device) {
+  if (is_gguf_path(dir)) return load_gguf_checkpoint(dir, device);
   check(fs::is_directory(dir), "{}: checkpoint directory does not exist", dir.string());
   for (const char* f : {"config.json", "model.safetensors", "tokenizer.json"})
     check(fs::exists(dir / f), "{}: missing {} (not a complete checkpoint)", dir.string(), f);

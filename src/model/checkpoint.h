@@ -32,15 +32,18 @@ struct Checkpoint {
 };
 
 // Files already in `dir` that the save does not rewrite (a training log, say) are kept.
+// `tokenizer`: the model's (a pretrained model's BPE is written as Hugging Face's
+// tokenizer.json and tokenizer_config.json, and config.json names its special ids).
 void save_checkpoint(const fs::path& dir, Transformer& model, const nlohmann::json& meta,
-                     const std::vector<NamedBytes>& extra_files = {});
+                     const std::vector<NamedBytes>& extra_files = {}, const Tokenizer& tokenizer = Tokenizer());
 
 // Writes `files` into `dir` as one atomic directory swap (the mechanism of
 // save_checkpoint, also used for adapter directories).
 void write_directory(const fs::path& dir, const std::vector<NamedBytes>& files);
 
 // Checks every file: missing, truncated or malformed files and tensors that do not
-// match config.json are Errors naming the file and the problem.
+// match config.json are Errors naming the file and the problem. A *.gguf file in place
+// of the directory is read by model/gguf_model.h.
 Checkpoint load_checkpoint(const fs::path& dir, const torch::Device& device = torch::kCPU);
 
 // Copies `file`'s tensors into `params` by name; names and shapes must match exactly.

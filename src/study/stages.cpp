@@ -384,7 +384,7 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
   if (method.adapter_config)
     save_adapter(job.out, base.model, job.base, method.adapter_config(cfg, base.config), meta, log);
   else
-    save_checkpoint(job.out, base.model, meta, log);
+    save_checkpoint(job.out, base.model, meta, log, base.tokenizer);
   return result;
 }
 

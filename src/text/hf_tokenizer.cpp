@@ -281,4 +281,82 @@ Tokenizer load_hf_tokenizer(const std::string& dir) {
   return Tokenizer(bpe_spec_from_hf(tokenizer_json, config_json, file.string()), tokenizer_json);
 }
 
+std::string hf_tokenizer_json(const BpeSpec& spec) {
+  const bool bytes = spec.alphabet == BpeSpec::Alphabet::byte_level;
+  json added = json::array();
+  for (const auto& a : spec.added)
+    added.push_back({{"id", a.id}, {"content", a.content}, {"single_word", a.single_word}, {"lstrip", a.lstrip},
+                     {"rstrip", a.rstrip}, {"normalized", false}, {"special", a.special}});
+  json normalizers = json::array();
+  if (spec.nfc) normalizers.push_back({{"type", "NFC"}});
+  if (spec.prepend_space) normalizers.push_back({{"type", "Prepend"}, {"prepend", "\xE2\x96\x81"}});
+  if (spec.replace_spaces)
+    normalizers.push_back({{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\xE2\x96\x81"}});
+  json pre = json::array();
+  for (const auto& step : spec.pre_tokenizer) {
+    static const char* names[] = {"Isolated", "Removed", "MergedWithPrevious", "MergedWithNext", "Contiguous"};
+    pre.push_back({{"type", "Split"}, {"pattern", {{"Regex", step.pattern}}}, {"behavior", names[int(step.behavior)]},
+                   {"invert", step.invert}});
+  }
+  if (bytes)
+    pre.push_back({{"type", "ByteLevel"}, {"add_prefix_space", spec.byte_level_prefix_space}, {"trim_offsets", false},
+                   {"use_regex", false}});
+  json decoder;
+  if (bytes) {
+    decoder = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false}, {"use_regex", false}};
+  } else {
+    json steps = json::array();
+    steps.push_back({{"type", "Replace"}, {"pattern", {{"String", "\xE2\x96\x81"}}}, {"content", " "}});
+    steps.push_back({{"type", "ByteFallback"}});
+    steps.push_back({{"type", "Fuse"}});
+    decoder = {{"type", "Sequence"}, {"decoders", steps}};
+  }
+  if (!bytes && spec.strip_leading_space_on_decode)
+    decoder["decoders"].push_back({{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
+  json post = nullptr;
+  if (spec.add_bos && spec.bos >= 0) {
+    const std::string bos = spec.vocab[size_t(spec.bos)];
+    post = {{"type", "TemplateProcessing"},
+            {"single", {{{"SpecialToken", {{"id", bos}, {"type_id", 0}}}}, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+            {"pair", {{{"SpecialToken", {{"id", bos}, {"type_id", 0}}}}, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
+                      {{"SpecialToken", {{"id", bos}, {"type_id", 1}}}}, {{"Sequence", {{"id", "B"}, {"type_id", 1}}}}}},
+            {"special_tokens", {{bos, {{"id", bos}, {"ids", {spec.bos}}, {"tokens", {bos}}}}}}};
+  }
+  json vocab = json::object();
+  std::vector<bool> is_added(spec.vocab.size(), false);
+  for (const auto& a : spec.added) is_added[size_t(a.id)] = true;
+  for (size_t i = 0; i < spec.vocab.size(); ++i) vocab[spec.vocab[i]] = i;
+  json merges = json::array();
+  for (const auto& [l, r] : spec.merges) merges.push_back({l, r});
+  json model = {{"type", "BPE"},
+                {"dropout", nullptr},
+                {"unk_token", spec.unk >= 0 ? json(spec.vocab[size_t(spec.unk)]) : json(nullptr)},
+                {"continuing_subword_prefix", nullptr},
+                {"end_of_word_suffix", nullptr},
+                {"fuse_unk", spec.fuse_unk},
+                {"byte_fallback", spec.byte_fallback},
+                {"ignore_merges", spec.ignore_merges},
+                {"vocab", vocab},
+                {"merges", merges}};
+  json j = {{"version", "1.0"},
+            {"truncation", nullptr},
+            {"padding", nullptr},
+            {"added_tokens", added},
+            {"normalizer", normalizers.empty() ? json(nullptr) : json{{"type", "Sequence"}, {"normalizers", normalizers}}},
+            {"pre_tokenizer", pre.empty() ? json(nullptr) : json{{"type", "Sequence"}, {"pretokenizers", pre}}},
+            {"post_processor", post},
+            {"decoder", decoder},
+            {"model", model}};
+  return j.dump(1, ' ', false, json::error_handler_t::strict) + "\n";
+}
+
+std::string hf_tokenizer_config_json(const BpeSpec& spec) {
+  auto token = [&](int32_t id) { return id >= 0 ? json(spec.vocab[size_t(id)]) : json(nullptr); };
+  json j = {{"bos_token", token(spec.bos)}, {"eos_token", token(spec.eos)},   {"pad_token", token(spec.pad)},
+            {"unk_token", token(spec.unk)}, {"add_bos_token", spec.add_bos}, {"add_eos_token", spec.add_eos},
+            {"clean_up_tokenization_spaces", false}, {"tokenizer_class", "PreTrainedTokenizerFast"}};
+  if (!spec.chat_template.empty()) j["chat_template"] = spec.chat_template;
+  return j.dump(2) + "\n";
+}
+
 }  // namespace elab

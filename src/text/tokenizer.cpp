@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "text/hf_tokenizer.h"
 
 namespace elab {
 
@@ -112,8 +113,9 @@ int32_t Tokenizer::padding_id() const {
 
 std::string Tokenizer::to_json() const {
   if (!bpe_) return ByteTokenizer().to_json();
-  check(!tokenizer_json_.empty(), "this tokenizer came from a GGUF file and has no tokenizer.json to write");
-  return tokenizer_json_;
+  return tokenizer_json_.empty() ? hf_tokenizer_json(bpe_->spec()) : tokenizer_json_;
 }
+
+std::string Tokenizer::config_json() const { return bpe_ ? hf_tokenizer_config_json(bpe_->spec()) : ""; }
 
 }  // namespace elab

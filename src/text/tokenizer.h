@@ -50,7 +50,10 @@ class Tokenizer {
   bool ends_generation(int32_t id) const;                           // EOS, or a chat turn's end
   bool never_generated(int32_t id) const;                           // BOS, PAD, SEP of the byte tokenizer
   int32_t padding_id() const;  // fills left-padded rows (masked, so any valid id works)
+  // tokenizer.json as read (or, for a GGUF tokenizer, written from its spec), and
+  // tokenizer_config.json ("" for the byte tokenizer, which needs none).
   std::string to_json() const;
+  std::string config_json() const;
 
  private:
   std::shared_ptr<const Bpe> bpe_;

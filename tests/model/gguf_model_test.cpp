@@ -11,6 +11,7 @@
 #include "core/fs.h"
 #include "eval/generate.h"
 #include "tasks/file_task.h"
+#include "text/hf_tokenizer.h"
 #include "python_oracle.h"
 #include "test_util.h"
 
@@ -106,6 +107,27 @@ TEST(SmolLM2Gguf, TokenizerEqualsLlamaCppOnTheParityCorpus) {
     if (smollm2().tokenizer.encode(corpus[i]) != want[i].get<std::vector<int32_t>>() && ++wrong <= 3)
       ADD_FAILURE() << "text " << i << ": '" << corpus[i].substr(0, 60) << "'";
   EXPECT_EQ(wrong, 0) << "of " << corpus.size();
+
+  // Written out as Hugging Face's tokenizer.json (what a full fine-tune or an export of
+  // this model saves), it is the same tokenizer for `tokenizers` and for elab.
+  const Tokenizer& gguf_tok = smollm2().tokenizer;
+  fs::create_directories(dir / "hf");
+  write_file_atomic(dir / "hf" / "tokenizer.json", gguf_tok.to_json());
+  write_file_atomic(dir / "hf" / "tokenizer_config.json", gguf_tok.config_json());
+  testing::run_python("tokenizers_encode.py", (dir / "hf").string() + " " + (dir / "corpus.json").string() + " " +
+                                                  (dir / "hf-ids.json").string());
+  auto hf = json::parse(read_file(dir / "hf-ids.json"))["ids"];
+  Tokenizer reread = load_hf_tokenizer((dir / "hf").string());
+  int hf_wrong = 0, reread_wrong = 0;
+  for (size_t i = 0; i < corpus.size(); ++i) {
+    hf_wrong += hf[i].get<std::vector<int32_t>>() != want[i].get<std::vector<int32_t>>();
+    reread_wrong += reread.encode(corpus[i]) != want[i].get<std::vector<int32_t>>();
+  }
+  EXPECT_EQ(hf_wrong, 0) << "texts where tokenizers, on the written tokenizer.json, differs from llama.cpp";
+  EXPECT_EQ(reread_wrong, 0) << "texts where elab, on the written tokenizer.json, differs from llama.cpp";
+  const auto& a = gguf_tok.bpe()->spec();
+  const auto& b = reread.bpe()->spec();
+  EXPECT_EQ(std::tie(a.bos, a.eos, a.pad, a.add_bos, a.chat_template), std::tie(b.bos, b.eos, b.pad, b.add_bos, b.chat_template));
 }
 
 // An independent float64 forward pass in numpy on gguf-py's dequantised tensors, in
