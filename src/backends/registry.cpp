@@ -80,7 +80,10 @@ struct OptionReader {
 using BackendFactory = std::function<std::unique_ptr<Backend>(const std::string& rest, const OptionReader&)>;
 
 std::unique_ptr<Backend> make_native(const std::string& dir, const OptionReader& o) {
+  const std::string dtype = o.text("dtype", "f32");
+  check(dtype == "f32" || dtype == "bf16", "backend {}: option dtype must be f32 or bf16, got '{}'", o.entry.usage, dtype);
   auto native = std::make_unique<NativeBackend>(load_model_dir(dir, parse_device(o.text("device", "cpu"))));
+  if (dtype == "bf16") use_bf16_weights(*native->checkpoint().model);
   native->workers = int(o.integer("workers", 1, 1));
   return native;
 }
@@ -100,8 +103,11 @@ std::unique_ptr<Backend> make_replay(const std::string& rest, const OptionReader
 // One row per backend, its factory beside it.
 const std::vector<std::pair<BackendEntry, BackendFactory>>& table() {
   static const std::vector<std::pair<BackendEntry, BackendFactory>> rows = {
-      {{"", "DIR", "a checkpoint or adapter directory, run by the native engine",
-        {{"device", "cpu, cuda, cuda:N (cpu)"}, {"workers", "threads sharing each batch (1)"}}, ""},
+      {{"", "DIR", "a checkpoint or adapter directory, or a FILE.gguf, run by the native engine",
+        {{"device", "cpu, cuda, cuda:N (cpu)"},
+         {"workers", "threads sharing each batch (1)"},
+         {"dtype", "f32, or bf16 weight matrices (fast decoding on CPUs with bf16 instructions) (f32)"}},
+        ""},
        make_native},
       {{"openai", "openai:URL#MODEL", "an OpenAI-compatible endpoint (vLLM, llama.cpp server, elab serve, ...)",
         {{"concurrency", "requests in flight (8)"},

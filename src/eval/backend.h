@@ -20,6 +20,7 @@ struct GenerateOptions {
   std::vector<uint64_t> prompt_seeds;  // if set: prompt i's samples draw from prompt_seeds[i] instead
                                        // (a server batching requests keeps each request's seed)
   bool show_progress = true;      // a progress bar on a terminal
+  bool ignore_eos = false;        // decode max_new_tokens whatever comes (benchmarks)
   // Threads that split each batch's prompts and decode their parts side by side, each
   // with single-threaded operations (libtorch's intra-op pool should then be 1 thread).
   // Outputs do not depend on it: each row's tokens depend on its own prompt and seed.

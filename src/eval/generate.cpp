@@ -144,7 +144,7 @@ void decode_batch(Transformer& model, const Tokenizer& tok, const std::vector<st
       if (done[r]) continue;
       int32_t id = choose_token(data + int64_t(k) * V, V, opts, rngs[r], tok);
       next[k] = id;
-      if (tok.ends_generation(id)) {
+      if (tok.ends_generation(id) && !opts.ignore_eos) {
         done[r] = true;
         continue;
       }

@@ -12,7 +12,11 @@ namespace elab {
 LinearImpl::LinearImpl(int64_t in, int64_t out) { weight = register_parameter("weight", torch::empty({out, in})); }
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
-  auto y = torch::nn::functional::linear(x, weight);
+  // bf16 weights (use_bf16_weights): the product in bf16 with float32 accumulation,
+  // activations float32 on either side.
+  auto y = weight.scalar_type() == x.scalar_type()
+               ? torch::nn::functional::linear(x, weight)
+               : torch::nn::functional::linear(x.to(weight.scalar_type()), weight).to(x.scalar_type());
   if (!lora_A) return y;
   auto h = lora_dropout > 0 && is_training() ? torch::dropout(x, lora_dropout, true) : x;
   return y + lora_B->forward(lora_A->forward(h)) * lora_scale;
@@ -237,7 +241,16 @@ KVCache TransformerImpl::make_cache(int64_t batch, int64_t capacity, torch::Tens
 
 torch::Tensor TransformerImpl::logits(const torch::Tensor& x) {
   auto h = model->norm(x);
-  return lm_head ? lm_head(h) : torch::nn::functional::linear(h, model->embed_tokens->weight);  // (B, T, V)
+  if (lm_head) return lm_head(h);  // (B, T, V)
+  const auto& w = model->embed_tokens->weight;
+  return w.scalar_type() == h.scalar_type() ? torch::nn::functional::linear(h, w)
+                                            : torch::nn::functional::linear(h.to(w.scalar_type()), w).to(h.scalar_type());
+}
+
+void use_bf16_weights(TransformerImpl& model) {
+  torch::NoGradGuard no_grad;
+  for (auto& [name, p] : named_weights(model))
+    if (p.dim() == 2 && name.find("lora_") == std::string::npos) p.set_data(p.to(torch::kBFloat16));
 }
 
 KVCache share_prefix(const KVCache& prompts, int64_t group, int64_t capacity) {
@@ -303,7 +316,7 @@ torch::Tensor TransformerImpl::forward(const torch::Tensor& ids, KVCache* cache)
     sin = rope_sin.narrow(0, start, T).view({1, 1, T, D});
   }
 
-  auto x = model->embed_tokens(ids);  // (B, T, C)
+  auto x = model->embed_tokens(ids).to(rope_cos.scalar_type());  // (B, T, C)
   int i = 0;
   for (auto& m : *model->layers) {
     auto* layer = m->as<DecoderLayerImpl>();
@@ -334,7 +347,7 @@ torch::Tensor TransformerImpl::forward_after_prefix(const torch::Tensor& ids, KV
   auto key = torch::arange(P, torch::TensorOptions().dtype(torch::kLong).device(dev)).view({1, 1, 1, P});
   auto prefix_allowed = key >= cache.prefix_pad.view({Bp, 1, 1, 1});  // (Bp, 1, 1, P)
 
-  auto x = model->embed_tokens(ids);  // (B, T, C)
+  auto x = model->embed_tokens(ids).to(rope_cos.scalar_type());  // (B, T, C)
   int i = 0;
   for (auto& m : *model->layers) {
     auto* layer = m->as<DecoderLayerImpl>();
