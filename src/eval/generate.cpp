@@ -125,6 +125,7 @@ void decode_batch(Transformer& model, const Tokenizer& tok, const std::vector<st
                                                 : derive_seed(opts.prompt_seeds[prompt], "sample", {0, uint64_t(r % N)}));
   }
   std::vector<std::string> text(static_cast<size_t>(B));
+  std::vector<std::vector<int32_t>> ids(static_cast<size_t>(B));
   std::vector<int64_t> count(static_cast<size_t>(B), 0);
   std::vector<bool> done(static_cast<size_t>(B), false);
   // live[k] is the row decoded at batch position k. When most rows have finished, the
@@ -152,6 +153,7 @@ void decode_batch(Transformer& model, const Tokenizer& tok, const std::vector<st
       const size_t added = text[r].size();
       const std::string& piece = tok.token_bytes(id);
       text[r] += piece;
+      ids[r].push_back(id);
       if (stop_since(text[r], added, opts.stop)) done[r] = true;
       if (piece.find('\n') != std::string::npos && !opts.stop_after_line_with.empty() &&
           text[r].find(opts.stop_after_line_with) != std::string::npos)
@@ -174,6 +176,17 @@ void decode_batch(Transformer& model, const Tokenizer& tok, const std::vector<st
     Completion& c = out[which[size_t(r / N)] * size_t(N) + size_t(r % N)];
     size_t cut = stop_position(text[size_t(r)], opts.stop);
     c.text = cut == std::string::npos ? text[size_t(r)] : text[size_t(r)].substr(0, cut);
+    size_t kept = 0;
+    for (int32_t id : ids[size_t(r)]) {
+      const std::string& piece = tok.token_bytes(id);
+      if (kept + piece.size() > c.text.size()) break;
+      c.ids.push_back(id);
+      kept += piece.size();
+    }
+    if (kept < c.text.size()) {  // a token the stop sequence cut through: its kept bytes
+      auto rest = tok.encode(c.text.substr(kept));
+      c.ids.insert(c.ids.end(), rest.begin(), rest.end());
+    }
     c.tokens = count[size_t(r)];
     c.hit_limit = !done[size_t(r)];
   }

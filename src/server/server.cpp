@@ -189,7 +189,8 @@ struct Server::Impl {
       auto job = std::make_shared<Job>();
       for (size_t i = 0; i < completions.size(); ++i) {
         auto row = prompt_ids[i / size_t(r.n)];
-        auto continuation = ck.tokenizer.encode(completions[i].text);
+        // the tokens generated (a prompt to score alone, max_tokens 0, has none)
+        const auto& continuation = completions[i].ids;
         row.insert(row.end(), continuation.begin(), continuation.end());
         job->rows.push_back(std::move(row));
       }

@@ -17,6 +17,7 @@
 #include "study/stages.h"
 #include "tasks/file_task.h"
 #include "tasks/registry.h"
+#include "python_oracle.h"
 #include "test_util.h"
 
 namespace elab {
@@ -82,6 +83,33 @@ TEST(Server, OpenAIBackendMatchesTheNativeEngine) {
     // The gold answer's log-probability, through echo + logprobs.
     EXPECT_NEAR(a.summary.metrics.gold_logprob.value(), b.summary.metrics.gold_logprob.value(), 1e-3);
   }
+}
+
+// A pretrained model with its own BPE tokenizer (the SmolLM2 GGUF): outputs through
+// the server equal the native engine's, and so does the gold answer's log-probability,
+// which the openai backend computes from echo + logprobs over BPE tokens.
+TEST(Server, ServesAGgufModelWithItsTokenizer) {
+  configure_threads({2, 0});
+  const fs::path gguf = testing::smollm2_gguf();
+  RunningServer srv(gguf);
+  auto task = make_task("add");
+  EvalSpec spec;
+  spec.method = "icl:2";
+  spec.n = 6;
+  spec.max_new_tokens = 8;
+  NativeBackend native(load_checkpoint(gguf));
+  auto a = evaluate(native, *task, "add", spec);
+  auto client = make_backend("openai:" + srv.url() + "#smollm2", {{"concurrency", "3"}, {"cache", ""}});
+  auto b = evaluate(*client, *task, "add", spec);
+  ASSERT_EQ(a.samples.size(), b.samples.size());
+  for (size_t i = 0; i < a.samples.size(); ++i) EXPECT_EQ(a.samples[i]["output"], b.samples[i]["output"]) << "item " << i;
+  EXPECT_NEAR(a.summary.metrics.gold_logprob.value(), b.summary.metrics.gold_logprob.value(), 1e-3);
+  // usage counts BPE tokens, not bytes
+  auto res = srv.post("/v1/completions", R"({"prompt": "The capital of France is", "max_tokens": 4, "temperature": 0, "logprobs": 1})");
+  ASSERT_EQ(res->status, 200);
+  auto j = nlohmann::json::parse(res->body);
+  EXPECT_EQ(j["usage"]["prompt_tokens"], 5);
+  EXPECT_EQ(j["choices"][0]["logprobs"]["tokens"].size(), j["usage"]["completion_tokens"].get<size_t>());
 }
 
 TEST(Server, MalformedRequestsGetOpenAIErrorsAndTheServerKeepsServing) {
