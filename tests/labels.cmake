@@ -31,6 +31,14 @@ set(elab_needs_data
     Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/6
     Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/7
     HfTokenizer.SpecialTokensAndStopsComeFromTheConfig
+    Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/0
+    Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/1
+    Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/2
+    Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/3
+    Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/4
+    Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/5
+    Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/6
+    Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/7
     SmolLM2Gguf.TokenizerEqualsLlamaCppOnTheParityCorpus)
 # A renamed test is an error here (set_tests_properties names one that does not exist):
 # the lists cannot drift silently.

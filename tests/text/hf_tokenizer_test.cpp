@@ -57,6 +57,32 @@ TEST_P(Family, EveryIdEqualsHuggingFaceTokenizers) {
   EXPECT_EQ(wrong, 0) << "of " << texts.size() << " texts";
 }
 
+// Written back as tokenizer.json (what a saved fine-tune of a GGUF model carries), each
+// family's tokenizer reads back as the same tokenizer: ids with and without BOS, decoding,
+// and `tokenizers` itself agrees on the written file.
+TEST_P(Family, WrittenTokenizerJsonReadsBackTheSame) {
+  SKIP_WITHOUT_DATA("gsm8k");
+  const fs::path dir = fixtures() / GetParam();
+  Tokenizer tok = load_hf_tokenizer(dir.string());
+  testing::TempDir out;
+  write_file_atomic(out / "tokenizer.json", hf_tokenizer_json(tok.bpe()->spec()));
+  write_file_atomic(out / "tokenizer_config.json", hf_tokenizer_config_json(tok.bpe()->spec()));
+  Tokenizer back = load_hf_tokenizer(out.path.string());
+  json expected = json::parse(read_file(dir / "expected.json"));
+  testing::run_python("tokenizers_encode.py",
+                      out.path.string() + " " + (fixtures() / "corpus.json").string() + " " + (out / "ids.json").string());
+  json theirs = json::parse(read_file(out / "ids.json"))["ids"];
+  const auto& texts = corpus();
+  int wrong = 0;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    wrong += back.encode(texts[i]) != expected["plain"][i].get<std::vector<int32_t>>();
+    wrong += back.encode_prompt(texts[i]) != expected["special"][i].get<std::vector<int32_t>>();
+    wrong += back.decode(tok.encode(texts[i])) != expected["decoded"][i].get<std::string>();
+    wrong += theirs[i].get<std::vector<int32_t>>() != expected["plain"][i].get<std::vector<int32_t>>();
+  }
+  EXPECT_EQ(wrong, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Tokenizers, Family,
                          ::testing::Values("gpt2", "pythia", "smollm", "llama3", "qwen2", "llama2", "gemma", "smollm2"));
 
