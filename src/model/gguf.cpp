@@ -385,13 +385,16 @@ GgufValue gguf_string(std::string s) {
   return v;
 }
 
-GgufValue gguf_u32(uint32_t x) {
+// An integer-valued metadata value of `type`, with both readings set (see GgufValue).
+static GgufValue integer_value(GgufValueType type, int64_t x) {
   GgufValue v;
-  v.type = GgufValueType::u32;
+  v.type = type;
   v.integer = x;
-  v.number = x;
+  v.number = double(x);
   return v;
 }
+
+GgufValue gguf_u32(uint32_t x) { return integer_value(GgufValueType::u32, x); }
 
 GgufValue gguf_f32(float x) {
   GgufValue v;
@@ -400,13 +403,7 @@ GgufValue gguf_f32(float x) {
   return v;
 }
 
-GgufValue gguf_bool(bool x) {
-  GgufValue v;
-  v.type = GgufValueType::boolean;
-  v.integer = x;
-  v.number = x;
-  return v;
-}
+GgufValue gguf_bool(bool x) { return integer_value(GgufValueType::boolean, x); }
 
 GgufValue gguf_strings(const std::vector<std::string>& items) {
   GgufValue v;
@@ -420,13 +417,7 @@ GgufValue gguf_i32s(const std::vector<int32_t>& items) {
   GgufValue v;
   v.type = GgufValueType::array;
   v.item_type = GgufValueType::i32;
-  for (int32_t x : items) {
-    GgufValue item;
-    item.type = GgufValueType::i32;
-    item.integer = x;
-    item.number = x;
-    v.items.push_back(item);
-  }
+  for (int32_t x : items) v.items.push_back(integer_value(GgufValueType::i32, x));
   return v;
 }
 

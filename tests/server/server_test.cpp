@@ -58,21 +58,29 @@ struct RunningServer {
   }
 };
 
+// The same evaluation by the native engine and by the openai backend through `srv`.
+std::pair<EvalResult, EvalResult> native_and_served(const fs::path& model, const RunningServer& srv, const EvalSpec& spec,
+                                                    int concurrency) {
+  auto task = make_task("add");
+  NativeBackend native(load_checkpoint(model));
+  auto a = evaluate(native, *task, "add", spec);
+  auto client = make_backend("openai:" + srv.url() + "#model", {{"concurrency", std::to_string(concurrency)}, {"cache", ""}});
+  auto b = evaluate(*client, *task, "add", spec);
+  EXPECT_EQ(a.samples.size(), b.samples.size());
+  return {std::move(a), std::move(b)};
+}
+
 TEST(Server, OpenAIBackendMatchesTheNativeEngine) {
   configure_threads({1, 0});
   TempDir dir;
   auto model = make_model(dir);
   RunningServer srv(model);
-  auto task = make_task("add");
   for (const char* method : {"icl:2", "cot:2"}) {
     EvalSpec spec;
     spec.method = method;
     spec.n = 12;
     spec.max_new_tokens = 24;
-    NativeBackend native(load_checkpoint(model));
-    auto a = evaluate(native, *task, "add", spec);
-    auto client = make_backend("openai:" + srv.url() + "#model", {{"concurrency", "4"}, {"cache", ""}});
-    auto b = evaluate(*client, *task, "add", spec);
+    auto [a, b] = native_and_served(model, srv, spec, 4);
     ASSERT_EQ(a.samples.size(), b.samples.size());
     // JSON cannot carry bytes that are not UTF-8: the server sends U+FFFD in their place,
     // so outputs are compared as JSON text (where the native output gets the same).
@@ -92,15 +100,11 @@ TEST(Server, ServesAGgufModelWithItsTokenizer) {
   configure_threads({2, 0});
   const fs::path gguf = testing::smollm2_gguf();
   RunningServer srv(gguf);
-  auto task = make_task("add");
   EvalSpec spec;
   spec.method = "icl:2";
   spec.n = 6;
   spec.max_new_tokens = 8;
-  NativeBackend native(load_checkpoint(gguf));
-  auto a = evaluate(native, *task, "add", spec);
-  auto client = make_backend("openai:" + srv.url() + "#smollm2", {{"concurrency", "3"}, {"cache", ""}});
-  auto b = evaluate(*client, *task, "add", spec);
+  auto [a, b] = native_and_served(gguf, srv, spec, 3);
   ASSERT_EQ(a.samples.size(), b.samples.size());
   for (size_t i = 0; i < a.samples.size(); ++i) EXPECT_EQ(a.samples[i]["output"], b.samples[i]["output"]) << "item " << i;
   EXPECT_NEAR(a.summary.metrics.gold_logprob.value(), b.summary.metrics.gold_logprob.value(), 1e-3);
