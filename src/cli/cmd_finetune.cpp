@@ -2,6 +2,8 @@
 // prefix-tuning); elab export: merge a LoRA adapter into a full checkpoint.
 #include <fmt/format.h>
 
+#include <map>
+
 #include "cli/app.h"
 #include "cli/common.h"
 #include "cli/launch.h"
@@ -10,6 +12,7 @@
 #include "core/progress.h"
 #include "model/adapters.h"
 #include "model/device.h"
+#include "model/gguf_model.h"
 
 namespace elab {
 
@@ -75,18 +78,33 @@ void add_finetune_command(CLI::App& app) {
 }
 
 struct ExportOptions {
-  std::string model, out;
+  std::string model, out, gguf;
+  std::string type = "f32";
   bool merge = false;
 };
 
 void add_export_command(CLI::App& app) {
   auto o = std::make_shared<ExportOptions>();
-  auto* cmd = app.add_subcommand("export", "Write a LoRA adapter merged into its base as a full checkpoint");
-  cmd->add_option("--model", o->model, "adapter directory")->required();
+  auto* cmd = app.add_subcommand("export", "Write a LoRA adapter merged into its base as a full checkpoint, or any model as a "
+                                            "GGUF file llama.cpp runs");
+  cmd->add_option("--model", o->model, "adapter directory (--merge), or any model (--gguf)")->required();
   cmd->add_flag("--merge", o->merge, "merge the adapter into the base weights (W += alpha/r * B A)");
-  cmd->add_option("--out", o->out, "output checkpoint directory")->required();
+  cmd->add_option("--gguf", o->gguf, "write FILE.gguf (architecture llama; a LoRA adapter is merged first)");
+  cmd->add_option("--type", o->type, "GGUF matrix type: f32, f16 or q8_0 (norms stay f32)")->capture_default_str();
+  cmd->add_option("--out", o->out, "output checkpoint directory (--merge)");
   cmd->callback([o] {
-    check(o->merge, "export needs --merge (the only export so far: a LoRA adapter merged into a full checkpoint)");
+    check(o->merge != !o->gguf.empty(), "export needs exactly one of --merge (with --out) and --gguf FILE");
+    if (!o->gguf.empty()) {
+      static const std::map<std::string, GgmlType> types = {{"f32", GgmlType::f32}, {"f16", GgmlType::f16}, {"q8_0", GgmlType::q8_0}};
+      auto it = types.find(o->type);
+      check(it != types.end(), "--type must be f32, f16 or q8_0, got '{}'", o->type);
+      Checkpoint ck = load_model_dir(o->model);
+      if (adapter_type(o->model) == "lora") merge_lora(ck.model);
+      write_file_atomic(o->gguf, encode_checkpoint_gguf(ck, it->second));
+      fmt::print("wrote {} ({}, {} parameters)\n", o->gguf, o->type, ck.config.param_count());
+      return;
+    }
+    check(!o->out.empty(), "export --merge needs --out DIR");
     const std::string type = adapter_type(o->model);
     check(!type.empty(), "{} is not an adapter directory (no adapter_config.json); it is already a full checkpoint",
           o->model);

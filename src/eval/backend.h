@@ -35,10 +35,10 @@ struct GenerateOptions {
 struct Completion {
   std::string text;        // generated text, stop sequence excluded
   int64_t tokens = 0;      // tokens generated
+  bool hit_limit = false;  // ended by max_new_tokens rather than a stop or EOS
   // The generated token ids whose bytes make up `text` (native engine only; a token cut
   // by a stop sequence is replaced by the encoding of its kept bytes).
   std::vector<int32_t> ids;
-  bool hit_limit = false;  // ended by max_new_tokens rather than a stop or EOS
 };
 
 struct Backend {

@@ -1,5 +1,6 @@
 #include "model/gguf_model.h"
 
+#include <cstring>
 #include <set>
 
 #include "core/error.h"
@@ -76,6 +77,7 @@ BpeSpec gguf_tokenizer_spec(const GgufFile& f) {
       if (types[i] == 3 || types[i] == 4) spec.added.push_back({int32_t(i), spec.vocab[i], types[i] == 3});
   }
   spec.pre_tokenizer = gguf_pre_tokenizer(f);
+  spec.gguf_pre = f.string_or("tokenizer.ggml.pre", "default");
   spec.bos = int32_t(f.integer_or("tokenizer.ggml.bos_token_id", -1));
   spec.eos = int32_t(f.integer_or("tokenizer.ggml.eos_token_id", -1));
   spec.pad = int32_t(f.integer_or("tokenizer.ggml.padding_token_id", -1));
@@ -150,6 +152,124 @@ Checkpoint load_gguf_checkpoint(const fs::path& path, const torch::Device& devic
           path.string(), t.name, f.string_or("general.architecture", ""));
   ck.model->to(device);
   return ck;
+}
+
+// The inverse of unpermute_rope_rows: Hugging Face (head, half, pair) rows to llama.cpp's
+// (head, pair, half).
+static torch::Tensor permute_rope_rows(const torch::Tensor& w, int64_t heads) {
+  const int64_t rows = w.size(0), cols = w.size(1), D = rows / heads;
+  return w.view({heads, 2, D / 2, cols}).transpose(1, 2).reshape({rows, cols});
+}
+
+static std::vector<std::pair<std::string, GgufValue>> tokenizer_metadata(const Tokenizer& tok) {
+  std::vector<std::pair<std::string, GgufValue>> md;
+  std::vector<std::string> tokens;
+  std::vector<int32_t> types;
+  if (tok.is_bytes()) {
+    for (int b = 0; b < 256; ++b) tokens.push_back(byte_level_char(uint8_t(b))), types.push_back(1);
+    for (int id : {ByteTokenizer::kBos, ByteTokenizer::kEos, ByteTokenizer::kPad, ByteTokenizer::kSep})
+      tokens.push_back(ByteTokenizer().token_text(id)), types.push_back(3);
+    md = {{"tokenizer.ggml.model", gguf_string("gpt2")},
+          {"tokenizer.ggml.pre", gguf_string("default")},
+          {"tokenizer.ggml.tokens", gguf_strings(tokens)},
+          {"tokenizer.ggml.token_type", gguf_i32s(types)},
+          {"tokenizer.ggml.merges", gguf_strings({})},
+          {"tokenizer.ggml.bos_token_id", gguf_u32(ByteTokenizer::kBos)},
+          {"tokenizer.ggml.eos_token_id", gguf_u32(ByteTokenizer::kEos)},
+          {"tokenizer.ggml.padding_token_id", gguf_u32(ByteTokenizer::kPad)},
+          {"tokenizer.ggml.add_bos_token", gguf_bool(true)},
+          {"tokenizer.ggml.add_eos_token", gguf_bool(false)}};
+    return md;
+  }
+  const BpeSpec& s = tok.bpe()->spec();
+  check(s.alphabet == BpeSpec::Alphabet::byte_level && !s.gguf_pre.empty(),
+        "export --gguf: this tokenizer has no GGUF form here (only elab's byte tokenizer and tokenizers read from a "
+        "GGUF file are written)");
+  types.assign(s.vocab.size(), 1);
+  for (const auto& a : s.added) types[size_t(a.id)] = a.special ? 3 : 4;
+  std::vector<std::string> merges;
+  for (const auto& [l, r] : s.merges) merges.push_back(l + " " + r);
+  md = {{"tokenizer.ggml.model", gguf_string("gpt2")},
+        {"tokenizer.ggml.pre", gguf_string(s.gguf_pre)},
+        {"tokenizer.ggml.tokens", gguf_strings(s.vocab)},
+        {"tokenizer.ggml.token_type", gguf_i32s(types)},
+        {"tokenizer.ggml.merges", gguf_strings(merges)},
+        {"tokenizer.ggml.add_bos_token", gguf_bool(s.add_bos)},
+        {"tokenizer.ggml.add_eos_token", gguf_bool(s.add_eos)}};
+  for (auto [key, id] : {std::pair{"tokenizer.ggml.bos_token_id", s.bos}, {"tokenizer.ggml.eos_token_id", s.eos},
+                         {"tokenizer.ggml.padding_token_id", s.pad}})
+    if (id >= 0) md.emplace_back(key, gguf_u32(uint32_t(id)));
+  if (!s.chat_template.empty()) md.emplace_back("tokenizer.chat_template", gguf_string(s.chat_template));
+  return md;
+}
+
+std::string encode_checkpoint_gguf(const Checkpoint& ck, GgmlType type) {
+  check(type == GgmlType::f32 || type == GgmlType::f16 || type == GgmlType::q8_0,
+        "export --gguf: type {} is not written (this build writes F32, F16 and Q8_0)", ggml_type_name(uint32_t(type)));
+  check(!ck.model->has_prefix(), "export --gguf: a prefix-tuned model has no GGUF form (llama.cpp has no prefixes)");
+  const ModelConfig& c = ck.config;
+  std::vector<std::pair<std::string, GgufValue>> md = {
+      {"general.architecture", gguf_string("llama")},
+      {"general.name", gguf_string(ck.meta.value("name", ck.dir.filename().string()))},
+      {"general.file_type", gguf_u32(type == GgmlType::f32 ? 0 : type == GgmlType::f16 ? 1 : 7)},
+      {"llama.context_length", gguf_u32(uint32_t(c.max_seq_len))},
+      {"llama.embedding_length", gguf_u32(uint32_t(c.d_model))},
+      {"llama.block_count", gguf_u32(uint32_t(c.n_layers))},
+      {"llama.feed_forward_length", gguf_u32(uint32_t(c.ffn_hidden))},
+      {"llama.attention.head_count", gguf_u32(uint32_t(c.n_heads))},
+      {"llama.attention.head_count_kv", gguf_u32(uint32_t(c.n_kv_heads))},
+      {"llama.rope.freq_base", gguf_f32(float(c.rope_theta))},
+      {"llama.attention.layer_norm_rms_epsilon", gguf_f32(float(c.norm_eps))},
+      {"llama.rope.dimension_count", gguf_u32(uint32_t(c.head_dim()))},
+      {"llama.vocab_size", gguf_u32(uint32_t(c.vocab_size))},
+  };
+  check(c.ffn_hidden > 0, "export --gguf: attention-only blocks have no GGUF form (llama.cpp needs an MLP per layer)");
+  for (auto& kv : tokenizer_metadata(ck.tokenizer)) md.push_back(std::move(kv));
+
+  auto gguf_name = [](const std::string& hf) {
+    static const std::vector<std::pair<std::string, std::string>> names = {
+        {"input_layernorm.weight", "attn_norm.weight"}, {"post_attention_layernorm.weight", "ffn_norm.weight"},
+        {"self_attn.q_proj.weight", "attn_q.weight"},   {"self_attn.k_proj.weight", "attn_k.weight"},
+        {"self_attn.v_proj.weight", "attn_v.weight"},   {"self_attn.o_proj.weight", "attn_output.weight"},
+        {"mlp.gate_proj.weight", "ffn_gate.weight"},    {"mlp.up_proj.weight", "ffn_up.weight"},
+        {"mlp.down_proj.weight", "ffn_down.weight"}};
+    if (hf == "model.embed_tokens.weight") return std::string("token_embd.weight");
+    if (hf == "model.norm.weight") return std::string("output_norm.weight");
+    if (hf == "lm_head.weight") return std::string("output.weight");
+    const std::string prefix = "model.layers.";
+    const size_t dot = hf.find('.', prefix.size());
+    const std::string n = hf.substr(prefix.size(), dot - prefix.size()), rest = hf.substr(dot + 1);
+    for (const auto& [h, g] : names)
+      if (rest == h) return "blk." + n + "." + g;
+    fail("export --gguf: tensor '{}' has no GGUF name (merge a LoRA adapter first: elab export --merge)", hf);
+  };
+  std::vector<GgufTensorOut> tensors;
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, p] : named_weights(*ck.model)) {
+    auto w = p.detach().to(torch::kCPU, torch::kFloat).contiguous();
+    if (name.find("q_proj") != std::string::npos) w = permute_rope_rows(w, c.n_heads).contiguous();
+    if (name.find("k_proj") != std::string::npos) w = permute_rope_rows(w, c.n_kv_heads).contiguous();
+    GgufTensorOut t;
+    t.name = gguf_name(name);
+    t.dims.assign(w.sizes().rbegin(), w.sizes().rend());
+    t.type = w.dim() == 1 || (type == GgmlType::q8_0 && w.size(-1) % 32 != 0) ? GgmlType::f32 : type;
+    const float* v = w.data_ptr<float>();
+    const int64_t n = w.numel();
+    if (t.type == GgmlType::f32) {
+      t.bytes.assign(reinterpret_cast<const char*>(v), size_t(n) * 4);
+    } else if (t.type == GgmlType::f16) {
+      t.bytes.resize(size_t(n) * 2);
+      for (int64_t i = 0; i < n; ++i) {
+        const uint16_t h = float_to_half(v[i]);
+        std::memcpy(&t.bytes[size_t(i) * 2], &h, 2);
+      }
+    } else {
+      t.bytes.resize(size_t(n / 32 * 34));
+      quantize_q8_0(v, n, reinterpret_cast<uint8_t*>(t.bytes.data()));
+    }
+    tensors.push_back(std::move(t));
+  }
+  return encode_gguf(md, tensors);
 }
 
 }  // namespace elab

@@ -39,9 +39,11 @@ std::string utf8_encode(uint32_t cp) {
   return s;
 }
 
+}  // namespace
+
 // GPT-2's table: printable bytes stand for themselves, the others for U+0100 onwards, so
 // that every byte is one visible character of the vocabulary.
-const std::vector<std::string>& byte_chars() {
+static const std::vector<std::string>& byte_chars() {
   static const std::vector<std::string> table = [] {
     std::vector<std::string> t(256);
     uint32_t next = 256;
@@ -53,6 +55,10 @@ const std::vector<std::string>& byte_chars() {
   }();
   return table;
 }
+
+const std::string& byte_level_char(uint8_t b) { return byte_chars()[b]; }
+
+namespace {
 
 std::string nfc(const std::string& text) {
   UErrorCode status = U_ZERO_ERROR;

@@ -51,7 +51,11 @@ struct BpeSpec {
   bool add_bos = false, add_eos = false;
   std::vector<int32_t> stop_ids;  // ids that end a generation (eos and the chat turn's end)
   std::string chat_template;
+  std::string gguf_pre;  // llama.cpp's pre-tokenizer name, when read from a GGUF file
 };
+
+// GPT-2's byte-to-character table: the vocabulary spelling of byte b in byte-level BPE.
+const std::string& byte_level_char(uint8_t b);
 
 class Bpe {
  public:

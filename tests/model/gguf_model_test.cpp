@@ -273,3 +273,67 @@ TEST(SmolLM2Gguf, UnsupportedOrDamagedFilesAreErrorsNamingThem) {
 
 }  // namespace
 }  // namespace elab
+
+namespace elab {
+namespace {
+
+// elab export --gguf: one of the shipped ladder bases (byte tokenizer) written as GGUF,
+// then run by llama.cpp itself: the same token ids, logits close and the same greedy
+// continuations; and read back by elab, the same logits (F32), or within the rounding
+// of F16 and Q8_0.
+TEST(ExportGguf, LlamaCppRunsAnElabModel) {
+  testing::TempDir dir;
+  Checkpoint ck = load_checkpoint(fs::path(ELAB_REPO_DIR) / "models/ladder/m-ladder-bursty-s1");
+  const auto path = dir / "m.gguf";
+  write_file_atomic(path, encode_checkpoint_gguf(ck, GgmlType::f32));
+  const std::vector<std::string> prompts = {"Q: 12+34=\nA:", "Q: 7+8=\nA: 15\n\nQ: 23+9=\nA:", "label the word: cat ->"};
+  std::string args = path.string() + " " + dir.path.string() + " 8 --bos";
+  for (const auto& p : prompts) {
+    std::string quoted = "'";
+    for (char c : p) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    args += " " + quoted + "'";
+  }
+  testing::run_python("llama_cpp_reference.py", args + " 2>/dev/null");
+  auto ref = json::parse(read_file(dir / "reference.json"));
+  torch::NoGradGuard no_grad;
+  GenerateOptions g;
+  g.max_new_tokens = 8;
+  g.show_progress = false;
+  g.ignore_eos = true;  // llama.cpp's loop above runs 8 steps unless EOS; compare texts up to EOS below
+  auto out = generate(ck.model, ck.tokenizer, prompts, g);
+  double worst = 0;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    auto ids = ref["prompts"][i]["ids"].get<std::vector<int64_t>>();
+    auto want_ids = ck.tokenizer.encode_prompt(prompts[i]);
+    EXPECT_EQ(std::vector<int64_t>(want_ids.begin(), want_ids.end()), ids) << "prompt " << i;
+    auto theirs = read_floats(dir / ("logits_" + std::to_string(i) + ".f32"));
+    auto mine = ck.model->forward(torch::tensor(ids).view({1, -1})).squeeze(0);
+    auto want = torch::from_blob(theirs.data(), mine.sizes(), torch::kFloat);
+    worst = std::max(worst, (mine - want).abs().max().item<double>());
+    EXPECT_TRUE(torch::equal(mine.argmax(-1), want.argmax(-1))) << "prompt " << i;
+    std::string text;
+    for (int32_t id : ref["prompts"][i]["greedy"].get<std::vector<int32_t>>()) {
+      if (ck.tokenizer.ends_generation(id)) break;
+      text += ck.tokenizer.token_bytes(id);
+    }
+    EXPECT_EQ(out[i].text.substr(0, text.size()), text) << "prompt " << i;
+  }
+  std::printf("exported model, elab vs llama.cpp logits: max |diff| %.2e\n", worst);
+  // float32 weights on both sides; llama.cpp keeps its KV cache in float16, which is the
+  // difference (measured 0.038, on logits of magnitude up to ~20)
+  EXPECT_LT(worst, 0.1);
+
+  // read back by elab
+  for (auto [type, tolerance] : {std::pair{GgmlType::f32, 1e-5}, {GgmlType::f16, 0.05}, {GgmlType::q8_0, 0.3}}) {
+    write_file_atomic(path, encode_checkpoint_gguf(ck, type));
+    Checkpoint back = load_gguf_checkpoint(path);
+    auto ids = torch::tensor(ref["prompts"][1]["ids"].get<std::vector<int64_t>>()).view({1, -1});
+    const double diff = (back.model->forward(ids) - ck.model->forward(ids)).abs().max().item<double>();
+    EXPECT_LT(diff, tolerance) << ggml_type_name(uint32_t(type));
+  }
+  EXPECT_NE(testing::error_of([&] { encode_checkpoint_gguf(ck, GgmlType::q4_k); }).find("type Q4_K is not written"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace elab

@@ -1,6 +1,6 @@
 """llama.cpp's logits and greedy continuations on a GGUF file (llama-cpp-python, CPU).
 
-Usage: FILE.gguf OUT_DIR NEW_TOKENS PROMPT...
+Usage: FILE.gguf OUT_DIR NEW_TOKENS [--bos] PROMPT...   (--bos: prompts start with BOS)
 Writes OUT_DIR/reference.json {"prompts": [{"ids": prompt ids, "greedy": the next
 NEW_TOKENS ids by argmax}]}, OUT_DIR/logits_<i>.f32, the float32 logits (positions x
 vocabulary) llama.cpp computes for prompt i, teacher-forced, and greedy_logits_<i>.f32,
@@ -14,11 +14,13 @@ import numpy as np
 import llama_cpp
 
 path, out, new_tokens, prompts = sys.argv[1], pathlib.Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+bos = bool(prompts) and prompts[0] == "--bos"
+prompts = prompts[1:] if bos else prompts
 out.mkdir(parents=True, exist_ok=True)
 llm = llama_cpp.Llama(model_path=path, n_ctx=1024, n_batch=1024, logits_all=True, n_threads=2, verbose=False, seed=0)
 rows = []
 for i, prompt in enumerate(prompts):
-    ids = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+    ids = llm.tokenize(prompt.encode("utf-8"), add_bos=bos, special=True)
     llm.reset()
     llm.eval(ids)
     np.asarray(llm.scores[: len(ids)], dtype=np.float32).tofile(out / f"logits_{i}.f32")
