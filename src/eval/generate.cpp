@@ -107,7 +107,8 @@ void decode_batch(Transformer& model, const Tokenizer& tok, const std::vector<st
   if (pad.max().item<int64_t>() == 0) pad = torch::Tensor();  // no row padded: no mask to build
 
   KVCache cache = model->make_cache(Bp, P + opts.max_new_tokens, pad);
-  auto logits = model->forward(input, &cache).select(1, P - 1);  // (Bp, V): the prompt is encoded once
+  // (Bp, V): the prompt is encoded once, and projected to the vocabulary at its last position only
+  auto logits = model->logits(model->hidden(input, &cache).narrow(1, P - 1, 1)).select(1, 0);
   if (N > 1) {  // the N samples of a prompt share one copy of its keys and values
     if (model->has_prefix()) {
       // Prefix-tuned models attend to their prefix on another path: copy the rows instead.
@@ -264,23 +265,30 @@ std::vector<TokenScores> score_tokens(Transformer& model, const std::vector<std:
     auto input = left_padded(batch, pad_id, pad, device);  // (B, T)
     const int64_t T = input.size(1);
     KVCache cache = model->make_cache(int64_t(batch.size()), T, pad);
-    auto logp = torch::log_softmax(model->forward(input, &cache).to(torch::kFloat), -1).to(torch::kCPU);  // (B, T, V)
-    torch::Tensor top_values, top_ids;
-    if (top > 0) std::tie(top_values, top_ids) = logp.topk(top, -1);
+    auto h = model->hidden(input, &cache);  // (B, T, C)
     auto ids = input.to(torch::kCPU);
-    auto lp = logp.accessor<float, 3>();
     auto id = ids.accessor<int64_t, 2>();
-    for (size_t i = begin; i < end; ++i) {
-      const int64_t b = int64_t(i - begin), padding = T - int64_t(rows[i].size());
-      TokenScores& s = out[i];
-      // Token t (at position p) is predicted by the logits at p - 1.
-      for (int64_t p = padding + 1; p < T; ++p) {
-        s.logprob.push_back(lp[b][p - 1][id[b][p]]);
-        if (top <= 0) continue;
-        std::vector<std::pair<int32_t, double>> alts;
-        auto tv = top_values[b][p - 1], ti = top_ids[b][p - 1];
-        for (int k = 0; k < top; ++k) alts.emplace_back(int32_t(ti[k].item<int64_t>()), tv[k].item<float>());
-        s.top.push_back(std::move(alts));
+    // Logits a chunk of positions at a time: the whole (B, T, V) would be gigabytes for a
+    // pretrained vocabulary. Token t (at position p) is predicted by the logits at p - 1.
+    const int64_t V = model->config.vocab_size, B = int64_t(batch.size());
+    const int64_t chunk = std::max<int64_t>(1, (int64_t(1) << 26) / std::max<int64_t>(1, B * V));  // ~256 MB of floats
+    for (int64_t p0 = 0; p0 + 1 < T; p0 += chunk) {
+      const int64_t n = std::min(chunk, T - 1 - p0);
+      auto logp = torch::log_softmax(model->logits(h.narrow(1, p0, n)).to(torch::kFloat), -1).to(torch::kCPU);  // (B, n, V)
+      torch::Tensor top_values, top_ids;
+      if (top > 0) std::tie(top_values, top_ids) = logp.topk(top, -1);
+      auto lp = logp.accessor<float, 3>();
+      for (size_t i = begin; i < end; ++i) {
+        const int64_t b = int64_t(i - begin), padding = T - int64_t(rows[i].size());
+        TokenScores& s = out[i];
+        for (int64_t q = std::max(p0, padding); q < p0 + n; ++q) {  // logits at q predict the token at q + 1
+          s.logprob.push_back(lp[b][q - p0][id[b][q + 1]]);
+          if (top <= 0) continue;
+          std::vector<std::pair<int32_t, double>> alts;
+          auto tv = top_values[b][q - p0], ti = top_ids[b][q - p0];
+          for (int k = 0; k < top; ++k) alts.emplace_back(int32_t(ti[k].item<int64_t>()), tv[k].item<float>());
+          s.top.push_back(std::move(alts));
+        }
       }
     }
   };

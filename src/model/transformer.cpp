@@ -285,8 +285,10 @@ void select_rows(KVCache& cache, const torch::Tensor& rows) {
   cache.group = 1;
 }
 
-torch::Tensor TransformerImpl::forward(const torch::Tensor& ids, KVCache* cache) {
-  if (cache && !cache->prefix_values.empty()) return forward_after_prefix(ids, *cache);
+torch::Tensor TransformerImpl::forward(const torch::Tensor& ids, KVCache* cache) { return logits(hidden(ids, cache)); }
+
+torch::Tensor TransformerImpl::hidden(const torch::Tensor& ids, KVCache* cache) {
+  if (cache && !cache->prefix_values.empty()) return hidden_after_prefix(ids, *cache);
   const int64_t B = ids.size(0), T = ids.size(1);
   const int64_t start = cache ? cache->length : 0, S = start + T;
   check(S <= config.max_seq_len, "sequence of {} tokens exceeds the model's context of {}", S, config.max_seq_len);
@@ -327,10 +329,10 @@ torch::Tensor TransformerImpl::forward(const torch::Tensor& ids, KVCache* cache)
     ++i;
   }
   if (cache) cache->length = S;
-  return logits(x);
+  return x;
 }
 
-torch::Tensor TransformerImpl::forward_after_prefix(const torch::Tensor& ids, KVCache& cache) {
+torch::Tensor TransformerImpl::hidden_after_prefix(const torch::Tensor& ids, KVCache& cache) {
   check(!has_prefix(), "a shared prompt cache cannot be used with prefix-tuning's prefix (expand the rows instead)");
   const int64_t B = ids.size(0), T = ids.size(1), P = cache.prefix_length(), start = cache.length;
   check(cache.batch() == B, "KV cache holds {} rows, the input has {}", cache.batch(), B);
@@ -362,7 +364,7 @@ torch::Tensor TransformerImpl::forward_after_prefix(const torch::Tensor& ids, KV
     ++i;
   }
   cache.length = start + T;
-  return logits(x);
+  return x;
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> named_weights(const torch::nn::Module& m) {

@@ -139,8 +139,12 @@ struct TransformerImpl : torch::nn::Module {
   KVCache make_cache(int64_t batch, int64_t capacity, torch::Tensor left_pad = {}) const;
   // Final norm and output projection: hidden states (B, T, C) -> logits (B, T, V).
   torch::Tensor logits(const torch::Tensor& x);
-  // forward() for a cache with a shared prefix (KVCache::prefix_values set).
-  torch::Tensor forward_after_prefix(const torch::Tensor& ids, KVCache& cache);
+  // forward() without the final norm and output projection: the residual stream
+  // (B, T, C), for callers that need logits at a few positions only (a pretrained
+  // model's logits at every prompt position can be gigabytes: B x T x 49,152 floats).
+  torch::Tensor hidden(const torch::Tensor& ids, KVCache* cache = nullptr);
+  // hidden() for a cache with a shared prefix (KVCache::prefix_values set).
+  torch::Tensor hidden_after_prefix(const torch::Tensor& ids, KVCache& cache);
   void set_reference_attention(bool on);
   // The prefix-tuning keys and values, (layers, 2, K, L, D); undefined clears them.
   void set_prefix(const torch::Tensor& kv);
