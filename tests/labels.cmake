@@ -22,23 +22,23 @@ set(elab_needs_data
     Protocol.Gsm8kWholeSetCountedAndEveryGoldCorrectUnderTheStrictRule
     Replay.StrictAndLenientExtractionAreBothReportedWithAnAudit
     Replay.Gsm8kAndBbhAllEndToEnd
-    Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/0
-    Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/1
-    Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/2
-    Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/3
-    Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/4
-    Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/5
-    Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/6
-    Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/7
+    "Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/\"gpt2\""
+    "Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/\"pythia\""
+    "Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/\"smollm\""
+    "Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/\"llama3\""
+    "Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/\"qwen2\""
+    "Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/\"llama2\""
+    "Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/\"gemma\""
+    "Tokenizers/Family.EveryIdEqualsHuggingFaceTokenizers/\"smollm2\""
     HfTokenizer.SpecialTokensAndStopsComeFromTheConfig
-    Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/0
-    Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/1
-    Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/2
-    Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/3
-    Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/4
-    Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/5
-    Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/6
-    Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/7
+    "Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/\"gpt2\""
+    "Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/\"pythia\""
+    "Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/\"smollm\""
+    "Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/\"llama3\""
+    "Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/\"qwen2\""
+    "Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/\"llama2\""
+    "Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/\"gemma\""
+    "Tokenizers/Family.WrittenTokenizerJsonReadsBackTheSame/\"smollm2\""
     SmolLM2Gguf.TokenizerEqualsLlamaCppOnTheParityCorpus)
 # A renamed test is an error here (set_tests_properties names one that does not exist):
 # the lists cannot drift silently.
