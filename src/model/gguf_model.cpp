@@ -101,6 +101,28 @@ static torch::Tensor unpermute_rope_rows(const torch::Tensor& w, int64_t heads) 
   return w.view({heads, D / 2, 2, cols}).transpose(1, 2).reshape({rows, cols});
 }
 
+// llama.cpp's tensor name for a Hugging Face Llama parameter (model.layers.N.<module> ->
+// blk.N.<tensor>), both ways of the file: loading and export.
+static std::string gguf_tensor_name(const std::string& hf) {
+  static const std::vector<std::pair<std::string, std::string>> layer = {
+      {"input_layernorm.weight", "attn_norm.weight"}, {"post_attention_layernorm.weight", "ffn_norm.weight"},
+      {"self_attn.q_proj.weight", "attn_q.weight"},   {"self_attn.k_proj.weight", "attn_k.weight"},
+      {"self_attn.v_proj.weight", "attn_v.weight"},   {"self_attn.o_proj.weight", "attn_output.weight"},
+      {"mlp.gate_proj.weight", "ffn_gate.weight"},    {"mlp.up_proj.weight", "ffn_up.weight"},
+      {"mlp.down_proj.weight", "ffn_down.weight"}};
+  if (hf == "model.embed_tokens.weight") return "token_embd.weight";
+  if (hf == "model.norm.weight") return "output_norm.weight";
+  if (hf == "lm_head.weight") return "output.weight";
+  const std::string prefix = "model.layers.";
+  if (hf.rfind(prefix, 0) == 0) {
+    const size_t dot = hf.find('.', prefix.size());
+    const std::string n = hf.substr(prefix.size(), dot - prefix.size()), rest = hf.substr(dot + 1);
+    for (const auto& [h, g] : layer)
+      if (rest == h) return "blk." + n + "." + g;
+  }
+  fail("tensor '{}' has no GGUF name (a LoRA adapter is merged first: elab export --merge)", hf);
+}
+
 Checkpoint load_gguf_checkpoint(const fs::path& path, const torch::Device& device) {
   GgufFile f = GgufFile::open(path.string());
   Checkpoint ck;
@@ -112,29 +134,10 @@ Checkpoint load_gguf_checkpoint(const fs::path& path, const torch::Device& devic
   ck.meta = {{"source", "gguf"}, {"name", f.string_or("general.name", "")}, {"file_type", f.integer_or("general.file_type", -1)}};
   ck.model = Transformer(ck.config, /*seed=*/0);
 
-  auto gguf_name = [](const std::string& hf) -> std::string {
-    // model.layers.N.<module> -> blk.N.<tensor>
-    static const std::vector<std::pair<std::string, std::string>> layer = {
-        {"input_layernorm.weight", "attn_norm.weight"},   {"post_attention_layernorm.weight", "ffn_norm.weight"},
-        {"self_attn.q_proj.weight", "attn_q.weight"},     {"self_attn.k_proj.weight", "attn_k.weight"},
-        {"self_attn.v_proj.weight", "attn_v.weight"},     {"self_attn.o_proj.weight", "attn_output.weight"},
-        {"mlp.gate_proj.weight", "ffn_gate.weight"},      {"mlp.up_proj.weight", "ffn_up.weight"},
-        {"mlp.down_proj.weight", "ffn_down.weight"}};
-    if (hf == "model.embed_tokens.weight") return "token_embd.weight";
-    if (hf == "model.norm.weight") return "output_norm.weight";
-    if (hf == "lm_head.weight") return "output.weight";
-    const std::string prefix = "model.layers.";
-    const size_t dot = hf.find('.', prefix.size());
-    const std::string n = hf.substr(prefix.size(), dot - prefix.size()), rest = hf.substr(dot + 1);
-    for (const auto& [h, g] : layer)
-      if (rest == h) return "blk." + n + "." + g;
-    fail("no GGUF tensor corresponds to '{}'", hf);
-  };
-
   torch::NoGradGuard no_grad;
   std::set<std::string> used;
   for (auto& [name, p] : named_weights(*ck.model)) {
-    const std::string g = gguf_name(name);
+    const std::string g = gguf_tensor_name(name);
     used.insert(g);
     const GgufTensorInfo* t = f.find(g);
     check(t != nullptr, "{}: tensor '{}' is missing", path.string(), g);
@@ -226,23 +229,6 @@ std::string encode_checkpoint_gguf(const Checkpoint& ck, GgmlType type) {
   check(c.ffn_hidden > 0, "export --gguf: attention-only blocks have no GGUF form (llama.cpp needs an MLP per layer)");
   for (auto& kv : tokenizer_metadata(ck.tokenizer)) md.push_back(std::move(kv));
 
-  auto gguf_name = [](const std::string& hf) {
-    static const std::vector<std::pair<std::string, std::string>> names = {
-        {"input_layernorm.weight", "attn_norm.weight"}, {"post_attention_layernorm.weight", "ffn_norm.weight"},
-        {"self_attn.q_proj.weight", "attn_q.weight"},   {"self_attn.k_proj.weight", "attn_k.weight"},
-        {"self_attn.v_proj.weight", "attn_v.weight"},   {"self_attn.o_proj.weight", "attn_output.weight"},
-        {"mlp.gate_proj.weight", "ffn_gate.weight"},    {"mlp.up_proj.weight", "ffn_up.weight"},
-        {"mlp.down_proj.weight", "ffn_down.weight"}};
-    if (hf == "model.embed_tokens.weight") return std::string("token_embd.weight");
-    if (hf == "model.norm.weight") return std::string("output_norm.weight");
-    if (hf == "lm_head.weight") return std::string("output.weight");
-    const std::string prefix = "model.layers.";
-    const size_t dot = hf.find('.', prefix.size());
-    const std::string n = hf.substr(prefix.size(), dot - prefix.size()), rest = hf.substr(dot + 1);
-    for (const auto& [h, g] : names)
-      if (rest == h) return "blk." + n + "." + g;
-    fail("export --gguf: tensor '{}' has no GGUF name (merge a LoRA adapter first: elab export --merge)", hf);
-  };
   std::vector<GgufTensorOut> tensors;
   torch::NoGradGuard no_grad;
   for (const auto& [name, p] : named_weights(*ck.model)) {
@@ -250,7 +236,7 @@ std::string encode_checkpoint_gguf(const Checkpoint& ck, GgmlType type) {
     if (name.find("q_proj") != std::string::npos) w = permute_rope_rows(w, c.n_heads).contiguous();
     if (name.find("k_proj") != std::string::npos) w = permute_rope_rows(w, c.n_kv_heads).contiguous();
     GgufTensorOut t;
-    t.name = gguf_name(name);
+    t.name = gguf_tensor_name(name);
     t.dims.assign(w.sizes().rbegin(), w.sizes().rend());
     t.type = w.dim() == 1 || (type == GgmlType::q8_0 && w.size(-1) % 32 != 0) ? GgmlType::f32 : type;
     const float* v = w.data_ptr<float>();
