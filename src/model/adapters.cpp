@@ -197,6 +197,7 @@ static fs::path find_base(const fs::path& dir, const nlohmann::json& cfg) {
 
 Checkpoint load_model_dir(const fs::path& dir, const torch::Device& device) {
   if (is_gguf_path(dir)) return load_checkpoint(dir, device);
+  check(dir.extension() != ".gguf", "{}: GGUF file does not exist", dir.string());
   check(fs::is_directory(dir), "{}: model directory does not exist", dir.string());
   const std::string type = adapter_type(dir);
   if (type.empty()) return load_checkpoint(dir, device);
