@@ -18,6 +18,13 @@ inline std::string venv_python() {
   return py;
 }
 
+// `text` as one single-quoted shell word, for arguments of run_python.
+inline std::string shell_quote(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
 inline std::string oracle_script(const std::string& name) { return std::string(ELAB_REPO_DIR) + "/tests/python/" + name; }
 
 // Runs `python script args...`; its standard output, or an Error with the exit status.

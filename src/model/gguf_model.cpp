@@ -41,14 +41,14 @@ ModelConfig gguf_model_config(const GgufFile& f) {
 
 // llama.cpp's pre-tokenizer names (llama-vocab.cpp) and the regexes it splits by.
 static std::vector<SplitStep> gguf_pre_tokenizer(const GgufFile& f) {
-  const std::string gpt2 = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+  const std::string gpt2 = kGpt2SplitPattern;
   const std::string llama3 =
       R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
   const std::string qwen2 =
       R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
   const std::string pre = f.string_or("tokenizer.ggml.pre", "default");
   if (pre == "default" || pre == "gpt-2" || pre == "gpt2") return {{gpt2}};
-  if (pre == "smollm") return {{R"(\p{N})"}, {gpt2}};
+  if (pre == "smollm") return {{kDigitSplitPattern}, {gpt2}};
   if (pre == "llama3" || pre == "llama-bpe" || pre == "llama-v3") return {{llama3}};
   if (pre == "qwen2") return {{qwen2}};
   fail("{}: tokenizer.ggml.pre '{}' is not supported (this build reads default, gpt-2, smollm, llama-bpe, qwen2)",

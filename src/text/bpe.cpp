@@ -58,6 +58,9 @@ static const std::vector<std::string>& byte_chars() {
 
 const std::string& byte_level_char(uint8_t b) { return byte_chars()[b]; }
 
+const char* const kGpt2SplitPattern = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+const char* const kDigitSplitPattern = R"(\p{N})";
+
 namespace {
 
 std::string nfc(const std::string& text) {

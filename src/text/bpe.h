@@ -54,6 +54,12 @@ struct BpeSpec {
   std::string gguf_pre;  // llama.cpp's pre-tokenizer name, when read from a GGUF file
 };
 
+// tokenizers' ByteLevel regex (GPT-2's, with the whitespace tail it adds), and the
+// digit split of the Digits pre-tokenizer (Rust's char::is_numeric: Unicode's N);
+// tokenizer.json readers and GGUF pre-tokenizer names share them.
+extern const char* const kGpt2SplitPattern;
+extern const char* const kDigitSplitPattern;
+
 // GPT-2's byte-to-character table: the vocabulary spelling of byte b in byte-level BPE.
 const std::string& byte_level_char(uint8_t b);
 

@@ -63,9 +63,6 @@ SplitBehavior behavior_of(const Reader& r, const std::string& b, const std::stri
   return it->second;
 }
 
-// tokenizers' ByteLevel regex (GPT-2's, with the whitespace tail it adds).
-const char* kGpt2Pattern = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
-
 void read_pre_tokenizer(const Reader& r, const json& p, const std::string& path, BpeSpec& spec) {
   if (p.is_null()) return;
   const std::string type = r.str(p, "type", path);
@@ -76,7 +73,7 @@ void read_pre_tokenizer(const Reader& r, const json& p, const std::string& path,
   } else if (type == "ByteLevel") {
     spec.alphabet = BpeSpec::Alphabet::byte_level;
     spec.byte_level_prefix_space = r.flag(p, "add_prefix_space", false);
-    if (r.flag(p, "use_regex", true)) spec.pre_tokenizer.push_back({kGpt2Pattern});
+    if (r.flag(p, "use_regex", true)) spec.pre_tokenizer.push_back({kGpt2SplitPattern});
   } else if (type == "Split") {
     SplitStep step;
     step.pattern = pattern_of(r, p.value("pattern", json()), path + ".pattern");
@@ -84,9 +81,8 @@ void read_pre_tokenizer(const Reader& r, const json& p, const std::string& path,
     step.invert = r.flag(p, "invert", false);
     spec.pre_tokenizer.push_back(step);
   } else if (type == "Digits") {
-    // Rust's char::is_numeric, which tokenizers tests, is Unicode's N categories.
     spec.pre_tokenizer.push_back(
-        {R"(\p{N})", r.flag(p, "individual_digits", false) ? SplitBehavior::isolated : SplitBehavior::contiguous});
+        {kDigitSplitPattern, r.flag(p, "individual_digits", false) ? SplitBehavior::isolated : SplitBehavior::contiguous});
   } else if (type == "Metaspace") {
     if (r.str(p, "replacement", path) != "\xE2\x96\x81") r.unsupported(path, "a Metaspace replacement other than '▁'");
     spec.alphabet = BpeSpec::Alphabet::sentencepiece;

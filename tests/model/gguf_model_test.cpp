@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "../tasks/data_util.h"
 #include "core/fs.h"
 #include "eval/generate.h"
 #include "tasks/file_task.h"
@@ -53,11 +54,7 @@ const Reference& reference() {
   static testing::TempDir dir;
   static Reference ref = [] {
     std::string args = testing::smollm2_gguf() + " " + dir.path.string() + " " + std::to_string(kNewTokens);
-    for (const auto& p : kPrompts) {
-      std::string quoted = "'";
-      for (char c : p) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-      args += " " + quoted + "'";
-    }
+    for (const auto& p : kPrompts) args += " " + testing::shell_quote(p);
     testing::run_python("llama_cpp_reference.py", args + " 2>/dev/null");
     Reference r;
     std::ifstream in(dir / "reference.json");
@@ -95,7 +92,7 @@ TEST(SmolLM2Gguf, ConfigAndTokenizerComeFromTheMetadata) {
 // The tokenizer stored in the GGUF metadata against llama.cpp's, on the corpus of the
 // tokenizer parity tests (GSM8K, BBH, non-ASCII text, whitespace edge cases, chat tokens).
 TEST(SmolLM2Gguf, TokenizerEqualsLlamaCppOnTheParityCorpus) {
-  if (data_root().empty()) GTEST_SKIP() << "no ../shared/data (set ELAB_DATA); skipping real-data tokenizer test";
+  SKIP_WITHOUT_DATA("gsm8k");
   testing::TempDir dir;
   testing::run_python("tokenizer_fixtures.py", dir.path.string() + " " + data_root() + " " + testing::smollm2_gguf() +
                                                    " 2>/dev/null");
@@ -288,11 +285,7 @@ TEST(ExportGguf, LlamaCppRunsAnElabModel) {
   write_file_atomic(path, encode_checkpoint_gguf(ck, GgmlType::f32));
   const std::vector<std::string> prompts = {"Q: 12+34=\nA:", "Q: 7+8=\nA: 15\n\nQ: 23+9=\nA:", "label the word: cat ->"};
   std::string args = path.string() + " " + dir.path.string() + " 8 --bos";
-  for (const auto& p : prompts) {
-    std::string quoted = "'";
-    for (char c : p) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    args += " " + quoted + "'";
-  }
+  for (const auto& p : prompts) args += " " + testing::shell_quote(p);
   testing::run_python("llama_cpp_reference.py", args + " 2>/dev/null");
   auto ref = json::parse(read_file(dir / "reference.json"));
   torch::NoGradGuard no_grad;
