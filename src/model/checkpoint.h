@@ -46,9 +46,17 @@ void write_directory(const fs::path& dir, const std::vector<NamedBytes>& files);
 // of the directory is read by model/gguf_model.h.
 Checkpoint load_checkpoint(const fs::path& dir, const torch::Device& device = torch::kCPU);
 
+// The weight files of a checkpoint directory: model.safetensors, or the shards that
+// model.safetensors.index.json lists (a shard it lists that is missing is an Error).
+std::vector<fs::path> weight_files(const fs::path& dir);
+bool has_weights(const fs::path& dir);  // either form is present
+
+// The config and weights of a Hugging Face (or elab) directory, without its tokenizer.
+Transformer load_weights(const fs::path& dir, ModelConfig& config, const torch::Device& device = torch::kCPU);
+
 // Copies `file`'s tensors into `params` by name; names and shapes must match exactly.
-void load_named_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& params, const TensorFile& file,
-                        const std::string& where);
+void load_named_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& params,
+                        const std::vector<std::pair<std::string, torch::Tensor>>& tensors, const std::string& where);
 
 nlohmann::json read_json_file(const fs::path& path);  // Error names the path on failure
 

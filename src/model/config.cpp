@@ -14,12 +14,14 @@
 namespace elab {
 
 int64_t ModelConfig::param_count() const {
-  const int64_t d = d_model, kv = int64_t(n_kv_heads) * head_dim();
-  const int64_t attn = d * d * 2 + d * kv * 2;  // q, o and k, v
-  const int64_t mlp = 3 * d * ffn_hidden;       // gate, up, down (none in attention-only blocks)
-  const int64_t norms = (ffn_hidden > 0 ? 2 : 1) * d;
+  const int64_t d = d_model, q = int64_t(n_heads) * head_dim(), kv = int64_t(n_kv_heads) * head_dim();
+  const int64_t attn = 2 * d * q + 2 * d * kv + (qkv_bias ? q + 2 * kv : 0) + (o_bias ? d : 0) +
+                       (qk_norm ? 2 * head_dim() : 0);
+  const int64_t mlp = (gated_mlp ? 3 : 2) * d * ffn_hidden + (mlp_bias ? ffn_hidden + d : 0);
+  const int64_t norm_size = norm == "layer" ? 2 * d : d;
+  const int64_t norms = ((ffn_hidden > 0 ? 2 : 1) + (sandwich_norm ? 2 : 0)) * norm_size;
   const int64_t emb = int64_t(vocab_size) * d * (tie_embeddings ? 1 : 2);
-  return n_layers * (attn + mlp + norms) + emb + d;
+  return n_layers * (attn + mlp + norms) + emb + norm_size;
 }
 
 void ModelConfig::validate(const std::string& where) const {
@@ -34,17 +36,32 @@ void ModelConfig::validate(const std::string& where) const {
   positive("max_position_embeddings", max_seq_len);
   positive("rope_theta", rope_theta);
   positive("rms_norm_eps", norm_eps);
-  check(d_model % n_heads == 0, "{}: hidden_size {} is not divisible by num_attention_heads {}", where, d_model, n_heads);
+  check(head_dim_override > 0 || d_model % n_heads == 0, "{}: hidden_size {} is not divisible by num_attention_heads {}",
+        where, d_model, n_heads);
   check(head_dim() % 2 == 0, "{}: head dimension {} must be even for RoPE", where, head_dim());
+  check(rotary_fraction > 0 && rotary_fraction <= 1 && rotary_dim() >= 2,
+        "{}: partial_rotary_factor {} leaves no rotary dimensions of the head's {}", where, rotary_fraction, head_dim());
+  check(norm == "rms" || norm == "rms1" || norm == "layer", "{}: norm '{}' is not one of rms, rms1, layer", where, norm);
+  check(activation == "silu" || activation == "gelu_tanh" || activation == "gelu",
+        "{}: activation '{}' is not one of silu, gelu_tanh, gelu", where, activation);
+  check(sliding_window >= 0, "{}: sliding_window must be positive, got {}", where, sliding_window);
+  check(sliding_layers.empty() || int(sliding_layers.size()) == n_layers,
+        "{}: layer_types lists {} layers for num_hidden_layers {}", where, sliding_layers.size(), n_layers);
   // In double: a hostile shape must not overflow the count that would refuse it.
   const double params = double(vocab_size) * d_model * (tie_embeddings ? 1 : 2) +
-                        double(n_layers) * (4.0 * d_model * d_model + 3.0 * d_model * ffn_hidden);
+                        double(n_layers) * (4.0 * d_model * double(n_heads) * head_dim() + 3.0 * d_model * ffn_hidden);
   check(params < 1e12, "{}: a model of this shape would have {:.3g} parameters, beyond what elab loads", where, params);
   check(n_heads % n_kv_heads == 0, "{}: num_attention_heads {} is not a multiple of num_key_value_heads {}", where,
         n_heads, n_kv_heads);
 }
 
 std::string ModelConfig::to_hf_json() const {
+  if (!source_json.empty()) {  // a pretrained model's own config; the weights are written in float32
+    auto j = nlohmann::ordered_json::parse(source_json);
+    if (j.contains("torch_dtype")) j["torch_dtype"] = "float32";
+    if (j.contains("dtype")) j["dtype"] = "float32";
+    return j.dump(2) + "\n";
+  }
   nlohmann::ordered_json j;
   j["architectures"] = {"LlamaForCausalLM"};
   j["model_type"] = "llama";
@@ -68,19 +85,23 @@ std::string ModelConfig::to_hf_json() const {
   return j.dump(2) + "\n";
 }
 
-ModelConfig ModelConfig::from_hf_json(const std::string& text, const std::string& where) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {  // parse errors, and numbers too large for a double
-    fail("{}: malformed JSON: {}", where, e.what());
-  }
-  check(j.is_object(), "{}: expected a JSON object", where);
-  ModelConfig c;
-  // Sizes are bounded so that a hostile config cannot ask for an allocation no real model
-  // needs (the largest published models stay far inside these).
-  auto get_int = [&](const char* key, int& out, bool required, int64_t limit = 1 << 20) {
-    if (!j.contains(key)) {
+// --- Reading config.json ---------------------------------------------------------
+// One reader for every family: the keys are Hugging Face's, in both the 4.x form
+// (rope_theta, rope_scaling, rotary_pct, rope_local_base_freq) and the 5.x form
+// (rope_parameters, per layer type for Gemma 3). A key that would change the function
+// computed and that elab does not implement is an error naming it, never ignored.
+
+namespace {
+
+struct ConfigReader {
+  const nlohmann::json& j;
+  const std::string& where;
+
+  bool has(const char* key) const { return j.contains(key) && !j[key].is_null(); }
+  // Sizes are bounded so that a hostile config cannot ask for an allocation no real
+  // model needs (the largest published models stay far inside these).
+  void integer(const char* key, int& out, bool required, int64_t limit = 1 << 20) const {
+    if (!has(key)) {
       check(!required, "{}: missing key '{}'", where, key);
       return;
     }
@@ -89,33 +110,184 @@ ModelConfig ModelConfig::from_hf_json(const std::string& text, const std::string
                                                                                                 : j[key].get<int64_t>();
     check(v >= 0 && v <= limit, "{}: '{}' = {} is out of range (0 to {})", where, key, j[key].dump(), limit);
     out = int(v);
-  };
-  auto get_num = [&](const char* key, double& out) {
-    if (!j.contains(key)) return;
-    check(j[key].is_number(), "{}: '{}' must be a number, got {}", where, key, j[key].dump());
-    out = j[key].get<double>();
-  };
-  if (j.contains("model_type"))
-    check(j["model_type"] == "llama", "{}: model_type {} is not supported (only \"llama\")", where, j["model_type"].dump());
-  get_int("vocab_size", c.vocab_size, true, 1 << 24);
-  get_int("hidden_size", c.d_model, true);
-  get_int("intermediate_size", c.ffn_hidden, true);
-  get_int("num_hidden_layers", c.n_layers, true);
-  get_int("num_attention_heads", c.n_heads, true);
-  c.n_kv_heads = c.n_heads;
-  get_int("num_key_value_heads", c.n_kv_heads, false);
-  get_int("max_position_embeddings", c.max_seq_len, false, 1 << 21);
-  get_num("rope_theta", c.rope_theta);
-  get_num("rms_norm_eps", c.norm_eps);
-  get_num("initializer_range", c.init_std);
-  if (j.contains("tie_word_embeddings")) {
-    check(j["tie_word_embeddings"].is_boolean(), "{}: 'tie_word_embeddings' must be true or false", where);
-    c.tie_embeddings = j["tie_word_embeddings"].get<bool>();
-  } else {
-    c.tie_embeddings = false;  // the Hugging Face default for Llama
   }
-  if (j.contains("hidden_act"))
-    check(j["hidden_act"] == "silu", "{}: hidden_act {} is not supported (only \"silu\")", where, j["hidden_act"].dump());
+  void number(const nlohmann::json& obj, const char* key, double& out, const std::string& path) const {
+    if (!obj.contains(key) || obj[key].is_null()) return;
+    check(obj[key].is_number(), "{}: '{}' must be a number, got {}", where, path, obj[key].dump());
+    out = obj[key].get<double>();
+  }
+  void number(const char* key, double& out) const { number(j, key, out, key); }
+  void boolean(const char* key, bool& out) const {
+    if (!has(key)) return;
+    check(j[key].is_boolean(), "{}: '{}' must be true or false", where, key);
+    out = j[key].get<bool>();
+  }
+  std::string string(const char* key, const std::string& fallback) const {
+    if (!has(key)) return fallback;
+    check(j[key].is_string(), "{}: '{}' must be a string, got {}", where, key, j[key].dump());
+    return j[key].get<std::string>();
+  }
+  // Refuses a key that is present and not at its harmless value.
+  void refuse_unless(const char* key, const nlohmann::json& harmless, const char* why) const {
+    if (has(key)) check(j[key] == harmless, "{}: '{}' = {} is not supported ({})", where, key, j[key].dump(), why);
+  }
+
+  // One RoPE block ({"rope_type": ..., "rope_theta": ..., "factor": ...}), from
+  // rope_parameters or the 4.x rope_scaling; `path` names it in errors.
+  void rope(const nlohmann::json& r, const std::string& path, double& theta, RopeScaling* scaling,
+            double* partial) const {
+    check(r.is_object(), "{}: '{}' must be an object, got {}", where, path, r.dump());
+    number(r, "rope_theta", theta, path + ".rope_theta");
+    if (partial) number(r, "partial_rotary_factor", *partial, path + ".partial_rotary_factor");
+    std::string type = "default";
+    for (const char* k : {"rope_type", "type"})
+      if (r.contains(k) && r[k].is_string()) type = r[k].get<std::string>();
+    if (type == "default") return;
+    check(scaling && (type == "linear" || type == "llama3"),
+          "{}: {}.rope_type '{}' is not supported (elab implements default, linear and llama3)", where, path, type);
+    scaling->type = type;
+    number(r, "factor", scaling->factor, path + ".factor");
+    check(scaling->factor > 0, "{}: {}.factor must be positive", where, path);
+    if (type == "llama3") {
+      number(r, "low_freq_factor", scaling->low_freq_factor, path + ".low_freq_factor");
+      number(r, "high_freq_factor", scaling->high_freq_factor, path + ".high_freq_factor");
+      double original = scaling->original_max_positions;
+      number(r, "original_max_position_embeddings", original, path + ".original_max_position_embeddings");
+      check(original >= 1 && original <= (1 << 24) && scaling->high_freq_factor > scaling->low_freq_factor,
+            "{}: {} has an inconsistent llama3 scaling", where, path);
+      scaling->original_max_positions = int(original);
+    }
+  }
+};
+
+const std::vector<std::string>& supported_families() {
+  static const std::vector<std::string> names = {"llama", "mistral", "qwen2", "qwen3", "gemma3_text", "gpt_neox"};
+  return names;
+}
+
+}  // namespace
+
+ModelConfig ModelConfig::from_hf_json(const std::string& text, const std::string& where) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {  // parse errors, and numbers too large for a double
+    fail("{}: malformed JSON: {}", where, e.what());
+  }
+  check(j.is_object(), "{}: expected a JSON object", where);
+  const ConfigReader r{j, where};
+  ModelConfig c;
+  c.family = r.string("model_type", "llama");
+  const auto& families = supported_families();
+  check(std::find(families.begin(), families.end(), c.family) != families.end(),
+        "{}: model_type '{}' is not supported (elab reads {})", where, c.family, fmt::join(families, ", "));
+  const bool own = !r.has("model_type") || (c.family == "llama" && !r.has("transformers_version"));
+  const bool neox = c.family == "gpt_neox", gemma = c.family == "gemma3_text";
+  try {
+    r.integer("vocab_size", c.vocab_size, true, 1 << 24);
+    r.integer("hidden_size", c.d_model, true);
+    r.integer("intermediate_size", c.ffn_hidden, true);
+    r.integer("num_hidden_layers", c.n_layers, true);
+    r.integer("num_attention_heads", c.n_heads, true);
+    c.n_kv_heads = c.n_heads;
+    r.integer("num_key_value_heads", c.n_kv_heads, false);
+    r.integer("max_position_embeddings", c.max_seq_len, false, 1 << 21);
+    r.integer("head_dim", c.head_dim_override, false, 1 << 14);
+    r.number("initializer_range", c.init_std);
+    r.number(neox ? "layer_norm_eps" : "rms_norm_eps", c.norm_eps);
+    c.tie_embeddings = gemma;  // the Hugging Face defaults: Gemma ties, the others do not
+    r.boolean("tie_word_embeddings", c.tie_embeddings);
+
+    // RoPE: 5.x rope_parameters (flat, or per layer type), else the 4.x keys.
+    r.number("rope_theta", c.rope_theta);
+    if (neox) r.number("rotary_pct", c.rotary_fraction);
+    r.number("partial_rotary_factor", c.rotary_fraction);
+    if (gemma) {
+      c.rope_theta = 1e6;
+      c.rope_local_theta = 1e4;
+      r.number("rope_theta", c.rope_theta);
+      r.number("rope_local_base_freq", c.rope_local_theta);
+    }
+    if (r.has("rope_scaling")) r.rope(j["rope_scaling"], "rope_scaling", c.rope_theta, &c.rope_scaling, nullptr);
+    if (r.has("rope_parameters")) {
+      const auto& p = j["rope_parameters"];
+      if (gemma && p.is_object() && p.contains("full_attention")) {
+        r.rope(p["full_attention"], "rope_parameters.full_attention", c.rope_theta, &c.rope_scaling, nullptr);
+        if (p.contains("sliding_attention"))
+          r.rope(p["sliding_attention"], "rope_parameters.sliding_attention", c.rope_local_theta, nullptr, nullptr);
+      } else {
+        r.rope(p, "rope_parameters", c.rope_theta, &c.rope_scaling, &c.rotary_fraction);
+      }
+    }
+
+    // Attention: biases, q/k norms, scale, sliding windows.
+    bool attention_bias = neox;
+    r.boolean("attention_bias", attention_bias);
+    c.qkv_bias = attention_bias || c.family == "qwen2";
+    c.o_bias = attention_bias && c.family != "qwen2";
+    c.qk_norm = c.family == "qwen3" || gemma;
+    if (gemma) {
+      double scalar = c.head_dim();
+      r.number("query_pre_attn_scalar", scalar);
+      check(scalar > 0, "{}: 'query_pre_attn_scalar' must be positive", where);
+      c.query_scale = 1.0 / std::sqrt(scalar);
+      r.refuse_unless("attn_logit_softcapping", nullptr, "Gemma 2's soft-capping");
+      r.refuse_unless("final_logit_softcapping", nullptr, "Gemma 2's soft-capping");
+      r.refuse_unless("use_bidirectional_attention", false, "bidirectional attention");
+    }
+    bool slides = c.family == "mistral" || gemma;
+    if (c.family == "qwen2" || c.family == "qwen3") {
+      r.boolean("use_sliding_window", slides);
+      check(!slides, "{}: 'use_sliding_window' = true is not supported for {} (its max_window_layers rule)", where,
+            c.family);
+    }
+    if (slides) r.integer("sliding_window", c.sliding_window, false, 1 << 24);
+    if (c.sliding_window > 0 && gemma) {
+      int pattern = 6;  // 4.x: every sixth layer is global
+      r.integer("sliding_window_pattern", pattern, false, 1 << 10);
+      r.integer("_sliding_window_pattern", pattern, false, 1 << 10);
+      check(pattern > 0, "{}: 'sliding_window_pattern' must be positive", where);
+      for (int i = 0; i < c.n_layers; ++i) c.sliding_layers.push_back((i + 1) % pattern != 0);
+    }
+    if (r.has("layer_types")) {
+      const auto& types = j["layer_types"];
+      check(types.is_array() && int(types.size()) == c.n_layers, "{}: 'layer_types' must list {} layers", where,
+            c.n_layers);
+      c.sliding_layers.clear();
+      for (const auto& t : types) {
+        check(t == "full_attention" || t == "sliding_attention",
+              "{}: layer type {} is not supported (full_attention or sliding_attention)", where, t.dump());
+        c.sliding_layers.push_back(t == "sliding_attention" && c.sliding_window > 0);
+      }
+    }
+
+    // Blocks: norms, MLP, residual layout.
+    if (gemma) {
+      c.norm = "rms1";
+      c.sandwich_norm = true;
+      c.scale_embeddings = true;
+    }
+    if (neox) {
+      c.norm = "layer";
+      c.gated_mlp = false;
+      c.mlp_bias = true;
+      c.parallel_block = true;
+      r.boolean("use_parallel_residual", c.parallel_block);
+    }
+    bool mlp_bias = c.mlp_bias;
+    r.boolean("mlp_bias", mlp_bias);
+    c.mlp_bias = mlp_bias;
+    const char* act_key = gemma ? "hidden_activation" : "hidden_act";
+    const std::string act = r.string(act_key, gemma ? "gelu_pytorch_tanh" : neox ? "gelu" : "silu");
+    if (act == "silu" || act == "swish") c.activation = "silu";
+    else if (act == "gelu_pytorch_tanh" || act == "gelu_new" || act == "gelu_fast") c.activation = "gelu_tanh";
+    else if (act == "gelu") c.activation = "gelu";
+    else fail("{}: {} '{}' is not supported (silu, gelu, gelu_pytorch_tanh)", where, act_key, act);
+    r.refuse_unless("pretraining_tp", 1, "tensor-parallel slicing of the projections");
+  } catch (const nlohmann::json::exception& e) {  // a value of an unexpected JSON type deep inside
+    fail("{}: unexpected value: {}", where, e.what());
+  }
+  if (!own) c.source_json = text;
   c.validate(where);
   return c;
 }

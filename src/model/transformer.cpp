@@ -9,14 +9,18 @@
 
 namespace elab {
 
-LinearImpl::LinearImpl(int64_t in, int64_t out) { weight = register_parameter("weight", torch::empty({out, in})); }
+LinearImpl::LinearImpl(int64_t in, int64_t out, bool with_bias) {
+  weight = register_parameter("weight", torch::empty({out, in}));
+  if (with_bias) bias = register_parameter("bias", torch::zeros({out}));
+}
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
   // bf16 weights (use_bf16_weights): the product in bf16 with float32 accumulation,
-  // activations float32 on either side.
+  // activations float32 on either side (biases stay float32).
   auto y = weight.scalar_type() == x.scalar_type()
-               ? torch::nn::functional::linear(x, weight)
+               ? torch::nn::functional::linear(x, weight, bias)
                : torch::nn::functional::linear(x.to(weight.scalar_type()), weight).to(x.scalar_type());
+  if (bias.defined() && weight.scalar_type() != x.scalar_type()) y = y + bias;
   if (!lora_A) return y;
   auto h = lora_dropout > 0 && is_training() ? torch::dropout(x, lora_dropout, true) : x;
   return y + lora_B->forward(lora_A->forward(h)) * lora_scale;
@@ -35,24 +39,42 @@ torch::Tensor PrefixEncoderImpl::forward() {
   return kv.view({length, n_layers, 2, n_kv_heads, head_dim}).permute({1, 2, 3, 0, 4});  // (layers, 2, K, L, D)
 }
 
-RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) { weight = register_parameter("weight", torch::ones({dim})); }
+NormImpl::NormImpl(int64_t dim, double eps_, const std::string& kind_) : eps(eps_), kind(kind_) {
+  weight = register_parameter("weight", kind == "rms1" ? torch::zeros({dim}) : torch::ones({dim}));
+  if (kind == "layer") bias = register_parameter("bias", torch::zeros({dim}));
+}
 
-torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
-  return x * torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps) * weight;
+torch::Tensor NormImpl::forward(const torch::Tensor& x) {
+  if (kind == "layer") return torch::layer_norm(x, {x.size(-1)}, weight, bias, eps);
+  auto normed = x * torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps);
+  return kind == "rms1" ? normed * (1 + weight) : normed * weight;
 }
 
 AttentionImpl::AttentionImpl(const ModelConfig& c)
-    : n_heads(c.n_heads), n_kv_heads(c.n_kv_heads), head_dim(c.head_dim()) {
-  q_proj = register_module("q_proj", Linear(c.d_model, n_heads * head_dim));
-  k_proj = register_module("k_proj", Linear(c.d_model, n_kv_heads * head_dim));
-  v_proj = register_module("v_proj", Linear(c.d_model, n_kv_heads * head_dim));
-  o_proj = register_module("o_proj", Linear(n_heads * head_dim, c.d_model));
+    : n_heads(c.n_heads), n_kv_heads(c.n_kv_heads), head_dim(c.head_dim()), rotary_dim(c.rotary_dim()) {
+  q_proj = register_module("q_proj", Linear(c.d_model, n_heads * head_dim, c.qkv_bias));
+  k_proj = register_module("k_proj", Linear(c.d_model, n_kv_heads * head_dim, c.qkv_bias));
+  v_proj = register_module("v_proj", Linear(c.d_model, n_kv_heads * head_dim, c.qkv_bias));
+  o_proj = register_module("o_proj", Linear(n_heads * head_dim, c.d_model, c.o_bias));
+  if (c.qk_norm) {
+    q_norm = register_module("q_norm", Norm(head_dim, c.norm_eps, c.norm));
+    k_norm = register_module("k_norm", Norm(head_dim, c.norm_eps, c.norm));
+  }
+  if (c.query_scale > 0) query_factor = c.query_scale * std::sqrt(double(head_dim));
 }
 
-// Rotates pairs (i, i + D/2): the Hugging Face Llama convention.
+// Rotates pairs (i, i + R/2) of the first R = rotary dims (all of them but in GPT-NeoX):
+// the Hugging Face Llama convention.
 static torch::Tensor rotate_half(const torch::Tensor& x) {
   auto halves = x.chunk(2, -1);
   return torch::cat({-halves[1], halves[0]}, -1);
+}
+
+static torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
+  const int64_t R = cos.size(-1), D = x.size(-1);
+  if (R == D) return x * cos + rotate_half(x) * sin;
+  auto rotated = x.narrow(-1, 0, R);
+  return torch::cat({rotated * cos + rotate_half(rotated) * sin, x.narrow(-1, R, D - R)}, -1);
 }
 
 // Queries, keys and values of x with RoPE applied: (B, H, T, D), (B, K, T, D), (B, K, T, D).
@@ -62,11 +84,18 @@ std::array<torch::Tensor, 3> AttentionImpl::project(const torch::Tensor& x, cons
   // Fused below when training: concatenating the weights costs a copy per call, which
   // pays for itself against three backward passes but not when decoding a token at a
   // time (measured on preset l: training +12%, decoding at batch 1 -9%).
-  if (!torch::GradMode::is_enabled() || q_proj->lora_A || k_proj->lora_A || v_proj->lora_A) {
-    auto q = q_proj(x).view({B, T, H, D}).transpose(1, 2);
-    auto k = k_proj(x).view({B, T, K, D}).transpose(1, 2);
+  if (!torch::GradMode::is_enabled() || q_proj->lora_A || k_proj->lora_A || v_proj->lora_A || q_norm ||
+      q_proj->bias.defined() || rotary_dim != D || query_factor != 1) {
+    auto q = q_proj(x).view({B, T, H, D});
+    auto k = k_proj(x).view({B, T, K, D});
+    if (q_norm) {
+      q = q_norm(q);
+      k = k_norm(k);
+    }
+    q = apply_rope(q.transpose(1, 2), cos, sin);
+    if (query_factor != 1) q = q * query_factor;
     auto v = v_proj(x).view({B, T, K, D}).transpose(1, 2);
-    return {q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin, v};
+    return {q, apply_rope(k.transpose(1, 2), cos, sin), v};
   }
   // One matrix product for q, k and v, and one RoPE pass over the q and k heads together:
   // fewer, larger operations (the small presets are bound by per-operation overhead).
@@ -149,36 +178,80 @@ torch::Tensor AttentionImpl::forward_with_prefix(const torch::Tensor& x, const t
   return o_proj((yp + yg).transpose(1, 2).reshape({B, T, H * D}));
 }
 
-MLPImpl::MLPImpl(const ModelConfig& c) {
-  gate_proj = register_module("gate_proj", Linear(c.d_model, c.ffn_hidden));
-  up_proj = register_module("up_proj", Linear(c.d_model, c.ffn_hidden));
-  down_proj = register_module("down_proj", Linear(c.ffn_hidden, c.d_model));
+MLPImpl::MLPImpl(const ModelConfig& c) : activation(c.activation) {
+  if (c.gated_mlp) gate_proj = register_module("gate_proj", Linear(c.d_model, c.ffn_hidden, c.mlp_bias));
+  up_proj = register_module("up_proj", Linear(c.d_model, c.ffn_hidden, c.mlp_bias));
+  down_proj = register_module("down_proj", Linear(c.ffn_hidden, c.d_model, c.mlp_bias));
+}
+
+static torch::Tensor activate(const torch::Tensor& x, const std::string& activation) {
+  if (activation == "silu") return torch::silu(x);
+  return torch::gelu(x, activation == "gelu_tanh" ? "tanh" : "none");
 }
 
 torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
-  if (!torch::GradMode::is_enabled() || gate_proj->lora_A || up_proj->lora_A)
-    return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
+  if (!gate_proj) return down_proj(activate(up_proj(x), activation));
+  if (!torch::GradMode::is_enabled() || gate_proj->lora_A || up_proj->lora_A || gate_proj->bias.defined())
+    return down_proj(activate(gate_proj(x), activation) * up_proj(x));
   // gate and up as one matrix product (when training; see AttentionImpl::project)
   auto gu = torch::nn::functional::linear(x, torch::cat({gate_proj->weight, up_proj->weight}, 0)).chunk(2, -1);
-  return down_proj(torch::silu(gu[0]) * gu[1]);
+  return down_proj(activate(gu[0], activation) * gu[1]);
 }
 
-DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c) {
+DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c, int index)
+    : parallel(c.parallel_block), sandwich(c.sandwich_norm), sliding(c.layer_slides(index)) {
   // Registration order is parameter order (the safetensors list, the optimiser's slots
   // and the gradient-norm sum): kept as it was before attention-only blocks existed.
   self_attn = register_module("self_attn", Attention(c));
   if (c.ffn_hidden > 0) mlp = register_module("mlp", MLP(c));
-  input_layernorm = register_module("input_layernorm", RMSNorm(c.d_model, c.norm_eps));
+  input_layernorm = register_module("input_layernorm", Norm(c.d_model, c.norm_eps, c.norm));
   // attention-only blocks: no MLP, and no norm before it
-  if (c.ffn_hidden > 0)
-    post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(c.d_model, c.norm_eps));
+  if (c.ffn_hidden > 0 || c.sandwich_norm)
+    post_attention_layernorm = register_module("post_attention_layernorm", Norm(c.d_model, c.norm_eps, c.norm));
+  if (c.sandwich_norm && c.ffn_hidden > 0) {
+    pre_feedforward_layernorm = register_module("pre_feedforward_layernorm", Norm(c.d_model, c.norm_eps, c.norm));
+    post_feedforward_layernorm = register_module("post_feedforward_layernorm", Norm(c.d_model, c.norm_eps, c.norm));
+  }
+}
+
+torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x,
+                                        const std::function<torch::Tensor(const torch::Tensor&)>& attend) {
+  auto a = attend(input_layernorm(x));
+  if (sandwich) a = post_attention_layernorm(a);
+  if (!mlp) return x + a;
+  if (parallel) return x + a + mlp(post_attention_layernorm(x));  // GPT-NeoX: both branches read x
+  auto h = x + a;
+  if (!sandwich) return h + mlp(post_attention_layernorm(h));
+  return h + post_feedforward_layernorm(mlp(pre_feedforward_layernorm(h)));
 }
 
 LlamaModelImpl::LlamaModelImpl(const ModelConfig& c) {
   embed_tokens = register_module("embed_tokens", torch::nn::Embedding(c.vocab_size, c.d_model));
   layers = register_module("layers", torch::nn::ModuleList());
-  for (int i = 0; i < c.n_layers; ++i) layers->push_back(DecoderLayer(c));
-  norm = register_module("norm", RMSNorm(c.d_model, c.norm_eps));
+  for (int i = 0; i < c.n_layers; ++i) layers->push_back(DecoderLayer(c, i));
+  norm = register_module("norm", Norm(c.d_model, c.norm_eps, c.norm));
+}
+
+// RoPE tables: angle(p, i) = p * f_i, f_i = theta^(-2i/R) over the R rotary dims,
+// rescaled as the config's rope_scaling says; duplicated for the two halves.
+static std::pair<torch::Tensor, torch::Tensor> rope_tables(int64_t R, double theta, const RopeScaling& scaling,
+                                                           int64_t positions) {
+  auto inv_freq = torch::pow(theta, -torch::arange(0, R, 2, torch::kDouble) / double(R));  // (R/2)
+  if (scaling.type == "linear") inv_freq = inv_freq / scaling.factor;
+  if (scaling.type == "llama3") {
+    // Llama 3.1: long wavelengths slowed by `factor`, short ones kept, a smooth ramp between.
+    const double low_wavelen = scaling.original_max_positions / scaling.low_freq_factor;
+    const double high_wavelen = scaling.original_max_positions / scaling.high_freq_factor;
+    auto wavelen = 2 * M_PI / inv_freq;
+    auto smooth = (scaling.original_max_positions / wavelen - scaling.low_freq_factor) /
+                  (scaling.high_freq_factor - scaling.low_freq_factor);
+    auto blended = (1 - smooth) * inv_freq / scaling.factor + smooth * inv_freq;
+    inv_freq = torch::where(wavelen > low_wavelen, inv_freq / scaling.factor,
+                            torch::where(wavelen < high_wavelen, inv_freq, blended));
+  }
+  auto angles = torch::outer(torch::arange(positions, torch::kDouble), inv_freq);  // (maxT, R/2)
+  auto table = torch::cat({angles, angles}, -1);                                  // (maxT, R)
+  return {table.cos().to(torch::kFloat), table.sin().to(torch::kFloat)};
 }
 
 TransformerImpl::TransformerImpl(const ModelConfig& c, uint64_t seed) : config(c) {
@@ -186,13 +259,14 @@ TransformerImpl::TransformerImpl(const ModelConfig& c, uint64_t seed) : config(c
   model = register_module("model", LlamaModel(c));
   if (!c.tie_embeddings) lm_head = register_module("lm_head", Linear(c.d_model, c.vocab_size));
 
-  // RoPE tables: angle(p, i) = p * theta^(-2i/D), duplicated for the two halves.
-  const int64_t D = c.head_dim();
-  auto inv_freq = torch::pow(c.rope_theta, -torch::arange(0, D, 2, torch::kDouble) / double(D));  // (D/2)
-  auto angles = torch::outer(torch::arange(c.max_seq_len, torch::kDouble), inv_freq);           // (maxT, D/2)
-  auto table = torch::cat({angles, angles}, -1);                                                // (maxT, D)
-  rope_cos = register_buffer("rope_cos", table.cos().to(torch::kFloat));
-  rope_sin = register_buffer("rope_sin", table.sin().to(torch::kFloat));
+  auto [cos, sin] = rope_tables(c.rotary_dim(), c.rope_theta, c.rope_scaling, c.max_seq_len);
+  rope_cos = register_buffer("rope_cos", cos);
+  rope_sin = register_buffer("rope_sin", sin);
+  if (c.sliding_window > 0 && c.rope_local_theta > 0) {  // sliding layers' own base, unscaled
+    auto [lcos, lsin] = rope_tables(c.rotary_dim(), c.rope_local_theta, RopeScaling{}, c.max_seq_len);
+    rope_cos_local = register_buffer("rope_cos_local", lcos);
+    rope_sin_local = register_buffer("rope_sin_local", lsin);
+  }
 
   // Init: N(0, std) everywhere, residual projections scaled by 1/sqrt(2L) (GPT-2),
   // norms at one. A private generator keeps the global torch RNG out of it.
@@ -201,7 +275,7 @@ TransformerImpl::TransformerImpl(const ModelConfig& c, uint64_t seed) : config(c
   const double resid_std = c.init_std / std::sqrt(2.0 * c.n_layers);
   for (auto& [name, p] : named_weights(*this)) {
     if (p.dim() < 2) continue;
-    bool resid = name.find("o_proj") != std::string::npos || name.find("down_proj") != std::string::npos;
+    const bool resid = name.find("o_proj") != std::string::npos || name.find("down_proj") != std::string::npos;
     p.normal_(0.0, resid ? resid_std : c.init_std, gen);
   }
 }
@@ -296,40 +370,68 @@ torch::Tensor TransformerImpl::hidden(const torch::Tensor& ids, KVCache* cache) 
     check(cache->batch() == B, "KV cache holds {} rows, the input has {}", cache->batch(), B);
     check(S <= cache->capacity(), "KV cache of {} positions cannot hold {} tokens", cache->capacity(), S);
   }
-  const int64_t D = config.head_dim();
   auto dev = ids.device();
   if (prefix_encoder) set_prefix(prefix_encoder->forward());  // a fresh graph for each pass
 
-  torch::Tensor cos, sin, allowed;  // cos, sin: (B|1, 1, T, D); allowed: (B|1, 1, T, S)
+  torch::Tensor pos, allowed;  // pos: (B, T) RoPE positions; allowed: (B, 1, T, S); undefined: 0.. and causal
   if (cache && cache->left_pad.defined()) {
     auto pad = cache->left_pad.view({B, 1});                                                        // (B, 1)
     auto abs_pos = torch::arange(start, S, torch::TensorOptions().dtype(torch::kLong).device(dev)).view({1, T});  // (1, T)
-    auto pos = (abs_pos - pad).clamp_min(0);                                                        // (B, T)
-    cos = rope_cos.index_select(0, pos.flatten()).view({B, 1, T, D});
-    sin = rope_sin.index_select(0, pos.flatten()).view({B, 1, T, D});
+    pos = (abs_pos - pad).clamp_min(0);                                                             // (B, T)
     auto key = torch::arange(S, torch::TensorOptions().dtype(torch::kLong).device(dev)).view({1, 1, S});  // (1, 1, S)
     auto query = abs_pos.view({1, T, 1});                                                                // (1, T, 1)
     // A query sees earlier non-padding keys; a padding query sees itself only, so that
     // no softmax row is empty (its output is never used).
     allowed = ((key <= query) & (key >= pad.view({B, 1, 1}))) | (key == query);  // (B, T, S)
     allowed = allowed.unsqueeze(1);
-  } else {
-    cos = rope_cos.narrow(0, start, T).view({1, 1, T, D});
-    sin = rope_sin.narrow(0, start, T).view({1, 1, T, D});
   }
+  const Positions at = positions(pos, B, T, allowed, start, S);
 
-  auto x = model->embed_tokens(ids).to(rope_cos.scalar_type());  // (B, T, C)
+  auto x = embed(ids);  // (B, T, C)
   int i = 0;
   for (auto& m : *model->layers) {
     auto* layer = m->as<DecoderLayerImpl>();
     auto* ck = cache ? &cache->keys[i] : nullptr;
     auto* cv = cache ? &cache->values[i] : nullptr;
-    x = x + layer->self_attn(layer->input_layernorm(x), cos, sin, allowed, ck, cv, start);
-    if (layer->mlp) x = x + layer->mlp(layer->post_attention_layernorm(x));
+    const bool local = layer->sliding;
+    x = layer->forward(x, [&](const torch::Tensor& h) {
+      return layer->self_attn(h, local ? at.cos_local : at.cos, local ? at.sin_local : at.sin,
+                              local ? at.allowed_local : at.allowed, ck, cv, start);
+    });
     ++i;
   }
   if (cache) cache->length = S;
   return x;
+}
+
+torch::Tensor TransformerImpl::embed(const torch::Tensor& ids) {
+  auto x = model->embed_tokens(ids).to(rope_cos.scalar_type());  // (B, T, C)
+  return config.scale_embeddings ? x * std::sqrt(double(config.d_model)) : x;
+}
+
+TransformerImpl::Positions TransformerImpl::positions(const torch::Tensor& pos, int64_t B, int64_t T,
+                                                      torch::Tensor allowed, int64_t start, int64_t S) const {
+  Positions at;
+  const int64_t R = rope_cos.size(1);
+  auto table = [&](const torch::Tensor& t) {
+    return pos.defined() ? t.index_select(0, pos.flatten()).view({B, 1, T, R}) : t.narrow(0, start, T).view({1, 1, T, R});
+  };
+  at.cos = table(rope_cos);
+  at.sin = table(rope_sin);
+  at.cos_local = rope_cos_local.defined() ? table(rope_cos_local) : at.cos;
+  at.sin_local = rope_sin_local.defined() ? table(rope_sin_local) : at.sin;
+  at.allowed = allowed;
+  at.allowed_local = allowed;
+  const int64_t W = config.sliding_window;
+  if (W > 0 && S > W) {  // sliding layers: a query at p sees keys p - W + 1 .. p
+    auto opts = torch::TensorOptions().dtype(torch::kLong).device(rope_cos.device());
+    auto key = torch::arange(S, opts).view({1, S});
+    auto query = torch::arange(start, S, opts).view({T, 1});
+    auto window = ((key > query - W) & (key <= query)).view({1, 1, T, S});
+    // Padding queries keep seeing themselves (see hidden()).
+    at.allowed_local = allowed.defined() ? allowed & (window | (key == query).view({1, 1, T, S})) : window;
+  }
+  return at;
 }
 
 torch::Tensor TransformerImpl::hidden_after_prefix(const torch::Tensor& ids, KVCache& cache) {
@@ -339,17 +441,18 @@ torch::Tensor TransformerImpl::hidden_after_prefix(const torch::Tensor& ids, KVC
   check(P + start + T <= config.max_seq_len, "sequence of {} tokens exceeds the model's context of {}", P + start + T,
         config.max_seq_len);
   check(start + T <= cache.capacity(), "KV cache of {} positions cannot hold {} tokens", cache.capacity(), start + T);
-  const int64_t D = config.head_dim(), G = cache.group, Bp = B / G, H = config.n_heads;
+  check(config.sliding_window == 0, "a shared prompt cache is not implemented for sliding-window layers");
+  const int64_t R = rope_cos.size(1), G = cache.group, Bp = B / G, H = config.n_heads;
   auto dev = ids.device();
   auto pad = cache.prefix_pad.repeat_interleave(G, 0).view({B, 1});                                     // (B, 1)
   auto abs_pos = torch::arange(P + start, P + start + T, torch::TensorOptions().dtype(torch::kLong).device(dev)).view({1, T});
   auto pos = (abs_pos - pad).clamp_min(0);                                                               // (B, T)
-  auto cos = rope_cos.index_select(0, pos.flatten()).view({B, 1, T, D});
-  auto sin = rope_sin.index_select(0, pos.flatten()).view({B, 1, T, D});
+  auto cos = rope_cos.index_select(0, pos.flatten()).view({B, 1, T, R});
+  auto sin = rope_sin.index_select(0, pos.flatten()).view({B, 1, T, R});
   auto key = torch::arange(P, torch::TensorOptions().dtype(torch::kLong).device(dev)).view({1, 1, 1, P});
   auto prefix_allowed = key >= cache.prefix_pad.view({Bp, 1, 1, 1});  // (Bp, 1, 1, P)
 
-  auto x = model->embed_tokens(ids).to(rope_cos.scalar_type());  // (B, T, C)
+  auto x = embed(ids);  // (B, T, C)
   int i = 0;
   for (auto& m : *model->layers) {
     auto* layer = m->as<DecoderLayerImpl>();
@@ -358,9 +461,10 @@ torch::Tensor TransformerImpl::hidden_after_prefix(const torch::Tensor& ids, KVC
       pk = pk.repeat_interleave(H / config.n_kv_heads, 1);
       pv = pv.repeat_interleave(H / config.n_kv_heads, 1);
     }
-    x = x + layer->self_attn->forward_with_prefix(layer->input_layernorm(x), cos, sin, cache.keys[size_t(i)],
-                                                  cache.values[size_t(i)], start, pk, pv, prefix_allowed, G);
-    if (layer->mlp) x = x + layer->mlp(layer->post_attention_layernorm(x));
+    x = layer->forward(x, [&](const torch::Tensor& h) {
+      return layer->self_attn->forward_with_prefix(h, cos, sin, cache.keys[size_t(i)], cache.values[size_t(i)], start,
+                                                   pk, pv, prefix_allowed, G);
+    });
     ++i;
   }
   cache.length = start + T;

@@ -3,8 +3,14 @@
 // attention with RoPE -> residual, RMSNorm -> SwiGLU MLP -> residual), final RMSNorm,
 // output projection (tied to the embedding by default). No biases.
 //
-// Module and parameter names are those of Hugging Face's LlamaForCausalLM, so that
-// named_parameters() is the tensor list of model.safetensors as it is.
+// The pretrained families are the same code path with ModelConfig's switches on:
+// biases (Qwen2, GPT-NeoX), q/k norms (Qwen3, Gemma 3), (1 + w) and sandwich norms,
+// GeGLU and scaled embeddings (Gemma 3), sliding-window layers with their own RoPE base
+// (Mistral, Gemma 3), LayerNorm, parallel blocks and partial rotary (GPT-NeoX).
+//
+// Module and parameter names are those of Hugging Face's LlamaForCausalLM (and Gemma 3's
+// extra norms), so that named_parameters() is the tensor list of model.safetensors as
+// it is; model/families.h converts GPT-NeoX's layout.
 //
 // Shape letters used in comments throughout the model code:
 //   B batch, T new tokens this call, S key length (cached + new), C d_model,
@@ -12,6 +18,8 @@
 #include <torch/torch.h>
 
 #include <array>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "model/config.h"
@@ -48,13 +56,14 @@ KVCache share_prefix(const KVCache& prompts, int64_t group, int64_t capacity);
 // prefix is expanded to one copy per kept row (group becomes 1).
 void select_rows(KVCache& cache, const torch::Tensor& rows);
 
-// A bias-free linear layer, y = x W^T, with an optional LoRA adapter (Hu et al. 2021):
+// A linear layer, y = x W^T (+ b), with an optional LoRA adapter (Hu et al. 2021):
 // y = x W^T + scale * B(A(dropout(x))), A: (r, in), B: (out, r). Adapters are attached,
 // merged and saved by model/adapters.h; without one this is a plain linear layer.
 struct LinearImpl : torch::nn::Module {
-  LinearImpl(int64_t in, int64_t out);
+  LinearImpl(int64_t in, int64_t out, bool with_bias = false);
   torch::Tensor forward(const torch::Tensor& x);
   torch::Tensor weight;  // (out, in)
+  torch::Tensor bias;    // (out), or undefined
   std::shared_ptr<LinearImpl> lora_A, lora_B;  // null without an adapter
   double lora_scale = 0;                       // alpha / r
   double lora_dropout = 0;
@@ -75,13 +84,17 @@ struct PrefixEncoderImpl : torch::nn::Module {
 };
 TORCH_MODULE(PrefixEncoder);
 
-struct RMSNormImpl : torch::nn::Module {
-  RMSNormImpl(int64_t dim, double eps);
+// ModelConfig::norm: "rms" x / rms(x) * w; "rms1" the same times (1 + w) (Gemma, whose
+// weights start at zero); "layer" LayerNorm with a bias (GPT-NeoX).
+struct NormImpl : torch::nn::Module {
+  NormImpl(int64_t dim, double eps, const std::string& kind = "rms");
   torch::Tensor forward(const torch::Tensor& x);
   torch::Tensor weight;  // (C)
+  torch::Tensor bias;    // (C), LayerNorm only
   double eps;
+  std::string kind;
 };
-TORCH_MODULE(RMSNorm);
+TORCH_MODULE(Norm);
 
 struct AttentionImpl : torch::nn::Module {
   explicit AttentionImpl(const ModelConfig& c);
@@ -95,7 +108,9 @@ struct AttentionImpl : torch::nn::Module {
                                     const torch::Tensor& prefix_allowed, int64_t group);
   std::array<torch::Tensor, 3> project(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
   Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
-  int64_t n_heads, n_kv_heads, head_dim;
+  Norm q_norm{nullptr}, k_norm{nullptr};  // over each head's D (ModelConfig::qk_norm), else null
+  int64_t n_heads, n_kv_heads, head_dim, rotary_dim;
+  double query_factor = 1;  // queries are multiplied by this so that 1/sqrt(D) scaling gives ModelConfig::query_scale
   bool reference_attention = false;  // plain matmul + softmax instead of the fused kernel
   // Prefix-tuning: L learned keys and values (K, L, D) that every query of every row may
   // attend to, before the sequence itself. Not rotated, and the sequence keeps its own
@@ -106,16 +121,24 @@ TORCH_MODULE(Attention);
 
 struct MLPImpl : torch::nn::Module {
   explicit MLPImpl(const ModelConfig& c);
-  torch::Tensor forward(const torch::Tensor& x);  // down(silu(gate(x)) * up(x))
-  Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+  torch::Tensor forward(const torch::Tensor& x);  // down(act(gate(x)) * up(x)), or down(act(up(x))) ungated
+  Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};  // gate_proj null when ungated
+  std::string activation;
 };
 TORCH_MODULE(MLP);
 
 struct DecoderLayerImpl : torch::nn::Module {
-  explicit DecoderLayerImpl(const ModelConfig& c);
-  RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+  DecoderLayerImpl(const ModelConfig& c, int index);
+  // One block around `attend`, the attention of the normed input (either of
+  // AttentionImpl's two entry points).
+  torch::Tensor forward(const torch::Tensor& x, const std::function<torch::Tensor(const torch::Tensor&)>& attend);
+  // Llama: post_attention_layernorm is the norm before the MLP. Sandwich (Gemma 3): it
+  // norms the attention's output, and pre_/post_feedforward_layernorm surround the MLP.
+  Norm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+  Norm pre_feedforward_layernorm{nullptr}, post_feedforward_layernorm{nullptr};
   Attention self_attn{nullptr};
   MLP mlp{nullptr};  // null in attention-only blocks (ffn_hidden 0), with post_attention_layernorm
+  bool parallel = false, sandwich = false, sliding = false;
 };
 TORCH_MODULE(DecoderLayer);
 
@@ -123,7 +146,7 @@ struct LlamaModelImpl : torch::nn::Module {
   explicit LlamaModelImpl(const ModelConfig& c);
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
-  RMSNorm norm{nullptr};
+  Norm norm{nullptr};
 };
 TORCH_MODULE(LlamaModel);
 
@@ -154,7 +177,18 @@ struct TransformerImpl : torch::nn::Module {
   LlamaModel model{nullptr};
   Linear lm_head{nullptr};  // null when tied to model->embed_tokens
   PrefixEncoder prefix_encoder{nullptr};  // while prefix-tuning: recomputes the prefixes each forward
-  torch::Tensor rope_cos, rope_sin;  // (max_seq_len, D), buffers
+  torch::Tensor rope_cos, rope_sin;  // (max_seq_len, rotary dims), buffers
+  torch::Tensor rope_cos_local, rope_sin_local;  // sliding layers' own base (Gemma 3), else undefined
+
+ private:
+  // RoPE tables at the positions of this call, global and sliding layers'; masks
+  // likewise (undefined: plain causal).
+  struct Positions {
+    torch::Tensor cos, sin, cos_local, sin_local, allowed, allowed_local;
+  };
+  Positions positions(const torch::Tensor& pos, int64_t B, int64_t T, torch::Tensor allowed, int64_t start,
+                      int64_t S) const;
+  torch::Tensor embed(const torch::Tensor& ids);
 };
 TORCH_MODULE(Transformer);
 

@@ -56,7 +56,7 @@ std::vector<std::pair<std::string, torch::Tensor>> AdamW::state_tensors() const 
 }
 
 void AdamW::load_state(const TensorFile& file, int64_t steps_taken, const std::string& where) {
-  load_named_tensors(state_tensors(), file, where);
+  load_named_tensors(state_tensors(), file.tensors, where);
   step_ = steps_taken;
 }
 

@@ -1,6 +1,7 @@
 #include "train/distributed.h"
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/version.h>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef USE_C10D_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
@@ -59,7 +60,11 @@ void check_dist_backend(const std::string& backend) {
 
 struct DataParallel::Group {
   c10::intrusive_ptr<c10d::Store> store;
+#if TORCH_VERSION_MAJOR >= 2
+  c10::intrusive_ptr<c10d::Backend> pg;  // 2.x: Gloo and NCCL are backends under a ProcessGroup
+#else
   c10::intrusive_ptr<c10d::ProcessGroup> pg;
+#endif
 };
 
 // Collective failures arrive as gloo or c10 exceptions about sockets; say what they mean.

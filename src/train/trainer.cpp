@@ -287,7 +287,7 @@ RunPosition restore_or_start(Transformer& model, AdamW& optimizer, const TrainCo
   auto config = ModelConfig::from_hf_json(read_file(dir / "config.json"), (dir / "config.json").string());
   check(config.to_hf_json() == model->config.to_hf_json(), "{}: config.json describes another model than --preset",
         dir.string());
-  load_named_tensors(named_weights(*model), read_safetensors((dir / "model.safetensors").string()),
+  load_named_tensors(named_weights(*model), read_safetensors((dir / "model.safetensors").string()).tensors,
                      (dir / "model.safetensors").string());
   check(fs::exists(dir / "optimizer.safetensors"), "{}: optimizer.safetensors is missing; cannot resume exactly",
         dir.string());
