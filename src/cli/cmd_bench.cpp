@@ -297,6 +297,7 @@ void bench_jobs(const BenchJobsOptions& o, const MachineOptions& m) {
 
 struct BenchFinetuneOptions {
   std::string preset = "xl";
+  std::string model;  // a checkpoint or GGUF file instead of a fresh preset
   std::string method = "lora";
   int64_t steps = 10;
   int64_t batch = 16;
@@ -309,7 +310,15 @@ void bench_finetune(const BenchFinetuneOptions& o, const MachineOptions& m) {
   auto threads = configure_threads(m.threads);
   const Preset& preset = find_preset(o.preset);
   check(o.steps > 0 && o.batch > 0 && o.seq_len > 0, "--steps, --batch and --seq-len must be positive");
-  Transformer model = fresh_model(preset, m.device);
+  Transformer model{nullptr};
+  int64_t vocab = 0;  // > 0: a pretrained model, fed random tokens of its vocabulary
+  if (o.model.empty()) {
+    model = fresh_model(preset, m.device);
+  } else {
+    Checkpoint ck = load_model_dir(o.model, parse_device(m.device));
+    model = ck.model;
+    vocab = ck.tokenizer.vocab_size();
+  }
   FinetuneConfig cfg;
   cfg.method = o.method;
   cfg.batch_size = o.batch;
@@ -327,8 +336,17 @@ void bench_finetune(const BenchFinetuneOptions& o, const MachineOptions& m) {
   TokenBatch batch;
   const int64_t warmup = 2;
   double step_seconds = 0;
+  Rng token_rng(derive_seed(1, "bench-tokens"));
   for (int64_t i = 0; i < warmup + o.steps; ++i) {
-    data.batch(i, o.batch, o.seq_len, batch);
+    if (vocab > 0) {  // as bench/peft_lora_step.py draws them: uniform tokens, every target counted
+      batch.rows = o.batch;
+      batch.seq_len = o.seq_len;
+      batch.tokens.resize(size_t(o.batch * (o.seq_len + 1)));
+      for (auto& t : batch.tokens) t = int32_t(token_rng.uniform_int(0, vocab - 1));
+      batch.loss_mask.assign(size_t(o.batch * o.seq_len), 1);
+    } else {
+      data.batch(i, o.batch, o.seq_len, batch);
+    }
     auto t0 = std::chrono::steady_clock::now();
     train_step(model, optimizer, batch, step_cfg, 1e-4);
     if (i >= warmup) step_seconds += seconds_since(t0);
@@ -337,9 +355,11 @@ void bench_finetune(const BenchFinetuneOptions& o, const MachineOptions& m) {
   for (const auto& [name, p] : trainable) trainable_params += p.numel();
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  fmt::print("bench finetune preset={} method={} params={} trainable={} batch={} seq_len={} steps={} torch_threads={} "
+  int64_t params = 0;
+  for (const auto& [name, p] : named_weights(*model)) params += name.find("lora_") == std::string::npos ? p.numel() : 0;
+  fmt::print("bench finetune model={} method={} params={} trainable={} batch={} seq_len={} steps={} torch_threads={} "
              "blas_threads={} device={}\n",
-             preset.name, o.method, preset.config.param_count(), trainable_params, o.batch, o.seq_len, o.steps,
+             o.model.empty() ? preset.name : o.model, o.method, params, trainable_params, o.batch, o.seq_len, o.steps,
              threads.torch_threads, threads.blas_threads, m.device);
   fmt::print("step_ms={:.1f} tokens_per_s={:.0f} optimizer_state_mb={:.2f} grad_mb={:.2f} peak_rss_mb={:.1f}\n",
              1000 * step_seconds / double(o.steps), double(o.steps * o.batch * o.seq_len) / step_seconds,
@@ -384,6 +404,8 @@ void add_bench_command(CLI::App& app) {
   auto fm = std::make_shared<MachineOptions>();
   auto* ft = bench->add_subcommand("finetune", "Fine-tuning step time, optimiser state and peak memory of one method");
   ft->add_option("--preset", f->preset, "model preset")->capture_default_str();
+  ft->add_option("--model", f->model, "a checkpoint directory or GGUF file instead of a preset (random tokens of its "
+                 "vocabulary, as bench/peft_lora_step.py feeds PEFT)");
   ft->add_option("--method", f->method, "full | lora | prefix")->capture_default_str();
   ft->add_option("--steps", f->steps, "timed optimiser steps")->capture_default_str();
   ft->add_option("--batch", f->batch, "examples per step")->capture_default_str();

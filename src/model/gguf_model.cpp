@@ -1,6 +1,10 @@
 #include "model/gguf_model.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <string_view>
+#include <unordered_map>
 #include <set>
 
 #include "core/error.h"
@@ -12,10 +16,24 @@ bool is_gguf_path(const fs::path& path) { return path.extension() == ".gguf" && 
 
 ModelConfig gguf_model_config(const GgufFile& f) {
   const std::string arch = f.string_or("general.architecture", "");
-  check(arch == "llama", "{}: architecture '{}' is not supported (this build runs GGUF files of architecture 'llama': "
-        "Llama, SmolLM, Mistral)", f.where(), arch);
+  check(arch == "llama" || arch == "gemma3",
+        "{}: architecture '{}' is not supported (this build runs GGUF files of architecture 'llama': Llama, SmolLM, "
+        "Mistral; and 'gemma3')", f.where(), arch);
   auto key = [&](const char* k) { return arch + "." + k; };
   ModelConfig c;
+  const bool gemma = arch == "gemma3";
+  if (gemma) {
+    // As llama.cpp runs Gemma 3 (llama-model.cpp): every sixth layer global, the others
+    // sliding with RoPE base 10000; scores scaled by 1/sqrt(key_length); norm weights
+    // stored with Gemma's "1 +" already added by the converter, so plain RMSNorm.
+    c.family = "gemma3_text";
+    c.head_dim_override = int(f.integer(key("attention.key_length")));
+    c.qk_norm = c.sandwich_norm = c.scale_embeddings = true;
+    c.activation = "gelu_tanh";
+    c.query_scale = 1.0 / std::sqrt(double(c.head_dim_override));
+    c.sliding_window = int(f.integer_or(key("attention.sliding_window"), 0));
+    c.rope_local_theta = 10000.0;
+  }
   c.d_model = int(f.integer(key("embedding_length")));
   c.n_layers = int(f.integer(key("block_count")));
   c.n_heads = int(f.integer(key("attention.head_count")));
@@ -26,16 +44,26 @@ ModelConfig gguf_model_config(const GgufFile& f) {
   c.norm_eps = f.number_or(key("attention.layer_norm_rms_epsilon"), 1e-5);
   c.vocab_size = int(f.has(key("vocab_size")) ? f.integer(key("vocab_size")) : f.strings("tokenizer.ggml.tokens").size());
   c.tie_embeddings = f.find("output.weight") == nullptr;
+  for (int i = 0; gemma && c.sliding_window > 0 && i < c.n_layers; ++i) c.sliding_layers.push_back(i % 6 < 5);
+  check(c.sliding_window >= 0 && c.sliding_window <= (1 << 24), "{}: {} is out of range", f.where(),
+        key("attention.sliding_window"));
   c.validate(f.where());
   const int64_t rotary = f.integer_or(key("rope.dimension_count"), c.head_dim());
   check(rotary == c.head_dim(), "{}: {} = {} (partial rotary) is not supported; the head dimension is {}", f.where(),
         key("rope.dimension_count"), rotary, c.head_dim());
   for (const char* k : {"attention.key_length", "attention.value_length"}) {
     const int64_t length = f.integer_or(key(k), c.head_dim());
-    check(length == c.head_dim(), "{}: {} = {} differs from hidden / heads = {}", f.where(), key(k), length, c.head_dim());
+    check(length == c.head_dim(), "{}: {} = {} differs from the head dimension {}", f.where(), key(k), length,
+          c.head_dim());
   }
   const std::string scaling = f.string_or(key("rope.scaling.type"), "none");
-  check(scaling == "none", "{}: {} '{}' is not supported", f.where(), key("rope.scaling.type"), scaling);
+  check(scaling == "none" || scaling == "linear", "{}: {} '{}' is not supported (none, linear)", f.where(),
+        key("rope.scaling.type"), scaling);
+  if (scaling == "linear") {
+    c.rope_scaling.type = "linear";
+    c.rope_scaling.factor = f.number_or(key("rope.scaling.factor"), 1.0);
+    check(c.rope_scaling.factor > 0, "{}: {} must be positive", f.where(), key("rope.scaling.factor"));
+  }
   return c;
 }
 
@@ -55,28 +83,77 @@ static std::vector<SplitStep> gguf_pre_tokenizer(const GgufFile& f) {
        f.where(), pre);
 }
 
+// SentencePiece's BPE merges the adjacent pair whose union is the vocabulary's
+// highest-scoring piece; as Hugging Face's converter does, that is BPE with a merge
+// (left, right) for every split of every piece into two pieces, ranked by the piece's
+// score, highest first.
+static std::vector<std::pair<std::string, std::string>> merges_from_scores(const std::vector<std::string>& vocab,
+                                                                           const std::vector<double>& scores,
+                                                                           const std::vector<double>& types) {
+  std::unordered_map<std::string_view, int32_t> id;
+  for (size_t i = 0; i < vocab.size(); ++i)
+    if (types.empty() || types[i] == 1) id.emplace(vocab[i], int32_t(i));  // normal pieces only
+  struct Merge {
+    double score;
+    int32_t piece, left, right;
+  };
+  std::vector<Merge> found;
+  for (size_t i = 0; i < vocab.size(); ++i) {
+    if (!types.empty() && types[i] != 1) continue;
+    const std::string_view piece = vocab[i];
+    for (size_t cut = 1; cut < piece.size(); ++cut) {
+      if ((uint8_t(piece[cut]) & 0xC0) == 0x80) continue;  // inside a UTF-8 character
+      auto l = id.find(piece.substr(0, cut)), r = id.find(piece.substr(cut));
+      if (l != id.end() && r != id.end()) found.push_back({scores[i], int32_t(i), l->second, r->second});
+    }
+  }
+  std::stable_sort(found.begin(), found.end(), [](const Merge& a, const Merge& b) {
+    if (a.score != b.score) return a.score > b.score;
+    if (a.piece != b.piece) return a.piece < b.piece;
+    return std::pair(a.left, a.right) < std::pair(b.left, b.right);
+  });
+  std::vector<std::pair<std::string, std::string>> merges;
+  merges.reserve(found.size());
+  for (const auto& m : found) merges.emplace_back(vocab[size_t(m.left)], vocab[size_t(m.right)]);
+  return merges;
+}
+
 BpeSpec gguf_tokenizer_spec(const GgufFile& f) {
   const std::string model = f.string_or("tokenizer.ggml.model", "");
-  check(model == "gpt2", "{}: tokenizer.ggml.model '{}' is not supported (this build reads 'gpt2', byte-level BPE)",
-        f.where(), model);
+  check(model == "gpt2" || model == "llama",
+        "{}: tokenizer.ggml.model '{}' is not supported (this build reads 'gpt2', byte-level BPE, and 'llama', "
+        "SentencePiece BPE)", f.where(), model);
   BpeSpec spec;
-  spec.alphabet = BpeSpec::Alphabet::byte_level;
   spec.vocab = f.strings("tokenizer.ggml.tokens");
-  for (const auto& m : f.strings("tokenizer.ggml.merges")) {
-    const size_t space = m.find(' ', 1);
-    check(space != std::string::npos, "{}: tokenizer.ggml.merges entry '{}' is not two tokens", f.where(), m);
-    spec.merges.emplace_back(m.substr(0, space), m.substr(space + 1));
+  std::vector<double> types;
+  if (f.has("tokenizer.ggml.token_type")) {
+    types = f.numbers("tokenizer.ggml.token_type");
+    check(types.size() == spec.vocab.size(), "{}: tokenizer.ggml.token_type has {} entries for {} tokens", f.where(),
+          types.size(), spec.vocab.size());
+  }
+  if (model == "gpt2") {
+    spec.alphabet = BpeSpec::Alphabet::byte_level;
+    for (const auto& m : f.strings("tokenizer.ggml.merges")) {
+      const size_t space = m.find(' ', 1);
+      check(space != std::string::npos, "{}: tokenizer.ggml.merges entry '{}' is not two tokens", f.where(), m);
+      spec.merges.emplace_back(m.substr(0, space), m.substr(space + 1));
+    }
+    spec.pre_tokenizer = gguf_pre_tokenizer(f);
+  } else {
+    // llama.cpp's SPM tokenizer: spaces as "▁" (one prepended when add_space_prefix),
+    // no pre-tokenisation, unknown characters as <0xXX> byte pieces.
+    const auto scores = f.numbers("tokenizer.ggml.scores");
+    check(scores.size() == spec.vocab.size(), "{}: tokenizer.ggml.scores has {} entries for {} tokens", f.where(),
+          scores.size(), spec.vocab.size());
+    spec.alphabet = BpeSpec::Alphabet::sentencepiece;
+    spec.merges = merges_from_scores(spec.vocab, scores, types);
+    spec.replace_spaces = spec.byte_fallback = true;
+    spec.prepend_space = spec.strip_leading_space_on_decode = f.boolean_or("tokenizer.ggml.add_space_prefix", true);
   }
   // Control (3) and user-defined (4) tokens are matched in text whole, as llama.cpp does
   // when it parses special tokens.
-  if (f.has("tokenizer.ggml.token_type")) {
-    auto types = f.numbers("tokenizer.ggml.token_type");
-    check(types.size() == spec.vocab.size(), "{}: tokenizer.ggml.token_type has {} entries for {} tokens", f.where(),
-          types.size(), spec.vocab.size());
-    for (size_t i = 0; i < types.size(); ++i)
-      if (types[i] == 3 || types[i] == 4) spec.added.push_back({int32_t(i), spec.vocab[i], types[i] == 3});
-  }
-  spec.pre_tokenizer = gguf_pre_tokenizer(f);
+  for (size_t i = 0; i < types.size(); ++i)
+    if (types[i] == 3 || types[i] == 4) spec.added.push_back({int32_t(i), spec.vocab[i], types[i] == 3});
   spec.gguf_pre = f.string_or("tokenizer.ggml.pre", "default");
   spec.bos = int32_t(f.integer_or("tokenizer.ggml.bos_token_id", -1));
   spec.eos = int32_t(f.integer_or("tokenizer.ggml.eos_token_id", -1));
@@ -90,7 +167,7 @@ BpeSpec gguf_tokenizer_spec(const GgufFile& f) {
     if (a.special && is_end_of_turn_text(a.content)) spec.stop_ids.push_back(a.id);
   // A byte-level vocabulary's unknown token is never produced by `tokenizers` (no
   // unk_token in their tokenizer.json); llama.cpp drops an unknown byte as well.
-  spec.unk = -1;
+  if (model == "gpt2") spec.unk = -1;
   return spec;
 }
 
@@ -103,7 +180,15 @@ static torch::Tensor unpermute_rope_rows(const torch::Tensor& w, int64_t heads) 
 
 // llama.cpp's tensor name for a Hugging Face Llama parameter (model.layers.N.<module> ->
 // blk.N.<tensor>), both ways of the file: loading and export.
-static std::string gguf_tensor_name(const std::string& hf) {
+static std::string gguf_tensor_name(const std::string& hf, bool sandwich = false) {
+  // Gemma 3 (sandwich norms): post_attention_layernorm norms the attention's output, and
+  // the norm before the MLP is pre_feedforward_layernorm.
+  static const std::vector<std::pair<std::string, std::string>> gemma = {
+      {"post_attention_layernorm.weight", "post_attention_norm.weight"},
+      {"pre_feedforward_layernorm.weight", "ffn_norm.weight"},
+      {"post_feedforward_layernorm.weight", "post_ffw_norm.weight"},
+      {"self_attn.q_norm.weight", "attn_q_norm.weight"},
+      {"self_attn.k_norm.weight", "attn_k_norm.weight"}};
   static const std::vector<std::pair<std::string, std::string>> layer = {
       {"input_layernorm.weight", "attn_norm.weight"}, {"post_attention_layernorm.weight", "ffn_norm.weight"},
       {"self_attn.q_proj.weight", "attn_q.weight"},   {"self_attn.k_proj.weight", "attn_k.weight"},
@@ -117,6 +202,9 @@ static std::string gguf_tensor_name(const std::string& hf) {
   if (hf.rfind(prefix, 0) == 0) {
     const size_t dot = hf.find('.', prefix.size());
     const std::string n = hf.substr(prefix.size(), dot - prefix.size()), rest = hf.substr(dot + 1);
+    if (sandwich)
+      for (const auto& [h, g] : gemma)
+        if (rest == h) return "blk." + n + "." + g;
     for (const auto& [h, g] : layer)
       if (rest == h) return "blk." + n + "." + g;
   }
@@ -137,7 +225,7 @@ Checkpoint load_gguf_checkpoint(const fs::path& path, const torch::Device& devic
   torch::NoGradGuard no_grad;
   std::set<std::string> used;
   for (auto& [name, p] : named_weights(*ck.model)) {
-    const std::string g = gguf_tensor_name(name);
+    const std::string g = gguf_tensor_name(name, ck.config.sandwich_norm);
     used.insert(g);
     const GgufTensorInfo* t = f.find(g);
     check(t != nullptr, "{}: tensor '{}' is missing", path.string(), g);
@@ -146,8 +234,10 @@ Checkpoint load_gguf_checkpoint(const fs::path& path, const torch::Device& devic
           path.string(), g, shape_string(shape), shape_string(p.sizes()));
     auto values = f.dequantized(*t);
     auto w = torch::from_blob(values.data(), shape, torch::kFloat);
-    if (name.find("q_proj") != std::string::npos) w = unpermute_rope_rows(w, ck.config.n_heads);
-    if (name.find("k_proj") != std::string::npos) w = unpermute_rope_rows(w, ck.config.n_kv_heads);
+    // Only the llama converter permutes (Gemma's keeps Hugging Face's row order).
+    const bool permuted = ck.config.family == "llama";
+    if (permuted && name.find("q_proj") != std::string::npos) w = unpermute_rope_rows(w, ck.config.n_heads);
+    if (permuted && name.find("k_proj") != std::string::npos) w = unpermute_rope_rows(w, ck.config.n_kv_heads);
     p.copy_(w);
   }
   for (const auto& t : f.tensors())

