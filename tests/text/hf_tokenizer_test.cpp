@@ -20,14 +20,8 @@ using nlohmann::json;
 using testing::error_of;
 
 const fs::path& fixtures() {
-  static testing::TempDir dir;
-  static bool made = [] {
-    testing::run_python("tokenizer_fixtures.py",
-                        dir.path.string() + " " + data_root() + " " + testing::smollm2_gguf() + " 2>/dev/null");
-    return true;
-  }();
-  (void)made;
-  return dir.path;
+  static fs::path dir = testing::tokenizer_fixtures(data_root());
+  return dir;
 }
 
 const std::vector<std::string>& corpus() {
