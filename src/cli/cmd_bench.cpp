@@ -154,8 +154,10 @@ void bench_generate(const BenchGenerateOptions& o, const MachineOptions& m) {
   if (!o.model.empty()) {
     ck = load_model_dir(o.model, parse_device(m.device));
     name = o.model;
-    check(o.dtype == "f32" || o.dtype == "bf16", "--dtype must be f32 or bf16, got '{}'", o.dtype);
+    check(o.dtype == "f32" || o.dtype == "bf16" || o.dtype == "q8", "--dtype must be f32, bf16 or q8, got '{}'",
+          o.dtype);
     if (o.dtype == "bf16") use_bf16_weights(*ck.model);
+    if (o.dtype == "q8") use_q8_weights(*ck.model);
   } else {
     const Preset& preset = find_preset(o.preset);
     ck.model = fresh_model(preset, m.device);
@@ -392,7 +394,7 @@ void add_bench_command(CLI::App& app) {
   auto* gen = bench->add_subcommand("generate", "Decode tokens/s of the generation engine at several batch sizes");
   gen->add_option("--preset", g->preset, "model preset (a fresh model of that shape)")->capture_default_str();
   gen->add_option("--model", g->model, "a checkpoint, adapter or FILE.gguf instead of a preset");
-  gen->add_option("--dtype", g->dtype, "weight matrices of --model: f32 or bf16")->capture_default_str();
+  gen->add_option("--dtype", g->dtype, "weight matrices of --model: f32, bf16 or q8 (8-bit)")->capture_default_str();
   gen->add_option("--batch", g->batches, "batch sizes (repeatable)")->capture_default_str();
   gen->add_option("--prompt-len", g->prompt_len, "prompt length in tokens")->capture_default_str();
   gen->add_option("--new-tokens", g->new_tokens, "tokens decoded per row")->capture_default_str();

@@ -1,11 +1,13 @@
 #include "model/transformer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 
 #include <cmath>
 
 #include "core/error.h"
 #include "model/attention.h"
+#include "model/q8.h"
 
 namespace elab {
 
@@ -14,7 +16,43 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool with_bias) {
   if (with_bias) bias = register_parameter("bias", torch::zeros({out}));
 }
 
+void LinearImpl::quantize_q8() {
+  torch::NoGradGuard no_grad;
+  const int64_t out = weight.size(0), in = weight.size(1);
+  auto blocks = weight.detach().to(torch::kFloat).contiguous().view({out, in / kQ8Block, kQ8Block});
+  auto scale = blocks.abs().amax(-1) / 127.0;  // (out, in / 32)
+  auto safe = torch::where(scale > 0, scale, torch::ones_like(scale));
+  q8 = (blocks / safe.unsqueeze(-1)).round().clamp(-127, 127).to(torch::kChar).view({out, in}).contiguous();
+  q8_scale = scale.contiguous();
+  weight.set_data(torch::empty({0}, weight.options()));
+}
+
+static torch::Tensor q8_forward(const LinearImpl& l, const torch::Tensor& x) {
+  const int64_t out = l.q8.size(0), in = l.q8.size(1);
+  auto rows = x.reshape({-1, in}).contiguous();
+  const int64_t n = rows.size(0);
+  torch::Tensor y;
+  if (n <= 2 * kQ8MaxVectors && x.scalar_type() == torch::kFloat && x.is_cpu()) {  // decoding: read the weights once
+    y = torch::empty({n, out}, rows.options());
+    const int8_t* q = l.q8.data_ptr<int8_t>();
+    const float* s = l.q8_scale.data_ptr<float>();
+    at::parallel_for(0, out, 64, [&](int64_t begin, int64_t end) {
+      for (int64_t r = 0; r < n; r += kQ8MaxVectors)
+        q8_matvec(q, s, rows.data_ptr<float>() + r * in, std::min(kQ8MaxVectors, n - r), y.data_ptr<float>() + r * out,
+                  in, out, begin, end);
+    });
+  } else {  // a prompt: the product is worth a dequantised copy
+    auto w = (l.q8.to(torch::kFloat).view({out, in / kQ8Block, kQ8Block}) * l.q8_scale.unsqueeze(-1)).view({out, in});
+    y = torch::nn::functional::linear(rows.to(torch::kFloat), w).to(x.scalar_type());
+  }
+  if (l.bias.defined()) y = y + l.bias;
+  auto shape = x.sizes().vec();
+  shape.back() = out;
+  return y.view(shape);
+}
+
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
+  if (q8.defined()) return q8_forward(*this, x);
   // One row (batch-1 decoding): a matrix-vector product. libtorch 1.13's float32 linear
   // on a single row measured 237-1,500 us against 44 us for mv on SmolLM2's (576 x 1536)
   // projections (docs/PERFORMANCE.md).
@@ -327,6 +365,7 @@ KVCache TransformerImpl::make_cache(int64_t batch, int64_t capacity, torch::Tens
 torch::Tensor TransformerImpl::logits(const torch::Tensor& x) {
   auto h = model->norm(x);
   if (lm_head) return lm_head(h);  // (B, T, V)
+  if (q8_output) return q8_output->forward(h);
   const auto& w = model->embed_tokens->weight;
   return w.scalar_type() == h.scalar_type() ? torch::nn::functional::linear(h, w)
                                             : torch::nn::functional::linear(h.to(w.scalar_type()), w).to(h.scalar_type());
@@ -336,6 +375,23 @@ void use_bf16_weights(TransformerImpl& model) {
   torch::NoGradGuard no_grad;
   for (auto& [name, p] : named_weights(model))
     if (p.dim() == 2 && name.find("lora_") == std::string::npos) p.set_data(p.to(torch::kBFloat16));
+}
+
+void use_q8_weights(TransformerImpl& model) {
+  torch::NoGradGuard no_grad;
+  check(!model.prefix_encoder, "8-bit weights are for inference; a prefix encoder is training");
+  for (auto& m : model.modules(/*include_self=*/false)) {
+    auto* linear = dynamic_cast<LinearImpl*>(m.get());
+    if (!linear || linear->q8.defined() || linear->weight.dim() != 2) continue;
+    check(!linear->lora_A, "8-bit weights: merge the LoRA adapter first");
+    if (linear->weight.size(1) % kQ8Block == 0) linear->quantize_q8();
+  }
+  if (!model.lm_head && model.config.d_model % kQ8Block == 0) {
+    auto head = std::make_shared<LinearImpl>(model.config.d_model, model.config.vocab_size);
+    head->weight.set_data(model.model->embed_tokens->weight.detach().to(torch::kFloat).clone());
+    head->quantize_q8();
+    model.q8_output = head;
+  }
 }
 
 KVCache share_prefix(const KVCache& prompts, int64_t group, int64_t capacity) {

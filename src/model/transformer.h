@@ -62,8 +62,11 @@ void select_rows(KVCache& cache, const torch::Tensor& rows);
 struct LinearImpl : torch::nn::Module {
   LinearImpl(int64_t in, int64_t out, bool with_bias = false);
   torch::Tensor forward(const torch::Tensor& x);
-  torch::Tensor weight;  // (out, in)
+  torch::Tensor weight;  // (out, in); empty with 8-bit weights
   torch::Tensor bias;    // (out), or undefined
+  // 8-bit weights (use_q8_weights, model/q8.h): int8 (out, in) and float32 (out, in / 32).
+  torch::Tensor q8, q8_scale;
+  void quantize_q8();
   std::shared_ptr<LinearImpl> lora_A, lora_B;  // null without an adapter
   double lora_scale = 0;                       // alpha / r
   double lora_dropout = 0;
@@ -179,6 +182,9 @@ struct TransformerImpl : torch::nn::Module {
   PrefixEncoder prefix_encoder{nullptr};  // while prefix-tuning: recomputes the prefixes each forward
   torch::Tensor rope_cos, rope_sin;  // (max_seq_len, rotary dims), buffers
   torch::Tensor rope_cos_local, rope_sin_local;  // sliding layers' own base (Gemma 3), else undefined
+  // With 8-bit weights and a tied embedding: the output projection's 8-bit copy (the
+  // embedding itself stays float32 for lookups). Not a registered module.
+  std::shared_ptr<LinearImpl> q8_output;
 
  private:
   // RoPE tables at the positions of this call, global and sliding layers'; masks
@@ -197,6 +203,10 @@ TORCH_MODULE(Transformer);
 // float32. For pretrained models on CPUs with bf16 instructions (docs/PRETRAINED.md
 // gives the measured speed and the logit difference it costs).
 void use_bf16_weights(TransformerImpl& model);
+// Stores every projection whose input width is a multiple of 32 (and the output
+// projection) as 8-bit weights in blocks of 32 with a float32 scale each: a quarter of
+// float32's bytes, for decoding. Inference only (no adapters, no training).
+void use_q8_weights(TransformerImpl& model);
 
 // Parameters in a fixed order with Hugging Face names (tied lm_head omitted).
 std::vector<std::pair<std::string, torch::Tensor>> named_weights(const torch::nn::Module& m);

@@ -245,6 +245,35 @@ TEST(SmolLM2Gguf, Bf16WeightsStayCloseToFloat32) {
   EXPECT_GE(double(same), 0.95 * double(positions));
 }
 
+// 8-bit weights (use_q8_weights, blocks of 32 with a float scale, as Q8_0): closer to
+// float32 than llama.cpp's own rounding, the same most likely token almost everywhere,
+// and the cached one-row decoding path computes what the full pass does.
+TEST(SmolLM2Gguf, Q8WeightsStayCloseToFloat32) {
+  Checkpoint q8 = load_gguf_checkpoint(testing::smollm2_gguf());
+  use_q8_weights(*q8.model);
+  torch::NoGradGuard no_grad;
+  const auto& ref = reference();
+  double worst = 0;
+  int64_t same = 0, positions = 0;
+  for (size_t i = 0; i < kPrompts.size(); ++i) {
+    auto ids = torch::tensor(ref.meta["prompts"][i]["ids"].get<std::vector<int64_t>>()).view({1, -1});
+    auto a = smollm2().model->forward(ids).squeeze(0), b = q8.model->forward(ids).squeeze(0);
+    worst = std::max(worst, (a - b).abs().max().item<double>());
+    same += (a.argmax(-1) == b.argmax(-1)).sum().item<int64_t>();
+    positions += ids.size(1);
+    if (i == 0) {  // token by token through the KV cache: the one-row kernel
+      auto cache = q8.model->make_cache(1, ids.size(1));
+      std::vector<torch::Tensor> steps;
+      for (int64_t t = 0; t < ids.size(1); ++t) steps.push_back(q8.model->forward(ids.narrow(1, t, 1), &cache));
+      EXPECT_LT((torch::cat(steps, 1).squeeze(0) - b).abs().max().item<double>(), 2e-3);
+    }
+  }
+  std::printf("q8 vs f32 logits: max |diff| %.3f, argmax equal at %lld of %lld positions\n", worst, (long long)same,
+              (long long)positions);
+  EXPECT_LT(worst, kLogitTolerance);
+  EXPECT_GE(double(same), 0.95 * double(positions));
+}
+
 TEST(SmolLM2Gguf, UnsupportedOrDamagedFilesAreErrorsNamingThem) {
   testing::TempDir dir;
   std::vector<float> w(32, 0.f);

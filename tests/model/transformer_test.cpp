@@ -213,3 +213,40 @@ TEST(Transformer, SharedPrefixCacheMatchesRepeatedPrompts) {
 }
 
 }  // namespace elab
+
+namespace elab {
+namespace {
+
+// 8-bit weights: the one-row kernel (model/q8.cpp) computes the product with the
+// dequantised matrix, and the quantisation error is that of 8 bits per block of 32.
+TEST(Q8Weights, MatvecEqualsTheDequantisedProductAndStaysCloseToFloat32) {
+  torch::manual_seed(3);
+  LinearImpl linear(96, 40, /*with_bias=*/true);
+  linear.weight.data().normal_(0, 0.5);
+  linear.bias.data().normal_(0, 0.5);
+  torch::NoGradGuard no_grad;
+  auto exact_weight = linear.weight.clone();
+  auto x = torch::randn({1, 1, 96});
+  auto exact = torch::nn::functional::linear(x, exact_weight, linear.bias);
+  linear.quantize_q8();
+  ASSERT_EQ(linear.weight.numel(), 0);
+  auto dequantised = (linear.q8.to(torch::kFloat).view({40, 3, 32}) * linear.q8_scale.unsqueeze(-1)).view({40, 96});
+  auto one_row = linear.forward(x);
+  EXPECT_LT((one_row - torch::nn::functional::linear(x, dequantised, linear.bias)).abs().max().item<double>(), 1e-4);
+  // Rounding to 8 bits moves each weight by at most half a step (scale / 2).
+  EXPECT_LE((dequantised - exact_weight).abs().max().item<double>(),
+            linear.q8_scale.max().item<double>() / 2 + 1e-6);
+  // Hence |y - y_exact| <= (max scale / 2) * sum |x|, row by row.
+  EXPECT_LE((one_row - exact).abs().max().item<double>(),
+            linear.q8_scale.max().item<double>() / 2 * x.abs().sum().item<double>() + 1e-5);
+  // A decoding batch (up to 16 rows: the kernel, 8 vectors a pass) and a prompt (the
+  // dequantised product) compute the same function.
+  for (int64_t n : {3, 8, 11, 40}) {
+    auto rows = torch::randn({n, 1, 96});
+    EXPECT_LT((linear.forward(rows) - torch::nn::functional::linear(rows, dequantised, linear.bias)).abs().max().item<double>(),
+              1e-4) << n << " rows";
+  }
+}
+
+}  // namespace
+}  // namespace elab
