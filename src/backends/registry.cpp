@@ -81,11 +81,8 @@ using BackendFactory = std::function<std::unique_ptr<Backend>(const std::string&
 
 std::unique_ptr<Backend> make_native(const std::string& dir, const OptionReader& o) {
   const std::string dtype = o.text("dtype", "f32");
-  check(dtype == "f32" || dtype == "bf16" || dtype == "q8", "backend {}: option dtype must be f32, bf16 or q8, got '{}'",
-        o.entry.usage, dtype);
   auto native = std::make_unique<NativeBackend>(load_model_dir(dir, parse_device(o.text("device", "cpu"))));
-  if (dtype == "bf16") use_bf16_weights(*native->checkpoint().model);
-  if (dtype == "q8") use_q8_weights(*native->checkpoint().model);
+  use_weight_dtype(*native->checkpoint().model, dtype, fmt::format("backend {}: option dtype", o.entry.usage));
   native->workers = int(o.integer("workers", 1, 1));
   return native;
 }

@@ -154,10 +154,7 @@ void bench_generate(const BenchGenerateOptions& o, const MachineOptions& m) {
   if (!o.model.empty()) {
     ck = load_model_dir(o.model, parse_device(m.device));
     name = o.model;
-    check(o.dtype == "f32" || o.dtype == "bf16" || o.dtype == "q8", "--dtype must be f32, bf16 or q8, got '{}'",
-          o.dtype);
-    if (o.dtype == "bf16") use_bf16_weights(*ck.model);
-    if (o.dtype == "q8") use_q8_weights(*ck.model);
+    use_weight_dtype(*ck.model, o.dtype, "--dtype");
   } else {
     const Preset& preset = find_preset(o.preset);
     ck.model = fresh_model(preset, m.device);

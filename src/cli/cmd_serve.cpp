@@ -23,6 +23,7 @@ static void on_stop_signal(int) { g_stop = 1; }
 
 struct ServeCommand {
   std::string model;
+  std::string dtype = "f32";
   ServeOptions serve;
 };
 
@@ -40,7 +41,9 @@ void add_serve_command(CLI::App& app) {
       "temperature, top_p, n, stop, seed, logprobs, echo), POST /v1/chat/completions (messages joined by newlines, "
       "no role markers). echo + logprobs with max_tokens 0 returns the prompt's token log-probabilities. "
       "Concurrent requests are decoded in one batch. Ctrl-C stops after requests in flight finish.");
-  cmd->add_option("--model", o->model, "checkpoint or adapter directory")->required();
+  cmd->add_option("--model", o->model, "checkpoint or adapter directory, or a GGUF file")->required();
+  cmd->add_option("--dtype", o->dtype, "weight matrices: f32, bf16, or q8 (8-bit, the fastest decoding on a CPU)")
+      ->capture_default_str();
   cmd->add_option("--host", o->serve.host, "address to bind (127.0.0.1: this machine only)")->capture_default_str();
   cmd->add_option("--port", o->serve.port, "port")->capture_default_str();
   cmd->add_option("--api-key", o->serve.api_key, "require Authorization: Bearer KEY")->capture_default_str();
@@ -55,7 +58,9 @@ void add_serve_command(CLI::App& app) {
   cmd->callback([o, machine] {
     o->serve.workers = apply_machine_options(*machine).workers;
     check(o->serve.max_batch > 0, "--max-batch must be positive, got {}", o->serve.max_batch);
-    Server server(load_model_dir(o->model, parse_device(machine->device)), o->serve);
+    Checkpoint ck = load_model_dir(o->model, parse_device(machine->device));
+    use_weight_dtype(*ck.model, o->dtype, "--dtype");
+    Server server(std::move(ck), o->serve);
     const int port = server.bind();
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);

@@ -95,6 +95,28 @@ torch::Tensor left_padded(const std::vector<const std::vector<int32_t>*>& rows, 
   return torch::from_blob(ids.data(), {B, P}, torch::kLong).clone().to(device);
 }
 
+size_t longest_row(const std::vector<const std::vector<int32_t>*>& rows) {
+  size_t best = 0;
+  for (size_t i = 1; i < rows.size(); ++i)
+    if (rows[i]->size() > rows[best]->size()) best = i;
+  return best;
+}
+
+// The number of leading tokens every prompt of the batch shares, when it is worth
+// encoding them once (kSharedPrefixMin tokens or more, two rows or more), else 0. Each
+// row keeps at least one token of its own, so that its last logits come from the batch.
+// Not with a prefix-tuning prefix or sliding-window layers (their caches differ).
+constexpr int64_t kSharedPrefixMin = 256;
+int64_t shared_prompt_prefix(Transformer& model, const std::vector<const std::vector<int32_t>*>& rows) {
+  if (rows.size() < 2 || model->has_prefix() || model->config.sliding_window > 0) return 0;
+  size_t n = rows[0]->size();
+  for (auto* r : rows) n = std::min(n, r->size());
+  if (n == 0) return 0;
+  n -= 1;
+  for (auto* r : rows) n = size_t(std::mismatch(r->begin(), r->begin() + int64_t(n), rows[0]->begin()).first - r->begin());
+  return int64_t(n) >= kSharedPrefixMin ? int64_t(n) : 0;
+}
+
 void decode_batch(Transformer& model, const Tokenizer& tok, const std::vector<std::vector<int32_t>>& encoded,
                   const std::vector<size_t>& which, const GenerateOptions& opts, std::vector<Completion>& out) {
   const int64_t N = opts.num_samples, Bp = int64_t(which.size()), B = Bp * N;
@@ -108,7 +130,29 @@ void decode_batch(Transformer& model, const Tokenizer& tok, const std::vector<st
 
   KVCache cache = model->make_cache(Bp, P + opts.max_new_tokens, pad);
   // (Bp, V): the prompt is encoded once, and projected to the vocabulary at its last position only
-  auto logits = model->logits(model->hidden(input, &cache).narrow(1, P - 1, 1)).select(1, 0);
+  const int64_t shared = shared_prompt_prefix(model, rows);
+  torch::Tensor logits;
+  if (shared > 0) {
+    // Few-shot prompts share their exemplars: the shared tokens are encoded once, in one
+    // row, and copied into every row after its padding. A row's positions count from its
+    // first real token, so the copy is exactly what the row would compute. Then every
+    // row continues from the longest prompt's end of the prefix (shorter rows recompute a
+    // few prefix tokens there, which writes the same keys).
+    KVCache one = model->make_cache(1, shared);
+    model->hidden(input.narrow(0, int64_t(longest_row(rows)), 1).narrow(1, 0, shared), &one);
+    const auto pads = pad.defined() ? pad.cpu() : torch::zeros({Bp}, torch::kLong);
+    for (size_t l = 0; l < cache.keys.size(); ++l)
+      for (int64_t b = 0; b < Bp; ++b) {
+        const int64_t at = pads[b].item<int64_t>();
+        cache.keys[l][b].narrow(1, at, shared).copy_(one.keys[l][0].narrow(1, 0, shared));
+        cache.values[l][b].narrow(1, at, shared).copy_(one.values[l][0].narrow(1, 0, shared));
+      }
+    cache.length = shared;  // the longest row has no padding: its suffix starts here
+    logits = model->logits(model->hidden(input.narrow(1, shared, P - shared), &cache).narrow(1, P - shared - 1, 1))
+                 .select(1, 0);
+  } else {
+    logits = model->logits(model->hidden(input, &cache).narrow(1, P - 1, 1)).select(1, 0);
+  }
   if (N > 1) {  // the N samples of a prompt share one copy of its keys and values
     if (model->has_prefix() || model->config.sliding_window > 0) {
       // Prefix-tuned models attend to their prefix on another path, and sliding windows

@@ -394,6 +394,12 @@ void use_q8_weights(TransformerImpl& model) {
   }
 }
 
+void use_weight_dtype(TransformerImpl& model, const std::string& dtype, const std::string& flag) {
+  check(dtype == "f32" || dtype == "bf16" || dtype == "q8", "{} must be f32, bf16 or q8, got '{}'", flag, dtype);
+  if (dtype == "bf16") use_bf16_weights(model);
+  if (dtype == "q8") use_q8_weights(model);
+}
+
 KVCache share_prefix(const KVCache& prompts, int64_t group, int64_t capacity) {
   KVCache out;
   const int64_t P = prompts.length, Bp = prompts.batch();

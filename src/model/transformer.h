@@ -207,6 +207,8 @@ void use_bf16_weights(TransformerImpl& model);
 // projection) as 8-bit weights in blocks of 32 with a float32 scale each: a quarter of
 // float32's bytes, for decoding. Inference only (no adapters, no training).
 void use_q8_weights(TransformerImpl& model);
+// "f32" (as loaded), "bf16" or "q8", by name; `flag` names the option in the error.
+void use_weight_dtype(TransformerImpl& model, const std::string& dtype, const std::string& flag);
 
 // Parameters in a fixed order with Hugging Face names (tied lm_head omitted).
 std::vector<std::pair<std::string, torch::Tensor>> named_weights(const torch::nn::Module& m);

@@ -289,6 +289,30 @@ TEST(Generate, BatchSizeDoesNotChangeGreedyOutputsOrScores) {
   EXPECT_THROW(generate(m, tok, prompts, opts), Error);  // cannot fit the context
 }
 
+// Few-shot prompts that share a long prefix (here 300 bytes, beyond kSharedPrefixMin)
+// encode it once per batch and copy it into each row after its padding: the same greedy
+// continuations as one prompt at a time, for suffixes of different lengths.
+TEST(Generate, SharedFewShotPrefixIsEncodedOnceWithTheSameOutputs) {
+  Transformer m(testing::tiny_config(32, 2, 2, 64, 512, 0.3), 4);
+  m->eval();
+  Tokenizer tok;
+  Rng rng(9);
+  std::string shots;
+  for (int i = 0; i < 300; ++i) shots += char('a' + rng.uniform_int(0, 25));
+  std::vector<std::string> prompts;
+  for (int i = 0; i < 6; ++i) prompts.push_back(shots + std::string(size_t(1 + 7 * i), char('a' + i)) + "=");
+  GenerateOptions opts;
+  opts.max_new_tokens = 10;
+  opts.batch_size = 1;
+  auto alone = generate(m, tok, prompts, opts);
+  opts.batch_size = 6;
+  auto shared = generate(m, tok, prompts, opts);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    EXPECT_EQ(alone[i].ids, shared[i].ids) << "prompt " << i;
+    EXPECT_EQ(alone[i].text, shared[i].text) << "prompt " << i;
+  }
+}
+
 // Workers split each batch and decode (or score) their parts side by side: the same
 // greedy and sampled outputs, the same scores, also with more workers than prompts.
 TEST(Generate, WorkersDoNotChangeOutputsOrScores) {
