@@ -2,9 +2,11 @@
 // Helpers shared by the tests: a temporary directory that cleans up after itself, a tiny
 // model configuration, and the message of an expected error.
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "model/config.h"
@@ -24,6 +26,13 @@ struct TempDir {
   }
   std::filesystem::path operator/(const std::string& name) const { return path / name; }
 };
+
+// A file of raw float32 values (the reference scripts' logits).
+inline std::vector<float> read_floats(const std::filesystem::path& path) {
+  std::vector<float> v(std::filesystem::file_size(path) / sizeof(float));
+  std::ifstream(path, std::ios::binary).read(reinterpret_cast<char*>(v.data()), std::streamsize(v.size() * sizeof(float)));
+  return v;
+}
 
 // A model small enough to run in milliseconds. A large init_std makes attention sharp and
 // outputs prompt-dependent, which a bug in masking or caching would disturb.

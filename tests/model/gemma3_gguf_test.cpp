@@ -28,11 +28,7 @@ constexpr int kNewTokens = 16;
 // on these prompts: max 3.99 (docs/PRETRAINED.md has the rest of the figures).
 constexpr double kLogitTolerance = 5.0;
 
-std::vector<float> read_floats(const fs::path& path) {
-  std::vector<float> v(fs::file_size(path) / sizeof(float));
-  std::ifstream(path, std::ios::binary).read(reinterpret_cast<char*>(v.data()), std::streamsize(v.size() * sizeof(float)));
-  return v;
-}
+using testing::read_floats;
 
 Checkpoint& gemma() {
   static Checkpoint ck = load_gguf_checkpoint(testing::gemma3_gguf());

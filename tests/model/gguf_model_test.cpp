@@ -44,11 +44,7 @@ struct Reference {
   std::vector<std::vector<float>> greedy_logits;  // per prompt: greedy steps x vocabulary
 };
 
-std::vector<float> read_floats(const fs::path& path) {
-  std::vector<float> v(fs::file_size(path) / sizeof(float));
-  std::ifstream(path, std::ios::binary).read(reinterpret_cast<char*>(v.data()), std::streamsize(v.size() * sizeof(float)));
-  return v;
-}
+using testing::read_floats;
 
 const Reference& reference() {
   static Reference ref = [] {
@@ -218,6 +214,34 @@ TEST(SmolLM2Gguf, GreedyContinuationsEqualLlamaCppUpToNearTies) {
   EXPECT_GE(identical, int(kPrompts.size()) - 2);
 }
 
+// Another copy of SmolLM2 (bf16 or 8-bit weights) against the float32 model on the
+// reference prompts: the largest logit difference, and at how many positions the most
+// likely token is the same. check_cache: also decode the first prompt token by token.
+struct AgainstFloat32 {
+  double worst = 0;
+  int64_t same = 0, positions = 0;
+};
+AgainstFloat32 against_float32(Checkpoint& other, bool check_cache) {
+  torch::NoGradGuard no_grad;
+  const auto& ref = reference();
+  AgainstFloat32 r;
+  for (size_t i = 0; i < kPrompts.size(); ++i) {
+    auto ids = torch::tensor(ref.meta["prompts"][i]["ids"].get<std::vector<int64_t>>()).view({1, -1});
+    auto a = smollm2().model->forward(ids).squeeze(0), b = other.model->forward(ids).squeeze(0);
+    EXPECT_EQ(b.scalar_type(), torch::kFloat);
+    r.worst = std::max(r.worst, (a - b).abs().max().item<double>());
+    r.same += (a.argmax(-1) == b.argmax(-1)).sum().item<int64_t>();
+    r.positions += ids.size(1);
+    if (check_cache && i == 0) {  // token by token through the KV cache: the one-row kernels
+      auto cache = other.model->make_cache(1, ids.size(1));
+      std::vector<torch::Tensor> steps;
+      for (int64_t t = 0; t < ids.size(1); ++t) steps.push_back(other.model->forward(ids.narrow(1, t, 1), &cache));
+      EXPECT_LT((torch::cat(steps, 1).squeeze(0) - b).abs().max().item<double>(), 2e-3);
+    }
+  }
+  return r;
+}
+
 // bf16 weight matrices round each weight to 8 significant bits: logits move about as
 // much as llama.cpp's own rounding does (measured max 2.63 with libtorch 1.13, 3.24 with
 // 2.15, whose bf16 kernels round differently), and the most likely token stays the same
@@ -227,18 +251,7 @@ TEST(SmolLM2Gguf, Bf16WeightsStayCloseToFloat32) {
   use_bf16_weights(*bf16.model);
   EXPECT_EQ(bf16.model->model->layers->ptr(0)->as<DecoderLayerImpl>()->self_attn->q_proj->weight.scalar_type(),
             torch::kBFloat16);
-  torch::NoGradGuard no_grad;
-  const auto& ref = reference();
-  double worst = 0;
-  int64_t same = 0, positions = 0;
-  for (size_t i = 0; i < kPrompts.size(); ++i) {
-    auto ids = torch::tensor(ref.meta["prompts"][i]["ids"].get<std::vector<int64_t>>()).view({1, -1});
-    auto a = smollm2().model->forward(ids).squeeze(0), b = bf16.model->forward(ids).squeeze(0);
-    EXPECT_EQ(b.scalar_type(), torch::kFloat);
-    worst = std::max(worst, (a - b).abs().max().item<double>());
-    same += (a.argmax(-1) == b.argmax(-1)).sum().item<int64_t>();
-    positions += ids.size(1);
-  }
+  const auto [worst, same, positions] = against_float32(bf16, /*check_cache=*/false);
   std::printf("bf16 vs f32 logits: max |diff| %.3f, argmax equal at %lld of %lld positions\n", worst, (long long)same,
               (long long)positions);
   EXPECT_LT(worst, 4.0);
@@ -251,23 +264,7 @@ TEST(SmolLM2Gguf, Bf16WeightsStayCloseToFloat32) {
 TEST(SmolLM2Gguf, Q8WeightsStayCloseToFloat32) {
   Checkpoint q8 = load_gguf_checkpoint(testing::smollm2_gguf());
   use_q8_weights(*q8.model);
-  torch::NoGradGuard no_grad;
-  const auto& ref = reference();
-  double worst = 0;
-  int64_t same = 0, positions = 0;
-  for (size_t i = 0; i < kPrompts.size(); ++i) {
-    auto ids = torch::tensor(ref.meta["prompts"][i]["ids"].get<std::vector<int64_t>>()).view({1, -1});
-    auto a = smollm2().model->forward(ids).squeeze(0), b = q8.model->forward(ids).squeeze(0);
-    worst = std::max(worst, (a - b).abs().max().item<double>());
-    same += (a.argmax(-1) == b.argmax(-1)).sum().item<int64_t>();
-    positions += ids.size(1);
-    if (i == 0) {  // token by token through the KV cache: the one-row kernel
-      auto cache = q8.model->make_cache(1, ids.size(1));
-      std::vector<torch::Tensor> steps;
-      for (int64_t t = 0; t < ids.size(1); ++t) steps.push_back(q8.model->forward(ids.narrow(1, t, 1), &cache));
-      EXPECT_LT((torch::cat(steps, 1).squeeze(0) - b).abs().max().item<double>(), 2e-3);
-    }
-  }
+  const auto [worst, same, positions] = against_float32(q8, /*check_cache=*/true);
   std::printf("q8 vs f32 logits: max |diff| %.3f, argmax equal at %lld of %lld positions\n", worst, (long long)same,
               (long long)positions);
   EXPECT_LT(worst, kLogitTolerance);
