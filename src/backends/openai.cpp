@@ -109,7 +109,9 @@ class OpenAIBackend : public Backend {
       else
         req["prompt"] = prompts[i];
       auto resp = request(o_.chat ? "/chat/completions" : "/completions", req, /*allow_client_error=*/false);
-      auto choices = resp.at("choices");
+      check(resp.contains("choices"), "{}: the response has no 'choices' (is {} the API's /v1 base URL?): {}", name(),
+            o_.base_url, resp.dump().substr(0, 200));
+      auto choices = resp["choices"];
       check(choices.is_array() && choices.size() == n, "{}: expected {} choices, got {}", name(), n,
             choices.is_array() ? choices.size() : 0);
       const int64_t used = resp.contains("usage") && resp["usage"].is_object() ? resp["usage"].value("completion_tokens", int64_t(0)) : 0;

@@ -32,7 +32,7 @@ static torch::Tensor q8_forward(const LinearImpl& l, const torch::Tensor& x) {
   auto rows = x.reshape({-1, in}).contiguous();
   const int64_t n = rows.size(0);
   torch::Tensor y;
-  if (n <= 2 * kQ8MaxVectors && x.scalar_type() == torch::kFloat && x.is_cpu()) {  // decoding: read the weights once
+  if (n <= 8 * kQ8MaxVectors && x.scalar_type() == torch::kFloat && x.is_cpu()) {  // decoding: the 8-bit blocks
     y = torch::empty({n, out}, rows.options());
     const int8_t* q = l.q8.data_ptr<int8_t>();
     const float* s = l.q8_scale.data_ptr<float>();
