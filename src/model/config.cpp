@@ -193,6 +193,8 @@ ModelConfig ModelConfig::from_hf_json(const std::string& text, const std::string
     r.integer("num_key_value_heads", c.n_kv_heads, false);
     r.integer("max_position_embeddings", c.max_seq_len, false, 1 << 21);
     r.integer("head_dim", c.head_dim_override, false, 1 << 14);
+    // Checked before anything derives a head dimension from them.
+    check(c.n_heads > 0 && c.d_model > 0, "{}: hidden_size and num_attention_heads must be positive", where);
     r.number("initializer_range", c.init_std);
     r.number(neox ? "layer_norm_eps" : "rms_norm_eps", c.norm_eps);
     c.tie_embeddings = gemma;  // the Hugging Face defaults: Gemma ties, the others do not

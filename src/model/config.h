@@ -53,7 +53,7 @@ struct ModelConfig {
   // a fine-tuned family model reads back as what it was. Empty for elab's own models.
   std::string source_json;
 
-  int head_dim() const { return head_dim_override > 0 ? head_dim_override : d_model / n_heads; }
+  int head_dim() const { return head_dim_override > 0 ? head_dim_override : n_heads > 0 ? d_model / n_heads : 0; }
   int rotary_dim() const { return int(head_dim() * rotary_fraction) / 2 * 2; }
   bool layer_slides(int layer) const {
     return sliding_window > 0 && (sliding_layers.empty() || sliding_layers[size_t(layer)]);
