@@ -181,7 +181,6 @@ ModelConfig ModelConfig::from_hf_json(const std::string& text, const std::string
   const auto& families = supported_families();
   check(std::find(families.begin(), families.end(), c.family) != families.end(),
         "{}: model_type '{}' is not supported (elab reads {})", where, c.family, fmt::join(families, ", "));
-  const bool own = !r.has("model_type") || (c.family == "llama" && !r.has("transformers_version"));
   const bool neox = c.family == "gpt_neox", gemma = c.family == "gemma3_text";
   try {
     r.integer("vocab_size", c.vocab_size, true, 1 << 24);
@@ -289,6 +288,12 @@ ModelConfig ModelConfig::from_hf_json(const std::string& text, const std::string
   } catch (const nlohmann::json::exception& e) {  // a value of an unexpected JSON type deep inside
     fail("{}: unexpected value: {}", where, e.what());
   }
+  // elab writes its own models' config.json (to_hf_json); any other config is kept as it
+  // came, so that a saved fine-tune reads back as the same function (RoPE scaling, head_dim,
+  // biases and the rest are keys to_hf_json does not write).
+  const bool own = c.family == "llama" && !r.has("transformers_version") && c.rope_scaling.type == "default" &&
+                   (c.head_dim_override == 0 || c.head_dim_override * c.n_heads == c.d_model) && !c.qkv_bias &&
+                   !c.o_bias && !c.mlp_bias;
   if (!own) c.source_json = text;
   c.validate(where);
   return c;

@@ -144,6 +144,20 @@ TEST(HfInterop, PeftLoadsElabLoraAdapters) {
   EXPECT_LT(max_diff(transformers_logits(dir / "base", ids, dir / "lora"), ours), 1e-4);
 }
 
+// elab writes only its own models' config.json; any other (here Llama 3's, without the
+// transformers_version key a hand-written file may lack) is written back as it came, so
+// a saved fine-tune keeps its RoPE scaling.
+TEST(HfFamilies, ConfigsElabDoesNotWriteAreKeptAsTheyCame) {
+  auto j = nlohmann::json::parse(read_file(fs::path(tiny_models()) / "llama" / "config.json"));
+  j.erase("transformers_version");
+  const auto c = ModelConfig::from_hf_json(j.dump(), "llama/config.json");
+  EXPECT_FALSE(c.source_json.empty());
+  EXPECT_EQ(ModelConfig::from_hf_json(c.to_hf_json(), "written").rope_scaling.type, "llama3");
+  const auto own = ModelConfig::from_hf_json(find_preset("s").config.to_hf_json(), "own");
+  EXPECT_TRUE(own.source_json.empty());
+  EXPECT_EQ(own.to_hf_json(), find_preset("s").config.to_hf_json());
+}
+
 // --- Bad directories: one clear error each, no Python needed ----------------------
 
 fs::path copy_family(const TempDir& tmp, const std::string& family) {
