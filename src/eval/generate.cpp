@@ -95,13 +95,6 @@ torch::Tensor left_padded(const std::vector<const std::vector<int32_t>*>& rows, 
   return torch::from_blob(ids.data(), {B, P}, torch::kLong).clone().to(device);
 }
 
-size_t longest_row(const std::vector<const std::vector<int32_t>*>& rows) {
-  size_t best = 0;
-  for (size_t i = 1; i < rows.size(); ++i)
-    if (rows[i]->size() > rows[best]->size()) best = i;
-  return best;
-}
-
 // The number of leading tokens every prompt of the batch shares, when it is worth
 // encoding them once (kSharedPrefixMin tokens or more, two rows or more), else 0. Each
 // row keeps at least one token of its own, so that its last logits come from the batch.
@@ -139,7 +132,8 @@ void decode_batch(Transformer& model, const Tokenizer& tok, const std::vector<st
     // row continues from the longest prompt's end of the prefix (shorter rows recompute a
     // few prefix tokens there, which writes the same keys).
     KVCache one = model->make_cache(1, shared);
-    model->hidden(input.narrow(0, int64_t(longest_row(rows)), 1).narrow(1, 0, shared), &one);
+    std::vector<int64_t> prefix(rows[0]->begin(), rows[0]->begin() + shared);  // the same in every row
+    model->hidden(torch::tensor(prefix).view({1, shared}).to(device), &one);
     const auto pads = pad.defined() ? pad.cpu() : torch::zeros({Bp}, torch::kLong);
     for (size_t l = 0; l < cache.keys.size(); ++l)
       for (int64_t b = 0; b < Bp; ++b) {
