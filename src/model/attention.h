@@ -6,9 +6,10 @@
 
 namespace elab {
 
-// q: (B, H, T, D); k, v: (B, H, S, D).
+// q: (B, H, T, D); k, v: (B, K, S, D) with H a multiple of K (grouped-query attention:
+//    query head h reads key head h / (H / K)).
 // allowed: bool, broadcastable to (B, H, T, S), true where a query may see a key;
-//          undefined means "causal" when causal is set and no mask otherwise.
+//          the same for every head when K < H; undefined means "causal" when causal is set and no mask otherwise.
 // Returns (B, H, T, D).
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& allowed, bool causal, bool reference = false);

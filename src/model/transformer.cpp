@@ -180,10 +180,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     k = torch::cat({prefix_k.unsqueeze(0).expand({B, -1, -1, -1}), k}, 2);       // (B, K, L+S, D)
     v = torch::cat({prefix_v.unsqueeze(0).expand({B, -1, -1, -1}), v}, 2);
   }
-  if (n_kv_heads != n_heads) {
-    k = k.repeat_interleave(n_heads / n_kv_heads, 1);  // (B, H, S, D)
-    v = v.repeat_interleave(n_heads / n_kv_heads, 1);
-  }
+  // (B, K, S, D): attention() reads key head h / (H / K) for query head h, without a copy
   auto y = reference_attention ? attention_reference(q, k, v, mask, true) : attention(q, k, v, mask, true);
   return o_proj(y.transpose(1, 2).reshape({B, T, n_heads * head_dim}));  // (B, T, C)
 }
@@ -192,38 +189,34 @@ torch::Tensor AttentionImpl::forward_with_prefix(const torch::Tensor& x, const t
                                                  torch::Tensor& cache_k, torch::Tensor& cache_v, int64_t start,
                                                  const torch::Tensor& prefix_k_t, const torch::Tensor& prefix_v,
                                                  const torch::Tensor& prefix_allowed, int64_t group) {
-  const int64_t B = x.size(0), T = x.size(1), H = n_heads, D = head_dim, Bp = B / group, P = prefix_v.size(2);
+  // Query heads are grouped by their key head (see attention.cpp), so neither the prompt's
+  // keys nor the generated ones are copied up to H heads.
+  const int64_t B = x.size(0), T = x.size(1), H = n_heads, K = n_kv_heads, Gq = H / K, D = head_dim, Bp = B / group,
+                P = prefix_v.size(2);
   const double scale = 1.0 / std::sqrt(double(D));
   auto [q, k, v] = project(x, cos, sin);
   cache_k.narrow(2, start, T).copy_(k);
   cache_v.narrow(2, start, T).copy_(v);
   auto gk = cache_k.narrow(2, 0, start + T), gv = cache_v.narrow(2, 0, start + T);  // (B, K, S, D)
-  if (n_kv_heads != n_heads) {
-    gk = gk.repeat_interleave(H / n_kv_heads, 1);
-    gv = gv.repeat_interleave(H / n_kv_heads, 1);
-  }
   // Prompt part: the `group` rows of a prompt share one GEMM against its keys.
-  auto qg = q.view({Bp, group, H, T, D}).permute({0, 2, 1, 3, 4}).reshape({Bp, H, group * T, D});
-  auto sp = torch::matmul(qg, prefix_k_t) * scale;  // (Bp, H, group*T, P)
-  sp = sp.masked_fill(prefix_allowed.logical_not(), -std::numeric_limits<double>::infinity());
-  sp = sp.view({Bp, H, group, T, P}).permute({0, 2, 1, 3, 4}).reshape({B, H, T, P});
+  auto by_prompt = [&](const torch::Tensor& t, int64_t last) {  // (B, H, T, last) -> (Bp, K, group*Gq*T, last)
+    return t.reshape({Bp, group, K, Gq, T, last}).permute({0, 2, 1, 3, 4, 5}).reshape({Bp, K, group * Gq * T, last});
+  };
+  auto by_row = [&](const torch::Tensor& t, int64_t last) {  // the inverse
+    return t.reshape({Bp, K, group, Gq, T, last}).permute({0, 2, 1, 3, 4, 5}).reshape({B, H, T, last});
+  };
+  auto sp = torch::matmul(by_prompt(q, D), prefix_k_t) * scale;  // (Bp, K, group*Gq*T, P)
+  sp = by_row(sp.masked_fill(prefix_allowed.logical_not(), -std::numeric_limits<double>::infinity()), P);
   // Generated part: causal among the new positions.
-  torch::Tensor sg;
-  if (T == 1) {
-    sg = (q * gk).sum(-1).unsqueeze(2) * scale;  // (B, H, 1, S)
-  } else {
-    sg = torch::matmul(q, gk.transpose(-2, -1)) * scale;  // (B, H, T, S)
+  auto sg = torch::matmul(q.reshape({B, K, Gq * T, D}), gk.transpose(-2, -1)).view({B, H, T, start + T}) * scale;
+  if (T > 1) {
     auto future = torch::ones({T, start + T}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(start + 1);
     sg = sg.masked_fill(future, -std::numeric_limits<double>::infinity());
   }
   auto w = torch::softmax(torch::cat({sp, sg}, -1), -1);
   auto wp = w.narrow(-1, 0, P), wg = w.narrow(-1, P, start + T);
-  auto yp = torch::matmul(wp.reshape({Bp, group, H, T, P}).permute({0, 2, 1, 3, 4}).reshape({Bp, H, group * T, P}),
-                          prefix_v)                                              // (Bp, H, group*T, D)
-                .view({Bp, H, group, T, D})
-                .permute({0, 2, 1, 3, 4})
-                .reshape({B, H, T, D});
-  auto yg = T == 1 ? (wg.transpose(-2, -1) * gv).sum(2, /*keepdim=*/true) : torch::matmul(wg, gv);  // (B, H, T, D)
+  auto yp = by_row(torch::matmul(by_prompt(wp, P), prefix_v), D);                          // (B, H, T, D)
+  auto yg = torch::matmul(wg.reshape({B, K, Gq * T, start + T}), gv).view({B, H, T, D});  // (B, H, T, D)
   return o_proj((yp + yg).transpose(1, 2).reshape({B, T, H * D}));
 }
 
@@ -515,7 +508,7 @@ torch::Tensor TransformerImpl::hidden_after_prefix(const torch::Tensor& ids, KVC
         config.max_seq_len);
   check(start + T <= cache.capacity(), "KV cache of {} positions cannot hold {} tokens", cache.capacity(), start + T);
   check(config.sliding_window == 0, "a shared prompt cache is not implemented for sliding-window layers");
-  const int64_t R = rope_cos.size(1), G = cache.group, Bp = B / G, H = config.n_heads;
+  const int64_t R = rope_cos.size(1), G = cache.group, Bp = B / G;
   auto dev = ids.device();
   auto pad = cache.prefix_pad.repeat_interleave(G, 0).view({B, 1});                                     // (B, 1)
   auto abs_pos = torch::arange(P + start, P + start + T, torch::TensorOptions().dtype(torch::kLong).device(dev)).view({1, T});
@@ -529,11 +522,8 @@ torch::Tensor TransformerImpl::hidden_after_prefix(const torch::Tensor& ids, KVC
   int i = 0;
   for (auto& m : *model->layers) {
     auto* layer = m->as<DecoderLayerImpl>();
-    auto pk = cache.prefix_keys_t[size_t(i)], pv = cache.prefix_values[size_t(i)];
-    if (config.n_kv_heads != H) {
-      pk = pk.repeat_interleave(H / config.n_kv_heads, 1);
-      pv = pv.repeat_interleave(H / config.n_kv_heads, 1);
-    }
+    const auto& pk = cache.prefix_keys_t[size_t(i)];  // (Bp, K, D, P)
+    const auto& pv = cache.prefix_values[size_t(i)];  // (Bp, K, P, D)
     x = layer->forward(x, [&](const torch::Tensor& h) {
       return layer->self_attn->forward_with_prefix(h, cos, sin, cache.keys[size_t(i)], cache.values[size_t(i)], start,
                                                    pk, pv, prefix_allowed, G);

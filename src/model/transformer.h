@@ -39,8 +39,8 @@ struct KVCache {
   int64_t length = 0;                       // positions filled, the same for every row
   torch::Tensor left_pad;                   // (B,) int64, or undefined when no row is padded
 
-  std::vector<torch::Tensor> prefix_keys_t;  // per layer: (B / group, H, D, P), keys transposed
-  std::vector<torch::Tensor> prefix_values;  // per layer: (B / group, H, P, D)
+  std::vector<torch::Tensor> prefix_keys_t;  // per layer: (B / group, K, D, P), keys transposed
+  std::vector<torch::Tensor> prefix_values;  // per layer: (B / group, K, P, D)
   torch::Tensor prefix_pad;                  // (B / group,) left padding of each prompt
   int64_t group = 1;
 

@@ -218,8 +218,9 @@ TEST(SmolLM2Gguf, GreedyContinuationsEqualLlamaCppUpToNearTies) {
 // reference prompts: the largest logit difference, and at how many positions the most
 // likely token is the same. check_cache: also decode the first prompt token by token.
 struct AgainstFloat32 {
-  double worst = 0;
+  double worst = 0, total = 0;  // max and sum of |logit diff|
   int64_t same = 0, positions = 0;
+  double mean(int64_t vocab) const { return total / double(positions * vocab); }
 };
 AgainstFloat32 against_float32(Checkpoint& other, bool check_cache) {
   torch::NoGradGuard no_grad;
@@ -230,6 +231,7 @@ AgainstFloat32 against_float32(Checkpoint& other, bool check_cache) {
     auto a = smollm2().model->forward(ids).squeeze(0), b = other.model->forward(ids).squeeze(0);
     EXPECT_EQ(b.scalar_type(), torch::kFloat);
     r.worst = std::max(r.worst, (a - b).abs().max().item<double>());
+    r.total += (a - b).abs().sum().item<double>();
     r.same += (a.argmax(-1) == b.argmax(-1)).sum().item<int64_t>();
     r.positions += ids.size(1);
     if (check_cache && i == 0) {  // token by token through the KV cache: the one-row kernels
@@ -242,19 +244,24 @@ AgainstFloat32 against_float32(Checkpoint& other, bool check_cache) {
   return r;
 }
 
-// bf16 weight matrices round each weight to 8 significant bits: logits move about as
-// much as llama.cpp's own rounding does (measured max 2.63 with libtorch 1.13, 3.24 with
-// 2.15, whose bf16 kernels round differently), and the most likely token stays the same
-// at all but one of the 88 positions.
+// bf16 weight matrices round each weight to 8 significant bits, and each product's input
+// too: logits move about as much as llama.cpp's own rounding does, and the most likely
+// token stays the same at all but one of the 88 positions. The largest difference is one
+// draw from a heavy tail and moves with any change of summation order in float32: measured
+// 2.63 with libtorch 1.13 and key heads copied for grouped-query attention, 3.24 with 2.15,
+// 4.36 with grouped attention reading the key heads in place. The mean is steadier
+// (0.087 and 0.097 for the first and last).
 TEST(SmolLM2Gguf, Bf16WeightsStayCloseToFloat32) {
   Checkpoint bf16 = load_gguf_checkpoint(testing::smollm2_gguf());
   use_bf16_weights(*bf16.model);
   EXPECT_EQ(bf16.model->model->layers->ptr(0)->as<DecoderLayerImpl>()->self_attn->q_proj->weight.scalar_type(),
             torch::kBFloat16);
-  const auto [worst, same, positions] = against_float32(bf16, /*check_cache=*/false);
-  std::printf("bf16 vs f32 logits: max |diff| %.3f, argmax equal at %lld of %lld positions\n", worst, (long long)same,
-              (long long)positions);
-  EXPECT_LT(worst, 4.0);
+  const auto r = against_float32(bf16, /*check_cache=*/false);
+  const auto [worst, total, same, positions] = r;
+  std::printf("bf16 vs f32 logits: max |diff| %.3f, mean %.4f, argmax equal at %lld of %lld positions\n", worst,
+              r.mean(bf16.config.vocab_size), (long long)same, (long long)positions);
+  EXPECT_LT(worst, 6.0);
+  EXPECT_LT(r.mean(bf16.config.vocab_size), 0.15);
   EXPECT_GE(double(same), 0.95 * double(positions));
 }
 
@@ -264,7 +271,7 @@ TEST(SmolLM2Gguf, Bf16WeightsStayCloseToFloat32) {
 TEST(SmolLM2Gguf, Q8WeightsStayCloseToFloat32) {
   Checkpoint q8 = load_gguf_checkpoint(testing::smollm2_gguf());
   use_q8_weights(*q8.model);
-  const auto [worst, same, positions] = against_float32(q8, /*check_cache=*/true);
+  const auto [worst, total, same, positions] = against_float32(q8, /*check_cache=*/true);
   std::printf("q8 vs f32 logits: max |diff| %.3f, argmax equal at %lld of %lld positions\n", worst, (long long)same,
               (long long)positions);
   EXPECT_LT(worst, kLogitTolerance);

@@ -118,6 +118,27 @@ TEST(Transformer, ReferenceAttentionAgreesWithDefaultPath) {
   EXPECT_LT((fast - ref).abs().max().item<double>(), 1e-5);
 }
 
+// Grouped-query attention reads key head h / G for query head h without copying the keys:
+// every path (prompt with and without a mask, one query over a short and a long cache)
+// equals attention over key heads copied up to H with repeat_interleave.
+TEST(Attention, GroupedQueriesEqualCopiedKeyHeads) {
+  torch::manual_seed(7);
+  for (int64_t T : {1, 5})
+    for (int64_t S : {T == 1 ? int64_t(9) : T, int64_t(300)}) {
+      auto q = torch::randn({2, 6, T, 8}), k = torch::randn({2, 2, S, 8}), v = torch::randn({2, 2, S, 8});
+      auto key = torch::arange(S).view({1, 1, 1, S}), query = torch::arange(S - T, S).view({1, 1, T, 1});
+      // (2, 1, T, S): row 1 has 3 padding positions, which see only themselves (as in the model)
+      auto mask = ((key <= query) & (key >= torch::tensor({0, 3}).view({2, 1, 1, 1}))) | (key == query);
+      for (const auto& allowed : {torch::Tensor(), mask}) {
+        auto copied = attention(q, k.repeat_interleave(3, 1), v.repeat_interleave(3, 1), allowed, true);
+        EXPECT_LT((attention(q, k, v, allowed, true) - copied).abs().max().item<double>(), 1e-5) << T << " " << S;
+        EXPECT_LT((attention_reference(q, k, v, allowed, true) - copied).abs().max().item<double>(), 1e-5);
+      }
+    }
+  auto q = torch::randn({1, 6, 1, 8}), k = torch::randn({1, 4, 3, 8});
+  EXPECT_THROW(attention(q, k, k, {}, true), Error);  // 6 query heads cannot share 4 key heads
+}
+
 TEST(Transformer, ContextOverflowIsAnError) {
   Transformer m(tiny_config(), 1);
   EXPECT_THROW(m->forward(random_ids(1, 65, 1)), std::exception);
