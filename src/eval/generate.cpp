@@ -95,23 +95,60 @@ torch::Tensor left_padded(const std::vector<const std::vector<int32_t>*>& rows, 
   return torch::from_blob(ids.data(), {B, P}, torch::kLong).clone().to(device);
 }
 
-// The number of leading tokens every prompt of the batch shares, when it is worth
-// encoding them once (kSharedPrefixMin tokens or more, two rows or more), else 0. Each
-// row keeps at least one token of its own, so that its last logits come from the batch.
-// Not with a prefix-tuning prefix or sliding-window layers (their caches differ).
+// Few-shot prompts share their exemplars: the leading tokens every row has in common are
+// encoded once for the whole call (one row, a KV cache of their length) and copied into
+// each batch's cache after each row's padding. A row's positions count from its first
+// real token, so the copy is exactly what the row would compute. Worth it from
+// kSharedPrefixMin tokens and two rows; never past limit[i] tokens of row i (a row keeps
+// the positions it needs outputs from); not with a prefix-tuning prefix or sliding-window
+// layers (their caches differ).
 constexpr int64_t kSharedPrefixMin = 256;
-int64_t shared_prompt_prefix(Transformer& model, const std::vector<const std::vector<int32_t>*>& rows) {
-  if (rows.size() < 2 || model->has_prefix() || model->config.sliding_window > 0) return 0;
-  size_t n = rows[0]->size();
-  for (auto* r : rows) n = std::min(n, r->size());
-  if (n == 0) return 0;
-  n -= 1;
-  for (auto* r : rows) n = size_t(std::mismatch(r->begin(), r->begin() + int64_t(n), rows[0]->begin()).first - r->begin());
-  return int64_t(n) >= kSharedPrefixMin ? int64_t(n) : 0;
+struct SharedPrefix {
+  int64_t length = 0;  // 0: nothing shared
+  KVCache cache;       // one row of `length` positions
+};
+
+SharedPrefix encode_shared_prefix(Transformer& model, const std::vector<std::vector<int32_t>>& rows,
+                                  const std::vector<size_t>& limit) {
+  SharedPrefix out;
+  if (rows.size() < 2 || model->has_prefix() || model->config.sliding_window > 0) return out;
+  size_t n = SIZE_MAX;
+  for (size_t i = 0; i < rows.size(); ++i) n = std::min({n, rows[i].size(), limit[i]});
+  for (const auto& r : rows) n = size_t(std::mismatch(r.begin(), r.begin() + int64_t(n), rows[0].begin()).first - r.begin());
+  if (int64_t(n) < kSharedPrefixMin) return out;
+  out.length = int64_t(n);
+  out.cache = model->make_cache(1, out.length);
+  std::vector<int64_t> ids(rows[0].begin(), rows[0].begin() + out.length);
+  model->hidden(torch::tensor(ids).view({1, out.length}).to(model->rope_cos.device()), &out.cache);
+  return out;
+}
+
+// Copies the shared prefix into a left-padded batch cache (`pad` undefined: no row is
+// padded) and sets its length there: the longest row has no padding, so its suffix
+// starts at the prefix's end. Shorter rows then recompute a few prefix tokens, which
+// writes the same keys.
+void copy_shared_prefix(const SharedPrefix& prefix, const torch::Tensor& pad, KVCache& cache) {
+  const int64_t L = prefix.length;
+  for (size_t l = 0; l < cache.keys.size(); ++l) {
+    const auto k = prefix.cache.keys[l].narrow(2, 0, L), v = prefix.cache.values[l].narrow(2, 0, L);  // (1, K, L, D)
+    if (!pad.defined()) {  // one broadcast copy into every row
+      cache.keys[l].narrow(2, 0, L).copy_(k);
+      cache.values[l].narrow(2, 0, L).copy_(v);
+      continue;
+    }
+    const auto pads = pad.cpu();
+    for (int64_t b = 0; b < cache.batch(); ++b) {
+      const int64_t at = pads[b].item<int64_t>();
+      cache.keys[l][b].narrow(1, at, L).copy_(k[0]);
+      cache.values[l][b].narrow(1, at, L).copy_(v[0]);
+    }
+  }
+  cache.length = L;
 }
 
 void decode_batch(Transformer& model, const Tokenizer& tok, const std::vector<std::vector<int32_t>>& encoded,
-                  const std::vector<size_t>& which, const GenerateOptions& opts, std::vector<Completion>& out) {
+                  const SharedPrefix& prefix, const std::vector<size_t>& which, const GenerateOptions& opts,
+                  std::vector<Completion>& out) {
   const int64_t N = opts.num_samples, Bp = int64_t(which.size()), B = Bp * N;
   auto device = model->rope_cos.device();
   std::vector<const std::vector<int32_t>*> rows;
@@ -122,31 +159,12 @@ void decode_batch(Transformer& model, const Tokenizer& tok, const std::vector<st
   if (pad.max().item<int64_t>() == 0) pad = torch::Tensor();  // no row padded: no mask to build
 
   KVCache cache = model->make_cache(Bp, P + opts.max_new_tokens, pad);
-  // (Bp, V): the prompt is encoded once, and projected to the vocabulary at its last position only
-  const int64_t shared = shared_prompt_prefix(model, rows);
-  torch::Tensor logits;
-  if (shared > 0) {
-    // Few-shot prompts share their exemplars: the shared tokens are encoded once, in one
-    // row, and copied into every row after its padding. A row's positions count from its
-    // first real token, so the copy is exactly what the row would compute. Then every
-    // row continues from the longest prompt's end of the prefix (shorter rows recompute a
-    // few prefix tokens there, which writes the same keys).
-    KVCache one = model->make_cache(1, shared);
-    std::vector<int64_t> prefix(rows[0]->begin(), rows[0]->begin() + shared);  // the same in every row
-    model->hidden(torch::tensor(prefix).view({1, shared}).to(device), &one);
-    const auto pads = pad.defined() ? pad.cpu() : torch::zeros({Bp}, torch::kLong);
-    for (size_t l = 0; l < cache.keys.size(); ++l)
-      for (int64_t b = 0; b < Bp; ++b) {
-        const int64_t at = pads[b].item<int64_t>();
-        cache.keys[l][b].narrow(1, at, shared).copy_(one.keys[l][0].narrow(1, 0, shared));
-        cache.values[l][b].narrow(1, at, shared).copy_(one.values[l][0].narrow(1, 0, shared));
-      }
-    cache.length = shared;  // the longest row has no padding: its suffix starts here
-    logits = model->logits(model->hidden(input.narrow(1, shared, P - shared), &cache).narrow(1, P - shared - 1, 1))
-                 .select(1, 0);
-  } else {
-    logits = model->logits(model->hidden(input, &cache).narrow(1, P - 1, 1)).select(1, 0);
-  }
+  // (Bp, V): the prompt is encoded once (its shared prefix once for the whole call), and
+  // projected to the vocabulary at its last position only
+  const int64_t shared = prefix.length;
+  if (shared > 0) copy_shared_prefix(prefix, pad, cache);
+  auto logits =
+      model->logits(model->hidden(input.narrow(1, shared, P - shared), &cache).narrow(1, P - shared - 1, 1)).select(1, 0);
   if (N > 1) {  // the N samples of a prompt share one copy of its keys and values
     if (model->has_prefix() || model->config.sliding_window > 0) {
       // Prefix-tuned models attend to their prefix on another path, and sliding windows
@@ -235,14 +253,15 @@ void decode_batch(Transformer& model, const Tokenizer& tok, const std::vector<st
 // One batch split into opts.workers contiguous parts decoded side by side; each part
 // writes only its own rows of `out`.
 void decode_in_parts(Transformer& model, const Tokenizer& tok, const std::vector<std::vector<int32_t>>& encoded,
-                     const std::vector<size_t>& which, const GenerateOptions& opts, std::vector<Completion>& out) {
+                     const SharedPrefix& prefix, const std::vector<size_t>& which, const GenerateOptions& opts,
+                     std::vector<Completion>& out) {
   const size_t parts = size_t(std::clamp<int64_t>(opts.workers, 1, int64_t(which.size())));
-  if (parts <= 1) return decode_batch(model, tok, encoded, which, opts, out);
+  if (parts <= 1) return decode_batch(model, tok, encoded, prefix, which, opts, out);
   run_parts(parts, [&](size_t i) {
     c10::InferenceMode inference;  // thread-local, like the caller's
     const size_t first = which.size() * i / parts, last = which.size() * (i + 1) / parts;
-    decode_batch(model, tok, encoded, std::vector<size_t>(which.begin() + long(first), which.begin() + long(last)), opts,
-                 out);
+    decode_batch(model, tok, encoded, prefix, std::vector<size_t>(which.begin() + long(first), which.begin() + long(last)),
+                 opts, out);
   });
 }
 
@@ -272,12 +291,16 @@ std::vector<Completion> generate(Transformer& model, const Tokenizer& tokenizer,
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return encoded[a].size() < encoded[b].size(); });
 
+  // Each prompt keeps at least its last token: its first logits come from its own batch.
+  std::vector<size_t> all_but_last;
+  for (const auto& e : encoded) all_but_last.push_back(e.empty() ? 0 : e.size() - 1);
+  const SharedPrefix prefix = encode_shared_prefix(model, encoded, all_but_last);
   std::vector<Completion> out(prompts.size() * size_t(opts.num_samples));
   const size_t per_batch = size_t(std::max(1, opts.batch_size / opts.num_samples));
   Progress progress("generate", int64_t(prompts.size()), opts.show_progress && prompts.size() > per_batch);
   for (size_t begin = 0; begin < order.size(); begin += per_batch) {
     size_t end = std::min(order.size(), begin + per_batch);
-    decode_in_parts(model, tokenizer, encoded, std::vector<size_t>(order.begin() + begin, order.begin() + end), opts, out);
+    decode_in_parts(model, tokenizer, encoded, prefix, std::vector<size_t>(order.begin() + begin, order.begin() + end), opts, out);
     progress.update(int64_t(end));
   }
   progress.finish();
@@ -286,14 +309,21 @@ std::vector<Completion> generate(Transformer& model, const Tokenizer& tokenizer,
 }
 
 std::vector<TokenScores> score_tokens(Transformer& model, const std::vector<std::vector<int32_t>>& rows, int top,
-                                      int batch_size, int workers, int32_t pad_id) {
+                                      int batch_size, int workers, int32_t pad_id, const std::vector<size_t>& first) {
   c10::InferenceMode inference;
   bool was_training = model->is_training();
   model->eval();
   auto device = model->rope_cos.device();
+  check(first.empty() || first.size() == rows.size(), "score: {} first positions for {} rows", first.size(), rows.size());
   for (size_t i = 0; i < rows.size(); ++i)
     check(int64_t(rows[i].size()) <= model->config.max_seq_len, "text {} to score has {} tokens, more than the model's context of {}",
           i, rows[i].size(), model->config.max_seq_len);
+  auto first_of = [&](size_t i) { return std::max<size_t>(1, first.empty() ? 1 : first[i]); };
+  // The logits predicting row i's token first_of(i) come from position first_of(i) - 1:
+  // the tokens before it can be a prefix shared by every row, encoded once.
+  std::vector<size_t> before_first;
+  for (size_t i = 0; i < rows.size(); ++i) before_first.push_back(first_of(i) - 1);
+  const SharedPrefix prefix = encode_shared_prefix(model, rows, before_first);
   std::vector<TokenScores> out(rows.size());
   // Scores rows [begin, end) as one left-padded batch.
   auto score_rows = [&](size_t begin, size_t end) {
@@ -302,25 +332,35 @@ std::vector<TokenScores> score_tokens(Transformer& model, const std::vector<std:
     for (size_t i = begin; i < end; ++i) batch.push_back(&rows[i]);
     torch::Tensor pad;
     auto input = left_padded(batch, pad_id, pad, device);  // (B, T)
-    const int64_t T = input.size(1);
+    const int64_t T = input.size(1), L = prefix.length;
+    if (pad.max().item<int64_t>() == 0) pad = torch::Tensor();
     KVCache cache = model->make_cache(int64_t(batch.size()), T, pad);
-    auto h = model->hidden(input, &cache);  // (B, T, C)
+    if (L > 0) copy_shared_prefix(prefix, pad, cache);
+    auto h = model->hidden(input.narrow(1, L, T - L), &cache);  // (B, T - L, C): positions L.. T - 1
     auto ids = input.to(torch::kCPU);
     auto id = ids.accessor<int64_t, 2>();
-    // Logits a chunk of positions at a time: the whole (B, T, V) would be gigabytes for a
-    // pretrained vocabulary. Token t (at position p) is predicted by the logits at p - 1.
+    // Logits a chunk of positions at a time (the whole (B, T, V) would be gigabytes for a
+    // pretrained vocabulary), from the first position any row needs. Token t (at position
+    // p) is predicted by the logits at p - 1.
     const int64_t V = model->config.vocab_size, B = int64_t(batch.size());
+    int64_t needed = T - 1;
+    for (size_t i = begin; i < end; ++i)
+      needed = std::min(needed, T - int64_t(rows[i].size()) + int64_t(first_of(i)) - 1);
     const int64_t chunk = std::max<int64_t>(1, (int64_t(1) << 26) / std::max<int64_t>(1, B * V));  // ~256 MB of floats
-    for (int64_t p0 = 0; p0 + 1 < T; p0 += chunk) {
+    for (int64_t p0 = std::max(needed, L); p0 + 1 < T; p0 += chunk) {
       const int64_t n = std::min(chunk, T - 1 - p0);
-      auto logp = torch::log_softmax(model->logits(h.narrow(1, p0, n)).to(torch::kFloat), -1).to(torch::kCPU);  // (B, n, V)
+      auto logp = torch::log_softmax(model->logits(h.narrow(1, p0 - L, n)).to(torch::kFloat), -1).to(torch::kCPU);  // (B, n, V)
       torch::Tensor top_values, top_ids;
       if (top > 0) std::tie(top_values, top_ids) = logp.topk(top, -1);
       auto lp = logp.accessor<float, 3>();
       for (size_t i = begin; i < end; ++i) {
         const int64_t b = int64_t(i - begin), padding = T - int64_t(rows[i].size());
         TokenScores& s = out[i];
-        for (int64_t q = std::max(p0, padding); q < p0 + n; ++q) {  // logits at q predict the token at q + 1
+        // entry q - padding is the token at q + 1; those before first_of(i) are NaN
+        const int64_t from = std::max(p0, padding + int64_t(first_of(i)) - 1);
+        s.logprob.resize(size_t(std::min<int64_t>(from - padding, int64_t(rows[i].size()) - 1)), std::nan(""));
+        if (top > 0) s.top.resize(s.logprob.size());
+        for (int64_t q = from; q < p0 + n; ++q) {  // logits at q predict the token at q + 1
           s.logprob.push_back(lp[b][q - p0][id[b][q + 1]]);
           if (top <= 0) continue;
           std::vector<std::pair<int32_t, double>> alts;
@@ -359,7 +399,9 @@ std::vector<double> score_continuations(Transformer& model, const Tokenizer& tok
     check(int64_t(full[i].size()) <= model->config.max_seq_len, "prompt {} with its continuation has {} tokens, more than "
           "the model's context of {}", i, full[i].size(), model->config.max_seq_len);
   }
-  const auto scores = score_tokens(model, full, 0, batch_size, workers, tokenizer.padding_id());
+  std::vector<size_t> first;  // only the continuations' tokens are scored
+  for (const auto& p : prompt_ids) first.push_back(p.size());
+  const auto scores = score_tokens(model, full, 0, batch_size, workers, tokenizer.padding_id(), first);
   std::vector<double> out(prompts.size(), 0.0);
   for (size_t i = 0; i < prompts.size(); ++i)
     for (size_t t = prompt_ids[i].size(); t < full[i].size(); ++t) out[i] += scores[i].logprob[t - 1];

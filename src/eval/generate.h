@@ -21,12 +21,15 @@ std::vector<Completion> generate(Transformer& model, const Tokenizer& tokenizer,
 // logprobs/echo both use it): for each row of token ids, log p(ids[t] | ids[< t]) for
 // t >= 1, and with top > 0 the `top` most likely tokens at each of those positions. Rows
 // are scored in left-padded batches of `batch_size`, `workers` threads side by side.
+// With `first` (one per row), only the tokens from first[i] on are scored (entries before
+// are NaN), and the leading tokens every row shares before them are encoded once.
 struct TokenScores {
   std::vector<double> logprob;                               // entry t-1: token t given tokens < t
   std::vector<std::vector<std::pair<int32_t, double>>> top;  // the best alternatives there
 };
 std::vector<TokenScores> score_tokens(Transformer& model, const std::vector<std::vector<int32_t>>& rows, int top,
-                                      int batch_size, int workers = 1, int32_t pad_id = ByteTokenizer::kPad);
+                                      int batch_size, int workers = 1, int32_t pad_id = ByteTokenizer::kPad,
+                                      const std::vector<size_t>& first = {});
 
 // Sum of log p(continuation | prompt) over the continuation's tokens.
 // `workers` threads score parts of each batch side by side (see GenerateOptions::workers).

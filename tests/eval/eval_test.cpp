@@ -290,26 +290,71 @@ TEST(Generate, BatchSizeDoesNotChangeGreedyOutputsOrScores) {
 }
 
 // Few-shot prompts that share a long prefix (here 300 bytes, beyond kSharedPrefixMin)
-// encode it once per batch and copy it into each row after its padding: the same greedy
-// continuations as one prompt at a time, for suffixes of different lengths.
+// encode it once per call and copy it into each row after its padding: the same greedy
+// continuations and the same scores as one prompt at a time (nothing shared), for
+// suffixes of different lengths, in one batch or several, with grouped-query attention.
 TEST(Generate, SharedFewShotPrefixIsEncodedOnceWithTheSameOutputs) {
-  Transformer m(testing::tiny_config(32, 2, 2, 64, 512, 0.3), 4);
-  m->eval();
-  Tokenizer tok;
-  Rng rng(9);
-  std::string shots;
-  for (int i = 0; i < 300; ++i) shots += char('a' + rng.uniform_int(0, 25));
-  std::vector<std::string> prompts;
-  for (int i = 0; i < 6; ++i) prompts.push_back(shots + std::string(size_t(1 + 7 * i), char('a' + i)) + "=");
-  GenerateOptions opts;
-  opts.max_new_tokens = 10;
-  opts.batch_size = 1;
-  auto alone = generate(m, tok, prompts, opts);
-  opts.batch_size = 6;
-  auto shared = generate(m, tok, prompts, opts);
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    EXPECT_EQ(alone[i].ids, shared[i].ids) << "prompt " << i;
-    EXPECT_EQ(alone[i].text, shared[i].text) << "prompt " << i;
+  for (int kv_heads : {4, 2}) {
+    auto cfg = testing::tiny_config(32, 2, 4, 64, 512, 0.3);
+    cfg.n_kv_heads = kv_heads;
+    Transformer m(cfg, 4);
+    m->eval();
+    Tokenizer tok;
+    Rng rng(9);
+    std::string shots;
+    for (int i = 0; i < 300; ++i) shots += char('a' + rng.uniform_int(0, 25));
+    std::vector<std::string> prompts, golds;
+    for (int i = 0; i < 6; ++i) {
+      prompts.push_back(shots + std::string(size_t(1 + 7 * i), char('a' + i)) + "=");
+      golds.push_back(std::string(size_t(1 + i % 3), char('k' + i)));
+    }
+    GenerateOptions opts;
+    opts.max_new_tokens = 10;
+    std::vector<Completion> alone;
+    std::vector<double> alone_scores;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      alone.push_back(generate(m, tok, {prompts[i]}, opts)[0]);
+      alone_scores.push_back(score_continuations(m, tok, {prompts[i]}, {golds[i]}, 1)[0]);
+    }
+    for (int batch : {6, 4}) {
+      opts.batch_size = batch;
+      auto shared = generate(m, tok, prompts, opts);
+      auto scores = score_continuations(m, tok, prompts, golds, batch);
+      for (size_t i = 0; i < prompts.size(); ++i) {
+        EXPECT_EQ(alone[i].ids, shared[i].ids) << "prompt " << i << " batch " << batch;
+        EXPECT_EQ(alone[i].text, shared[i].text) << "prompt " << i;
+        EXPECT_NEAR(alone_scores[i], scores[i], 1e-4) << "prompt " << i << " batch " << batch;
+      }
+    }
+  }
+}
+
+// score_tokens with first positions scores only those tokens (NaN before them), and the
+// scores it gives equal those of the whole rows.
+TEST(Generate, ScoringFromAPositionEqualsScoringTheWholeRow) {
+  Transformer m(testing::tiny_config(32, 2, 2, 64, 512, 0.3), 5);
+  std::vector<std::vector<int32_t>> rows;
+  Rng rng(3);
+  std::vector<int32_t> shared;
+  for (int i = 0; i < 280; ++i) shared.push_back(int32_t(rng.uniform_int(0, 255)));
+  for (int i = 0; i < 3; ++i) {
+    rows.push_back(shared);
+    for (int j = 0; j < 5 + 4 * i; ++j) rows.back().push_back(int32_t(rng.uniform_int(0, 255)));
+  }
+  const std::vector<size_t> first = {282, 289, 281};  // row 1: nothing to score (289 tokens)
+  auto whole = score_tokens(m, rows, 2, 8);
+  auto part = score_tokens(m, rows, 2, 8, 1, ByteTokenizer::kPad, first);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    ASSERT_EQ(part[i].logprob.size(), rows[i].size() - 1) << i;
+    ASSERT_EQ(part[i].top.size(), rows[i].size() - 1) << i;
+    for (size_t t = 1; t < rows[i].size(); ++t) {
+      if (t < first[i]) {
+        EXPECT_TRUE(std::isnan(part[i].logprob[t - 1])) << i << " " << t;
+        continue;
+      }
+      EXPECT_NEAR(part[i].logprob[t - 1], whole[i].logprob[t - 1], 1e-4) << i << " " << t;
+      EXPECT_EQ(part[i].top[t - 1][0].first, whole[i].top[t - 1][0].first);
+    }
   }
 }
 
