@@ -103,10 +103,6 @@ torch::Tensor left_padded(const std::vector<const std::vector<int32_t>*>& rows, 
 // the positions it needs outputs from); not with a prefix-tuning prefix or sliding-window
 // layers (their caches differ).
 constexpr int64_t kSharedPrefixMin = 256;
-struct SharedPrefix {
-  int64_t length = 0;  // 0: nothing shared
-  KVCache cache;       // one row of `length` positions
-};
 
 SharedPrefix encode_shared_prefix(Transformer& model, const std::vector<std::vector<int32_t>>& rows,
                                   const std::vector<size_t>& limit) {
@@ -116,11 +112,21 @@ SharedPrefix encode_shared_prefix(Transformer& model, const std::vector<std::vec
   for (size_t i = 0; i < rows.size(); ++i) n = std::min({n, rows[i].size(), limit[i]});
   for (const auto& r : rows) n = size_t(std::mismatch(r.begin(), r.begin() + int64_t(n), rows[0].begin()).first - r.begin());
   if (int64_t(n) < kSharedPrefixMin) return out;
-  out.length = int64_t(n);
-  out.cache = model->make_cache(1, out.length);
-  std::vector<int64_t> ids(rows[0].begin(), rows[0].begin() + out.length);
-  model->hidden(torch::tensor(ids).view({1, out.length}).to(model->rope_cos.device()), &out.cache);
+  out.tokens.assign(rows[0].begin(), rows[0].begin() + int64_t(n));
+  out.cache = model->make_cache(1, int64_t(n));
+  std::vector<int64_t> ids(out.tokens.begin(), out.tokens.end());
+  model->hidden(torch::tensor(ids).view({1, int64_t(n)}).to(model->rope_cos.device()), &out.cache);
   return out;
+}
+
+// Whether a kept prefix can serve every row: each starts with its tokens, within limit[i].
+bool serves_every_row(const SharedPrefix& kept, const std::vector<std::vector<int32_t>>& rows,
+                      const std::vector<size_t>& limit) {
+  if (kept.tokens.empty()) return false;
+  for (size_t i = 0; i < rows.size(); ++i)
+    if (limit[i] < kept.tokens.size() || !std::equal(kept.tokens.begin(), kept.tokens.end(), rows[i].begin()))
+      return false;
+  return true;
 }
 
 // Copies the shared prefix into a left-padded batch cache (`pad` undefined: no row is
@@ -128,7 +134,7 @@ SharedPrefix encode_shared_prefix(Transformer& model, const std::vector<std::vec
 // starts at the prefix's end. Shorter rows then recompute a few prefix tokens, which
 // writes the same keys.
 void copy_shared_prefix(const SharedPrefix& prefix, const torch::Tensor& pad, KVCache& cache) {
-  const int64_t L = prefix.length;
+  const int64_t L = prefix.length();
   for (size_t l = 0; l < cache.keys.size(); ++l) {
     const auto k = prefix.cache.keys[l].narrow(2, 0, L), v = prefix.cache.values[l].narrow(2, 0, L);  // (1, K, L, D)
     if (!pad.defined()) {  // one broadcast copy into every row
@@ -161,7 +167,7 @@ void decode_batch(Transformer& model, const Tokenizer& tok, const std::vector<st
   KVCache cache = model->make_cache(Bp, P + opts.max_new_tokens, pad);
   // (Bp, V): the prompt is encoded once (its shared prefix once for the whole call), and
   // projected to the vocabulary at its last position only
-  const int64_t shared = prefix.length;
+  const int64_t shared = prefix.length();
   if (shared > 0) copy_shared_prefix(prefix, pad, cache);
   auto logits =
       model->logits(model->hidden(input.narrow(1, shared, P - shared), &cache).narrow(1, P - shared - 1, 1)).select(1, 0);
@@ -268,7 +274,7 @@ void decode_in_parts(Transformer& model, const Tokenizer& tok, const std::vector
 }  // namespace
 
 std::vector<Completion> generate(Transformer& model, const Tokenizer& tokenizer, const std::vector<std::string>& prompts,
-                                 const GenerateOptions& opts) {
+                                 const GenerateOptions& opts, SharedPrefix* kept) {
   check(opts.max_new_tokens > 0, "max new tokens must be positive, got {}", opts.max_new_tokens);
   check(opts.batch_size > 0, "batch size must be positive, got {}", opts.batch_size);
   check(opts.num_samples > 0, "samples per prompt must be positive, got {}", opts.num_samples);
@@ -294,7 +300,12 @@ std::vector<Completion> generate(Transformer& model, const Tokenizer& tokenizer,
   // Each prompt keeps at least its last token: its first logits come from its own batch.
   std::vector<size_t> all_but_last;
   for (const auto& e : encoded) all_but_last.push_back(e.empty() ? 0 : e.size() - 1);
-  const SharedPrefix prefix = encode_shared_prefix(model, encoded, all_but_last);
+  SharedPrefix encoded_here;
+  if (!kept || !serves_every_row(*kept, encoded, all_but_last)) {
+    encoded_here = encode_shared_prefix(model, encoded, all_but_last);
+    if (kept && encoded_here.length() > 0) *kept = encoded_here;  // tensors are shared, not copied
+  }
+  const SharedPrefix& prefix = kept && serves_every_row(*kept, encoded, all_but_last) ? *kept : encoded_here;
   std::vector<Completion> out(prompts.size() * size_t(opts.num_samples));
   const size_t per_batch = size_t(std::max(1, opts.batch_size / opts.num_samples));
   Progress progress("generate", int64_t(prompts.size()), opts.show_progress && prompts.size() > per_batch);
@@ -332,7 +343,7 @@ std::vector<TokenScores> score_tokens(Transformer& model, const std::vector<std:
     for (size_t i = begin; i < end; ++i) batch.push_back(&rows[i]);
     torch::Tensor pad;
     auto input = left_padded(batch, pad_id, pad, device);  // (B, T)
-    const int64_t T = input.size(1), L = prefix.length;
+    const int64_t T = input.size(1), L = prefix.length();
     if (pad.max().item<int64_t>() == 0) pad = torch::Tensor();
     KVCache cache = model->make_cache(int64_t(batch.size()), T, pad);
     if (L > 0) copy_shared_prefix(prefix, pad, cache);

@@ -14,8 +14,19 @@ namespace elab {
 
 // Prompts are encoded as the tokenizer's encode_prompt (BOS + bytes for models trained here). A prompt that cannot fit the context with
 // max_new_tokens is an Error naming the limit; nothing is truncated silently.
+//
+// Prompts that share 256 tokens or more (few-shot exemplars) have them encoded once for
+// the call. A caller that generates again and again for prompts with the same exemplars
+// (the server, one call per batch of requests) passes `kept`: a later call whose every
+// prompt starts with the kept tokens reuses their keys and values, and a call that
+// encodes a new shared prefix keeps it there. Outputs are the same either way.
+struct SharedPrefix {
+  std::vector<int32_t> tokens;  // empty: nothing shared
+  KVCache cache;                // one row of tokens.size() positions
+  int64_t length() const { return int64_t(tokens.size()); }
+};
 std::vector<Completion> generate(Transformer& model, const Tokenizer& tokenizer, const std::vector<std::string>& prompts,
-                                 const GenerateOptions& opts);
+                                 const GenerateOptions& opts, SharedPrefix* kept = nullptr);
 
 // The one teacher-forced scorer (the evaluator's gold log-probabilities and the server's
 // logprobs/echo both use it): for each row of token ids, log p(ids[t] | ids[< t]) for

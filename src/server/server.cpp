@@ -42,6 +42,7 @@ std::string batch_key(const GenerateOptions& o) {
 
 struct Server::Impl {
   Checkpoint ck;
+  SharedPrefix kept_prefix;  // the last shared few-shot prefix, reused by later batches (model thread only)
   ServeOptions opts;
   std::string name;
   httplib::Server http;
@@ -99,7 +100,7 @@ struct Server::Impl {
       o.show_progress = false;
       o.workers = opts.workers;
       try {
-        auto out = generate(ck.model, ck.tokenizer, prompts, o);
+        auto out = generate(ck.model, ck.tokenizer, prompts, o, &kept_prefix);
         size_t at = 0;
         for (const auto& j : group) {
           const size_t count = j->prompts.size() * size_t(o.num_samples);

@@ -264,6 +264,25 @@ TEST(Stats, ContinuousMetrics) {
   EXPECT_DOUBLE_EQ(normalized_edit_distance("124", "1234"), 0.25);
 }
 
+// Generating and scoring in batches of each size reproduces the reference outputs (the
+// same tokens) and scores.
+void expect_batches_reproduce(Transformer& m, const Tokenizer& tok, const std::vector<std::string>& prompts,
+                              const std::vector<std::string>& conts, GenerateOptions opts,
+                              const std::vector<Completion>& reference, const std::vector<double>& reference_scores,
+                              std::initializer_list<int> batches) {
+  for (int b : batches) {
+    opts.batch_size = b;
+    auto out = generate(m, tok, prompts, opts);
+    auto scores = score_continuations(m, tok, prompts, conts, b);
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      EXPECT_EQ(reference[i].ids, out[i].ids) << "prompt " << i << " batch " << b;
+      EXPECT_EQ(reference[i].text, out[i].text) << "prompt " << i << " batch " << b;
+      EXPECT_EQ(reference[i].tokens, out[i].tokens) << "prompt " << i << " batch " << b;
+      EXPECT_NEAR(reference_scores[i], scores[i], 1e-4) << "prompt " << i << " batch " << b;
+    }
+  }
+}
+
 TEST(Generate, BatchSizeDoesNotChangeGreedyOutputsOrScores) {
   Transformer m(tiny_config(), 2);
   Tokenizer tok;  // the byte tokenizer
@@ -275,16 +294,7 @@ TEST(Generate, BatchSizeDoesNotChangeGreedyOutputsOrScores) {
   auto one = generate(m, tok, prompts, opts);
   std::vector<std::string> conts(prompts.size(), "xyz");
   auto score1 = score_continuations(m, tok, prompts, conts, 1);
-  for (int b : {7, 64}) {
-    opts.batch_size = b;
-    auto many = generate(m, tok, prompts, opts);
-    auto scores = score_continuations(m, tok, prompts, conts, b);
-    for (size_t i = 0; i < prompts.size(); ++i) {
-      EXPECT_EQ(one[i].text, many[i].text) << "prompt " << i << " batch " << b;
-      EXPECT_EQ(one[i].tokens, many[i].tokens);
-      EXPECT_NEAR(score1[i], scores[i], 1e-4) << "prompt " << i << " batch " << b;
-    }
-  }
+  expect_batches_reproduce(m, tok, prompts, conts, opts, one, score1, {7, 64});
   opts.max_new_tokens = 90;
   EXPECT_THROW(generate(m, tok, prompts, opts), Error);  // cannot fit the context
 }
@@ -316,17 +326,39 @@ TEST(Generate, SharedFewShotPrefixIsEncodedOnceWithTheSameOutputs) {
       alone.push_back(generate(m, tok, {prompts[i]}, opts)[0]);
       alone_scores.push_back(score_continuations(m, tok, {prompts[i]}, {golds[i]}, 1)[0]);
     }
-    for (int batch : {6, 4}) {
-      opts.batch_size = batch;
-      auto shared = generate(m, tok, prompts, opts);
-      auto scores = score_continuations(m, tok, prompts, golds, batch);
-      for (size_t i = 0; i < prompts.size(); ++i) {
-        EXPECT_EQ(alone[i].ids, shared[i].ids) << "prompt " << i << " batch " << batch;
-        EXPECT_EQ(alone[i].text, shared[i].text) << "prompt " << i;
-        EXPECT_NEAR(alone_scores[i], scores[i], 1e-4) << "prompt " << i << " batch " << batch;
-      }
-    }
+    expect_batches_reproduce(m, tok, prompts, golds, opts, alone, alone_scores, {6, 4});
   }
+}
+
+// A kept shared prefix (the server's, across batches of requests) is reused by a later
+// call whose prompts all start with it, also a call of one prompt, and replaced by a call
+// with other exemplars; the outputs are those of calls that keep nothing.
+TEST(Generate, AKeptSharedPrefixIsReusedAcrossCallsWithTheSameOutputs) {
+  Transformer m(testing::tiny_config(32, 2, 2, 64, 512, 0.3), 6);
+  m->eval();
+  Tokenizer tok;
+  Rng rng(4);
+  auto letters = [&](int n) {
+    std::string t;
+    for (int i = 0; i < n; ++i) t += char('a' + rng.uniform_int(0, 25));
+    return t;
+  };
+  const std::string shots = letters(300), other_shots = letters(290);
+  const std::vector<std::vector<std::string>> calls = {
+      {shots + "xy=", shots + "pqrs="}, {shots + "k="}, {shots + "mn=", shots + "uvw="}, {other_shots + "a=", other_shots + "bc="}};
+  GenerateOptions opts;
+  opts.max_new_tokens = 8;
+  SharedPrefix kept;
+  for (size_t c = 0; c < calls.size(); ++c) {
+    const void* before = kept.tokens.empty() ? nullptr : kept.cache.keys[0].data_ptr();
+    auto with = generate(m, tok, calls[c], opts, &kept);
+    auto without = generate(m, tok, calls[c], opts);
+    for (size_t i = 0; i < with.size(); ++i) EXPECT_EQ(with[i].ids, without[i].ids) << "call " << c << " prompt " << i;
+    const auto first = tok.encode_prompt(calls[c][0]);
+    EXPECT_TRUE(std::equal(kept.tokens.begin(), kept.tokens.end(), first.begin())) << c;
+    if (c == 1 || c == 2) EXPECT_EQ(kept.cache.keys[0].data_ptr(), before) << "call " << c << " encoded it again";
+  }
+  EXPECT_GE(kept.tokens.size(), 290u);  // the other exemplars replaced the first
 }
 
 // score_tokens with first positions scores only those tokens (NaN before them), and the
