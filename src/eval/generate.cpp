@@ -301,17 +301,19 @@ std::vector<Completion> generate(Transformer& model, const Tokenizer& tokenizer,
   std::vector<size_t> all_but_last;
   for (const auto& e : encoded) all_but_last.push_back(e.empty() ? 0 : e.size() - 1);
   SharedPrefix encoded_here;
-  if (!kept || !serves_every_row(*kept, encoded, all_but_last)) {
+  const SharedPrefix* prefix = &encoded_here;
+  if (kept && serves_every_row(*kept, encoded, all_but_last)) {
+    prefix = kept;
+  } else {
     encoded_here = encode_shared_prefix(model, encoded, all_but_last);
     if (kept && encoded_here.length() > 0) *kept = encoded_here;  // tensors are shared, not copied
   }
-  const SharedPrefix& prefix = kept && serves_every_row(*kept, encoded, all_but_last) ? *kept : encoded_here;
   std::vector<Completion> out(prompts.size() * size_t(opts.num_samples));
   const size_t per_batch = size_t(std::max(1, opts.batch_size / opts.num_samples));
   Progress progress("generate", int64_t(prompts.size()), opts.show_progress && prompts.size() > per_batch);
   for (size_t begin = 0; begin < order.size(); begin += per_batch) {
     size_t end = std::min(order.size(), begin + per_batch);
-    decode_in_parts(model, tokenizer, encoded, prefix, std::vector<size_t>(order.begin() + begin, order.begin() + end), opts, out);
+    decode_in_parts(model, tokenizer, encoded, *prefix, std::vector<size_t>(order.begin() + begin, order.begin() + end), opts, out);
     progress.update(int64_t(end));
   }
   progress.finish();
