@@ -137,7 +137,8 @@ static bool decode_attention_applies(const torch::Tensor& q, const torch::Tensor
                                      const torch::Tensor& allowed) {
   auto f32_cpu = [](const torch::Tensor& t) { return t.is_cpu() && t.scalar_type() == torch::kFloat && t.stride(-1) == 1; };
   return q.size(2) == 1 && !q.requires_grad() && f32_cpu(q) && f32_cpu(k) && f32_cpu(v) &&
-         (!allowed.defined() || (allowed.dim() == 4 && allowed.size(1) == 1 && allowed.size(2) == 1));
+         (!allowed.defined() ||
+          (allowed.dim() == 4 && allowed.size(1) == 1 && allowed.size(2) == 1 && allowed.size(3) == k.size(2)));
 }
 
 static torch::Tensor decode_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
