@@ -79,7 +79,8 @@ std::vector<std::vector<int32_t>> encode_all(const Tokenizer& tok, const std::ve
   return out;
 }
 
-// Left-pads rows into (B, P) and returns the per-row padding.
+// Left-pads rows into (B, P) and returns the per-row padding, or an undefined tensor when
+// no row is padded (no mask to build).
 torch::Tensor left_padded(const std::vector<const std::vector<int32_t>*>& rows, int32_t pad_id, torch::Tensor& pad_out,
                           torch::Device device) {
   const int64_t B = int64_t(rows.size());
@@ -91,7 +92,8 @@ torch::Tensor left_padded(const std::vector<const std::vector<int32_t>*>& rows, 
     pad[size_t(b)] = P - int64_t(r.size());
     std::copy(r.begin(), r.end(), ids.begin() + b * P + pad[size_t(b)]);
   }
-  pad_out = torch::from_blob(pad.data(), {B}, torch::kLong).clone().to(device);
+  const bool padded = std::any_of(pad.begin(), pad.end(), [](int64_t p) { return p > 0; });
+  pad_out = padded ? torch::from_blob(pad.data(), {B}, torch::kLong).clone().to(device) : torch::Tensor();
   return torch::from_blob(ids.data(), {B, P}, torch::kLong).clone().to(device);
 }
 
@@ -135,6 +137,11 @@ bool serves_every_row(const SharedPrefix& kept, const std::vector<std::vector<in
 // writes the same keys.
 void copy_shared_prefix(const SharedPrefix& prefix, const torch::Tensor& pad, KVCache& cache) {
   const int64_t L = prefix.length();
+  std::vector<int64_t> pads;  // each row's padding, on the host once
+  if (pad.defined()) {
+    const auto host = pad.cpu();
+    pads.assign(host.data_ptr<int64_t>(), host.data_ptr<int64_t>() + host.numel());
+  }
   for (size_t l = 0; l < cache.keys.size(); ++l) {
     const auto k = prefix.cache.keys[l].narrow(2, 0, L), v = prefix.cache.values[l].narrow(2, 0, L);  // (1, K, L, D)
     if (!pad.defined()) {  // one broadcast copy into every row
@@ -142,11 +149,9 @@ void copy_shared_prefix(const SharedPrefix& prefix, const torch::Tensor& pad, KV
       cache.values[l].narrow(2, 0, L).copy_(v);
       continue;
     }
-    const auto pads = pad.cpu();
     for (int64_t b = 0; b < cache.batch(); ++b) {
-      const int64_t at = pads[b].item<int64_t>();
-      cache.keys[l][b].narrow(1, at, L).copy_(k[0]);
-      cache.values[l][b].narrow(1, at, L).copy_(v[0]);
+      cache.keys[l][b].narrow(1, pads[size_t(b)], L).copy_(k[0]);
+      cache.values[l][b].narrow(1, pads[size_t(b)], L).copy_(v[0]);
     }
   }
   cache.length = L;
@@ -162,7 +167,6 @@ void decode_batch(Transformer& model, const Tokenizer& tok, const std::vector<st
   torch::Tensor pad;
   auto input = left_padded(rows, tok.padding_id(), pad, device);  // (Bp, P)
   const int64_t P = input.size(1);
-  if (pad.max().item<int64_t>() == 0) pad = torch::Tensor();  // no row padded: no mask to build
 
   KVCache cache = model->make_cache(Bp, P + opts.max_new_tokens, pad);
   // (Bp, V): the prompt is encoded once (its shared prefix once for the whole call), and
@@ -346,7 +350,6 @@ std::vector<TokenScores> score_tokens(Transformer& model, const std::vector<std:
     torch::Tensor pad;
     auto input = left_padded(batch, pad_id, pad, device);  // (B, T)
     const int64_t T = input.size(1), L = prefix.length();
-    if (pad.max().item<int64_t>() == 0) pad = torch::Tensor();
     KVCache cache = model->make_cache(int64_t(batch.size()), T, pad);
     if (L > 0) copy_shared_prefix(prefix, pad, cache);
     auto h = model->hidden(input.narrow(1, L, T - L), &cache);  // (B, T - L, C): positions L.. T - 1
