@@ -41,4 +41,9 @@ bool NativeBackend::score(const std::vector<std::string>& prompts, const std::ve
   return true;
 }
 
+std::optional<ChatTemplate> NativeBackend::chat_template() const {
+  const Bpe* bpe = ck_.tokenizer.bpe();
+  return bpe ? recognise_chat_template(bpe->spec().chat_template, ck_.dir.string()) : std::nullopt;
+}
+
 }  // namespace elab

@@ -14,6 +14,7 @@ class NativeBackend : public Backend {
              std::vector<double>& logprobs) override;
   int score_batch = 32;
   int workers = 1;  // threads sharing each decode and scoring batch (GenerateOptions::workers)
+  std::optional<ChatTemplate> chat_template() const override;
   Checkpoint& checkpoint() { return ck_; }
 
  private:

@@ -2,8 +2,11 @@
 // What answers prompts: the native engine, an OpenAI-compatible server, recorded
 // predictions. The evaluator sees only this interface. Torch-free.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "text/chat.h"
 
 namespace elab {
 
@@ -55,6 +58,9 @@ struct Backend {
   // Anything the evaluation report should say about this backend's run (skipped
   // metrics, unmatched replay lines, retries), one sentence each.
   virtual std::vector<std::string> notes() const { return {}; }
+  // The model's chat template (chat:METHOD prompts), or nullopt when it has none (a base
+  // model, an endpoint, recorded predictions).
+  virtual std::optional<ChatTemplate> chat_template() const { return std::nullopt; }
   // How many test items of `task` this backend can answer (a replay file's lines), or 0
   // when it answers any: the default -n of a generated task's evaluation through it.
   virtual int64_t items_covered(const std::string& task) const { return 0; }

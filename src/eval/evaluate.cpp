@@ -102,6 +102,28 @@ std::string method_prompt(const Method& m, const std::vector<Example>& shots, co
   return out + render_prompt(item, m.format);
 }
 
+// A target as an assistant turn's content: without the space after "A:" and the newline
+// that separates plain exemplars (the template closes the turn).
+static std::string turn_text(const std::string& target) {
+  const size_t a = target.find_first_not_of(' '), b = target.find_last_not_of('\n');
+  return a == std::string::npos || b == std::string::npos || b < a ? "" : target.substr(a, b - a + 1);
+}
+
+std::string chat_prompt(const ChatTemplate& t, const Method& m, const std::vector<Example>& shots, const Example& item,
+                        const std::string& verbatim, const std::string& answer_cue) {
+  std::vector<ChatMessage> turns;
+  if (!verbatim.empty()) {
+    turns.push_back({"user", verbatim + render_prompt(item, m.format) + answer_cue});
+  } else {
+    for (const auto& x : shots) {
+      turns.push_back({"user", m.answers_only ? std::string("A:") : render_prompt(x, m.format)});
+      turns.push_back({"assistant", turn_text(render_target(x, m.format))});
+    }
+    turns.push_back({"user", render_prompt(item, m.format)});
+  }
+  return apply_chat_template(t, turns, true);
+}
+
 int default_max_new_tokens(const Method& m) { return m.chain() ? 256 : 32; }
 
 // The answer of one item under one extraction rule: the extracted answer of each output,
@@ -132,7 +154,8 @@ struct Prompts {
   std::vector<std::string> prompts, direct_prompts, golds;
 };
 
-Prompts build_prompts(const Task& task, const Method& method, const std::vector<Example>& items, const EvalSpec& spec) {
+Prompts build_prompts(const Task& task, const Method& method, const std::vector<Example>& items, const EvalSpec& spec,
+                      const std::optional<ChatTemplate>& chat) {
   Prompts p;
   std::vector<Example> shared_shots;
   if (!spec.per_item_exemplars) shared_shots = method_exemplars(task, method, spec.seed, 0, false);
@@ -143,6 +166,12 @@ Prompts build_prompts(const Task& task, const Method& method, const std::vector<
                                    : "";
   for (size_t i = 0; i < items.size(); ++i) {
     auto shots = spec.per_item_exemplars ? method_exemplars(task, method, spec.seed, int64_t(i), true) : shared_shots;
+    if (chat) {
+      p.prompts.push_back(chat_prompt(*chat, method, shots, items[i], verbatim, verbatim.empty() ? "" : task.verbatim_answer_cue()));
+      p.direct_prompts.push_back(chat_prompt(*chat, direct, shots, items[i]));
+      p.golds.push_back(turn_text(render_target(items[i], Format::direct)));
+      continue;
+    }
     p.prompts.push_back(verbatim.empty() ? method_prompt(method, shots, items[i])
                                          : verbatim + render_prompt(items[i], method.format) + task.verbatim_answer_cue());
     p.direct_prompts.push_back(method_prompt(direct, shots, items[i]));
@@ -250,7 +279,11 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
                                  : test_items(task, split, resolve_item_count(task, split, spec.n, backend.items_covered(task_spec)),
                                               spec.seed);
   check(!items.empty(), "task {}: no items to evaluate in split {}", task.name(), split);
-  const Prompts p = build_prompts(task, method, items, spec);
+  const auto chat = method.chat ? backend.chat_template() : std::nullopt;
+  check(!method.chat || chat.has_value(),
+        "method {} asks for the model's chat template, and {} has none (a base model, an endpoint or recorded "
+        "predictions); use {} without chat:", method.spec, backend.name(), method.spec.substr(5));
+  const Prompts p = build_prompts(task, method, items, spec, chat);
 
   // Stage 2: the continuations, and the gold answers' teacher-forced log-probabilities.
   const GenerateOptions gen = generation_options(method, spec, task_spec, items);
@@ -302,6 +335,7 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
   for (double c : r.correct) sum.item_correct.push_back(int(c));
   sum.extraction_disagreements = r.disagreements;  // the audit: item indices
   sum.notes = backend.notes();
+  if (chat) sum.notes.push_back(fmt::format("prompts rendered in the model's {} chat template", chat->kind));
   if (!have_logprobs && spec.gold_logprob) sum.notes.push_back("gold log-probability skipped: the backend cannot score continuations");
   return result;
 }

@@ -63,6 +63,11 @@ std::vector<Example> exemplars(const Task& task, int64_t k, uint64_t seed);
 std::vector<Example> method_exemplars(const Task& task, const Method& m, uint64_t seed, int64_t item, bool per_item);
 // The prompt of a method for one test item.
 std::string method_prompt(const Method& m, const std::vector<Example>& shots, const Example& item);
+// The same in a chat template: each exemplar a user turn (its prompt) and an assistant
+// turn (its target, without the leading space), the item a user turn, then the opening of
+// the assistant's turn. A task's verbatim few-shot prompt (BBH, GSM8K) is one user turn.
+std::string chat_prompt(const ChatTemplate& t, const Method& m, const std::vector<Example>& shots, const Example& item,
+                        const std::string& verbatim = "", const std::string& answer_cue = "");
 
 // Tokens a method's answers may take when EvalSpec::max_new_tokens is 0: 256 for chains, 32 else.
 int default_max_new_tokens(const Method& m);

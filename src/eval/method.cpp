@@ -88,6 +88,14 @@ double MethodArgs::real(size_t i, const std::string& what) const {
 }
 
 Method parse_method(const std::string& spec) {
+  if (spec.rfind("chat:", 0) == 0) {
+    check(spec.size() > 5 && spec.rfind("chat:chat", 0) != 0, "method '{}': chat: takes one method after it (chat:icl:8)", spec);
+    Method m = parse_method(spec.substr(5));
+    m.spec = spec;
+    m.chat = true;
+    if (!m.unprobed.empty()) m.unprobed = "chat:" + m.unprobed;
+    return m;
+  }
   auto parts = split_colon(spec);
   const MethodEntry* entry = nullptr;
   std::vector<std::string> kinds;

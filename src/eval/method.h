@@ -39,6 +39,9 @@ struct Method {
   // A probe's change to the drawn exemplars (their labels); null = shown as drawn.
   std::function<void(const Task&, std::vector<Example>&)> corrupt_exemplars;
   bool answers_only = false;  // exemplars without their questions ("A: ..." alone)
+  // chat:METHOD: the same prompt in the model's chat template (eval/evaluate.h
+  // chat_prompt): each exemplar a user turn and an assistant turn, the item a user turn.
+  bool chat = false;
 
   bool chain() const { return format_def(format).chain; }  // the answer ends a rationale
   // Plain in-context learning: exemplars in direct format, no probe (the report's icl:K).
@@ -70,7 +73,7 @@ const std::vector<MethodEntry>& method_registry();
 // Adds a method at run time (tests, plug-ins); an Error when the kind exists.
 void register_method(MethodEntry entry);
 // Parses a method string; malformed strings and unknown kinds are Errors that show the
-// grammar and the valid names.
+// grammar and the valid names. A "chat:" prefix applies to any method (chat:icl:8).
 Method parse_method(const std::string& spec);
 
 // The built-in methods, one file each (eval/methods/).

@@ -169,6 +169,45 @@ TEST(Vote, ComplexityRanksChainsByTheirSteps) {
   EXPECT_EQ(most_complex(chains, 1), (std::vector<size_t>{1}));
 }
 
+// chat:METHOD: the method's exemplars as user and assistant turns of the model's template,
+// the gold scored after the assistant's opening; a backend without a template is refused.
+TEST(Method, ChatPrefixRendersTheExemplarsAsTurnsOfTheModelsTemplate) {
+  const Method m = parse_method("chat:icl:2");
+  EXPECT_TRUE(m.chat);
+  EXPECT_EQ(m.kind, "icl");
+  EXPECT_EQ(m.shots, 2);
+  EXPECT_EQ(m.spec, "chat:icl:2");
+  EXPECT_EQ(parse_method("chat:icl:4:flipped").unprobed, "chat:icl:4");
+  for (const char* bad : {"chat:", "chat:chat:icl:2", "chat:icl"}) EXPECT_THROW(parse_method(bad), Error) << bad;
+
+  auto task = make_task("add");
+  const Example a{"1 + 2", "", "3"}, b{"4 + 4", "", "8"}, q{"2 + 2", "", "4"};
+  const ChatTemplate chatml{"chatml", ""};
+  EXPECT_EQ(chat_prompt(chatml, m, {a, b}, q),
+            "<|im_start|>user\nQ: 1 + 2\nA:<|im_end|>\n<|im_start|>assistant\n3<|im_end|>\n"
+            "<|im_start|>user\nQ: 4 + 4\nA:<|im_end|>\n<|im_start|>assistant\n8<|im_end|>\n"
+            "<|im_start|>user\nQ: 2 + 2\nA:<|im_end|>\n<|im_start|>assistant\n");
+
+  struct Templated : ArithmeticOracle {
+    std::optional<ChatTemplate> chat_template() const override { return ChatTemplate{"gemma", ""}; }
+  } templated;
+  EvalSpec spec;
+  spec.method = "chat:icl:2";
+  spec.n = 4;
+  spec.gold_logprob = false;
+  const auto r = evaluate(templated, *task, "add", spec);
+  EXPECT_DOUBLE_EQ(r.summary.accuracy, 1.0);  // the oracle reads the last question as before
+  ASSERT_EQ(templated.seen.size(), 4u);
+  EXPECT_EQ(templated.seen[0].rfind("<start_of_turn>user\nQ: ", 0), 0u) << templated.seen[0];
+  EXPECT_NE(templated.seen[0].find("<end_of_turn>\n<start_of_turn>model\n"), std::string::npos);
+  EXPECT_NE(std::find(r.summary.notes.begin(), r.summary.notes.end(), "prompts rendered in the model's gemma chat template"),
+            r.summary.notes.end());
+
+  ArithmeticOracle plain;
+  const std::string message = testing::error_of([&] { evaluate(plain, *task, "add", spec); });
+  EXPECT_NE(message.find("chat:icl:2 asks for the model's chat template, and oracle has none"), std::string::npos) << message;
+}
+
 TEST(Method, GrammarAndErrors) {
   EXPECT_EQ(parse_method("icl:4").shots, 4);
   EXPECT_EQ(parse_method("cot:2").format, Format::cot);
