@@ -139,6 +139,13 @@ Transformer load_weights(const fs::path& dir, ModelConfig& config, const torch::
   return model;
 }
 
+int64_t model_parameter_count(const fs::path& path) {
+  if (is_gguf_path(path)) return gguf_model_config(GgufFile::open(path.string())).param_count();
+  const fs::path config = path / "config.json";
+  if (!fs::exists(config)) return 0;
+  return ModelConfig::from_hf_json(read_file(config), config.string()).param_count();
+}
+
 Checkpoint load_checkpoint(const fs::path& dir, const torch::Device& device) {
   if (is_gguf_path(dir)) return load_gguf_checkpoint(dir, device);
   check(fs::is_directory(dir), "{}: checkpoint directory does not exist", dir.string());

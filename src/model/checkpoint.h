@@ -50,6 +50,9 @@ Checkpoint load_checkpoint(const fs::path& dir, const torch::Device& device = to
 // model.safetensors.index.json lists (a shard it lists that is missing is an Error).
 std::vector<fs::path> weight_files(const fs::path& dir);
 bool has_weights(const fs::path& dir);  // either form is present
+// The parameter count of a model directory's config.json or a GGUF file's metadata,
+// without reading weights; 0 for a directory without config.json (an adapter).
+int64_t model_parameter_count(const fs::path& path);
 
 // The config and weights of a Hugging Face (or elab) directory, without its tokenizer.
 Transformer load_weights(const fs::path& dir, ModelConfig& config, const torch::Device& device = torch::kCPU);

@@ -29,6 +29,8 @@ std::vector<ResultRow> result_rows(const std::vector<JobRecord>& jobs) {
     } else if (const auto* src = base->second->source()) {
       r.preset = src->name;
       r.recipe = "source";
+      r.train_seed = src->seed;  // the seed of its items, exemplars and fine-tuning examples
+      if (const auto* out = base->second->sourced()) r.parameters = out->parameters;
     }
     if (const auto* f = parent->second->finetune()) {
       r.ft_method = f->method;

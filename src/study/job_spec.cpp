@@ -101,11 +101,17 @@ std::string job_kind(const JobSpec& spec) {
 
 nlohmann::json to_json(const JobSpec& spec) {
   if (const auto* p = std::get_if<PretrainJobSpec>(&spec)) return pretrain_json(*p);
-  if (const auto* s = std::get_if<SourceJobSpec>(&spec)) return {{"name", s->name}, {"model", s->model}, {"args", s->args}};
+  if (const auto* s = std::get_if<SourceJobSpec>(&spec)) {
+    nlohmann::json j = {{"name", s->name}, {"model", s->model}, {"args", s->args}};
+    if (s->seed) j["seed"] = s->seed;
+    return j;
+  }
   if (const auto* f = std::get_if<FinetuneJobSpec>(&spec)) {
     nlohmann::json j = {{"task", f->task}, {"method", f->method}, {"n_train", f->n_train}, {"seed", f->seed},
                         {"task_version", f->task_version}, {"workers", f->workers}, {"protocol", f->protocol}};
     if (f->precision != Precision::fp32) j["precision"] = precision_name(f->precision);
+    for (auto [key, v] : {std::pair{"steps", f->steps}, {"batch", f->batch}, {"folds", f->folds}})
+      if (v) j[key] = v;
     return j;
   }
   const auto& e = std::get<EvalJobSpec>(spec);
@@ -120,7 +126,7 @@ JobSpec job_spec_from_json(const std::string& kind, const nlohmann::json& j, con
   if (kind == "pretrain") return pretrain_of(j, where);
   if (kind == "source")
     return SourceJobSpec{json_required<std::string>(j, "name", where), json_required<std::string>(j, "model", where),
-                         json_field<std::string>(j, "args", where, "")};
+                         json_field<std::string>(j, "args", where, ""), json_field<uint64_t>(j, "seed", where, 0)};
   if (kind == "finetune") {
     FinetuneJobSpec f;
     f.task = json_required<std::string>(j, "task", where);
@@ -131,6 +137,9 @@ JobSpec job_spec_from_json(const std::string& kind, const nlohmann::json& j, con
     f.task_version = json_field<int>(j, "task_version", where, 1);
     f.workers = json_field<int64_t>(j, "workers", where, 1);
     f.protocol = json_field<int>(j, "protocol", where, 1);  // records from before protocol 2 ran protocol 1
+    f.steps = json_field<int64_t>(j, "steps", where, 0);
+    f.batch = json_field<int64_t>(j, "batch", where, 0);
+    f.folds = json_field<int64_t>(j, "folds", where, 0);
     return f;
   }
   check(kind == "eval", "{}: unknown job kind '{}' (pretrain, source, finetune, eval)", where, kind);
@@ -154,7 +163,7 @@ nlohmann::json to_json(const JobResult& result) {
     if (!p->curves.is_null()) j["curves"] = p->curves;
     return j;
   }
-  if (std::holds_alternative<SourceOutcome>(result)) return nlohmann::json::object();
+  if (const auto* s = std::get_if<SourceOutcome>(&result)) return {{"parameters", s->parameters}};
   if (const auto* f = std::get_if<FinetuneOutcome>(&result)) return f->config;
   if (const auto* e = std::get_if<EvalSummary>(&result)) return nlohmann::json(to_json(*e));
   return nullptr;
@@ -173,7 +182,7 @@ JobResult job_result_from_json(const std::string& kind, const nlohmann::json& j,
     if (j.contains("curves")) p.curves = j["curves"];
     return p;
   }
-  if (kind == "source") return SourceOutcome{};
+  if (kind == "source") return SourceOutcome{json_field<int64_t>(j, "parameters", where, 0)};
   if (kind == "finetune") {
     FinetuneOutcome f;
     f.method = json_field<std::string>(j, "method", where, "");
@@ -197,7 +206,7 @@ JobResult job_result_from_json(const std::string& kind, const nlohmann::json& j,
 
 std::string base_label(const JobSpec& base) {
   if (const auto* p = std::get_if<PretrainJobSpec>(&base)) return fmt::format("{}/{}/s{}", p->preset, p->recipe, p->seed);
-  if (const auto* s = std::get_if<SourceJobSpec>(&base)) return s->name;
+  if (const auto* s = std::get_if<SourceJobSpec>(&base)) return s->seed ? fmt::format("{}/s{}", s->name, s->seed) : s->name;
   return "?";
 }
 

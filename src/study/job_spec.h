@@ -56,6 +56,10 @@ struct SourceJobSpec {
   std::string name;    // what the report calls it
   std::string model;   // the --model string
   std::string args;    // backend options "key=value,..." (backends/registry.h)
+  // The seed of its evaluations' items and exemplars and its fine-tuning examples: one
+  // source job per study seed, so a pretrained base has seeds to pool over as trained
+  // ones do. 0: the study's seed (a study with one seed).
+  uint64_t seed = 0;
 };
 
 // Fine-tune a base on the first n_train examples of a task's exemplar pool.
@@ -72,6 +76,7 @@ struct FinetuneJobSpec {
   // (docs/FINETUNING.md).
   int protocol = kFinetuneProtocol;
   static constexpr int kFinetuneProtocol = 2;
+  int64_t steps = 0, batch = 0, folds = 0;  // the [[finetune]] block's, 0 = the protocol's defaults
 };
 
 // Evaluate the parent's model with a method on a task split.
@@ -100,7 +105,9 @@ struct PretrainOutcome {
   nlohmann::json curves;  // train_log.jsonl's evaluations per step (report/curves.h reads them)
 };
 
-struct SourceOutcome {};
+struct SourceOutcome {
+  int64_t parameters = 0;  // counted from its config (0 for an endpoint or recorded predictions)
+};
 
 // "TASK[@SPLIT[@METHOD]]" of --eval-task and retention_tasks: split "" = the task's default, method "direct".
 struct EvalTaskSpec {
@@ -136,6 +143,7 @@ struct JobRecord {
   const EvalJobSpec* eval() const { return std::get_if<EvalJobSpec>(&spec); }
   const EvalSummary* summary() const { return std::get_if<EvalSummary>(&result); }
   const PretrainOutcome* pretrained() const { return std::get_if<PretrainOutcome>(&result); }
+  const SourceOutcome* sourced() const { return std::get_if<SourceOutcome>(&result); }
 };
 
 // "s/add/s1" for a pre-training job, the source's name for a source.

@@ -71,10 +71,10 @@ struct Planner {
 
   // N examples must exist in the task's training pool: refused at planning, naming the job.
   std::set<std::pair<std::string, int64_t>> pools_checked;
-  void check_training_pool(const std::string& task, int64_t n) {
+  void check_training_pool(const std::string& task, int64_t n, uint64_t seed) {
     if (!pools_checked.insert({task, n}).second) return;
     try {
-      exemplars(*make_task(task), n, study.seed);
+      exemplars(*make_task(task), n, seed);
     } catch (const Error& e) {
       fail("study {}: [[finetune]] on {} with n_train = {}: {}", study.name, task, n, e.what());
     }
@@ -83,7 +83,8 @@ struct Planner {
   // Evaluations of one model on a task: every split the task has, every method; with
   // `snapshots`, the same on each of the model's snapshots too.
   void evals(const StudyJob& model, const std::string& task, const std::vector<std::string>& splits,
-             const std::vector<std::string>& methods, int64_t n, const std::vector<int64_t>& snapshots = {}) {
+             const std::vector<std::string>& methods, int64_t n, uint64_t seed,
+             const std::vector<int64_t>& snapshots = {}) {
     const TaskFacts& t = facts(task);
     const auto& have = t.splits;
     for (const auto& split : splits) {
@@ -94,7 +95,7 @@ struct Planner {
             study.name, base_label(model.spec), task, split, fmt::join(have, ", "));
       for (const auto& m : methods) {
         EvalJobSpec e;
-        e.task = task, e.split = split, e.method = m, e.n = n, e.seed = study.seed;
+        e.task = task, e.split = split, e.method = m, e.n = n, e.seed = seed;
         // The extraction rule's name and version: a changed rule re-runs exactly the
         // evaluations that used it.
         e.extractor = t.extractor;
@@ -109,24 +110,31 @@ struct Planner {
     }
   }
 
-  // A base's evaluation blocks and fine-tuning blocks.
-  void children(const StudyJob& base, const std::vector<int64_t>& snapshots) {
+  // A base's evaluation blocks and fine-tuning blocks; `seed` draws their items, exemplars
+  // and fine-tuning examples.
+  void children(const StudyJob& base, const std::string& name, const std::vector<int64_t>& snapshots, uint64_t seed) {
+    auto applies = [&](const std::vector<std::string>& models) {
+      return models.empty() || std::find(models.begin(), models.end(), name) != models.end();
+    };
     for (const auto& block : study.evaluate)
+      if (applies(block.models))
       for (const auto& task : block.tasks)
-        evals(base, task, block.splits, block.methods, block.n, block.snapshots ? snapshots : std::vector<int64_t>{});
+        evals(base, task, block.splits, block.methods, block.n, seed, block.snapshots ? snapshots : std::vector<int64_t>{});
     for (const auto& block : study.finetune)
+      if (applies(block.models))
       for (const auto& task : block.tasks) {
         // The base itself on the fine-tuning task: the prompting side of the comparison.
-        evals(base, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n);
+        evals(base, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n, seed);
         for (const auto& method : block.methods)
           for (int64_t n : block.n_train) {
-            check_training_pool(task, n);
+            check_training_pool(task, n, seed);
             FinetuneJobSpec f;
-            f.task = task, f.method = method, f.n_train = n, f.seed = study.seed, f.precision = study.precision;
+            f.task = task, f.method = method, f.n_train = n, f.seed = seed, f.precision = study.precision;
             f.task_version = facts(task).version;
+            f.steps = block.steps, f.batch = block.batch, f.folds = block.folds;
             f.workers = study.workers;
             const StudyJob ft = add(f, base.key, base.group);
-            evals(ft, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n);
+            evals(ft, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n, seed);
             for (const auto& entry : block.evaluate.retention_tasks) {
               // Retention, on another task: TASK with the block's in-context methods on id, or
               // TASK@SPLIT[@METHOD] (a task whose problems hold their own context, as iclass's).
@@ -137,8 +145,8 @@ struct Planner {
                 for (const auto& m : block.evaluate.methods)
                   if (parse_method(m).shots > 0) methods.push_back(m);
               const std::vector<std::string> splits = {other.split.empty() ? std::string("id") : other.split};
-              evals(ft, other.task, splits, methods, block.evaluate.n);
-              evals(base, other.task, splits, methods, block.evaluate.n);
+              evals(ft, other.task, splits, methods, block.evaluate.n, seed);
+              evals(base, other.task, splits, methods, block.evaluate.n, seed);
             }
           }
       }
@@ -173,14 +181,21 @@ StudyPlan plan_study(const StudySpec& s) {
         pre.control = s.control;
         std::tie(pre.data_versions, pre.recipe_hash) = data_of.at(recipe_name);
         pre.workers = s.workers;
-        p.children(p.add(pre, "", ""), snapshots);
+        p.children(p.add(pre, "", ""), name, snapshots, s.seed);
       }
   for (const auto& src : s.sources) {
     const std::string why = backend_for(src.model).cannot_train;
-    check(why.empty() || s.finetune.empty(),
-          "study {}: [[model]] '{}' ({}) cannot be fine-tuned ({}), and [[finetune]] blocks apply to every base; "
-          "evaluate it in a study without [[finetune]]", s.name, src.name, src.model, why);
-    p.children(p.add(SourceJobSpec{src.name, src.model, src.args}, "", ""), {});
+    const bool tuned = std::any_of(s.finetune.begin(), s.finetune.end(), [&](const FinetuneBlock& b) {
+      return b.models.empty() || std::find(b.models.begin(), b.models.end(), src.name) != b.models.end();
+    });
+    check(why.empty() || !tuned,
+          "study {}: [[model]] '{}' ({}) cannot be fine-tuned ({}), and a [[finetune]] block applies to it; "
+          "leave it out of the block's models (or evaluate it in a study without [[finetune]])", s.name, src.name, src.model, why);
+    // A source has no pre-training seeds; the study's seeds replicate its evaluations and
+    // fine-tunings on other draws of items, exemplars and examples instead.
+    const bool one_seed = s.seeds.size() == 1 && s.seeds[0] == s.seed;
+    for (uint64_t seed : s.seeds)
+      p.children(p.add(SourceJobSpec{src.name, src.model, src.args, one_seed ? 0 : seed}, "", ""), src.name, {}, seed);
   }
   return p.plan;
 }

@@ -15,6 +15,8 @@
 #include "backends/registry.h"
 #include "study/stages.h"
 #include "study/store.h"
+#include "model/checkpoint.h"
+#include "model/gguf_model.h"
 #include "train/trainer.h"
 
 namespace elab {
@@ -65,10 +67,12 @@ JobResult run_job(const StudySpec& spec, const StudyJob& job, const std::string&
     return out;
   }
   if (const auto* src = std::get_if<SourceJobSpec>(&job.spec)) {
-    // Nothing to make; a directory must at least be there (an endpoint is tried by its evaluations).
-    if (backend_for(src->model).scheme.empty())
-      check(fs::is_directory(src->model), "[[model]] '{}': model directory {} does not exist", src->name, src->model);
-    return SourceOutcome{};
+    // Nothing to make; a directory or GGUF file must at least be there, and its parameters
+    // are counted for the report's scale axis (an endpoint is tried by its evaluations).
+    if (!backend_for(src->model).scheme.empty()) return SourceOutcome{};
+    check(fs::is_directory(src->model) || is_gguf_path(src->model),
+          "[[model]] '{}': {} is neither a model directory nor a .gguf file", src->name, src->model);
+    return SourceOutcome{model_parameter_count(src->model)};
   }
   // Fine-tuning and evaluation take the parent's model: a study directory, or a source.
   const auto* source = parent ? std::get_if<SourceJobSpec>(parent) : nullptr;
@@ -85,6 +89,9 @@ JobResult run_job(const StudySpec& spec, const StudyJob& job, const std::string&
     ft.config.precision = f->precision;
     ft.config.seed = f->seed;
     ft.config.workers = int(f->workers);
+    if (f->steps) ft.config.steps = f->steps;
+    if (f->batch) ft.config.batch_size = f->batch;
+    if (f->folds) ft.config.folds = f->folds;
     auto r = run_finetune_job(ft);
     return r.outcome;
   }

@@ -79,11 +79,12 @@ const toml::table& table_at(const toml::table& t, const std::string& key, const 
 }
 
 EvalBlock eval_block(const toml::table& t, const std::string& path, const std::string& section, bool finetune) {
-  std::vector<std::string> known = {"tasks", "splits", "methods", "n", "snapshots"};
+  std::vector<std::string> known = {"tasks", "splits", "methods", "n", "snapshots", "models"};
   if (finetune) known = {"splits", "methods", "n", "retention_tasks"};
   known_keys(t, path, section, known);
   EvalBlock b;
   if (!finetune) b.tasks = strings(t, "tasks", path, true);
+  if (!finetune) b.models = strings(t, "models", path, false);
   b.splits = strings(t, "splits", path, false);
   if (b.splits.empty()) b.splits = {"id"};
   b.methods = strings(t, "methods", path, true);
@@ -246,6 +247,9 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
                       (*m)["args"].value_or(std::string())};
       check(!src.name.empty(), "{}: {}: a model with a source needs a name", path, section);
       check(!src.model.empty(), "{}: {}: source must be a model directory, openai:URL#MODEL or replay:FILE", path, section);
+      // A model directory or GGUF file is found relative to the study file, as `shipped` is.
+      if (backend_for(src.model).scheme.empty() && fs::path(src.model).is_relative())
+        src.model = (fs::path(path).parent_path() / src.model).lexically_normal().string();
       try {
         parse_backend_args(src.args);
       } catch (const Error& e) {
@@ -315,9 +319,14 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
       const toml::table* b = (*blocks)[i].as_table();
       check(b != nullptr, "{}: [[finetune]] {} is not a table", path, i + 1);
       const std::string section = fmt::format("[[finetune]] {}", i + 1);
-      known_keys(*b, path, section, {"tasks", "methods", "n_train", "evaluate"});
+      known_keys(*b, path, section, {"tasks", "methods", "n_train", "evaluate", "models", "steps", "batch", "folds"});
       FinetuneBlock f;
       f.tasks = strings(*b, "tasks", path, true);
+      f.models = strings(*b, "models", path, false);
+      for (auto [key, v] : {std::pair{"steps", &f.steps}, {"batch", &f.batch}, {"folds", &f.folds}}) {
+        *v = number<int64_t>(*b, key, 0, path);
+        check(b->get(key) == nullptr || *v > 0, "{}: {} {} must be a positive integer", path, section, key);
+      }
       for (const auto& task : f.tasks) make_task(task);  // fine-tuning needs one task, not a group
       f.methods = strings(*b, "methods", path, true);
       const auto known_methods = finetune_methods();
@@ -344,6 +353,17 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
     }
   }
   check(!s.evaluate.empty() || !s.finetune.empty(), "{}: nothing to evaluate: add [[evaluate]] or [[finetune]]", path);
+  // A block's `models` names bases of this study.
+  std::vector<std::string> names = s.presets;
+  for (const auto& m : s.models) names.push_back(m.name);
+  for (const auto& src : s.sources) names.push_back(src.name);
+  auto known_models = [&](const std::vector<std::string>& models, const std::string& section) {
+    for (const auto& m : models)
+      if (std::find(names.begin(), names.end(), m) == names.end())
+        fail_unknown(fmt::format("model in {} {} models", path, section), m, names);
+  };
+  for (size_t i = 0; i < s.evaluate.size(); ++i) known_models(s.evaluate[i].models, fmt::format("[[evaluate]] {}", i + 1));
+  for (size_t i = 0; i < s.finetune.size(); ++i) known_models(s.finetune[i].models, fmt::format("[[finetune]] {}", i + 1));
   return s;
 }
 

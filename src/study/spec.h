@@ -17,12 +17,17 @@ struct EvalBlock {
   bool snapshots = false;  // also evaluate every [pretrain] save_at snapshot (a training-step axis)
   int64_t n = 0;  // 0: the task's default (a file's whole test set, else 200); -1: "all"
   std::vector<std::string> retention_tasks;  // fine-tuning blocks only
+  std::vector<std::string> models;  // the bases it applies to, by name (empty: every base)
 };
 
 struct FinetuneBlock {
   std::vector<std::string> tasks, methods;  // methods: full, lora, prefix
   std::vector<int64_t> n_train;
   EvalBlock evaluate;
+  std::vector<std::string> models;  // the bases it fine-tunes, by name (empty: every base)
+  // The protocol's settings, 0 = its defaults (docs/FINETUNING.md): at most `steps` steps
+  // of `batch` examples, the steps chosen by `folds`-fold cross-validation within the N.
+  int64_t steps = 0, batch = 0, folds = 0;
 };
 
 // A base model that is not a preset: a [[model]] table, or one rung of a [[sweep]].

