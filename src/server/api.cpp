@@ -139,4 +139,42 @@ CompletionRequest parse_completion_request(const std::string& body, const Server
   return r;
 }
 
+namespace {
+
+nlohmann::json parse_object(const std::string& body, const ServerLimits& limits) {
+  if (int64_t(body.size()) > limits.max_body_bytes)
+    bad("", fmt::format("request body of {} bytes exceeds the limit of {}", body.size(), limits.max_body_bytes), 413);
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded()) bad("", "request body is not valid JSON");
+  if (!j.is_object()) bad("", "request body must be a JSON object");
+  return j;
+}
+
+}  // namespace
+
+TokenizeRequest parse_tokenize_request(const std::string& body, const ServerLimits& limits) {
+  const nlohmann::json j = parse_object(body, limits);
+  TokenizeRequest r;
+  if (!j.contains("prompt") || !j["prompt"].is_string()) bad("prompt", "'prompt' must be a string");
+  r.prompt = j["prompt"];
+  if (j.contains("add_special_tokens") && !j["add_special_tokens"].is_null()) {
+    if (!j["add_special_tokens"].is_boolean()) bad("add_special_tokens", "'add_special_tokens' must be a boolean");
+    r.add_special_tokens = j["add_special_tokens"];
+  }
+  return r;
+}
+
+std::vector<int32_t> parse_detokenize_request(const std::string& body, const ServerLimits& limits, int vocab_size) {
+  const nlohmann::json j = parse_object(body, limits);
+  if (!j.contains("tokens") || !j["tokens"].is_array()) bad("tokens", "'tokens' must be a list of token ids");
+  std::vector<int32_t> ids;
+  for (const auto& t : j["tokens"]) {
+    if (!t.is_number_integer()) bad("tokens", "'tokens' must be a list of integers");
+    const int64_t id = t.get<int64_t>();
+    if (id < 0 || id >= vocab_size) bad("tokens", fmt::format("token id {} is outside the vocabulary [0, {})", id, vocab_size));
+    ids.push_back(int32_t(id));
+  }
+  return ids;
+}
+
 }  // namespace elab

@@ -46,6 +46,16 @@ struct CompletionRequest {
 // the chat-completions schema (messages instead of prompt).
 CompletionRequest parse_completion_request(const std::string& body, const ServerLimits& limits, bool chat);
 
+// /tokenize and /detokenize, the tokenizer endpoints of vLLM's server that
+// lm-evaluation-harness's `local-completions` uses as its tokenizer ("remote").
+struct TokenizeRequest {
+  std::string prompt;
+  bool add_special_tokens = true;  // the BOS the model takes before a prompt, if any
+};
+TokenizeRequest parse_tokenize_request(const std::string& body, const ServerLimits& limits);
+// Ids outside [0, vocab_size) are refused.
+std::vector<int32_t> parse_detokenize_request(const std::string& body, const ServerLimits& limits, int vocab_size);
+
 // The plain chat template: the messages' contents in order, joined by one newline, with
 // no role markers, so one user message is sent to the model exactly as written.
 std::string render_chat(const nlohmann::json& messages);

@@ -156,6 +156,22 @@ struct Server::Impl {
     return {{"tokens", tokens}, {"token_logprobs", lps}, {"top_logprobs", tops}, {"text_offset", offsets}};
   }
 
+  // The special tokens by their text (null when the model has none) and the chat template.
+  nlohmann::json tokenizer_info() const {
+    nlohmann::json info = {{"model_max_length", opts.limits.context}, {"tokenizer_class", "elab"}};
+    const Bpe* bpe = ck.tokenizer.bpe();
+    auto text = [&](int32_t id) {
+      if (bpe) return id >= 0 ? nlohmann::json(bpe->spec().vocab[size_t(id)]) : nlohmann::json(nullptr);
+      return nlohmann::json(ByteTokenizer().token_text(id));
+    };
+    info["bos_token"] = text(bpe ? bpe->spec().bos : ByteTokenizer::kBos);
+    info["eos_token"] = text(bpe ? bpe->spec().eos : ByteTokenizer::kEos);
+    info["pad_token"] = text(bpe ? bpe->spec().pad : ByteTokenizer::kPad);
+    info["chat_template"] = bpe && !bpe->spec().chat_template.empty() ? nlohmann::json(bpe->spec().chat_template)
+                                                                      : nlohmann::json(nullptr);
+    return info;
+  }
+
   std::string complete(const std::string& body, bool chat) {
     CompletionRequest r = parse_completion_request(body, opts.limits, chat);
     std::vector<std::vector<int32_t>> prompt_ids;
@@ -257,6 +273,33 @@ struct Server::Impl {
                               {"context_length", ck.config.max_seq_len},
                               {"parameters", ck.config.param_count()}};
       res.set_content(nlohmann::json({{"object", "list"}, {"data", {model}}}).dump(), "application/json");
+    });
+    // The tokenizer, as vLLM's server exposes it: what lm-evaluation-harness's
+    // local-completions needs to compute log-likelihoods with the server's own tokens.
+    auto api = [reply_error](httplib::Response& res, const std::function<nlohmann::json()>& answer) {
+      try {
+        res.set_content(answer().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+      } catch (const ApiError& e) {
+        reply_error(res, e);
+      } catch (const Error& e) {
+        reply_error(res, ApiError{400, e.what(), ""});
+      }
+    };
+    http.Get("/tokenizer_info", [this, api](const httplib::Request&, httplib::Response& res) {
+      api(res, [&] { return tokenizer_info(); });
+    });
+    http.Post("/tokenize", [this, api](const httplib::Request& req, httplib::Response& res) {
+      api(res, [&] {
+        const TokenizeRequest r = parse_tokenize_request(req.body, opts.limits);
+        const auto ids = r.add_special_tokens ? ck.tokenizer.encode_prompt(r.prompt) : ck.tokenizer.encode(r.prompt);
+        return nlohmann::json{{"tokens", ids}, {"count", ids.size()}, {"max_model_len", opts.limits.context}};
+      });
+    });
+    http.Post("/detokenize", [this, api](const httplib::Request& req, httplib::Response& res) {
+      api(res, [&] {
+        return nlohmann::json{
+            {"prompt", ck.tokenizer.decode(parse_detokenize_request(req.body, opts.limits, ck.tokenizer.vocab_size()))}};
+      });
     });
     for (const bool chat : {false, true}) {
       const std::string path = chat ? "/v1/chat/completions" : "/v1/completions";

@@ -116,6 +116,43 @@ TEST(Server, ServesAGgufModelWithItsTokenizer) {
   EXPECT_EQ(j["choices"][0]["logprobs"]["tokens"].size(), j["usage"]["completion_tokens"].get<size_t>());
 }
 
+// The tokenizer endpoints lm-evaluation-harness's local-completions uses (tokenizer_backend
+// remote): the server's own ids, with or without BOS, a lossless round trip, the special
+// tokens and chat template by text, and bad bodies refused naming the field.
+TEST(Server, TokenizerEndpointsRoundTripTheModelsOwnTokens) {
+  configure_threads({2, 0});
+  const fs::path gguf = testing::smollm2_gguf();
+  const Checkpoint ck = load_checkpoint(gguf);
+  RunningServer srv(gguf);
+  const std::string text = "Q: café costs 3.50 €\nA:";
+  auto plain = srv.post("/tokenize", nlohmann::json{{"prompt", text}, {"add_special_tokens", false}}.dump());
+  ASSERT_EQ(plain->status, 200) << plain->body;
+  const auto ids = nlohmann::json::parse(plain->body)["tokens"].get<std::vector<int32_t>>();
+  EXPECT_EQ(ids, ck.tokenizer.encode(text));
+  auto with_bos = srv.post("/tokenize", nlohmann::json{{"prompt", text}}.dump());
+  EXPECT_EQ(nlohmann::json::parse(with_bos->body)["tokens"].get<std::vector<int32_t>>(), ck.tokenizer.encode_prompt(text));
+  auto back = srv.post("/detokenize", nlohmann::json{{"tokens", ids}}.dump());
+  ASSERT_EQ(back->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(back->body)["prompt"], text);
+  httplib::Client cli("127.0.0.1", srv.port);
+  auto info = cli.Get("/tokenizer_info");
+  ASSERT_EQ(info->status, 200);
+  const auto j = nlohmann::json::parse(info->body);
+  EXPECT_EQ(j["eos_token"], "<|im_end|>");
+  EXPECT_NE(j["chat_template"].get<std::string>().find("<|im_start|>"), std::string::npos);
+  for (const auto& [path, body, field] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"/tokenize", R"({"prompt": 3})", "prompt"},
+           {"/tokenize", R"({"prompt": "x", "add_special_tokens": "yes"})", "add_special_tokens"},
+           {"/detokenize", R"({"tokens": [1, -1]})", "tokens"},
+           {"/detokenize", R"({"tokens": [99999999]})", "tokens"},
+           {"/detokenize", "not json", ""}}) {
+    auto res = srv.post(path, body);
+    EXPECT_EQ(res->status, 400) << path << " " << body;
+    const auto e = nlohmann::json::parse(res->body)["error"];
+    if (!field.empty()) EXPECT_EQ(e["param"], field) << body;
+  }
+}
+
 TEST(Server, MalformedRequestsGetOpenAIErrorsAndTheServerKeepsServing) {
   TempDir dir;
   ServeOptions o;
