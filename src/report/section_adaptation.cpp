@@ -24,8 +24,9 @@ std::string section_prompting_vs_finetuning(const Cells& c, Doc& doc, std::vecto
   doc.para("Per base model and task: every prompting method and every fine-tuned model (evaluated zero-shot and with "
            "the listed methods) on the ID split and each OOD split, with 95% CIs; the ID minus OOD gap; and in-context "
            "learning on other tasks after fine-tuning (retention). The protocol: fine-tuning trains on all N examples, the "
-           "same N that icl:N shows (icl:K's K are the first K of them); its number of steps is chosen by 4-fold "
-           "cross-validation within the N and refit on all N, at learning rates chosen the same way on training "
+           "same N that icl:N shows (icl:K's K are the first K of them); its number of steps is chosen by k-fold "
+           "cross-validation within the N and refit on all N (k = 4 unless the study's [[finetune]] sets folds; with "
+           "folds = 1 it runs the block's fixed steps, with no selection), at learning rates chosen on training "
            "examples (docs/FINETUNING.md); no test item chooses anything.");
   std::vector<std::string> verdicts;
   for (const auto& preset : c.presets)

@@ -129,7 +129,9 @@ std::string section_scale(const Cells& c, Doc& doc, std::vector<Finding>& findin
       }
       bool has_cot = false;
       for (const Cell* x : cells) has_cot |= x->parsed.chain();  // the cells hold the parsed method
-      if (has_cot && methods.count("direct"))
+      // Direct answers: `direct`, or icl:K (the reference of cot:K, its exemplars without chains).
+      const bool has_direct = std::any_of(methods.begin(), methods.end(), [](const std::string& m) { return !parse_method(m).chain(); });
+      if (has_cot && has_direct)
         verdicts.push_back(t.empty() ? fmt::format("{} {}: CoT does not beat direct answers at any preset here", recipe, task)
                                      : fmt::format("{} {}: CoT first beats direct answers at preset {}", recipe, task, t));
       // CoT prompting vs the best fine-tuned model of the smallest preset.
