@@ -4,9 +4,9 @@ evaluation of the same items (usage: lm_eval_agreement.py ELAB MODEL TASK N PORT
 1. `elab eval --method direct` on TASK's first N test items writes each item's prompt,
    gold answer, correctness and the gold answer's log-probability.
 2. Those prompts become two local lm-eval tasks (JSONL data, YAML configs; nothing is
-   downloaded): a generation task (greedy until a newline, the strict answer rule as a
-   regex filter, exact match) and a log-likelihood task (the gold answer line after the
-   prompt).
+   downloaded): a generation task (greedy until a newline, exact match after elab's
+   rule for numeric answers, the last number, as a regex filter) and a log-likelihood
+   task (the gold answer line after the prompt).
 3. `lm_eval --model local-completions` runs both against `elab serve --model MODEL`, with
    the server's own tokenizer (/tokenize, tokenizer_backend=remote).
 4. Exit status 0 when exact match agrees within 0.5 point and the mean log-likelihood
@@ -56,7 +56,8 @@ filter_list:
   - name: strict
     filter:
       - function: regex
-        regex_pattern: "^\\\\s*(-?[0-9]+)"
+        regex_pattern: "(-?[0-9]+)"
+        group_select: -1
       - function: take_first
 metric_list:
   - metric: exact_match
