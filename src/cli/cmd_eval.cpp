@@ -28,7 +28,7 @@ void add_eval_command(CLI::App& app) {
       ->required();
   cmd->add_option("--task", job->task, "task (elab tasks list)")->required();
   cmd->add_option("--split", job->spec.split, "split of the task (default: id, or test for file tasks)");
-  cmd->add_option("--method", job->spec.method, "prompting method (elab methods list)")->capture_default_str();
+  cmd->add_option("--method", job->spec.method, "prompting method (elab methods list; chat:METHOD in the model's chat template)")->capture_default_str();
   auto n_text = std::make_shared<std::string>("");
   auto extract_text = std::make_shared<std::string>("strict");
   cmd->add_option("-n", *n_text,
@@ -87,6 +87,9 @@ void add_eval_command(CLI::App& app) {
   methods->require_subcommand(1);
   methods->add_subcommand("list", "One method a line: grammar and meaning")->callback([] {
     for (const auto& m : method_registry()) fmt::print("{:<44} {}\n", m.grammar, m.description);
+    fmt::print("{:<44} {}\n", "chat:METHOD",
+               "any method above, its prompt in the model's chat template (ChatML, Gemma): exemplars as user and "
+               "assistant turns");
   });
 
   auto* backends = app.add_subcommand("backends", "Model sources --model takes, and the options each reads");

@@ -39,7 +39,9 @@ void add_serve_command(CLI::App& app) {
   cmd->footer(
       "Endpoints: GET /health, GET /v1/models, POST /v1/completions (prompt: string or list; max_tokens, "
       "temperature, top_p, n, stop, seed, logprobs, echo), POST /v1/chat/completions (messages joined by newlines, "
-      "no role markers). echo + logprobs with max_tokens 0 returns the prompt's token log-probabilities. "
+      "no role markers), GET /tokenizer_info, POST /tokenize, POST /detokenize (vLLM's tokenizer routes, for "
+      "lm-evaluation-harness's local-completions). echo + logprobs with max_tokens 0 returns the prompt's token "
+      "log-probabilities. "
       "Concurrent requests are decoded in one batch. Ctrl-C stops after requests in flight finish.");
   cmd->add_option("--model", o->model, "checkpoint or adapter directory, or a GGUF file")->required();
   cmd->add_option("--dtype", o->dtype, "weight matrices: f32, bf16, or q8 (8-bit, the fastest decoding on a CPU)")

@@ -219,5 +219,110 @@ evaluate = { splits = ["id"], methods = ["direct"], n = 4 }
   EXPECT_NE(bad.find("openai:URL#MODEL"), std::string::npos) << bad;
 }
 
+// A checkpoint directory as a source: one source job per study seed (items, exemplars and
+// fine-tuning examples drawn from it), fine-tuned with the block's own settings only where
+// `models` names it, and counted for the scale axis; a relative path is the study file's.
+TEST(Sources, ACheckpointSourceIsReplicatedPerSeedFineTunedWhereNamedAndCounted) {
+  TempDir dir;
+  const std::string base = std::string(ELAB_REPO_DIR) + "/models/ladder/xs-ladder-bursty-s1";
+  const std::string toml = fmt::format(R"(
+[study]
+name = "checkpoints"
+dir = "{}"
+seeds = [1, 2]
+
+[[model]]
+name = "xs"
+source = "{}"
+
+[[model]]
+name = "api"
+source = "openai:http://127.0.0.1:9/v1#m"
+
+[[evaluate]]
+tasks = ["add:digits=2"]
+models = ["xs"]
+methods = ["direct"]
+n = 4
+
+[[finetune]]
+tasks = ["add:digits=2"]
+models = ["xs"]
+methods = ["lora"]
+n_train = [4]
+steps = 2
+batch = 2
+folds = 1
+evaluate = {{ splits = ["id"], methods = ["direct"], n = 4 }}
+)", (dir / "study").string(), base);
+  const StudySpec spec = parse_study(toml, "checkpoints.toml");
+  const StudyPlan plan = plan_study(spec);  // the endpoint is left out of the fine-tuning: not refused
+  std::map<std::string, std::vector<uint64_t>> source_seeds;
+  std::vector<const FinetuneJobSpec*> finetunes;
+  for (const auto& j : plan.jobs) {
+    if (const auto* src = std::get_if<SourceJobSpec>(&j.spec)) source_seeds[src->name].push_back(src->seed);
+    if (const auto* f = std::get_if<FinetuneJobSpec>(&j.spec)) finetunes.push_back(f);
+    if (const auto* e = std::get_if<EvalJobSpec>(&j.spec)) {
+      const StudyJob* parent = nullptr;
+      for (const auto& p : plan.jobs)
+        if (p.key == j.group) parent = &p;
+      ASSERT_NE(parent, nullptr);
+      const auto* src = std::get_if<SourceJobSpec>(&parent->spec);
+      ASSERT_NE(src, nullptr);
+      EXPECT_EQ(src->name, "xs");  // no block applies to the endpoint
+      EXPECT_EQ(e->seed, src->seed);
+    }
+  }
+  EXPECT_EQ(source_seeds["xs"], (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(source_seeds["api"], (std::vector<uint64_t>{1, 2}));
+  ASSERT_EQ(finetunes.size(), 2u);
+  for (const auto* f : finetunes) EXPECT_EQ(std::tie(f->steps, f->batch, f->folds), std::make_tuple(int64_t(2), int64_t(2), int64_t(1)));
+  EXPECT_NE(finetunes[0]->seed, finetunes[1]->seed);
+
+  // Run it without the endpoint (nothing listens there).
+  const std::string local = toml.substr(0, toml.find("[[model]]\nname = \"api\"")) + toml.substr(toml.find("[[evaluate]]"));
+  const StudySpec run_spec = parse_study(local, "checkpoints.toml");
+  StudyRunOptions o;
+  const auto ran = run_study(run_spec, o);
+  EXPECT_EQ(ran.failed, 0);
+  ResultStore store(ran.db);
+  const auto rows = result_rows(plan_records(plan_study(run_spec), store));
+  ASSERT_EQ(rows.size(), 4u);  // per seed: the base on add (once: both blocks ask it), the fine-tuned model
+  std::set<uint64_t> seeds;
+  for (const auto& r : rows) {
+    EXPECT_EQ(r.parameters, find_preset("xs").config.param_count()) << r.adaptation;
+    seeds.insert(r.train_seed);
+  }
+  EXPECT_EQ(seeds, (std::set<uint64_t>{1, 2}));
+
+  // A relative source is found beside the study file; a block naming an unknown base is refused.
+  const StudySpec relative = parse_study(R"(
+[study]
+name = "rel"
+[[model]]
+name = "xs"
+source = "xs-ladder-bursty-s1"
+[[evaluate]]
+tasks = ["add"]
+methods = ["direct"]
+)", std::string(ELAB_REPO_DIR) + "/models/ladder/rel.toml");
+  EXPECT_EQ(relative.sources[0].model, base);
+  const std::string e = testing::error_of([&] {
+    parse_study(R"(
+[study]
+name = "rel"
+[[model]]
+name = "xs"
+source = "x"
+[[evaluate]]
+tasks = ["add"]
+models = ["xl"]
+methods = ["direct"]
+)", "rel.toml");
+  });
+  EXPECT_NE(e.find("'xl'"), std::string::npos) << e;
+  EXPECT_NE(e.find("xs"), std::string::npos) << e;
+}
+
 }  // namespace
 }  // namespace elab
