@@ -116,12 +116,13 @@ struct Planner {
     auto applies = [&](const std::vector<std::string>& models) {
       return models.empty() || std::find(models.begin(), models.end(), name) != models.end();
     };
-    for (const auto& block : study.evaluate)
-      if (applies(block.models))
+    for (const auto& block : study.evaluate) {
+      if (!applies(block.models)) continue;
       for (const auto& task : block.tasks)
         evals(base, task, block.splits, block.methods, block.n, seed, block.snapshots ? snapshots : std::vector<int64_t>{});
-    for (const auto& block : study.finetune)
-      if (applies(block.models))
+    }
+    for (const auto& block : study.finetune) {
+      if (!applies(block.models)) continue;
       for (const auto& task : block.tasks) {
         // The base itself on the fine-tuning task: the prompting side of the comparison.
         evals(base, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n, seed);
@@ -150,6 +151,7 @@ struct Planner {
             }
           }
       }
+    }
   }
 };
 
