@@ -38,8 +38,8 @@ void add_serve_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("serve", "Serve a model over an OpenAI-compatible HTTP API");
   cmd->footer(
       "Endpoints: GET /health, GET /v1/models, POST /v1/completions (prompt: string or list; max_tokens, "
-      "temperature, top_p, n, stop, seed, logprobs, echo), POST /v1/chat/completions (messages joined by newlines, "
-      "no role markers), GET /tokenizer_info, POST /tokenize, POST /detokenize (vLLM's tokenizer routes, for "
+      "temperature, top_p, n, stop, seed, logprobs, echo), POST /v1/chat/completions (messages in the model's chat "
+      "template, ChatML or Gemma; without one, joined by newlines with no role markers), GET /tokenizer_info, POST /tokenize, POST /detokenize (vLLM's tokenizer routes, for "
       "lm-evaluation-harness's local-completions). echo + logprobs with max_tokens 0 returns the prompt's token "
       "log-probabilities. "
       "Concurrent requests are decoded in one batch. Ctrl-C stops after requests in flight finish.");

@@ -39,9 +39,9 @@ double get_number(const nlohmann::json& j, const char* key, double fallback, dou
 
 }  // namespace
 
-std::string render_chat(const nlohmann::json& messages) {
+std::vector<ChatMessage> parse_chat_messages(const nlohmann::json& messages) {
   if (!messages.is_array() || messages.empty()) bad("messages", "'messages' must be a non-empty array");
-  std::string out;
+  std::vector<ChatMessage> out;
   for (size_t i = 0; i < messages.size(); ++i) {
     const auto& m = messages[i];
     if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
@@ -51,9 +51,15 @@ std::string render_chat(const nlohmann::json& messages) {
       bad("messages", fmt::format("messages[{}]: unknown role '{}' (system, user or assistant)", i, role));
     if (!m.contains("content") || !m["content"].is_string())
       bad("messages", fmt::format("messages[{}] must have a string 'content'", i));
-    if (i > 0) out += "\n";
-    out += m["content"].get<std::string>();
+    out.push_back({role, m["content"].get<std::string>()});
   }
+  return out;
+}
+
+std::string render_chat(const nlohmann::json& messages) {
+  const auto parsed = parse_chat_messages(messages);
+  std::string out;
+  for (size_t i = 0; i < parsed.size(); ++i) out += (i > 0 ? "\n" : "") + parsed[i].content;
   return out;
 }
 
@@ -83,6 +89,7 @@ CompletionRequest parse_completion_request(const std::string& body, const Server
   }
   if (chat) {
     if (!j.contains("messages")) bad("messages", "missing 'messages'");
+    r.messages = parse_chat_messages(j["messages"]);
     r.prompts = {render_chat(j["messages"])};
     r.max_tokens = get_int(j, "max_tokens", limits.max_tokens, 1, limits.max_tokens);
     if (j.contains("logprobs") && j["logprobs"].is_boolean() && j["logprobs"].get<bool>())

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "text/chat.h"
+
 namespace elab {
 
 // A request the server refuses: HTTP status and an OpenAI error object.
@@ -39,6 +41,7 @@ struct CompletionRequest {
   int logprobs = -1;                  // -1: none; k >= 0: token log-probs with k alternatives
   bool echo = false;
   bool chat = false;
+  std::vector<ChatMessage> messages;  // chat: as sent (prompts[0] is their plain rendering)
   std::string model;
 };
 
@@ -56,8 +59,11 @@ TokenizeRequest parse_tokenize_request(const std::string& body, const ServerLimi
 // Ids outside [0, vocab_size) are refused.
 std::vector<int32_t> parse_detokenize_request(const std::string& body, const ServerLimits& limits, int vocab_size);
 
+// Chat messages, checked: a non-empty array of {role: system|user|assistant, content}.
+std::vector<ChatMessage> parse_chat_messages(const nlohmann::json& messages);
 // The plain chat template: the messages' contents in order, joined by one newline, with
-// no role markers, so one user message is sent to the model exactly as written.
+// no role markers, so one user message is sent to the model exactly as written. The
+// server uses it for models without a chat template of their own.
 std::string render_chat(const nlohmann::json& messages);
 
 }  // namespace elab

@@ -45,6 +45,7 @@ struct Server::Impl {
   SharedPrefix kept_prefix;  // the last shared few-shot prefix, reused by later batches (model thread only)
   ServeOptions opts;
   std::string name;
+  std::optional<ChatTemplate> chat_template;  // the model's, when elab renders it
   httplib::Server http;
   std::mutex mutex;
   std::condition_variable wake;
@@ -174,6 +175,7 @@ struct Server::Impl {
 
   std::string complete(const std::string& body, bool chat) {
     CompletionRequest r = parse_completion_request(body, opts.limits, chat);
+    if (chat && chat_template) r.prompts = {apply_chat_template(*chat_template, r.messages, true)};
     std::vector<std::vector<int32_t>> prompt_ids;
     for (size_t i = 0; i < r.prompts.size(); ++i) {
       prompt_ids.push_back(ck.tokenizer.encode_prompt(r.prompts[i]));
@@ -335,6 +337,15 @@ Server::Server(Checkpoint checkpoint, ServeOptions options) : impl_(std::make_un
   impl_->opts = std::move(options);
   impl_->ck.model->eval();
   impl_->opts.limits.context = impl_->ck.config.max_seq_len;
+  // Chat requests in the model's own template; without one (or with one elab does not
+  // render), the plain template (api.h render_chat).
+  if (const Bpe* bpe = impl_->ck.tokenizer.bpe()) {
+    try {
+      impl_->chat_template = recognise_chat_template(bpe->spec().chat_template, impl_->ck.dir.string());
+    } catch (const Error& e) {
+      fmt::print(stderr, "serve: {}; chat requests use the plain template\n", e.what());
+    }
+  }
   impl_->name = impl_->opts.model_name.empty() ? fs::path(impl_->ck.dir).lexically_normal().filename().string()
                                                : impl_->opts.model_name;
   if (impl_->name.empty()) impl_->name = "elab";

@@ -140,6 +140,18 @@ TEST(Server, TokenizerEndpointsRoundTripTheModelsOwnTokens) {
   const auto j = nlohmann::json::parse(info->body);
   EXPECT_EQ(j["eos_token"], "<|im_end|>");
   EXPECT_NE(j["chat_template"].get<std::string>().find("<|im_start|>"), std::string::npos);
+  // A chat request is rendered in the model's template: the same greedy text as the
+  // completions route given that rendering.
+  const std::string templated = apply_chat_template(ChatTemplate{"chatml", "You are a helpful AI assistant named SmolLM, "
+                                                    "trained by Hugging Face"}, {{"user", "What is 2 + 3?"}}, true);
+  auto chat = srv.post("/v1/chat/completions",
+                       R"({"messages": [{"role": "user", "content": "What is 2 + 3?"}], "max_tokens": 8, "temperature": 0})");
+  auto plain_route = srv.post("/v1/completions",
+                              nlohmann::json{{"prompt", templated}, {"max_tokens", 8}, {"temperature", 0}}.dump());
+  ASSERT_EQ(chat->status, 200) << chat->body;
+  EXPECT_EQ(nlohmann::json::parse(chat->body)["choices"][0]["message"]["content"],
+            nlohmann::json::parse(plain_route->body)["choices"][0]["text"]);
+  EXPECT_EQ(nlohmann::json::parse(chat->body)["usage"]["prompt_tokens"], ck.tokenizer.encode_prompt(templated).size());
   for (const auto& [path, body, field] : std::vector<std::tuple<std::string, std::string, std::string>>{
            {"/tokenize", R"({"prompt": 3})", "prompt"},
            {"/tokenize", R"({"prompt": "x", "add_special_tokens": "yes"})", "add_special_tokens"},
