@@ -20,6 +20,11 @@ std::string job_key(const JobSpec& spec, const std::string& parent) {
 
 namespace {
 
+// A block's `models` (empty: every base) names the base `name`.
+bool applies_to(const std::vector<std::string>& models, const std::string& name) {
+  return models.empty() || std::find(models.begin(), models.end(), name) != models.end();
+}
+
 // What the planner needs of a task, read once per task (a group builds every member,
 // and file tasks read their files).
 struct TaskFacts {
@@ -113,16 +118,13 @@ struct Planner {
   // A base's evaluation blocks and fine-tuning blocks; `seed` draws their items, exemplars
   // and fine-tuning examples.
   void children(const StudyJob& base, const std::string& name, const std::vector<int64_t>& snapshots, uint64_t seed) {
-    auto applies = [&](const std::vector<std::string>& models) {
-      return models.empty() || std::find(models.begin(), models.end(), name) != models.end();
-    };
     for (const auto& block : study.evaluate) {
-      if (!applies(block.models)) continue;
+      if (!applies_to(block.models, name)) continue;
       for (const auto& task : block.tasks)
         evals(base, task, block.splits, block.methods, block.n, seed, block.snapshots ? snapshots : std::vector<int64_t>{});
     }
     for (const auto& block : study.finetune) {
-      if (!applies(block.models)) continue;
+      if (!applies_to(block.models, name)) continue;
       for (const auto& task : block.tasks) {
         // The base itself on the fine-tuning task: the prompting side of the comparison.
         evals(base, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n, seed);
@@ -187,9 +189,8 @@ StudyPlan plan_study(const StudySpec& s) {
       }
   for (const auto& src : s.sources) {
     const std::string why = backend_for(src.model).cannot_train;
-    const bool tuned = std::any_of(s.finetune.begin(), s.finetune.end(), [&](const FinetuneBlock& b) {
-      return b.models.empty() || std::find(b.models.begin(), b.models.end(), src.name) != b.models.end();
-    });
+    const bool tuned = std::any_of(s.finetune.begin(), s.finetune.end(),
+                                   [&](const FinetuneBlock& b) { return applies_to(b.models, src.name); });
     check(why.empty() || !tuned,
           "study {}: [[model]] '{}' ({}) cannot be fine-tuned ({}), and a [[finetune]] block applies to it; "
           "leave it out of the block's models (or evaluate it in a study without [[finetune]])", s.name, src.name, src.model, why);
