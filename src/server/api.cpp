@@ -37,6 +37,16 @@ double get_number(const nlohmann::json& j, const char* key, double fallback, dou
   return x;
 }
 
+// A request body within the size limit that is a JSON object, or the ApiError saying why not.
+nlohmann::json parse_object(const std::string& body, const ServerLimits& limits) {
+  if (int64_t(body.size()) > limits.max_body_bytes)
+    bad("", fmt::format("request body of {} bytes exceeds the limit of {}", body.size(), limits.max_body_bytes), 413);
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded()) bad("", "request body is not valid JSON");
+  if (!j.is_object()) bad("", "request body must be a JSON object");
+  return j;
+}
+
 }  // namespace
 
 std::vector<ChatMessage> parse_chat_messages(const nlohmann::json& messages) {
@@ -56,19 +66,14 @@ std::vector<ChatMessage> parse_chat_messages(const nlohmann::json& messages) {
   return out;
 }
 
-std::string render_chat(const nlohmann::json& messages) {
-  const auto parsed = parse_chat_messages(messages);
+std::string render_chat(const std::vector<ChatMessage>& messages) {
   std::string out;
-  for (size_t i = 0; i < parsed.size(); ++i) out += (i > 0 ? "\n" : "") + parsed[i].content;
+  for (size_t i = 0; i < messages.size(); ++i) out += (i > 0 ? "\n" : "") + messages[i].content;
   return out;
 }
 
 CompletionRequest parse_completion_request(const std::string& body, const ServerLimits& limits, bool chat) {
-  if (int64_t(body.size()) > limits.max_body_bytes)
-    bad("", fmt::format("request body of {} bytes exceeds the limit of {}", body.size(), limits.max_body_bytes), 413);
-  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded()) bad("", "request body is not valid JSON");
-  if (!j.is_object()) bad("", "request body must be a JSON object");
+  nlohmann::json j = parse_object(body, limits);  // not const: const operator[] asserts on a missing key
 
   // Fields that would change the result and that this server does not implement.
   if (j.contains("stream") && !j["stream"].is_null()) {
@@ -90,7 +95,7 @@ CompletionRequest parse_completion_request(const std::string& body, const Server
   if (chat) {
     if (!j.contains("messages")) bad("messages", "missing 'messages'");
     r.messages = parse_chat_messages(j["messages"]);
-    r.prompts = {render_chat(j["messages"])};
+    r.prompts = {render_chat(r.messages)};
     r.max_tokens = get_int(j, "max_tokens", limits.max_tokens, 1, limits.max_tokens);
     if (j.contains("logprobs") && j["logprobs"].is_boolean() && j["logprobs"].get<bool>())
       r.logprobs = get_int(j, "top_logprobs", 0, 0, limits.max_logprobs);
@@ -145,19 +150,6 @@ CompletionRequest parse_completion_request(const std::string& body, const Server
   if (r.echo && r.max_tokens == 0 && r.n > 1) bad("n", "'n' must be 1 when only scoring the prompt (max_tokens 0)");
   return r;
 }
-
-namespace {
-
-nlohmann::json parse_object(const std::string& body, const ServerLimits& limits) {
-  if (int64_t(body.size()) > limits.max_body_bytes)
-    bad("", fmt::format("request body of {} bytes exceeds the limit of {}", body.size(), limits.max_body_bytes), 413);
-  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded()) bad("", "request body is not valid JSON");
-  if (!j.is_object()) bad("", "request body must be a JSON object");
-  return j;
-}
-
-}  // namespace
 
 TokenizeRequest parse_tokenize_request(const std::string& body, const ServerLimits& limits) {
   const nlohmann::json j = parse_object(body, limits);

@@ -64,6 +64,6 @@ std::vector<ChatMessage> parse_chat_messages(const nlohmann::json& messages);
 // The plain chat template: the messages' contents in order, joined by one newline, with
 // no role markers, so one user message is sent to the model exactly as written. The
 // server uses it for models without a chat template of their own.
-std::string render_chat(const nlohmann::json& messages);
+std::string render_chat(const std::vector<ChatMessage>& messages);
 
 }  // namespace elab
