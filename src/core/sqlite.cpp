@@ -48,6 +48,7 @@ void SqliteStatement::bind(int i, const std::string& s) {
 }
 void SqliteStatement::bind(int i, double x) { sqlite3_bind_double(st_, i, x); }
 void SqliteStatement::bind(int i, int64_t x) { sqlite3_bind_int64(st_, i, x); }
+void SqliteStatement::reset() { sqlite3_reset(st_); }
 
 bool SqliteStatement::step() {
   const int rc = sqlite3_step(st_);
@@ -59,6 +60,14 @@ bool SqliteStatement::step() {
 void SqliteStatement::run(const std::string& doing) {
   const int rc = sqlite3_step(st_);
   check(rc == SQLITE_DONE || rc == SQLITE_ROW, "{}: cannot {}: {}", db_.path(), doing, db_.error_message());
+}
+
+bool sqlite_has_table(const std::string& path, const std::string& name) {
+  if (!std::filesystem::exists(path)) return false;
+  SqliteDb db(path, "database", false);
+  SqliteStatement st(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?");
+  st.bind(1, name);
+  return st.step() && st.real(0) > 0;
 }
 
 std::string SqliteStatement::text(int column) const {

@@ -42,6 +42,9 @@ class SqliteDb {
   std::string path_, what_;
 };
 
+// True when the SQLite file at `path` exists and has a table `name` (opened read-only).
+bool sqlite_has_table(const std::string& path, const std::string& name);
+
 class SqliteStatement {
  public:
   SqliteStatement(SqliteDb& db, const std::string& sql);
@@ -52,6 +55,8 @@ class SqliteStatement {
   void bind(int i, const std::string& s);
   void bind(int i, double x);
   void bind(int i, int64_t x);
+  // Back to the start, bindings kept, so the statement can run again with new ones.
+  void reset();
   // True while there is a row; false at the end; an Error on failure.
   bool step();
   // Runs a statement that returns no rows; an Error naming `doing` when it fails.
