@@ -35,8 +35,9 @@ void add_eval_command(CLI::App& app) {
                   "test items, or 'all' (default: the whole test set of a file task such as gsm8k or bbh:*, "
                   "the lines a replay file covers, else 200)");
   cmd->add_option("--extract", *extract_text,
-                  "answer extraction: strict (the task's published rule) or lenient (fallback guesses; reported "
-                  "as such, beside the strict accuracy)")
+                  "answer extraction: strict (the task's published rule), lenient (fallback guesses) or flexible "
+                  "(lm-evaluation-harness's flexible-extract: the last number or option); the strict and flexible "
+                  "accuracies are always reported beside the chosen one")
       ->capture_default_str();
   cmd->add_option("--seed", job->spec.seed, "seed for test items and exemplars")->capture_default_str();
   cmd->add_option("--batch", job->spec.batch_size, "prompts decoded together")->capture_default_str();

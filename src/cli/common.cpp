@@ -69,7 +69,9 @@ void add_model_shape_flags(CLI::App& cmd, ModelShape& s) {
 
 void print_eval_line(const EvalSummary& s) {
   // Lenient accuracy is never shown alone: the strict one stands beside it.
-  const std::string rule = s.extraction == "lenient" ? fmt::format(" (lenient extraction; strict {:.3f})", s.accuracy_strict) : "";
+  // The strict and the flexible rule side by side, as lm-evaluation-harness reports its two filters.
+  std::string rule = s.extraction != "strict" ? fmt::format(" ({} extraction; strict {:.3f})", s.extraction, s.accuracy_strict) : "";
+  if (s.accuracy_flexible && s.extraction != "flexible") rule += fmt::format(" flexible {:.3f}", *s.accuracy_flexible);
   fmt::print("{} {} {}: accuracy {:.3f} [{:.3f}, {:.3f}]{} n={} extract_fail {:.3f} ({:.1f}s)\n", s.task, s.split, s.method,
              s.accuracy, s.ci_lo, s.ci_hi, rule, s.n, s.metrics.extract_fail, s.metrics.seconds);
 }

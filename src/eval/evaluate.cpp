@@ -202,7 +202,7 @@ GenerateOptions generation_options(const Method& method, const EvalSpec& spec, c
 
 // Stage 3's per-item results, under both extraction rules.
 struct ItemScores {
-  std::vector<double> correct, correct_strict, correct_lenient, char_acc, edit;
+  std::vector<double> correct, correct_strict, correct_lenient, correct_flexible, char_acc, edit;
   double gold_chars = 0;  // summed over the items
   std::vector<int64_t> disagreements;
   int64_t failed = 0, generated = 0;
@@ -242,6 +242,9 @@ ItemScores score_items(const Task& task, const Method& method, const std::vector
     (chosen == Extraction::strict ? r.correct_strict : r.correct_lenient).push_back(ok ? 1.0 : 0.0);
     (chosen == Extraction::strict ? r.correct_lenient : r.correct_strict).push_back(other_ok ? 1.0 : 0.0);
     if (ok != other_ok) r.disagreements.push_back(int64_t(i));
+    // The flexible rule, always, as lm-evaluation-harness reports it beside the strict one.
+    const std::string flexible = chosen == Extraction::flexible ? answer : item_answer(task, method, texts, Extraction::flexible, nullptr);
+    r.correct_flexible.push_back(task.is_correct(flexible, items[i].answer, Extraction::flexible) ? 1.0 : 0.0);
     r.char_acc.push_back(char_accuracy(answer, gold));
     r.gold_chars += double(gold.size());
     r.edit.push_back(normalized_edit_distance(answer, gold));
@@ -315,6 +318,7 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
   sum.extractor = task.extractor_id(chosen);
   sum.accuracy_strict = mean(r.correct_strict);
   if (chosen == Extraction::lenient) sum.accuracy_lenient = mean(r.correct_lenient);
+  sum.accuracy_flexible = mean(r.correct_flexible);
   EvalMetrics& metrics = sum.metrics;
   metrics.extract_fail = double(r.failed) / n;
   metrics.char_accuracy = mean(r.char_acc);

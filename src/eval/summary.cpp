@@ -54,6 +54,7 @@ nlohmann::ordered_json to_json(const EvalSummary& s) {
     j["item_correct"] = s.item_correct;
   }
   if (s.accuracy_lenient) j["accuracy_lenient"] = *s.accuracy_lenient;
+  if (s.accuracy_flexible) j["accuracy_flexible"] = *s.accuracy_flexible;
   if (!s.extraction_disagreements.empty()) j["extraction_disagreements"] = s.extraction_disagreements;
   if (!s.notes.empty()) j["notes"] = s.notes;
   return j;
@@ -75,6 +76,7 @@ EvalSummary eval_summary_from_json(const nlohmann::json& j, const std::string& w
   s.extractor = json_field<std::string>(j, "extractor", where, "");
   s.accuracy_strict = json_field<double>(j, "accuracy_strict", where, s.accuracy);  // results from before the audit
   s.accuracy_lenient = optional_field(j, "accuracy_lenient", where);
+  s.accuracy_flexible = optional_field(j, "accuracy_flexible", where);
   if (j.contains("metrics")) {
     const auto& m = j["metrics"];
     check(m.is_object(), "{}: evaluation summary key 'metrics' must be an object", where);

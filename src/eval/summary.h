@@ -31,6 +31,8 @@ struct EvalSummary {
   std::string extractor;              // its versioned id ("gsm8k-strict@1")
   double accuracy_strict = 0;
   std::optional<double> accuracy_lenient;  // only when lenient extraction was asked for
+  // lm-evaluation-harness's flexible-extract (last number / last option), beside the strict rule
+  std::optional<double> accuracy_flexible;
   EvalMetrics metrics;
   uint64_t seed = 1;
   std::string items_hash;

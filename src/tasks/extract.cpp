@@ -12,10 +12,14 @@ namespace elab {
 Extraction parse_extraction(const std::string& name) {
   if (name == "strict") return Extraction::strict;
   if (name == "lenient") return Extraction::lenient;
-  fail("unknown extraction '{}': valid are strict (the task's published rule, the default) and lenient", name);
+  if (name == "flexible") return Extraction::flexible;
+  fail("unknown extraction '{}': valid are strict (the task's published rule, the default), lenient and flexible "
+       "(lm-evaluation-harness's flexible-extract: the last number or option)", name);
 }
 
-const char* extraction_name(Extraction e) { return e == Extraction::strict ? "strict" : "lenient"; }
+const char* extraction_name(Extraction e) {
+  return e == Extraction::strict ? "strict" : e == Extraction::lenient ? "lenient" : "flexible";
+}
 
 std::string normalize_number(const std::string& text) {
   std::string s;
@@ -146,6 +150,17 @@ std::string extract_answer_of(AnswerKind kind, const std::string& output) {
     case AnswerKind::sequence: return extract_sequence(output);
   }
   return "";
+}
+
+std::string extract_flexible(AnswerKind kind, const std::string& output) {
+  static const std::regex num(R"([+-]?\$?\d[\d,]*(?:\.\d+)?)");
+  static const std::regex choice(R"(\([A-Z]\))");
+  if (kind == AnswerKind::number) {
+    const std::string last = last_match(output, num);
+    return last.empty() ? "" : normalize_number(last);
+  }
+  if (kind == AnswerKind::choice) return last_match(output, choice);
+  return extract_answer_of(kind, output);
 }
 
 std::string normalize_answer(AnswerKind kind, const std::string& gold) {

@@ -13,7 +13,7 @@
 
 namespace elab {
 
-Extraction parse_extraction(const std::string& name);  // "strict" | "lenient", else an Error
+Extraction parse_extraction(const std::string& name);  // "strict" | "lenient" | "flexible", else an Error
 const char* extraction_name(Extraction e);
 
 // "1,000" -> "1000", "$29.00." -> "29", "+7" -> "7", "-0" -> "0", "2.50" -> "2.5";
@@ -27,6 +27,10 @@ std::string extract_text(const std::string& output);      // trimmed, spaces col
 std::string extract_sequence(const std::string& output);  // "3 5 8"
 
 std::string extract_answer_of(AnswerKind kind, const std::string& output);
+// lm-evaluation-harness's flexible-extract: for numbers the last number anywhere in the output
+// ("A: 26" -> "26", whatever cue precedes it), for options the last "(X)"; other kinds as
+// extract_answer_of.
+std::string extract_flexible(AnswerKind kind, const std::string& output);
 // The canonical form of a gold answer, comparable with what extract_answer_of returns.
 std::string normalize_answer(AnswerKind kind, const std::string& gold);
 

@@ -35,7 +35,8 @@ void Task::check_split(const std::string& split) const {
   fail_unknown("split of task " + name(), split, names);
 }
 
-std::string Task::extract_answer(const std::string& output, Extraction) const {
+std::string Task::extract_answer(const std::string& output, Extraction mode) const {
+  if (mode == Extraction::flexible) return extract_flexible(answer_kind(), output);
   return extract_answer_of(answer_kind(), output);
 }
 
@@ -43,7 +44,7 @@ bool Task::is_correct(const std::string& extracted, const std::string& gold, Ext
   return !extracted.empty() && extracted == normalize_answer(answer_kind(), gold);
 }
 
-std::string Task::extractor_id(Extraction) const { return "elab-kind@1"; }
+std::string Task::extractor_id(Extraction mode) const { return mode == Extraction::flexible ? "flexible@1" : "elab-kind@1"; }
 
 Pool pool_of(const std::string& task_name, const std::string& key) {
   uint64_t bucket = Hasher().add(task_name).add("\x1f").add(key).value() % 100;

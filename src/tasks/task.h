@@ -12,7 +12,9 @@ namespace elab {
 
 enum class Pool { train, exemplar, test };
 // How answers are read: the task's own strict rule, or the lenient one (tasks/extract.h).
-enum class Extraction { strict, lenient };
+// `flexible` is lm-evaluation-harness's flexible-extract: the last number (or the last
+// option) anywhere in the output, reported beside the strict rule for every evaluation.
+enum class Extraction { strict, lenient, flexible };
 const char* pool_name(Pool p);
 Pool parse_pool(const std::string& name);
 

@@ -355,6 +355,35 @@ TEST(Replay, ScoresRecordedPredictionsAndReportsWhatDidNotMatch) {
             std::string::npos);
 }
 
+// Recorded GSM8K solutions whose answer follows "A: N" (a cue the strict rule does not
+// know): strict scores them 0, the named flexible rule (lm-evaluation-harness's
+// flexible-extract, the last number) scores exactly the ones that are right, and both are
+// reported side by side whichever rule heads the summary.
+TEST(Replay, AnswersAfterAnUnknownCueScoreZeroStrictAndTheirAccuracyFlexible) {
+  if (data_root().empty()) GTEST_SKIP() << "../shared/data is absent";
+  TempDir dir;
+  auto task = make_task("gsm8k");
+  auto items = test_items(*task, "test", 10, 1);
+  {
+    std::ofstream f(dir / "verifier.jsonl");
+    for (size_t i = 0; i < 10; ++i) {
+      const std::string answer = i < 7 ? items[i].answer : "123456";  // 7 of 10 right
+      f << nlohmann::json({{"index", i}, {"prediction", "Natalia sold 48 clips, then 24 more.\nA: " + answer}}).dump() << "\n";
+    }
+  }
+  EvalSpec spec;
+  spec.n = 10;
+  auto r = evaluate(*make_backend("replay:" + (dir / "verifier.jsonl").string()), *task, "gsm8k", spec);
+  EXPECT_EQ(r.summary.accuracy, 0.0);
+  ASSERT_TRUE(r.summary.accuracy_flexible.has_value());
+  EXPECT_NEAR(*r.summary.accuracy_flexible, 0.7, 1e-12);
+  spec.extraction = Extraction::flexible;
+  auto f = evaluate(*make_backend("replay:" + (dir / "verifier.jsonl").string()), *task, "gsm8k", spec);
+  EXPECT_NEAR(f.summary.accuracy, 0.7, 1e-12);
+  EXPECT_EQ(f.summary.extraction, "flexible");
+  EXPECT_EQ(f.summary.accuracy_strict, 0.0);
+}
+
 // A file task is scored whole by default, its repeated questions kept: a line by question
 // answers the k-th asking of that question in order; lines past -n are counted as such.
 // A generated task through replay is scored on as many items as the file covers.

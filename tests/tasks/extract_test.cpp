@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "core/error.h"
 #include "tasks/extract.h"
 
 namespace elab {
@@ -58,6 +59,22 @@ TEST(Extract, Normalise) {
   EXPECT_EQ(normalize_number("$3"), "3");
   EXPECT_EQ(normalize_number("abc"), "");
   EXPECT_EQ(normalize_number("1.2.3"), "");
+}
+
+// lm-evaluation-harness's flexible-extract: the last number (or option) anywhere, whatever cue.
+TEST(Extract, FlexibleTakesTheLastNumberOrOption) {
+  EXPECT_EQ(extract_flexible(AnswerKind::number, "She has 3 + 4 = 7 apples.\nA: 26"), "26");
+  EXPECT_EQ(extract_flexible(AnswerKind::number, "The answer is 5. Check: 1,000"), "1000");
+  EXPECT_EQ(extract_flexible(AnswerKind::number, "no digits"), "");
+  EXPECT_EQ(extract_flexible(AnswerKind::choice, "(A) looks wrong, so (C)"), "(C)");
+  EXPECT_EQ(extract_gsm8k_strict("A: 26"), "");  // the strict rule does not know the cue
+  EXPECT_EQ(parse_extraction("flexible"), Extraction::flexible);
+  try {
+    parse_extraction("loose");
+    FAIL() << "an unknown rule was accepted";
+  } catch (const elab::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("flexible"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace elab
