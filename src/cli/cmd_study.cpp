@@ -10,9 +10,12 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "report/report.h"
+#include "results/db.h"
+#include "study/imports.h"
 #include "study/plan.h"
 #include "study/run.h"
 #include "study/stages.h"
+#include "core/sqlite.h"
 #include "study/store.h"
 
 namespace elab {
@@ -55,9 +58,17 @@ static std::string slurm_script(const std::string& study_file, const std::string
 // task versions) stay in the database without entering the report.
 static void report_to(const std::string& db, const std::string& out, const std::string& title, uint64_t seed,
                       const StudyPlan* plan = nullptr) {
-  check(fs::exists(db), "{}: results database does not exist (run the study first)", db);
-  ResultStore store(db);
-  auto report = build_report(plan ? plan_records(*plan, store) : store.all(), title, seed);
+  check(fs::exists(db), "{}: results database does not exist (run the study, or elab import, first)", db);
+  // A study's database, imported results, or both in one file.
+  const bool study_db = sqlite_has_table(db, "elab_meta");
+  const auto imported = read_result_rows(db);
+  check(study_db || !imported.empty(), "{}: neither an elab study database nor imported results (elab import ... --db)", db);
+  std::vector<JobRecord> jobs;
+  if (study_db) {
+    ResultStore store(db);
+    jobs = plan ? plan_records(*plan, store) : store.all();
+  }
+  auto report = build_report(jobs, title, seed, imported);
   write_report(report, out);
   fmt::print("{}\n\nreport: {}\n", report.summary, (fs::path(out) / "index.html").string());
 }
@@ -90,6 +101,16 @@ void add_study_command(CLI::App& app) {
     o.db = r->db;
     o.device = machine->device;
     o.from_scratch = r->from_scratch;
+    if (!spec.results.empty()) {
+      check(o.shards == 1, "{}: a study with [[results]] imports them once; run it without --shard", r->file);
+      const std::string db = r->db.empty() ? default_db_path(spec, 0, 1) : r->db;
+      ResultStore{db};  // the study's database first, so imported rows join it rather than found it
+      import_study_results(spec, db);
+    }
+    if (spec.results_only()) {
+      fmt::print("study {}: imported results only, no jobs\nnext: elab study report {}\n", spec.name, r->file);
+      return;
+    }
     auto s = run_study(spec, o);
     fmt::print("study {}: {} ran, {} already done, {} failed, {} blocked by a failed parent -> {}\n", spec.name, s.ran,
                s.already_done, s.failed, s.blocked, s.db);
@@ -193,9 +214,13 @@ void add_study_command(CLI::App& app) {
   report->callback([rp] {
     auto spec = load_study(rp->file);
     const auto [shard, shards] = parse_shard(rp->shard);
+    const std::string db = rp->db.empty() ? default_db_path(spec, shard, shards) : rp->db;
+    if (spec.results_only()) {
+      report_to(db, (fs::path(spec.dir) / "report").string(), spec.name, spec.seed);
+      return;
+    }
     const auto plan = plan_study(spec);
-    report_to(rp->db.empty() ? default_db_path(spec, shard, shards) : rp->db, (fs::path(spec.dir) / "report").string(),
-              spec.name, spec.seed, &plan);
+    report_to(db, (fs::path(spec.dir) / "report").string(), spec.name, spec.seed, &plan);
   });
 }
 
@@ -205,7 +230,7 @@ void add_report_command(CLI::App& app) {
     uint64_t seed = 1;
   };
   auto a = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("report", "Write the report of a results database: index.html, report.md, results.csv");
+  auto* cmd = app.add_subcommand("report", "Write the report of a results database (a study's, or imported results): index.html, report.md, results.csv, verdicts.json");
   cmd->add_option("--db", a->db, "results database")->required();
   cmd->add_option("--out", a->out, "output directory")->required();
   cmd->add_option("--title", a->title, "report title")->capture_default_str();

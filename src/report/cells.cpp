@@ -8,10 +8,10 @@
 
 namespace elab {
 
-std::vector<ResultRow> result_rows(const std::vector<JobRecord>& jobs) {
+std::vector<EvalRow> eval_rows(const std::vector<JobRecord>& jobs) {
   std::map<std::string, const JobRecord*> by_key;
   for (const auto& j : jobs) by_key[j.key] = &j;
-  std::vector<ResultRow> rows;
+  std::vector<EvalRow> rows;
   for (const auto& j : jobs) {
     const EvalJobSpec* e = j.eval();
     const EvalSummary* s = j.summary();
@@ -19,7 +19,7 @@ std::vector<ResultRow> result_rows(const std::vector<JobRecord>& jobs) {
     auto parent = by_key.find(j.parent);
     auto base = by_key.find(j.group);
     if (parent == by_key.end() || base == by_key.end()) continue;  // a shard without its models' records
-    ResultRow r;
+    EvalRow r;
     r.base = base_label(base->second->spec);
     if (const auto* p = base->second->pretrain()) {
       r.preset = p->preset;
@@ -56,7 +56,7 @@ std::vector<ResultRow> result_rows(const std::vector<JobRecord>& jobs) {
     rows.push_back(std::move(r));
   }
   // A fixed order (not the order jobs finished in), so reports of equal results are equal files.
-  std::stable_sort(rows.begin(), rows.end(), [](const ResultRow& a, const ResultRow& b) {
+  std::stable_sort(rows.begin(), rows.end(), [](const EvalRow& a, const EvalRow& b) {
     return std::tie(a.parameters, a.preset, a.recipe, a.train_seed, a.adaptation, a.ft_task, a.task, a.split, a.method, a.snapshot) <
            std::tie(b.parameters, b.preset, b.recipe, b.train_seed, b.adaptation, b.ft_task, b.task, b.split, b.method, b.snapshot);
   });
@@ -89,11 +89,38 @@ std::vector<const Cell*> Cells::where(const std::function<bool(const Cell&)>& ke
   return out;
 }
 
-Cells make_cells(const std::vector<ResultRow>& rows, uint64_t seed) {
+std::vector<ResultRow> as_result_rows(const std::vector<EvalRow>& rows) {
+  std::vector<ResultRow> out;
+  for (const auto& e : rows) {
+    if (e.snapshot > 0 || e.split != "id" && e.split != "test") continue;
+    const Method m = parse_method(e.method);
+    if (!m.probe.empty() || (!e.ft_task.empty() && e.ft_task != e.task)) continue;
+    ResultRow r;
+    r.source = "elab-study:" + e.base;
+    r.model.name = e.recipe == "source" ? e.preset : e.preset + "/" + e.recipe;
+    r.model.family = e.recipe == "source" ? family_from_name(e.preset) : "elab-" + e.recipe;
+    r.model.variant = e.adaptation == "prompt" ? "base" : e.adaptation;
+    if (r.model.variant != "base") r.model.name += " " + e.adaptation;
+    r.model.parameters = double(e.parameters);
+    r.task = e.task;
+    r.method.shots = m.shots;
+    r.method.style = m.chain() ? (m.samples > 1 ? "self-consistency" : "chain") : "direct";
+    r.method.format = m.chat ? "chat" : "";
+    r.metric.name = "exact_match";
+    r.value = e.accuracy;
+    r.n = e.n;
+    r.items = e.item_correct;
+    r.seed = int64_t(e.train_seed);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Cells make_cells(const std::vector<EvalRow>& rows, uint64_t seed) {
   Cells cells;
   cells.seed = seed;
-  std::vector<ResultRow> sorted = rows;
-  std::stable_sort(sorted.begin(), sorted.end(), [](const ResultRow& a, const ResultRow& b) { return a.train_seed < b.train_seed; });
+  std::vector<EvalRow> sorted = rows;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const EvalRow& a, const EvalRow& b) { return a.train_seed < b.train_seed; });
   std::map<std::string, double> lp_sum, char_sum, length_sum;
   std::map<std::string, int64_t> params;
   for (const auto& r : sorted) {

@@ -10,12 +10,13 @@
 
 #include "eval/method.h"
 #include "eval/stats.h"
+#include "results/row.h"
 #include "study/job_spec.h"
 
 namespace elab {
 
 // One evaluation, with the model it ran on.
-struct ResultRow {
+struct EvalRow {
   std::string preset, recipe;  // a source's name, and recipe "source"
   int64_t parameters = 0;
   uint64_t train_seed = 0;
@@ -34,7 +35,12 @@ struct ResultRow {
   std::string base;  // its base as the job list names it (study/job_spec.h base_label): "s/add/s1"
 };
 
-std::vector<ResultRow> result_rows(const std::vector<JobRecord>& jobs);
+std::vector<EvalRow> eval_rows(const std::vector<JobRecord>& jobs);
+// elab's own evaluations as result rows (results/row.h), so the analyses over rows read
+// the study's ladder beside imported ladders: family = recipe (or "source" models by name),
+// variant base or "ft:METHOD:N", exact match with its per-item outcomes. Probes and
+// fine-tuned models on other tasks are left out (they answer other questions).
+std::vector<ResultRow> as_result_rows(const std::vector<EvalRow>& rows);
 
 // Rows of the same (preset, recipe, adaptation and its fine-tuning task, task, split,
 // method), pooled over training seeds. Items stay in seed order, so two cells evaluated on the same items can
@@ -68,7 +74,7 @@ struct Cells {
   std::vector<const Cell*> where(const std::function<bool(const Cell&)>& keep) const;
 };
 
-Cells make_cells(const std::vector<ResultRow>& rows, uint64_t seed);
+Cells make_cells(const std::vector<EvalRow>& rows, uint64_t seed);
 
 bool same_items(const Cell& a, const Cell& b);
 PairedDifference compare(const Cell& a, const Cell& b, uint64_t seed);

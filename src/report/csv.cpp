@@ -3,6 +3,7 @@
 // tuned on.
 #include <fmt/format.h>
 
+#include "report/scale_rows.h"
 #include "report/sections.h"
 
 namespace elab {
@@ -18,7 +19,7 @@ std::string csv_field(const std::string& s) {
 
 }  // namespace
 
-std::string results_csv(const std::vector<ResultRow>& rows) {
+std::string results_csv(const std::vector<EvalRow>& rows) {
   std::string csv = "preset,parameters,recipe,train_seed,adaptation,task,split,method,n,accuracy,ci_low,ci_high,gold_logprob,char_accuracy,snapshot,ft_task\n";
   for (const auto& r : rows)
     csv += fmt::format("{},{},{},{},{},{},{},{},{},{:.6f},{:.6f},{:.6f},{},{:.6f},{},{}\n", csv_field(r.preset), r.parameters,
@@ -26,6 +27,26 @@ std::string results_csv(const std::vector<ResultRow>& rows) {
                        csv_field(r.method), r.n, r.accuracy, r.lo, r.hi,
                        r.has_logprob ? fmt::format("{:.6f}", r.gold_logprob) : "", r.char_accuracy,
                        r.snapshot > 0 ? std::to_string(r.snapshot) : "", csv_field(r.ft_task));
+  return csv;
+}
+
+}  // namespace elab
+
+namespace elab {
+
+std::string result_rows_csv(const std::vector<ResultRow>& rows) {
+  auto num = [](double x) { return std::isfinite(x) ? fmt::format("{:.6g}", x) : std::string(); };
+  std::string csv = "source,model,family,variant,parameters,tokens,flops,step,task,shots,style,format,metric,direction,chance,"
+                    "value,stderr,ci_lo,ci_hi,n,per_item,seed\n";
+  for (const auto& r : rows) {
+    const auto [lo, hi] = r.ci95();
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", csv_field(r.source),
+                       csv_field(r.model.name), csv_field(r.model.family), csv_field(r.model.variant), num(r.model.parameters),
+                       num(r.model.tokens), num(r.model.flops), r.model.step, csv_field(r.task), r.method.shots,
+                       csv_field(r.method.style), csv_field(r.method.format), csv_field(r.metric.name), r.metric.direction > 0 ? "higher" : "lower",
+                       num(r.metric.chance), num(r.value), num(r.standard_error()), num(lo), num(hi), r.n, r.items.size(),
+                       r.seed);
+  }
   return csv;
 }
 

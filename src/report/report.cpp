@@ -6,11 +6,12 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "report/scale_rows.h"
 #include "report/sections.h"
 
 namespace elab {
 
-std::string cot_threshold(const std::vector<ResultRow>& rows, const std::string& recipe, const std::string& task,
+std::string cot_threshold(const std::vector<EvalRow>& rows, const std::string& recipe, const std::string& task,
                           uint64_t seed) {
   return cot_threshold_of(make_cells(rows, seed), recipe, task);
 }
@@ -20,8 +21,9 @@ static void summary_section(const std::vector<QuestionAnswer>& qs, Doc& doc) {
   doc.heading("Summary", 2);
   doc.para("Each question's answer is its headline comparison (the row that names the question): the resolved one (95% CI excluding "
            "zero) farthest from zero, or \"not resolved at this budget\"; the question's other claims follow, each by its "
-           "comparison farthest from zero. Effects are differences in exact-match accuracy, A - B, paired over the same "
-           "test items; report/verdicts.json holds every comparison.");
+           "comparison farthest from zero. Effects are differences in accuracy, A - B, paired over the same test items "
+           "where per-item outcomes exist (elab's own evaluations, lm-evaluation-harness sample files), else from the "
+           "sources' standard errors; report/verdicts.json holds every comparison.");
   std::vector<std::vector<std::string>> rows;
   auto effect = [](const Finding& f) { return fmt::format("{:+.3f} [{:+.3f}, {:+.3f}]", f.effect, f.lo, f.hi); };
   for (const auto& q : qs) {
@@ -43,43 +45,64 @@ static void summary_section(const std::vector<QuestionAnswer>& qs, Doc& doc) {
   doc.table({"question", "answer / claim", "comparison: effect [95% CI]", "resolved", "published result", "agreement"}, rows);
 }
 
-StudyReport build_report(const std::vector<JobRecord>& jobs, const std::string& title, uint64_t seed) {
-  const auto rows = result_rows(jobs);
-  check(!rows.empty(), "no finished evaluations to report (run the study first)");
-  const Cells cells = make_cells(rows, seed);
+StudyReport build_report(const std::vector<JobRecord>& jobs, const std::string& title, uint64_t seed,
+                         const std::vector<ResultRow>& imported) {
+  const auto rows = eval_rows(jobs);
+  check(!rows.empty() || !imported.empty(), "no finished evaluations or imported results to report (run the study, or "
+        "elab import ... --db FILE, first)");
   Doc doc, body;
   doc.heading("Study report: " + title, 1);
-  int done = 0, failed = 0;
-  for (const auto& j : jobs) (j.status == "done" ? done : failed) += 1;
-  doc.para(fmt::format("{} jobs finished, {} failed; {} evaluations over presets {}, recipes {}, tasks {}. Accuracies are "
-                       "exact match with 95% bootstrap CIs; comparisons are paired bootstraps over the same test items; "
-                       "\"not enough evidence\" means the interval of the difference includes zero.",
-                       done, failed, rows.size(), fmt::join(cells.presets, ", "), fmt::join(cells.recipes, ", "),
-                       fmt::join(cells.tasks, ", ")));
-  int most_seeds = 0;
-  for (const auto& [k, c] : cells.by_key) most_seeds = std::max(most_seeds, c.seeds);
-  doc.para(most_seeds > 1 ? fmt::format("Cells pool up to {} pre-training seeds: intervals resample the seeds, then the "
-                                        "items within each, so seed-to-seed variance is in them.", most_seeds)
-                          : "One pre-training seed per base: the intervals cover the test items, not the variation "
-                            "between training runs (a study with several seeds puts that in them).");
   StudyReport report;
   std::vector<Finding> findings;
-  const std::string q1 = section_icl_vs_supervised(cells, body, findings);
-  const std::string q2 = section_prompting_vs_finetuning(cells, body, findings);
-  const std::string q3 = section_scale(cells, body, findings);
-  const std::string q4 = section_recipes(cells, body, findings);
-  section_training_steps(jobs, rows, body);
-  section_extraction_audit(rows, body);
+  std::string summary_lines;
+  if (!rows.empty()) {
+    const Cells cells = make_cells(rows, seed);
+    int done = 0, failed = 0;
+    for (const auto& j : jobs) (j.status == "done" ? done : failed) += 1;
+    doc.para(fmt::format("{} jobs finished, {} failed; {} evaluations over presets {}, recipes {}, tasks {}. Accuracies are "
+                         "exact match with 95% bootstrap CIs; comparisons are paired bootstraps over the same test items; "
+                         "\"not enough evidence\" means the interval of the difference includes zero.",
+                         done, failed, rows.size(), fmt::join(cells.presets, ", "), fmt::join(cells.recipes, ", "),
+                         fmt::join(cells.tasks, ", ")));
+    int most_seeds = 0;
+    for (const auto& [k, c] : cells.by_key) most_seeds = std::max(most_seeds, c.seeds);
+    doc.para(most_seeds > 1 ? fmt::format("Cells pool up to {} pre-training seeds: intervals resample the seeds, then the "
+                                          "items within each, so seed-to-seed variance is in them.", most_seeds)
+                            : "One pre-training seed per base: the intervals cover the test items, not the variation "
+                              "between training runs (a study with several seeds puts that in them).");
+    const std::string q1 = section_icl_vs_supervised(cells, body, findings);
+    const std::string q2 = section_prompting_vs_finetuning(cells, body, findings);
+    const std::string q3 = section_scale(cells, body, findings);
+    const std::string q4 = section_recipes(cells, body, findings);
+    section_training_steps(jobs, rows, body);
+    section_extraction_audit(rows, body);
+    summary_lines = fmt::format("{}\n{}\n{}\n{}", q1, q2, q3, q4);
+  } else {
+    doc.para(fmt::format("{} imported result rows; the study ran no evaluation of its own.", imported.size()));
+  }
+  // Imported results, analysed beside the study's own rows on one scale axis.
+  if (!imported.empty()) {
+    std::vector<ResultRow> all = as_result_rows(rows);
+    all.insert(all.end(), imported.begin(), imported.end());
+    const std::string lines = row_report_sections(all, body, findings);
+    summary_lines += (summary_lines.empty() ? "" : "\n") + lines;
+  }
   const auto qs = answers(findings);
   summary_section(qs, doc);
   doc.md += body.md;
   doc.html += body.html;
   std::string summary;
   for (const auto& q : qs) summary += q.question + " " + q.answer() + "\n";
-  report.summary = summary + fmt::format("{}\n{}\n{}\n{}", q1, q2, q3, q4);
+  report.summary = summary + summary_lines;
   report.markdown = doc.md;
   report.html = html_page(title, doc.html);
-  report.csv = results_csv(rows);
+  report.csv = rows.empty() ? std::string() : results_csv(rows);
+  // The rows the by-size analyses read (each model's last checkpoint); the database holds the rest.
+  if (!imported.empty()) {
+    std::vector<ResultRow> last;
+    for (const ResultRow* r : final_checkpoint(imported)) last.push_back(*r);
+    report.rows_csv = result_rows_csv(last);
+  }
   report.verdicts = verdicts_json(qs, title).dump(2) + "\n";
   return report;
 }
@@ -88,7 +111,8 @@ void write_report(const StudyReport& report, const std::string& dir) {
   fs::create_directories(dir);
   write_file_atomic(fs::path(dir) / "index.html", report.html);
   write_file_atomic(fs::path(dir) / "report.md", report.markdown);
-  write_file_atomic(fs::path(dir) / "results.csv", report.csv);
+  if (!report.csv.empty()) write_file_atomic(fs::path(dir) / "results.csv", report.csv);
+  if (!report.rows_csv.empty()) write_file_atomic(fs::path(dir) / "result_rows.csv", report.rows_csv);
   write_file_atomic(fs::path(dir) / "verdicts.json", report.verdicts);
 }
 

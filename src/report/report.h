@@ -12,16 +12,20 @@ namespace elab {
 
 struct StudyReport {
   std::string markdown, html, csv;
+  std::string rows_csv;  // result_rows.csv: the imported rows at each model's last checkpoint (one line each)
   std::string verdicts;  // verdicts.json: each question's answer and every comparison (report/findings.h)
   std::string summary;   // each question's answer, then one line per question (counts of verdicts), for the terminal
 };
 
 // Thresholds of question 3, on rows of one (recipe, task, split id): the smallest preset
 // at which `cot` beats `direct` (paired bootstrap, CI above zero); "" when none does.
-std::string cot_threshold(const std::vector<ResultRow>& rows, const std::string& recipe, const std::string& task,
+std::string cot_threshold(const std::vector<EvalRow>& rows, const std::string& recipe, const std::string& task,
                           uint64_t seed);
 
-StudyReport build_report(const std::vector<JobRecord>& jobs, const std::string& title, uint64_t seed = 1);
+// `imported`: result rows from importers (results/db.h) analysed beside the study's own
+// evaluations on one scale axis (report/scale_rows.h); a report may hold only those.
+StudyReport build_report(const std::vector<JobRecord>& jobs, const std::string& title, uint64_t seed = 1,
+                         const std::vector<ResultRow>& imported = {});
 // Writes index.html, report.md, results.csv and verdicts.json into `dir` (each atomically).
 void write_report(const StudyReport& report, const std::string& dir);
 

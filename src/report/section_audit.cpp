@@ -11,7 +11,7 @@ namespace elab {
 
 // Where strict (the benchmark's rule) and lenient extraction score items differently: the
 // evidence that a number does not depend on a lenient reading.
-void section_extraction_audit(const std::vector<ResultRow>& rows, Doc& doc) {
+void section_extraction_audit(const std::vector<EvalRow>& rows, Doc& doc) {
   std::vector<std::vector<std::string>> table;
   for (const auto& r : rows) {
     if (r.extraction_disagreements.empty()) continue;

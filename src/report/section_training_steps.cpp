@@ -13,12 +13,12 @@ namespace elab {
 // Over training steps: the evaluations during training of each base (--eval-task curves,
 // with their transition steps), and the study's evaluations of snapshots beside the
 // final model's.
-void section_training_steps(const std::vector<JobRecord>& jobs, const std::vector<ResultRow>& rows, Doc& doc) {
+void section_training_steps(const std::vector<JobRecord>& jobs, const std::vector<EvalRow>& rows, Doc& doc) {
   std::vector<const JobRecord*> with_curves;
   for (const auto& j : jobs)
     if (const PretrainOutcome* out = j.pretrained(); out && j.status == "done" && !out->curves.is_null() && !out->curves.empty())
       with_curves.push_back(&j);
-  const bool any_snapshot = std::any_of(rows.begin(), rows.end(), [](const ResultRow& r) { return r.snapshot > 0; });
+  const bool any_snapshot = std::any_of(rows.begin(), rows.end(), [](const EvalRow& r) { return r.snapshot > 0; });
   if (with_curves.empty() && !any_snapshot) return;
   doc.heading("Over training steps", 2);
   for (const JobRecord* j : with_curves) {
@@ -42,7 +42,7 @@ void section_training_steps(const std::vector<JobRecord>& jobs, const std::vecto
   std::vector<std::vector<std::string>> table;
   for (const auto& r : rows) {
     if (r.adaptation != "prompt") continue;
-    const bool has_snapshots = std::any_of(rows.begin(), rows.end(), [&](const ResultRow& x) {
+    const bool has_snapshots = std::any_of(rows.begin(), rows.end(), [&](const EvalRow& x) {
       return x.snapshot > 0 && x.preset == r.preset && x.recipe == r.recipe && x.train_seed == r.train_seed &&
              x.task == r.task && x.split == r.split && x.method == r.method;
     });

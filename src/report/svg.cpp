@@ -20,6 +20,7 @@ std::string xml_escape(const std::string& s) {
 }
 
 std::string short_number(double x) {
+  if (x >= 1e9) return fmt::format("{:g}B", x / 1e9);
   if (x >= 1e6) return fmt::format("{:g}M", x / 1e6);
   if (x >= 1e3) return fmt::format("{:g}K", x / 1e3);
   return fmt::format("{:g}", x);

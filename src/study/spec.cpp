@@ -1,5 +1,8 @@
 #include "study/spec.h"
 
+#include "results/importers.h"
+#include "tasks/file_task.h"
+
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -164,6 +167,37 @@ void check_study_task(const std::string& task) {
 
 }  // namespace
 
+// [[results]]: importer, and paths (relative to the study file) or data (relative to the
+// data root, $ELAB_DATA or ../shared/data); mapping and meta relative to the study file.
+static std::vector<ResultsBlock> results_blocks(const toml::table& t, const std::string& path) {
+  std::vector<ResultsBlock> out;
+  const toml::node* n = t.get("results");
+  if (!n) return out;
+  const auto* blocks = n->as_array();
+  check(blocks != nullptr, "{}: use [[results]] (an array of tables)", where(path, *n, "results"));
+  const fs::path dir = fs::path(path).parent_path();
+  for (size_t i = 0; i < blocks->size(); ++i) {
+    const auto* b = (*blocks)[i].as_table();
+    ResultsBlock r;
+    r.where = fmt::format("{}: [[results]] {}", path, i + 1);
+    check(b != nullptr, "{} is not a table", r.where);
+    known_keys(*b, path, fmt::format("[[results]] {}", i + 1), {"importer", "paths", "data", "mapping", "meta"});
+    r.importer = (*b)["importer"].value_or(std::string());
+    check(!r.importer.empty(), "{} needs importer (lm-eval or csv)", r.where);
+    find_importer(r.importer);  // unknown names list the valid ones
+    for (const auto& p : b->get("paths") ? strings(*b, "paths", path, false) : std::vector<std::string>{})
+      r.paths.push_back((dir / p).lexically_normal().string());
+    for (const auto& p : b->get("data") ? strings(*b, "data", path, false) : std::vector<std::string>{})
+      r.paths.push_back(data_path(p, r.where + " data"));
+    check(!r.paths.empty(), "{} needs paths (relative to the study file) or data (relative to the data root)", r.where);
+    if (auto m = (*b)["mapping"].value<std::string>()) r.mapping = (dir / *m).lexically_normal().string();
+    if (auto m = (*b)["meta"].value<std::string>()) r.meta = (dir / *m).lexically_normal().string();
+    check(r.importer != "csv" || !r.mapping.empty(), "{}: the csv importer needs mapping (a column mapping TOML)", r.where);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 StudySpec parse_study(const std::string& text, const std::string& path) {
   toml::table t;
   try {
@@ -171,7 +205,7 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
   } catch (const toml::parse_error& e) {
     fail("{}:{}: {}", path, e.source().begin.line, e.description());
   }
-  known_keys(t, path, "the study file", {"study", "pretrain", "evaluate", "finetune", "model", "sweep"});
+  known_keys(t, path, "the study file", {"study", "pretrain", "evaluate", "finetune", "model", "sweep", "results"});
   StudySpec s;
   s.path = path;
   const auto& study = table_at(t, "study", path);
@@ -199,6 +233,11 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
   s.dir = study["dir"].value_or((fs::path("studies") / s.name).string());
   s.workers = number<int64_t>(study, "workers", 2, path);
   check(s.workers >= 1, "{}: [study] workers must be at least 1, got {}", path, s.workers);
+  s.results = results_blocks(t, path);
+  // A study of imported results alone has no [pretrain], models or jobs.
+  if (!s.results.empty() && !t.get("pretrain") && !t.get("model") && !t.get("sweep") && !t.get("evaluate") &&
+      !t.get("finetune"))
+    return s;
 
   static const toml::table no_pretraining;
   const bool has_sources = [&] {

@@ -44,6 +44,15 @@ struct SourceEntry {
   std::string args;   // the backend's options, "key=value,..."
 };
 
+// A [[results]] block: others' results imported into the study's database and analysed
+// beside its own evaluations (results/importers.h).
+struct ResultsBlock {
+  std::string where;      // "[[results]] 2" for messages
+  std::string importer;   // lm-eval | csv | ...
+  std::vector<std::string> paths;  // resolved: `paths` against the study file, `data` against the data root
+  std::string mapping, meta;       // resolved against the study file
+};
+
 struct StudySpec {
   std::string name;
   std::string path;                 // the TOML file
@@ -71,6 +80,9 @@ struct StudySpec {
   // [pretrain] shipped: a directory of shipped bases (study/shipped.h), relative to the
   // study file; pre-training jobs install them instead of training ("" = train).
   std::string shipped;
+  std::vector<ResultsBlock> results;  // [[results]] blocks
+  // A study of imported results alone: no bases, no jobs.
+  bool results_only() const { return evaluate.empty() && finetune.empty() && !results.empty(); }
 };
 
 // Errors name the file, the line and the key.

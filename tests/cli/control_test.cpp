@@ -336,7 +336,7 @@ snapshots = true
       << report.markdown;
   EXPECT_NE(report.html.find("<svg"), std::string::npos);
   // The parameter counts are the shapes' own: the report orders the bases by them.
-  const auto rows = result_rows(jobs);
+  const auto rows = eval_rows(jobs);
   for (const auto& r : rows)
     if (r.preset == "d32-L2-H2") EXPECT_EQ(r.parameters, resolve_model(spec.models[2].shape).config.param_count());
 

@@ -290,6 +290,40 @@ rc=$?
 check_done
 [ $rc -ne 0 ] && grep -q "does not split evenly over 2 ranks" "$work/odd.err" || { fail "batch 7 over 2 ranks"; cat "$work/odd.err"; }
 
+# --- imported results: elab import, then elab report over the database -----------------
+mkdir -p "$work/imp"
+printf 'Model,Size,cot,direct\norg/a-1b,1,0.10,0.10\norg/a-10b,10,0.40,0.12\norg/a-100b,100,0.70,0.15\n' >"$work/imp/t.csv"
+cat >"$work/imp/map.toml" <<'TOML'
+[model]
+name = "{Model}"
+family = "a"
+parameters = "{Size}"
+parameters_scale = 1e9
+[[values]]
+pattern = '^(cot|direct)$'
+task = "gsm8k"
+style = "{1}"
+shots = 8
+metric = "exact_match"
+direction = "higher"
+chance = 0
+n = 1000
+TOML
+"$ELAB" import csv "$work/imp/t.csv" --mapping "$work/imp/map.toml" --db "$work/imp/r.db" >"$work/imp.out" 2>&1 \
+  || { fail "import csv"; cat "$work/imp.out"; }
+check_done
+grep -q "6 rows read, 6 added" "$work/imp.out" || { fail "import csv: expected 6 rows added"; cat "$work/imp.out"; }
+"$ELAB" report --db "$work/imp/r.db" --out "$work/imp/report" >"$work/imp-report.out" 2>&1 || { fail "report of imported rows"; cat "$work/imp-report.out"; }
+check_done
+[ -s "$work/imp/report/index.html" ] && [ -s "$work/imp/report/verdicts.json" ] || fail "report of imported rows wrote no index.html / verdicts.json"
+printf 'Model,Size,cot,direct\norg/a-1b,1,0.99,0.10\n' >"$work/imp/clash.csv"
+expect_error "a conflicting re-import" "two sources disagree" import csv "$work/imp/clash.csv" --mapping "$work/imp/map.toml" --db "$work/imp/r.db"
+printf 'Model,Size,cot,direct\norg/a-1b,1,0.10\n' >"$work/imp/ragged.csv"
+expect_error "a ragged CSV" "ragged.csv:2: 3 fields, but the header has 4" import csv "$work/imp/ragged.csv" --mapping "$work/imp/map.toml" --db "$work/imp/r.db"
+expect_error "a missing database" "none.db: results database does not exist" report --db "$work/imp/none.db" --out "$work/x"
+printf '{"results": {"arc_easy": {"acc": 0.4,,}}}' >"$work/imp/bad.json"
+expect_error "malformed lm-eval JSON" "bad.json:1: not valid JSON" import lm-eval "$work/imp/bad.json" --db "$work/imp/r.db"
+
 # --- bf16 matrix products -------------------------------------------------------------
 "$ELAB" train --preset xs --recipe add --tokens 20000 --batch 8 --seq-len 64 --precision bf16 --out "$work/bf16" >/dev/null 2>&1 \
   || fail "train --precision bf16"

@@ -188,7 +188,7 @@ n = 6
   EXPECT_EQ(ran.failed, 0);
   ResultStore store(ran.db);
   const auto records = plan_records(plan, store);
-  const auto rows = result_rows(records);
+  const auto rows = eval_rows(records);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].preset, "recorded");
   EXPECT_DOUBLE_EQ(rows[0].accuracy, 1.0);
@@ -286,7 +286,7 @@ evaluate = {{ splits = ["id"], methods = ["direct"], n = 4 }}
   const auto ran = run_study(run_spec, o);
   EXPECT_EQ(ran.failed, 0);
   ResultStore store(ran.db);
-  const auto rows = result_rows(plan_records(plan_study(run_spec), store));
+  const auto rows = eval_rows(plan_records(plan_study(run_spec), store));
   ASSERT_EQ(rows.size(), 4u);  // per seed: the base on add (once: both blocks ask it), the fine-tuned model
   std::set<uint64_t> seeds;
   for (const auto& r : rows) {

@@ -198,7 +198,7 @@ std::vector<JobRecord> fixture() {
 
 TEST(Report, ThresholdsAndNumbersFromAConstructedDatabase) {
   auto jobs = fixture();
-  auto rows = result_rows(jobs);
+  auto rows = eval_rows(jobs);
   EXPECT_EQ(rows.size(), 12u);
   EXPECT_EQ(cot_threshold(rows, "base", "add", 1), "m");
   auto report = build_report(jobs, "fixture");
