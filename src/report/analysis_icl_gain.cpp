@@ -61,15 +61,6 @@ std::vector<Gain> gains(const std::vector<ResultRow>& rows) {
   return out;
 }
 
-RowDifference minus(const PooledDifference& a, const PooledDifference& b) {
-  RowDifference d;
-  d.diff = a.diff - b.diff;
-  const double sa = (a.hi - a.lo) / 3.92, sb = (b.hi - b.lo) / 3.92;
-  const double se = std::sqrt(sa * sa + sb * sb);
-  d.lo = d.diff - 1.96 * se, d.hi = d.diff + 1.96 * se;
-  return d;
-}
-
 std::string run(RowAnalysisContext& c) {
   const auto all = gains(c.rows);
   if (all.empty()) return "";

@@ -84,11 +84,10 @@ std::string run(RowAnalysisContext& c) {
     const PooledDifference& z = shots.at(0);
     const PooledDifference& f = shots.rbegin()->second;
     if (!std::isfinite(z.lo) || !std::isfinite(f.lo)) continue;
-    const double d = z.diff - f.diff;
-    const double se = std::sqrt(std::pow((z.hi - z.lo) / 3.92, 2) + std::pow((f.hi - f.lo) / 3.92, 2));
+    const RowDifference d = minus(z, f);
     c.findings.push_back(make_finding("Q4", "the instruction-tuning gain shrinks when the base is given in-context examples",
                                       fmt::format("{} - {}: gain at 0 shots - gain at {} shots", std::get<2>(k), std::get<3>(k), shots.rbegin()->first),
-                                      {d, d - 1.96 * se, d + 1.96 * se}, "Lu et al. 2024 (emergent abilities as in-context learning)", 1));
+                                      {d.diff, d.lo, d.hi}, "Lu et al. 2024 (emergent abilities as in-context learning)", 1));
   }
   c.doc.table({"variant", "family", "model", "base", "parameters", "shots", "tasks", "variant - base [95% CI]"}, table);
   const std::string summary = fmt::format("{} of {} matched-size comparisons favour the instruction-tuned or code-trained model "

@@ -96,6 +96,15 @@ PooledDifference pool(const std::vector<RowDifference>& parts) {
   return p;
 }
 
+RowDifference minus(const PooledDifference& a, const PooledDifference& b) {
+  RowDifference d;
+  d.diff = a.diff - b.diff;
+  const double sa = (a.hi - a.lo) / 3.92, sb = (b.hi - b.lo) / 3.92;
+  const double se = std::sqrt(sa * sa + sb * sb);
+  d.lo = d.diff - 1.96 * se, d.hi = d.diff + 1.96 * se;
+  return d;
+}
+
 PairedDifference as_paired(const PooledDifference& d) {
   PairedDifference p;
   p.diff = d.diff;

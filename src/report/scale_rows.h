@@ -68,6 +68,8 @@ struct PooledDifference {
 };
 PooledDifference pool(const std::vector<RowDifference>& parts);
 PairedDifference as_paired(const PooledDifference& d);
+// a - b of two independent pooled differences (a gain at one size minus at another).
+RowDifference minus(const PooledDifference& a, const PooledDifference& b);
 // The report's markdown/HTML of the whole analysis over `rows`: every registered analysis,
 // then the one scale axis with the marks. Returns the terminal summary lines.
 // result_rows.csv: one line per row (model facts, task, method, metric, value, its CI).

@@ -441,22 +441,14 @@ std::vector<ResultRow> read_table(const Mapping& m, const std::string& path, con
 std::vector<ResultRow> read_csv_results(const ImportRequest& req) {
   const Mapping m = read_mapping(req.mapping);
   std::vector<ResultRow> rows;
+  // In a folder, the tables the mapping names (its file pattern), not the joined one.
+  auto table = [&](const std::string& file) {
+    const std::string name = fs::path(file).filename().string();
+    return fs::path(file).extension() == ".csv" && name != m.join_file &&
+           (!m.file_pattern || std::regex_search(name, *m.file_pattern));
+  };
   for (const auto& root : req.paths) {
-    check(fs::exists(root), "{}: no such file or directory", root);
-    std::vector<fs::path> files;
-    if (fs::is_directory(root)) {
-      for (const auto& e : fs::directory_iterator(root)) {
-        const std::string name = e.path().filename().string();
-        if (e.path().extension() != ".csv" || name == m.join_file) continue;
-        if (m.file_pattern && !std::regex_search(name, *m.file_pattern)) continue;  // a folder: only the files it names
-        files.push_back(e.path());
-      }
-      std::sort(files.begin(), files.end());
-      check(!files.empty(), "{}: no .csv files{}", root, m.file_pattern ? " matching [csv] file_pattern" : "");
-    } else {
-      files.push_back(root);
-    }
-    for (const auto& f : files) {
+    for (const fs::path f : input_files(root, false, table, m.file_pattern ? ".csv (matching [csv] file_pattern)" : ".csv")) {
       // The source names the folder too: several tables share a file name.
       auto part = read_table(m, f.string(), (f.parent_path().filename() / f.filename()).string());
       rows.insert(rows.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));

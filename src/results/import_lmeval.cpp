@@ -281,26 +281,17 @@ std::vector<ResultRow> read_results_file(const std::string& path, const Meta& si
   return rows;
 }
 
-bool is_results_file(const fs::path& p) {
+bool is_results_file(const std::string& path) {
+  const fs::path p(path);
   const std::string name = p.filename().string();
-  return p.extension() == ".json" && name.rfind("samples_", 0) != 0 && name != "elab-meta.json";
+  return p.extension() == ".json" && name.rfind("samples_", 0) != 0;
 }
 
 std::vector<ResultRow> read_lm_eval(const ImportRequest& req) {
   const Meta given = read_meta(req.meta);
   std::vector<ResultRow> rows;
   for (const auto& root : req.paths) {
-    check(fs::exists(root), "{}: no such file or directory", root);
-    std::vector<fs::path> files;
-    if (fs::is_directory(root)) {
-      for (const auto& e : fs::recursive_directory_iterator(root))
-        if (e.is_regular_file() && is_results_file(e.path())) files.push_back(e.path());
-      std::sort(files.begin(), files.end());
-      check(!files.empty(), "{}: no results .json files in this directory", root);
-    } else {
-      files.push_back(root);
-    }
-    for (const auto& f : files) {
+    for (const fs::path f : input_files(root, true, is_results_file, "results .json")) {
       // A sidecar beside the file applies where --meta gave none.
       Meta meta = given;
       if (req.meta.empty() && fs::exists(f.parent_path() / "elab-meta.toml"))

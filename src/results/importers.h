@@ -29,6 +29,12 @@ const Importer& find_importer(const std::string& name);  // an Error listing the
 // Runs the importer; the rows' sources carry "<name>@<version>:".
 std::vector<ResultRow> import_results(const std::string& importer, const ImportRequest& request);
 
+// The files an importer reads for one given path: the path itself when it is a file, else
+// the files below it (`recursive`) that `keep` accepts, sorted; an Error naming the path
+// when it does not exist or a folder holds none (`kind` says which files: "results .json").
+std::vector<std::string> input_files(const std::string& path, bool recursive,
+                                     const std::function<bool(const std::string&)>& keep, const std::string& kind);
+
 // The importers themselves, one file each.
 Importer lm_eval_importer();  // import_lmeval.cpp
 Importer csv_importer();      // import_csv.cpp
