@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "report/curves.h"
 #include "report/scale_rows.h"
 
 namespace elab {
@@ -90,8 +91,15 @@ std::string run(RowAnalysisContext& c) {
     for (const auto& [x, parts] : xs) pts.push_back(average(x, parts));
     const size_t from = emerges_from(pts);
     const auto bar1 = key.find('|'), bar2 = key.find('|', bar1 + 1);
+    // Where the curve moves from its start level to its end level (report/curves.h): the
+    // halfway step and the 20%-80% width, when it moves by 0.02 or more.
+    Curve curve;
+    for (const auto& p : pts) curve.steps.push_back(p.x), curve.values.push_back(p.value);
+    const Transition t = find_transition(curve, 0.02);
     steps.push_back({key.substr(0, bar1), key.substr(bar1 + 1, bar2 - bar1 - 1), key.substr(bar2 + 1),
-                     interval(pts, from, [](double s) { return fmt::format("step {:g}", s); })});
+                     interval(pts, from, [](double s) { return fmt::format("step {:g}", s); }),
+                     t.found ? fmt::format("{:.3f} -> {:.3f}", t.start, t.end) : "flat",
+                     t.found ? fmt::format("{:.0f}", t.step) : "-", t.found ? fmt::format("{:.0f}", t.width) : "-"});
   }
   if (table.empty() && steps.empty()) return "";
   c.doc.heading("Q3 at every scale: where each family rises above chance", 3);
@@ -102,8 +110,11 @@ std::string run(RowAnalysisContext& c) {
              "or smoothly under a continuous metric (Schaeffer et al. 2023; next section).");
   c.doc.table({"family", "task", "method / filter / metric", "chance", "score smallest .. largest", "rises above chance"}, table);
   if (!steps.empty()) {
-    c.doc.para("Over training steps, each family's largest model (at least four checkpoints):");
-    c.doc.table({"model", "task", "method / filter / metric", "rises above chance"}, steps);
+    c.doc.para("Over training steps, each family's largest model (at least four checkpoints): where the score rises above "
+               "chance, and its transition (report/curves.h: the step where it first crosses halfway from its start level "
+               "to its end level, and the steps from 20% to 80% of the way).");
+    c.doc.table({"model", "task", "method / filter / metric", "rises above chance", "start -> end", "transition step",
+                 "20-80% width"}, steps);
   }
   const std::string summary = fmt::format("{} of {} family x task series rise above chance between two rungs of their ladder "
                                           "(the rest are above chance from the smallest rung, or never)", emerged, series);

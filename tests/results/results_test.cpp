@@ -266,6 +266,36 @@ TEST(RowAnalyses, FindAKnownChainOfThoughtThresholdAndAKnownInContextGain) {
   EXPECT_DOUBLE_EQ(marks.at(0).parameters, 1e8);  // the gain is there from the smallest size
 }
 
+// A ladder that rises above chance between 1B and 10B, and a checkpoint series of its largest
+// model that jumps between steps 4000 and 5000: both intervals, and the transition step.
+TEST(RowAnalyses, FindWhereALadderAndATrainingRunRiseAboveChance) {
+  std::vector<ResultRow> rows;
+  auto row = [&](double p, int64_t step, double v) {
+    ResultRow r;
+    r.source = "test";
+    r.model.name = fmt::format("fam-{}", p);
+    r.model.family = "fam";
+    r.model.parameters = p;
+    r.model.step = step;
+    r.task = "mc";
+    r.method.shots = 0;
+    r.metric.name = "acc";
+    r.metric.chance = 0.25;
+    r.value = v;
+    r.n = 4000;
+    rows.push_back(r);
+  };
+  for (double p : {1e8, 1e9, 1e10, 1e11}) row(p, 10000, p >= 1e10 ? 0.6 : 0.25);
+  for (int64_t step = 1000; step < 10000; step += 1000) row(1e11, step, step >= 5000 ? 0.6 : 0.25);
+  std::vector<Finding> findings;
+  std::vector<ScaleMark> marks;
+  Doc doc;
+  RowAnalysisContext ctx{rows, doc, findings, marks};
+  threshold_analysis().run(ctx);
+  EXPECT_NE(doc.md.find("| (1B, 10B] |"), std::string::npos) << doc.md;
+  EXPECT_NE(doc.md.find("| (step 4000, step 5000] | 0.250 -> 0.600 | 4500 |"), std::string::npos) << doc.md;
+}
+
 TEST(StudyResults, AStudyOfImportedResultsAloneParsesAndUnknownImportersAreNamed) {
   const auto d = scratch("study");
   put(d / "x.csv", "model,acc\nm,0.5\n");
