@@ -37,8 +37,9 @@ void SqliteDb::rollback() { sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, null
 std::string SqliteDb::error_message() const { return sqlite3_errmsg(db_); }
 
 SqliteStatement::SqliteStatement(SqliteDb& db, const std::string& sql) : db_(db) {
-  check(sqlite3_prepare_v2(db.handle(), sql.c_str(), -1, &st_, nullptr) == SQLITE_OK, "{}: {} (is it an elab {}?)",
-        db.path(), db.error_message(), db.what());
+  // Prepared first: the message is SQLite's error for this statement, not one read before it.
+  const int rc = sqlite3_prepare_v2(db.handle(), sql.c_str(), -1, &st_, nullptr);
+  check(rc == SQLITE_OK, "{}: {} (is it an elab {}?)", db.path(), db.error_message(), db.what());
 }
 
 SqliteStatement::~SqliteStatement() { sqlite3_finalize(st_); }
@@ -64,10 +65,14 @@ void SqliteStatement::run(const std::string& doing) {
 
 bool sqlite_has_table(const std::string& path, const std::string& name) {
   if (!std::filesystem::exists(path)) return false;
-  SqliteDb db(path, "database", false);
-  SqliteStatement st(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?");
-  st.bind(1, name);
-  return st.step() && st.real(0) > 0;
+  try {
+    SqliteDb db(path, "database", false);
+    SqliteStatement st(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?");
+    st.bind(1, name);
+    return st.step() && st.real(0) > 0;
+  } catch (const Error& e) {
+    fail("{}: not a readable SQLite database ({})", path, e.what());
+  }
 }
 
 std::string SqliteStatement::text(int column) const {

@@ -321,6 +321,8 @@ expect_error "a conflicting re-import" "two sources disagree" import csv "$work/
 printf 'Model,Size,cot,direct\norg/a-1b,1,0.10\n' >"$work/imp/ragged.csv"
 expect_error "a ragged CSV" "ragged.csv:2: 3 fields, but the header has 4" import csv "$work/imp/ragged.csv" --mapping "$work/imp/map.toml" --db "$work/imp/r.db"
 expect_error "a missing database" "none.db: results database does not exist" report --db "$work/imp/none.db" --out "$work/x"
+echo "not a database at all" >"$work/imp/garbage.db"
+expect_error "a corrupt results database" "garbage.db: not a readable SQLite database (" report --db "$work/imp/garbage.db" --out "$work/x"
 printf '{"results": {"arc_easy": {"acc": 0.4,,}}}' >"$work/imp/bad.json"
 expect_error "malformed lm-eval JSON" "bad.json:1: not valid JSON" import lm-eval "$work/imp/bad.json" --db "$work/imp/r.db"
 
