@@ -14,30 +14,16 @@
 #include "results/importers.h"
 #include "study/spec.h"
 #include "tasks/file_task.h"
+#include "../tasks/data_util.h"
+#include "test_util.h"
 
 using namespace elab;
 
 namespace {
 
-fs::path scratch(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("elab-results-test-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
 void put(const fs::path& p, const std::string& text) {
   fs::create_directories(p.parent_path());
   std::ofstream(p) << text;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 const ResultRow* find(const std::vector<ResultRow>& rows, const std::string& task, const std::string& metric,
@@ -58,7 +44,7 @@ const char* kOldForm = R"({
 }  // namespace
 
 TEST(LmEvalImport, OldFormGivesRowsWithShotsStepSizeFamilyAndStandardErrors) {
-  const auto d = scratch("old");
+  const elab::testing::TempDir d;
   put(d / "run.json", kOldForm);
   put(d / "meta.toml", "[model]\ntokens_per_step = 2097152\n");
   const auto rows = import_results("lm-eval", {{(d / "run.json").string()}, "", (d / "meta.toml").string()});
@@ -78,7 +64,7 @@ TEST(LmEvalImport, OldFormGivesRowsWithShotsStepSizeFamilyAndStandardErrors) {
 }
 
 TEST(LmEvalImport, CurrentFormReadsPerItemOutcomesFromItsSampleFiles) {
-  const auto d = scratch("current");
+  const elab::testing::TempDir d;
   put(d / "results_2024-01-01T00-00-00.json", R"({
     "results": {"boolq": {"alias": "boolq", "acc,none": 0.75, "acc_stderr,none": 0.25}},
     "n-shot": {"boolq": 0}, "n-samples": {"boolq": {"original": 4, "effective": 4}},
@@ -86,7 +72,7 @@ TEST(LmEvalImport, CurrentFormReadsPerItemOutcomesFromItsSampleFiles) {
   put(d / "samples_boolq_2024-01-01T00-00-00.jsonl",
       "{\"doc_id\": 2, \"filter\": \"none\", \"acc\": 1.0}\n{\"doc_id\": 0, \"filter\": \"none\", \"acc\": 1.0}\n"
       "{\"doc_id\": 1, \"filter\": \"none\", \"acc\": 0.0}\n{\"doc_id\": 3, \"filter\": \"none\", \"acc\": 1.0}\n");
-  const auto rows = import_results("lm-eval", {{d.string()}, "", ""});
+  const auto rows = import_results("lm-eval", {{d.path.string()}, "", ""});
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].items, (std::vector<double>{1, 0, 1, 1}));  // in doc_id order
   EXPECT_EQ(rows[0].n, 4);
@@ -104,16 +90,16 @@ TEST(LmEvalImport, CurrentFormReadsPerItemOutcomesFromItsSampleFiles) {
 
   // A sample file that disagrees with its results file is refused.
   put(d / "samples_boolq_2024-01-01T00-00-00.jsonl", "{\"doc_id\": 0, \"filter\": \"none\", \"acc\": 1.0}\n");
-  EXPECT_NE(error_of([&] { import_results("lm-eval", {{d.string()}, "", ""}); }).find("disagree"), std::string::npos);
+  EXPECT_NE(elab::testing::error_of([&] { import_results("lm-eval", {{d.path.string()}, "", ""}); }).find("disagree"), std::string::npos);
 }
 
 TEST(LmEvalImport, MalformedFilesAndMetricsWithoutDirectionAreRefusedWithWhere) {
-  const auto d = scratch("bad");
+  const elab::testing::TempDir d;
   put(d / "broken.json", "{\n  \"results\": {\n    \"arc_easy\": {\"acc\": 0.4,,}\n}\n");
-  const std::string e1 = error_of([&] { import_results("lm-eval", {{(d / "broken.json").string()}, "", ""}); });
+  const std::string e1 = elab::testing::error_of([&] { import_results("lm-eval", {{(d / "broken.json").string()}, "", ""}); });
   EXPECT_NE(e1.find("broken.json:3"), std::string::npos) << e1;
   put(d / "odd.json", R"({"results": {"t": {"mystery": 1.0}}, "config": {"model_args": "pretrained=m-1b"}})");
-  const std::string e2 = error_of([&] { import_results("lm-eval", {{(d / "odd.json").string()}, "", ""}); });
+  const std::string e2 = elab::testing::error_of([&] { import_results("lm-eval", {{(d / "odd.json").string()}, "", ""}); });
   EXPECT_NE(e2.find("mystery"), std::string::npos) << e2;
   EXPECT_NE(e2.find("direction"), std::string::npos) << e2;
   put(d / "meta.toml", "[metrics]\nmystery = \"lower\"\n");
@@ -121,13 +107,13 @@ TEST(LmEvalImport, MalformedFilesAndMetricsWithoutDirectionAreRefusedWithWhere) 
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].metric.direction, -1);
   put(d / "nomodel.json", R"({"results": {"arc_easy": {"acc": 0.4}}})");
-  EXPECT_NE(error_of([&] { import_results("lm-eval", {{(d / "nomodel.json").string()}, "", ""}); }).find("model_args"),
+  EXPECT_NE(elab::testing::error_of([&] { import_results("lm-eval", {{(d / "nomodel.json").string()}, "", ""}); }).find("model_args"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { import_results("nope", {{"x"}, "", ""}); }).find("lm-eval"), std::string::npos);
+  EXPECT_NE(elab::testing::error_of([&] { import_results("nope", {{"x"}, "", ""}); }).find("lm-eval"), std::string::npos);
 }
 
 TEST(CsvImport, WideTableWithJoinPatternGroupsAndModelFacts) {
-  const auto d = scratch("wide");
+  const elab::testing::TempDir d;
   put(d / "scores.csv", "Model,gsm8k_cot,\"gsm8k_direct\",note\norg/a-7b,0.30,0.10,\"x, y\"\norg/b-70b,0.60,0.20,\n");
   put(d / "meta.csv", "Model,Family,Size (B)\norg/a-7b,A,7\norg/b-70b,A,70\n");
   put(d / "map.toml", R"(
@@ -163,11 +149,11 @@ n = 1000
 }
 
 TEST(CsvImport, BadMappingsAndTablesNameTheFileAndPlace) {
-  const auto d = scratch("badcsv");
+  const elab::testing::TempDir d;
   put(d / "t.csv", "model,acc\nm-1b,0.5\n");
   auto run = [&](const std::string& map) {
     put(d / "m.toml", map);
-    return error_of([&] { import_results("csv", {{(d / "t.csv").string()}, (d / "m.toml").string(), ""}); });
+    return elab::testing::error_of([&] { import_results("csv", {{(d / "t.csv").string()}, (d / "m.toml").string(), ""}); });
   };
   const std::string missing_col = run("[model]\nname = \"{modle}\"\n[[values]]\ncolumn = \"acc\"\ntask = \"t\"\nmetric = \"acc\"\ndirection = \"higher\"\n");
   EXPECT_NE(missing_col.find("'modle'"), std::string::npos) << missing_col;
@@ -184,7 +170,7 @@ TEST(CsvImport, BadMappingsAndTablesNameTheFileAndPlace) {
 }
 
 TEST(ResultsDb, AnImportIsAllOrNothingReplacesItsFileAndAConflictNamesBothSources) {
-  const auto d = scratch("db");
+  const elab::testing::TempDir d;
   ResultRow a;
   a.source = "csv@1:first.csv:2";
   a.model.name = "m";
@@ -211,7 +197,7 @@ TEST(ResultsDb, AnImportIsAllOrNothingReplacesItsFileAndAConflictNamesBothSource
   ResultRow clash = corrected;
   clash.value = 0.7;
   clash.source = "csv@1:second.csv:9";
-  const std::string e = error_of([&] { add_result_rows(db, {c, clash}, "import 4"); });
+  const std::string e = elab::testing::error_of([&] { add_result_rows(db, {c, clash}, "import 4"); });
   EXPECT_NE(e.find("first.csv:2"), std::string::npos) << e;
   EXPECT_NE(e.find("import 4"), std::string::npos) << e;
   const auto back = read_result_rows(db);
@@ -297,7 +283,7 @@ TEST(RowAnalyses, FindWhereALadderAndATrainingRunRiseAboveChance) {
 }
 
 TEST(StudyResults, AStudyOfImportedResultsAloneParsesAndUnknownImportersAreNamed) {
-  const auto d = scratch("study");
+  const elab::testing::TempDir d;
   put(d / "x.csv", "model,acc\nm,0.5\n");
   const auto spec = parse_study(
       "[study]\nname = \"s\"\n[[results]]\nimporter = \"csv\"\npaths = [\"x.csv\"]\nmapping = \"m.toml\"\n",
@@ -305,7 +291,7 @@ TEST(StudyResults, AStudyOfImportedResultsAloneParsesAndUnknownImportersAreNamed
   EXPECT_TRUE(spec.results_only());
   ASSERT_EQ(spec.results.size(), 1u);
   EXPECT_EQ(spec.results[0].paths[0], (d / "x.csv").lexically_normal().string());
-  const std::string e = error_of([&] {
+  const std::string e = elab::testing::error_of([&] {
     parse_study("[study]\nname = \"s\"\n[[results]]\nimporter = \"csvv\"\npaths = [\"x.csv\"]\n", (d / "s.toml").string());
   });
   EXPECT_NE(e.find("csv"), std::string::npos) << e;
@@ -313,8 +299,8 @@ TEST(StudyResults, AStudyOfImportedResultsAloneParsesAndUnknownImportersAreNamed
 
 // The published files themselves, through the mappings the real-scale study uses.
 TEST(RealResults, PublishedLaddersImportThroughTheStudysMappings) {
+  SKIP_WITHOUT_DATA("results");
   const std::string root = data_root();
-  if (root.empty() || !fs::exists(fs::path(root) / "results")) GTEST_SKIP() << "../shared/data/results is absent";
   const fs::path studies = fs::path(ELAB_REPO_DIR) / "studies" / "mappings";
   const auto pythia = import_results("lm-eval", {{(fs::path(root) / "results/pythia/v1/pythia-70m-deduped/five-shot/70m-deduped-5shot_step143000.json").string()},
                                                  "", (studies / "pythia-meta.toml").string()});
@@ -364,7 +350,7 @@ TEST(Registries, ADummyImporterAndAnalysisAreUsedOnceRegistered) {
   const auto rows = import_results("dummy", {{"a", "b"}, "", ""});
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].source, "dummy@7:a");
-  EXPECT_NE(error_of([] { register_importer({"dummy", "8", "", nullptr}); }).find("already"), std::string::npos);
+  EXPECT_NE(elab::testing::error_of([] { register_importer({"dummy", "8", "", nullptr}); }).find("already"), std::string::npos);
 
   register_row_analysis({"dummy-analysis", "Q4", "a test's", [](RowAnalysisContext& c) {
                            c.findings.push_back(make_finding("Q4", "dummy claim", fmt::format("{} rows", c.rows.size()),

@@ -17,6 +17,7 @@
 #include "study/stages.h"
 #include "tasks/file_task.h"
 #include "tasks/registry.h"
+#include "../tasks/data_util.h"
 #include "python_oracle.h"
 #include "test_util.h"
 
@@ -360,7 +361,7 @@ TEST(Replay, ScoresRecordedPredictionsAndReportsWhatDidNotMatch) {
 // flexible-extract, the last number) scores exactly the ones that are right, and both are
 // reported side by side whichever rule heads the summary.
 TEST(Replay, AnswersAfterAnUnknownCueScoreZeroStrictAndTheirAccuracyFlexible) {
-  if (data_root().empty()) GTEST_SKIP() << "../shared/data is absent";
+  SKIP_WITHOUT_DATA("gsm8k");
   TempDir dir;
   auto task = make_task("gsm8k");
   auto items = test_items(*task, "test", 10, 1);
@@ -452,7 +453,7 @@ TEST(Replay, WholeSplitsRepeatedQuestionsAndLinesBeyondN) {
 // The extraction audit: strict and lenient both score every item, the headline follows
 // --extract, and the items where they disagree are listed in the summary and the samples.
 TEST(Replay, StrictAndLenientExtractionAreBothReportedWithAnAudit) {
-  if (data_root().empty()) GTEST_SKIP() << "no ../shared/data (set ELAB_DATA); skipping real-data audit test";
+  SKIP_WITHOUT_DATA("bbh");
   TempDir dir;
   auto task = make_task("bbh:date_understanding");
   auto items = test_items(*task, "test", 4, 1);
@@ -514,7 +515,8 @@ TEST(Replay, SamplesOfAnEvaluationReplayToTheSameScores) {
 // prompts verbatim) end to end through replay: a file of gold chains scores 1.0 where it
 // has lines, and the prompts carry the published exemplars.
 TEST(Replay, Gsm8kAndBbhAllEndToEnd) {
-  if (data_root().empty()) GTEST_SKIP() << "no ../shared/data (set ELAB_DATA); skipping real-data replay test";
+  SKIP_WITHOUT_DATA("gsm8k");
+  SKIP_WITHOUT_DATA("bbh");
   TempDir dir;
   {
     auto task = make_task("gsm8k");
