@@ -73,7 +73,7 @@ std::string run(RowAnalysisContext& c) {
   std::map<std::string, int64_t> last;  // -1 (final weights) wins over any step
   for (const auto& g : all) {
     auto [it, fresh] = last.emplace(g.model->model.name, g.model->model.step);
-    if (!fresh && it->second != -1 && (g.model->model.step == -1 || g.model->model.step > it->second)) it->second = g.model->model.step;
+    if (!fresh && later_checkpoint(g.model->model.step, it->second)) it->second = g.model->model.step;
   }
   std::map<std::string, std::vector<const Gain*>> fam;
   for (const auto& g : all)

@@ -55,18 +55,20 @@ std::string interval(const std::vector<Point>& pts, size_t from, const std::func
 
 std::string run(RowAnalysisContext& c) {
   Series by_size, by_step;
-  std::map<std::string, std::string> largest;  // family -> its largest model
+  std::map<std::string, std::string> largest;  // series (family and variant) -> its largest model
   std::map<std::string, double> largest_size;
   for (const ResultRow* r : final_checkpoint(c.rows)) {
     if (!std::isfinite(r->metric.chance) || r->metric.direction < 0 || !std::isfinite(r->model.parameters)) continue;
     const std::string key = fmt::format("{}|{}|{}-shot {} {} {}", series_family(r->model), subtask_group(r->task), r->method.shots,
                                         r->method.style, r->method.format, r->metric.name);
     by_size[key][r->model.parameters].push_back(r);
-    if (r->model.parameters > largest_size[r->model.family]) largest_size[r->model.family] = r->model.parameters, largest[r->model.family] = r->model.name;
+    // Each series' largest model (the same family and variant as the ladder above).
+    if (r->model.parameters > largest_size[series_family(r->model)])
+      largest_size[series_family(r->model)] = r->model.parameters, largest[series_family(r->model)] = r->model.name;
   }
   for (const auto& r : c.rows) {
     if (!std::isfinite(r.metric.chance) || r.metric.direction < 0 || r.model.step < 0) continue;
-    if (largest[r.model.family] != r.model.name) continue;
+    if (largest[series_family(r.model)] != r.model.name) continue;
     const std::string key = fmt::format("{}|{}|{}-shot {} {} {}", r.model.name, subtask_group(r.task), r.method.shots,
                                         r.method.style, r.method.format, r.metric.name);
     by_step[key][double(r.model.step)].push_back(&r);

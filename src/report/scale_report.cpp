@@ -43,7 +43,7 @@ std::vector<const ResultRow*> final_checkpoint(const std::vector<ResultRow>& row
   std::map<std::string, int64_t> last;  // model -> its last step (-1 = final weights, which wins)
   for (const auto& r : rows) {
     auto [it, fresh] = last.emplace(r.model.name, r.model.step);
-    if (!fresh && it->second != -1 && (r.model.step == -1 || r.model.step > it->second)) it->second = r.model.step;
+    if (!fresh && later_checkpoint(r.model.step, it->second)) it->second = r.model.step;
   }
   std::vector<const ResultRow*> out;
   for (const auto& r : rows)

@@ -52,6 +52,8 @@ RowAnalysis variant_analysis();         // analysis_variants.cpp (Q4: instruct a
 std::string series_family(const RowModel& m);
 // A group of sub-tasks reported as one: MMLU's subjects ("mmlu"), numbered sub-tasks ("x_0".."x_99" -> "x").
 std::string subtask_group(const std::string& task);
+// Whether checkpoint `step` comes after `than`: the final weights (-1) after every step.
+inline bool later_checkpoint(int64_t step, int64_t than) { return than != -1 && (step == -1 || step > than); }
 // Each model's rows at its last checkpoint (the final weights: step -1, else its largest step).
 std::vector<const ResultRow*> final_checkpoint(const std::vector<ResultRow>& rows);
 // Rows grouped by family, each family's models in order of size.

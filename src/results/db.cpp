@@ -108,8 +108,7 @@ ImportSummary add_result_rows(const std::string& path, const std::vector<ResultR
       find.bind(1, key);
       if (find.step()) {
         const double old = find.text(0).empty() ? NAN : find.real(0);
-        const std::string old_source = find.text(1);
-        while (find.step()) {}
+        const std::string old_source = find.text(1);  // the key is unique: one row at most
         check(same_value(old, r.value),
               "{}: {} has value {} here and {} already in {} (from {}): two sources disagree on one result; nothing "
               "was imported", what, key, r.value, old, path, old_source);
