@@ -1,14 +1,18 @@
 #include "core/threads.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
 #include <dlfcn.h>
 #include <malloc.h>
 #include <sched.h>
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
+#include <deque>
 #include <exception>
+#include <latch>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -46,6 +50,67 @@ ThreadSettings configure_threads(ThreadSettings s) {
   return s;
 }
 
+namespace {
+
+// The threads of every fan-out, kept between calls: starting threads for each batch of
+// each evaluation cost more than the parts of small models. A part goes to an idle thread
+// or, when none is idle, to a new one, so a part that fans out again never waits for a
+// thread held by its own caller. Invariant (under `mutex`): idle + queued = the threads
+// that are free or about to take a queued part. Never destroyed: threads blocked on the
+// condition at exit end with the process.
+class Pool {
+ public:
+  // `task` runs on a pool thread; `done` after that thread counts itself idle again, so
+  // a caller that waits for `done` and fans out again finds it idle.
+  void submit(std::function<void()> task, std::function<void()> done) {
+    std::lock_guard lock(mutex_);
+    queue_.push_back({std::move(task), std::move(done)});
+    if (idle_ > 0) {
+      --idle_;
+      ready_.notify_one();
+    } else {
+      std::thread(&Pool::loop, this).detach();
+      ++started_;
+    }
+  }
+  size_t started() {
+    std::lock_guard lock(mutex_);
+    return started_;
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      ready_.wait(lock, [&] { return !queue_.empty(); });
+      auto [task, done] = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      at::GradMode::set_enabled(true);  // each part starts from libtorch's thread defaults
+      task();
+      lock.lock();
+      ++idle_;
+      lock.unlock();
+      done();
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::pair<std::function<void()>, std::function<void()>>> queue_;
+  size_t idle_ = 0, started_ = 0;
+};
+
+Pool& pool() {
+  static Pool* p = new Pool;
+  return *p;
+}
+
+}  // namespace
+
+size_t fan_out_threads_started() { return pool().started(); }
+
 void run_parts(size_t n, const std::function<void(size_t)>& part) {
   std::vector<std::exception_ptr> errors(n);
   auto guarded = [&](size_t i) {
@@ -55,10 +120,11 @@ void run_parts(size_t n, const std::function<void(size_t)>& part) {
       errors[i] = std::current_exception();
     }
   };
-  std::vector<std::thread> threads;
-  for (size_t i = 1; i < n; ++i) threads.emplace_back(guarded, i);
+  std::latch finished(ptrdiff_t(n > 0 ? n - 1 : 0));
+  for (size_t i = 1; i < n; ++i)
+    pool().submit([&, i] { guarded(i); }, [&] { finished.count_down(); });
   if (n > 0) guarded(0);
-  for (auto& t : threads) t.join();
+  finished.wait();
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
 }

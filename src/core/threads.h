@@ -22,9 +22,13 @@ ThreadSettings configure_threads(ThreadSettings s);
 int hardware_cores();
 
 // Runs part(0) .. part(n - 1) at once, part 0 on the calling thread, waits for all and
-// rethrows the first error. The new threads start with libtorch's thread-local defaults
-// (grad mode on, no InferenceMode): a part sets what it needs.
+// rethrows the first error. The other parts run on the program's persistent threads
+// (started when a call needs more than are idle, then kept): each part starts with grad
+// mode on and no InferenceMode, and sets what it needs with a guard.
 void run_parts(size_t n, const std::function<void(size_t)>& part);
+// Threads the fan-out has started in this process: a program that fans out to n parts
+// again and again starts n - 1 of them once.
+size_t fan_out_threads_started();
 // Runs fn(0) .. fn(count - 1) on `threads` threads (the caller among them), each taking
 // the next index when it is free; after an error no new index starts, and the first
 // error is rethrown. `on_done(k)` is called (serialised) after the k-th finished index.

@@ -1,12 +1,18 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/hash.h"
 #include "core/names.h"
 #include "core/rng.h"
+#include "core/sha256.h"
+#include "core/threads.h"
 #include "test_util.h"
 
 namespace elab {
@@ -55,6 +61,51 @@ TEST(Hash, StableAndSensitive) {
   EXPECT_EQ(hash_hex("abc"), hash_hex("abc"));
   EXPECT_NE(hash_hex("abc"), hash_hex("abd"));
   EXPECT_EQ(hash_hex("").size(), 16u);
+}
+
+// The fan-out keeps its threads: fifty calls of three parts start two threads in all, the
+// later calls' parts run on the first call's threads, a part that fans out again gets
+// threads of its own (no wait on itself), and a failing part's error reaches the caller.
+TEST(Threads, FanOutsReuseTheirThreadsNestWithoutWaitingAndRethrow) {
+  const size_t started_before = fan_out_threads_started();
+  std::mutex mutex;
+  std::set<std::thread::id> first_ids, later_ids;
+  for (int call = 0; call < 50; ++call)
+    run_parts(3, [&](size_t i) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));  // all three busy at once
+      if (i == 0) return;
+      std::lock_guard lock(mutex);
+      (call == 0 ? first_ids : later_ids).insert(std::this_thread::get_id());
+    });
+  EXPECT_EQ(first_ids.size(), 2u);
+  EXPECT_LE(fan_out_threads_started() - started_before, 2u);
+  for (auto id : later_ids) EXPECT_TRUE(first_ids.count(id)) << "a later call started a thread of its own";
+
+  std::atomic<int> inner{0};
+  run_parts(2, [&](size_t) { run_parts(3, [&](size_t) { ++inner; }); });
+  EXPECT_EQ(inner, 6);
+
+  std::atomic<int> ran{0};
+  EXPECT_THROW(parallel_for(100, 2, [&](size_t i) {
+                 ++ran;
+                 std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                 check(i != 7, "part {} failed", i);
+               }),
+               Error);
+  EXPECT_LT(ran, 100);
+}
+
+// SHA-256 against the FIPS 180-2 test vectors, and over files as over their concatenation.
+TEST(Hash, Sha256MatchesTheStandardsVectorsAndHashesFilesInOrder) {
+  EXPECT_EQ(Sha256().add("abc").hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(Sha256().hex(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(Sha256().add("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq").hex(),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  testing::TempDir dir;
+  write_file_atomic(dir / "a", "ab");
+  write_file_atomic(dir / "b", "c");
+  EXPECT_EQ(sha256_of_files({dir / "a", dir / "b"}), Sha256().add("abc").hex());
+  EXPECT_NE(testing::error_of([&] { sha256_of_files({dir / "missing"}); }).find("missing"), std::string::npos);
 }
 
 TEST(Fs, AtomicWriteReplacesContentAndLeavesNoTemporaries) {
