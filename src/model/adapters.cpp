@@ -4,11 +4,15 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <set>
 
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/sha256.h"
 #include "model/gguf_model.h"
+#include "model/model_cache.h"
 
 namespace elab {
 
@@ -136,24 +140,62 @@ torch::Tensor prefix_key_values(Transformer& model) {
   return torch::stack(layers);
 }
 
-std::string checkpoint_hash(const fs::path& dir) {
+namespace {
+
+// The files a model's content hash covers: a GGUF file is the whole model; a directory is
+// its config and weights.
+std::vector<fs::path> hashed_files(const fs::path& dir) {
+  if (is_gguf_path(dir)) return {dir};
+  std::vector<fs::path> files = {dir / "config.json"};
+  for (const auto& f : weight_files(dir)) files.push_back(f);
+  for (const auto& f : files) check(fs::is_regular_file(f), "{}: cannot read {}", dir.string(), f.filename().string());
+  return files;
+}
+
+// What identifies the files' state without reading them (core/sha256.h).
+std::string file_state(const std::vector<fs::path>& files) {
+  std::string state;
+  for (const auto& f : files)
+    state += file_identity(f) + ";";
+  return state;
+}
+
+std::string legacy_fnv_hash(const std::vector<fs::path>& files) {
   Hasher h;
   std::vector<char> buffer(1 << 20);
-  // A GGUF file is the whole model; a directory is its config and weights.
-  std::vector<fs::path> files = {dir};
-  if (!is_gguf_path(dir)) {
-    files = {dir / "config.json"};
-    for (const auto& f : weight_files(dir)) files.push_back(f);
-  }
   for (const auto& file : files) {
     std::ifstream in(file, std::ios::binary);
-    check(bool(in), "{}: cannot read {}", dir.string(), file.filename().string());
+    check(bool(in), "cannot read {}", file.string());
     while (in) {
       in.read(buffer.data(), std::streamsize(buffer.size()));
       h.add(buffer.data(), size_t(in.gcount()));
     }
   }
   return h.hex();
+}
+
+// One hash per (algorithm, file state) for the process: a study's jobs ask for the same
+// base's hash again and again (every adapter evaluation, every fine-tuning job).
+std::string cached_hash(const std::vector<fs::path>& files, bool legacy) {
+  static std::mutex mutex;
+  static std::map<std::string, std::string> hashes;
+  const std::string key = (legacy ? "fnv:" : "sha256:") + file_state(files);
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = hashes.find(key); it != hashes.end()) return it->second;
+  }
+  std::string h = legacy ? legacy_fnv_hash(files) : sha256_of_files(files);
+  std::lock_guard lock(mutex);
+  return hashes[key] = h;
+}
+
+}  // namespace
+
+std::string checkpoint_hash(const fs::path& dir) { return cached_hash(hashed_files(dir), false); }
+
+bool checkpoint_hash_matches(const fs::path& dir, const std::string& recorded) {
+  const auto files = hashed_files(dir);
+  return recorded.size() == 16 ? cached_hash(files, true) == recorded : cached_hash(files, false) == recorded;
 }
 
 std::string adapter_type(const fs::path& dir) {
@@ -199,20 +241,21 @@ static fs::path find_base(const fs::path& dir, const nlohmann::json& cfg) {
 }
 
 Checkpoint load_model_dir(const fs::path& dir, const torch::Device& device) {
-  if (is_gguf_path(dir)) return load_checkpoint(dir, device);
+  if (is_gguf_path(dir)) return load_checkpoint_cached(dir, device);
   check(dir.extension() != ".gguf", "{}: GGUF file does not exist", dir.string());
   check(fs::is_directory(dir), "{}: model directory does not exist", dir.string());
   const std::string type = adapter_type(dir);
-  if (type.empty()) return load_checkpoint(dir, device);
+  if (type.empty()) return load_checkpoint_cached(dir, device);
 
   const fs::path cfg_path = dir / "adapter_config.json";
   auto cfg = read_json_file(cfg_path);
   const fs::path base = find_base(dir, cfg);
-  const std::string want = cfg.value("base_hash", ""), have = checkpoint_hash(base);
+  const std::string want = cfg.value("base_hash", "");
+  const std::string have = checkpoint_hash_matches(base, want) ? want : checkpoint_hash(base);
   check(want == have,
         "{}: the base model {} has changed since the adapter was trained (content hash {}, adapter expects {})",
         dir.string(), base.string(), have, want);
-  Checkpoint ck = load_checkpoint(base, device);
+  Checkpoint ck = load_checkpoint_cached(base, device);
   const fs::path weights_path = dir / "adapter_model.safetensors";
   check(fs::exists(weights_path), "{}: adapter_model.safetensors is missing", dir.string());
   auto file = read_safetensors(weights_path.string());

@@ -49,8 +49,15 @@ void freeze_prefix(Transformer& model);
 // The current prefixes, (layers, 2, K, L, D).
 torch::Tensor prefix_key_values(Transformer& model);
 
-// Content hash of a checkpoint's config.json and model.safetensors.
+// SHA-256 of a model's files, 64 hex digits: a GGUF file, or a directory's config.json
+// then its weight files in order (`cat config.json model.safetensors | sha256sum`). What
+// an adapter records of its base and a shipped base of itself. Computed once per state of
+// the files in a process (their paths, sizes and modification times), however often a
+// study's jobs ask.
 std::string checkpoint_hash(const fs::path& dir);
+// Whether `recorded` is the model's hash: SHA-256, or (16 hex digits) the FNV-1a that
+// adapters and shipped bases written before SHA-256 recorded.
+bool checkpoint_hash_matches(const fs::path& dir, const std::string& recorded);
 
 // "lora" or "prefix" for an adapter directory, "" for anything else.
 std::string adapter_type(const fs::path& dir);

@@ -70,7 +70,8 @@ std::vector<ShippedBase> read_shipped(const std::string& dir) {
 PretrainOutcome install_shipped(const ShippedBase& base, const std::string& out) {
   check(fs::is_directory(base.dir), "shipped base {}: directory {} is missing; retrain the bases with "
         "`elab quickstart --from-scratch` (then `elab models ship`)", base.name, base.dir);
-  const std::string hash = checkpoint_hash(base.dir);
+  const std::string hash = checkpoint_hash_matches(base.dir, base.content_hash) ? base.content_hash
+                                                                                : checkpoint_hash(base.dir);
   check(hash == base.content_hash,
         "shipped base {}: its content hash {} does not match its record {} in {}; the files were changed or damaged. "
         "Restore them (git checkout models/), or retrain the bases with `elab quickstart --from-scratch` and record "
@@ -156,7 +157,8 @@ int ship_bases(const StudySpec& spec, ResultStore& store, const std::string& out
 
 std::vector<std::string> verify_shipped(const ShippedBase& base) {
   std::vector<std::string> problems;
-  const std::string hash = checkpoint_hash(base.dir);
+  const std::string hash = checkpoint_hash_matches(base.dir, base.content_hash) ? base.content_hash
+                                                                                : checkpoint_hash(base.dir);
   if (hash != base.content_hash) problems.push_back(fmt::format("{}: content hash {} != recorded {}", base.name, hash, base.content_hash));
   for (const auto& c : base.checks) {
     const ShippedCheck now = measure(base.dir, c.task, c.split, c.method, c.n, c.seed);

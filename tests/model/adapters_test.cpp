@@ -2,6 +2,8 @@
 // cached decoding with a prefix, and adapter directories (round trip, base checks).
 #include <gtest/gtest.h>
 
+#include "core/fs.h"
+#include "core/sha256.h"
 #include "model/adapters.h"
 #include "test_util.h"
 
@@ -194,6 +196,29 @@ namespace elab {
 namespace {
 // Training fuses the q/k/v and gate/up products; an adapter forces the separate path.
 // Both must give the same loss and the same gradients.
+// A model's content hash is SHA-256 of its config then its weights, what `sha256sum` of
+// the two files one after the other gives (here a shipped base, whose index records it);
+// the FNV-1a that earlier adapters recorded still matches, and a changed byte does not.
+TEST(AdapterDir, ContentHashIsSha256OfTheFilesAndOldFnvHashesStillMatch) {
+  const fs::path base = fs::path(ELAB_REPO_DIR) / "models/ladder/m-ladder-iid-s1";
+  const std::string sha = sha256_of_files({base / "config.json", base / "model.safetensors"});
+  EXPECT_EQ(checkpoint_hash(base), sha);
+  EXPECT_EQ(sha.size(), 64u);
+  const std::string index = read_file((base.parent_path() / "index.json").string());
+  EXPECT_NE(index.find(sha), std::string::npos) << "models/ladder/index.json records another hash";
+  EXPECT_TRUE(checkpoint_hash_matches(base, sha));
+  EXPECT_TRUE(checkpoint_hash_matches(base, "0b3020e40651a8cb"));  // its FNV-1a, recorded before SHA-256
+  EXPECT_FALSE(checkpoint_hash_matches(base, "0b3020e40651a8cc"));
+
+  testing::TempDir dir;
+  fs::copy(base, dir / "copy");
+  EXPECT_EQ(checkpoint_hash(dir / "copy"), sha);
+  std::string config = read_file((dir / "copy" / "config.json").string());
+  config.back() = config.back() == ' ' ? '\n' : ' ';
+  write_file_atomic(dir / "copy" / "config.json", config);
+  EXPECT_NE(checkpoint_hash(dir / "copy"), sha) << "a changed file kept the cached hash";
+}
+
 TEST(Transformer, FusedTrainingPathMatchesSeparateProjections) {
   auto ids = random_ids(2, 12, 7);
   auto fused = make_base(/*kv_heads=*/2);
