@@ -13,6 +13,7 @@
 #include "model/adapters.h"
 #include "model/device.h"
 #include "model/gguf_model.h"
+#include "model/model_cache.h"
 
 namespace elab {
 
@@ -66,6 +67,7 @@ void add_finetune_command(CLI::App& app) {
     if (launch_local_ranks(*nproc, job->dist)) return;
     job->config.workers = apply_machine_options(*machine).workers;
     job->device = machine->device;
+    enable_model_cache(default_model_cache_bytes());  // the folds and the refit read the base once
     auto r = run_finetune_job(*job);
     if (!r.main_rank) return;
     fmt::print("finetuned {} on {}: N={}, {} steps on all N{}, {} trainable parameters, {} -> {}\n", job->config.method,

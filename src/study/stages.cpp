@@ -14,6 +14,7 @@
 #include "core/version.h"
 #include "eval/method.h"
 #include "model/adapters.h"
+#include "model/model_cache.h"
 #include "model/config.h"
 #include "model/device.h"
 #include "tasks/example_stream.h"
@@ -275,7 +276,7 @@ static StepSelection select_steps(const FinetuneJob& job, const std::vector<Exam
     for (int64_t i = 0; i < n; ++i) (i % sel.folds == f ? held_out : train).push_back(examples[size_t(i)]);
     ExampleStream train_stream(train, format, task.instruction(), derive_seed(cfg.seed, fmt::format("fold-order-{}", f)), true);
     ExampleStream val_stream(held_out, format, task.instruction(), 0, false);
-    Checkpoint base = load_checkpoint(job.base, parse_device(job.device, local_rank(dist)));
+    Checkpoint base = load_checkpoint_cached(job.base, parse_device(job.device, local_rank(dist)));
     FinetuneConfig fold_cfg = cfg;
     fold_cfg.seq_len = std::max(train_stream.longest(), val_stream.longest()) - 1;
     fold_cfg.batch_size = std::min(cfg.batch_size, train_stream.size());
@@ -323,7 +324,7 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
   auto dist = join_ranks(job.dist);
   const bool main_rank = !dist || dist->is_main();
   // The base the refit trains; the folds load their own copies.
-  Checkpoint base = load_checkpoint(job.base, parse_device(job.device, local_rank(dist.get())));
+  Checkpoint base = load_checkpoint_cached(job.base, parse_device(job.device, local_rank(dist.get())));
   const ModelConfig& base_config = base.config;
   check(train_stream.longest() <= base_config.max_seq_len,
         "task {}: an example in format {} has {} tokens, more than the model's context of {}", job.task, job.format,
@@ -348,7 +349,7 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
                sel.folds > 1 ? fmt::format("{}-fold selection chose {} steps", sel.folds, fit.stop_at)
                              : fmt::format("no selection, {} steps", fit.stop_at),
                human_count(double([&] { int64_t n = 0; for (auto& [k, p] : trainable) n += p.numel(); return n; }())),
-               cfg.lr > 0 ? cfg.lr : default_finetune_lr(cfg.method));
+               cfg.learning_rate());
   FinetuneJobResult result;
   result.run = finetune(base.model, trainable, train_stream, nullptr, 0, fit, "finetune " + cfg.method, dist.get());
   result.run.first_val_loss = sel.cv_loss_before;
@@ -359,7 +360,7 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
   result.folds = sel.folds;
 
   nlohmann::json info = cfg.to_json();
-  info["lr"] = cfg.lr > 0 ? cfg.lr : default_finetune_lr(cfg.method);
+  info["lr"] = cfg.learning_rate();
   info.update({{"task", job.task},
                {"n_train", job.n_train},
                {"n_validation", 0},
