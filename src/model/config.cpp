@@ -10,6 +10,8 @@
 
 #include "core/error.h"
 #include "core/names.h"
+#include "model/config_reader.h"
+#include "model/family.h"
 
 namespace elab {
 
@@ -91,82 +93,6 @@ std::string ModelConfig::to_hf_json() const {
 // (rope_parameters, per layer type for Gemma 3). A key that would change the function
 // computed and that elab does not implement is an error naming it, never ignored.
 
-namespace {
-
-struct ConfigReader {
-  const nlohmann::json& j;
-  const std::string& where;
-
-  bool has(const char* key) const { return j.contains(key) && !j[key].is_null(); }
-  // Sizes are bounded so that a hostile config cannot ask for an allocation no real
-  // model needs (the largest published models stay far inside these).
-  void integer(const char* key, int& out, bool required, int64_t limit = 1 << 20) const {
-    if (!has(key)) {
-      check(!required, "{}: missing key '{}'", where, key);
-      return;
-    }
-    check(j[key].is_number_integer(), "{}: '{}' must be an integer, got {}", where, key, j[key].dump());
-    const int64_t v = j[key].is_number_unsigned() && j[key].get<uint64_t>() > uint64_t(INT64_MAX) ? INT64_MAX
-                                                                                                : j[key].get<int64_t>();
-    check(v >= 0 && v <= limit, "{}: '{}' = {} is out of range (0 to {})", where, key, j[key].dump(), limit);
-    out = int(v);
-  }
-  void number(const nlohmann::json& obj, const char* key, double& out, const std::string& path) const {
-    if (!obj.contains(key) || obj[key].is_null()) return;
-    check(obj[key].is_number(), "{}: '{}' must be a number, got {}", where, path, obj[key].dump());
-    out = obj[key].get<double>();
-  }
-  void number(const char* key, double& out) const { number(j, key, out, key); }
-  void boolean(const char* key, bool& out) const {
-    if (!has(key)) return;
-    check(j[key].is_boolean(), "{}: '{}' must be true or false", where, key);
-    out = j[key].get<bool>();
-  }
-  std::string string(const char* key, const std::string& fallback) const {
-    if (!has(key)) return fallback;
-    check(j[key].is_string(), "{}: '{}' must be a string, got {}", where, key, j[key].dump());
-    return j[key].get<std::string>();
-  }
-  // Refuses a key that is present and not at its harmless value.
-  void refuse_unless(const char* key, const nlohmann::json& harmless, const char* why) const {
-    if (has(key)) check(j[key] == harmless, "{}: '{}' = {} is not supported ({})", where, key, j[key].dump(), why);
-  }
-
-  // One RoPE block ({"rope_type": ..., "rope_theta": ..., "factor": ...}), from
-  // rope_parameters or the 4.x rope_scaling; `path` names it in errors.
-  void rope(const nlohmann::json& r, const std::string& path, double& theta, RopeScaling* scaling,
-            double* partial) const {
-    check(r.is_object(), "{}: '{}' must be an object, got {}", where, path, r.dump());
-    number(r, "rope_theta", theta, path + ".rope_theta");
-    if (partial) number(r, "partial_rotary_factor", *partial, path + ".partial_rotary_factor");
-    std::string type = "default";
-    for (const char* k : {"rope_type", "type"})
-      if (r.contains(k) && r[k].is_string()) type = r[k].get<std::string>();
-    if (type == "default") return;
-    check(scaling && (type == "linear" || type == "llama3"),
-          "{}: {}.rope_type '{}' is not supported (elab implements default, linear and llama3)", where, path, type);
-    scaling->type = type;
-    number(r, "factor", scaling->factor, path + ".factor");
-    check(scaling->factor > 0, "{}: {}.factor must be positive", where, path);
-    if (type == "llama3") {
-      number(r, "low_freq_factor", scaling->low_freq_factor, path + ".low_freq_factor");
-      number(r, "high_freq_factor", scaling->high_freq_factor, path + ".high_freq_factor");
-      double original = scaling->original_max_positions;
-      number(r, "original_max_position_embeddings", original, path + ".original_max_position_embeddings");
-      check(original >= 1 && original <= (1 << 24) && scaling->high_freq_factor > scaling->low_freq_factor,
-            "{}: {} has an inconsistent llama3 scaling", where, path);
-      scaling->original_max_positions = int(original);
-    }
-  }
-};
-
-const std::vector<std::string>& supported_families() {
-  static const std::vector<std::string> names = {"llama", "mistral", "qwen2", "qwen3", "gemma3_text", "gpt_neox"};
-  return names;
-}
-
-}  // namespace
-
 ModelConfig ModelConfig::from_hf_json(const std::string& text, const std::string& where) {
   nlohmann::json j;
   try {
@@ -178,10 +104,9 @@ ModelConfig ModelConfig::from_hf_json(const std::string& text, const std::string
   const ConfigReader r{j, where};
   ModelConfig c;
   c.family = r.string("model_type", "llama");
-  const auto& families = supported_families();
-  check(std::find(families.begin(), families.end(), c.family) != families.end(),
-        "{}: model_type '{}' is not supported (elab reads {})", where, c.family, fmt::join(families, ", "));
-  const bool neox = c.family == "gpt_neox", gemma = c.family == "gemma3_text";
+  const ModelFamily& family = find_family(c.family, where);
+  c.tie_embeddings = false;  // Hugging Face's default; a family may say otherwise
+  family.defaults(c);
   try {
     r.integer("vocab_size", c.vocab_size, true, 1 << 24);
     r.integer("hidden_size", c.d_model, true);
@@ -195,60 +120,27 @@ ModelConfig ModelConfig::from_hf_json(const std::string& text, const std::string
     // Checked before anything derives a head dimension from them.
     check(c.n_heads > 0 && c.d_model > 0, "{}: hidden_size and num_attention_heads must be positive", where);
     r.number("initializer_range", c.init_std);
-    r.number(neox ? "layer_norm_eps" : "rms_norm_eps", c.norm_eps);
-    c.tie_embeddings = gemma;  // the Hugging Face defaults: Gemma ties, the others do not
+    r.number("rms_norm_eps", c.norm_eps);
     r.boolean("tie_word_embeddings", c.tie_embeddings);
-
-    // RoPE: 5.x rope_parameters (flat, or per layer type), else the 4.x keys.
     r.number("rope_theta", c.rope_theta);
-    if (neox) r.number("rotary_pct", c.rotary_fraction);
+    bool attention_bias = c.qkv_bias;
+    r.boolean("attention_bias", attention_bias);
+    c.qkv_bias = c.o_bias = attention_bias;
+
+    family.read(r, c);
+
+    // RoPE: 5.x rope_parameters (flat, or per layer type as Gemma 3's), else the 4.x keys.
     r.number("partial_rotary_factor", c.rotary_fraction);
-    if (gemma) {
-      c.rope_theta = 1e6;
-      c.rope_local_theta = 1e4;
-      r.number("rope_theta", c.rope_theta);
-      r.number("rope_local_base_freq", c.rope_local_theta);
-    }
     if (r.has("rope_scaling")) r.rope(j["rope_scaling"], "rope_scaling", c.rope_theta, &c.rope_scaling, nullptr);
     if (r.has("rope_parameters")) {
       const auto& p = j["rope_parameters"];
-      if (gemma && p.is_object() && p.contains("full_attention")) {
+      if (p.is_object() && p.contains("full_attention")) {
         r.rope(p["full_attention"], "rope_parameters.full_attention", c.rope_theta, &c.rope_scaling, nullptr);
         if (p.contains("sliding_attention"))
           r.rope(p["sliding_attention"], "rope_parameters.sliding_attention", c.rope_local_theta, nullptr, nullptr);
       } else {
         r.rope(p, "rope_parameters", c.rope_theta, &c.rope_scaling, &c.rotary_fraction);
       }
-    }
-
-    // Attention: biases, q/k norms, scale, sliding windows.
-    bool attention_bias = neox;
-    r.boolean("attention_bias", attention_bias);
-    c.qkv_bias = attention_bias || c.family == "qwen2";
-    c.o_bias = attention_bias && c.family != "qwen2";
-    c.qk_norm = c.family == "qwen3" || gemma;
-    if (gemma) {
-      double scalar = c.head_dim();
-      r.number("query_pre_attn_scalar", scalar);
-      check(scalar > 0, "{}: 'query_pre_attn_scalar' must be positive", where);
-      c.query_scale = 1.0 / std::sqrt(scalar);
-      r.refuse_unless("attn_logit_softcapping", nullptr, "Gemma 2's soft-capping");
-      r.refuse_unless("final_logit_softcapping", nullptr, "Gemma 2's soft-capping");
-      r.refuse_unless("use_bidirectional_attention", false, "bidirectional attention");
-    }
-    bool slides = c.family == "mistral" || gemma;
-    if (c.family == "qwen2" || c.family == "qwen3") {
-      r.boolean("use_sliding_window", slides);
-      check(!slides, "{}: 'use_sliding_window' = true is not supported for {} (its max_window_layers rule)", where,
-            c.family);
-    }
-    if (slides) r.integer("sliding_window", c.sliding_window, false, 1 << 24);
-    if (c.sliding_window > 0 && gemma) {
-      int pattern = 6;  // 4.x: every sixth layer is global
-      r.integer("sliding_window_pattern", pattern, false, 1 << 10);
-      r.integer("_sliding_window_pattern", pattern, false, 1 << 10);
-      check(pattern > 0, "{}: 'sliding_window_pattern' must be positive", where);
-      for (int i = 0; i < c.n_layers; ++i) c.sliding_layers.push_back((i + 1) % pattern != 0);
     }
     if (r.has("layer_types")) {
       const auto& types = j["layer_types"];
@@ -262,28 +154,16 @@ ModelConfig ModelConfig::from_hf_json(const std::string& text, const std::string
       }
     }
 
-    // Blocks: norms, MLP, residual layout.
-    if (gemma) {
-      c.norm = "rms1";
-      c.sandwich_norm = true;
-      c.scale_embeddings = true;
+    // The MLP.
+    r.boolean("mlp_bias", c.mlp_bias);
+    const char* act_key = family.activation_key.c_str();
+    if (r.has(act_key)) {
+      const std::string act = r.string(act_key, "");
+      if (act == "silu" || act == "swish") c.activation = "silu";
+      else if (act == "gelu_pytorch_tanh" || act == "gelu_new" || act == "gelu_fast") c.activation = "gelu_tanh";
+      else if (act == "gelu") c.activation = "gelu";
+      else fail("{}: {} '{}' is not supported (silu, gelu, gelu_pytorch_tanh)", where, act_key, act);
     }
-    if (neox) {
-      c.norm = "layer";
-      c.gated_mlp = false;
-      c.mlp_bias = true;
-      c.parallel_block = true;
-      r.boolean("use_parallel_residual", c.parallel_block);
-    }
-    bool mlp_bias = c.mlp_bias;
-    r.boolean("mlp_bias", mlp_bias);
-    c.mlp_bias = mlp_bias;
-    const char* act_key = gemma ? "hidden_activation" : "hidden_act";
-    const std::string act = r.string(act_key, gemma ? "gelu_pytorch_tanh" : neox ? "gelu" : "silu");
-    if (act == "silu" || act == "swish") c.activation = "silu";
-    else if (act == "gelu_pytorch_tanh" || act == "gelu_new" || act == "gelu_fast") c.activation = "gelu_tanh";
-    else if (act == "gelu") c.activation = "gelu";
-    else fail("{}: {} '{}' is not supported (silu, gelu, gelu_pytorch_tanh)", where, act_key, act);
     r.refuse_unless("pretraining_tp", 1, "tensor-parallel slicing of the projections");
   } catch (const nlohmann::json::exception& e) {  // a value of an unexpected JSON type deep inside
     fail("{}: unexpected value: {}", where, e.what());

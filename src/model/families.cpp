@@ -1,13 +1,30 @@
 #include "model/families.h"
 
-#include <array>
-#include <map>
+#include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/names.h"
+#include "model/family.h"
 
 namespace elab {
 
+// One file each in src/model/families/.
+ModelFamily llama_family();
+ModelFamily mistral_family();
+ModelFamily qwen2_family();
+ModelFamily qwen3_family();
+ModelFamily gemma3_family();
+ModelFamily gpt_neox_family();
+ModelFamily phi3_family();
+
 namespace {
+
+std::vector<ModelFamily>& table() {
+  static std::vector<ModelFamily> families = {
+      llama_family(), mistral_family(), qwen2_family(), qwen3_family(), gemma3_family(), gpt_neox_family(), phi3_family(),
+  };
+  return families;
+}
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -19,100 +36,41 @@ bool is_stored_buffer(const std::string& name) {
          ends_with(name, "attention.masked_bias");
 }
 
-// GPT-NeoX <-> elab, outside the layers and inside one ("attention.dense" <-> "self_attn.o_proj").
-const std::vector<std::pair<std::string, std::string>> kNeoxTop = {
-    {"gpt_neox.embed_in.", "model.embed_tokens."},
-    {"gpt_neox.final_layer_norm.", "model.norm."},
-    {"embed_out.", "lm_head."},
-};
-const std::vector<std::pair<std::string, std::string>> kNeoxLayer = {
-    {"input_layernorm.", "input_layernorm."},
-    {"post_attention_layernorm.", "post_attention_layernorm."},
-    {"attention.dense.", "self_attn.o_proj."},
-    {"mlp.dense_h_to_4h.", "mlp.up_proj."},
-    {"mlp.dense_4h_to_h.", "mlp.down_proj."},
-};
+}  // namespace
 
-// Replaces the prefix `from` by `to` in `name`, returning whether it matched.
+const std::vector<ModelFamily>& model_families() { return table(); }
+
+void register_family(ModelFamily family) {
+  check(!family.name.empty(), "a model family needs a name (its config.json model_type)");
+  for (const auto& f : table()) check(f.name != family.name, "model family {} is already registered", family.name);
+  table().push_back(std::move(family));
+}
+
+const ModelFamily& find_family(const std::string& name, const std::string& where) {
+  std::vector<std::string> names;
+  for (const auto& f : table()) {
+    if (f.name == name) return f;
+    names.push_back(f.name);
+  }
+  fail("{}: model_type '{}' is not supported (elab reads {})", where, name, fmt::join(names, ", "));
+}
+
+const ModelFamily& find_gguf_family(const std::string& architecture, const std::string& where) {
+  std::vector<std::string> names;
+  for (const auto& f : table()) {
+    if (f.gguf_architecture.empty()) continue;
+    if (f.gguf_architecture == architecture) return f;
+    names.push_back("'" + f.gguf_architecture + "' (" + f.models + ")");
+  }
+  fail("{}: architecture '{}' is not supported (this build runs GGUF files of architecture {})", where, architecture,
+       fmt::join(names, ", "));
+}
+
 bool swap_prefix(std::string& name, const std::string& from, const std::string& to) {
   if (name.rfind(from, 0) != 0) return false;
   name = to + name.substr(from.size());
   return true;
 }
-
-NamedTensors neox_to_elab(const ModelConfig& c, NamedTensors tensors, const std::string& where) {
-  const int64_t H = c.n_heads, D = c.head_dim();
-  NamedTensors out;
-  for (auto& [hf_name, t] : tensors) {
-    std::string name = hf_name;
-    bool known = false;
-    for (const auto& [from, to] : kNeoxTop) known = known || swap_prefix(name, from, to);
-    if (!known && swap_prefix(name, "gpt_neox.layers.", "model.layers.")) {
-      const size_t dot = name.find('.', std::string("model.layers.").size());
-      check(dot != std::string::npos, "{}: unexpected tensor '{}'", where, hf_name);
-      const std::string head = name.substr(0, dot + 1);  // "model.layers.N."
-      std::string rest = name.substr(dot + 1);
-      if (swap_prefix(rest, "attention.query_key_value.", "")) {
-        // Fused per head: rows [h*3D, h*3D + D) are head h's queries, then its keys, values.
-        check(t.size(0) == 3 * H * D, "{}: tensor '{}' has {} rows; 3 x {} heads x {} dims expected", where, hf_name,
-              t.size(0), H, D);
-        auto shape = t.sizes().vec();
-        auto per_head = t.reshape({H, 3, D, t.numel() / (3 * H * D)});
-        const char* names[] = {"q_proj", "k_proj", "v_proj"};
-        for (int64_t part = 0; part < 3; ++part) {
-          shape[0] = H * D;
-          out.emplace_back(head + "self_attn." + names[part] + "." + rest,
-                           per_head.select(1, part).reshape(shape).contiguous());
-        }
-        continue;
-      }
-      for (const auto& [from, to] : kNeoxLayer) known = known || swap_prefix(rest, from, to);
-      name = head + rest;
-    }
-    // Unknown names pass through unchanged: load_named_tensors reports them by name.
-    out.emplace_back(known ? name : hf_name, t);
-  }
-  return out;
-}
-
-NamedTensors elab_to_neox(const ModelConfig& c, NamedTensors tensors) {
-  const int64_t H = c.n_heads, D = c.head_dim();
-  NamedTensors out;
-  std::map<std::string, std::array<torch::Tensor, 3>> fused;  // "model.layers.N." + "weight"/"bias"
-  for (auto& [elab_name, t] : tensors) {
-    std::string name = elab_name;
-    bool known = false;
-    for (const auto& [hf, ours] : kNeoxTop) known = known || swap_prefix(name, ours, hf);
-    if (!known && swap_prefix(name, "model.layers.", "gpt_neox.layers.")) {
-      const size_t dot = name.find('.', std::string("gpt_neox.layers.").size());
-      const std::string head = name.substr(0, dot + 1);
-      std::string rest = name.substr(dot + 1);
-      int part = rest.rfind("self_attn.q_proj.", 0) == 0 ? 0 : rest.rfind("self_attn.k_proj.", 0) == 0 ? 1
-                 : rest.rfind("self_attn.v_proj.", 0) == 0 ? 2 : -1;
-      if (part >= 0) {
-        const std::string key = head + "attention.query_key_value." + rest.substr(std::string("self_attn.q_proj.").size());
-        if (!fused.count(key)) out.emplace_back(key, torch::Tensor());  // keeps the layer's place in the order
-        fused[key][size_t(part)] = t;
-        continue;
-      }
-      for (const auto& [hf, ours] : kNeoxLayer) swap_prefix(rest, ours, hf);
-      name = head + rest;
-    }
-    out.emplace_back(name, t);
-  }
-  for (auto& [name, t] : out) {
-    if (t.defined()) continue;
-    auto& parts = fused[name];
-    auto shape = parts[0].sizes().vec();
-    std::vector<torch::Tensor> heads;
-    for (auto& p : parts) heads.push_back(p.reshape({H, 1, D, p.numel() / (H * D)}));
-    shape[0] = 3 * H * D;
-    t = torch::cat(heads, 1).reshape(shape).contiguous();
-  }
-  return out;
-}
-
-}  // namespace
 
 NamedTensors tensors_from_family(const ModelConfig& config, NamedTensors tensors, const std::string& where) {
   NamedTensors kept;
@@ -121,13 +79,13 @@ NamedTensors tensors_from_family(const ModelConfig& config, NamedTensors tensors
     if (config.tie_embeddings && name == "lm_head.weight") continue;  // tied: the embedding is the output layer
     kept.emplace_back(std::move(name), std::move(t));
   }
-  if (config.family == "gpt_neox") return neox_to_elab(config, std::move(kept), where);
-  return kept;
+  const ModelFamily& family = find_family(config.family, where);
+  return family.from_checkpoint ? family.from_checkpoint(config, std::move(kept), where) : kept;
 }
 
 NamedTensors tensors_to_family(const ModelConfig& config, NamedTensors tensors) {
-  if (config.family == "gpt_neox") return elab_to_neox(config, std::move(tensors));
-  return tensors;
+  const ModelFamily& family = find_family(config.family, "the model's config");
+  return family.to_checkpoint ? family.to_checkpoint(config, std::move(tensors)) : tensors;
 }
 
 }  // namespace elab

@@ -1,9 +1,8 @@
 #pragma once
-// Tensor layouts of the Hugging Face families. elab's modules carry Llama's names
-// (model/transformer.h), which Mistral, Qwen2, Qwen3 and Gemma 3 share; GPT-NeoX names
-// its tensors otherwise and fuses q, k and v per head. These two functions convert a
-// checkpoint's tensors to elab's names on loading, and back on saving, so that a
-// fine-tuned model is written in its family's own layout.
+// Tensor layouts of the model families (model/family.h). elab's modules carry Llama's
+// names (model/transformer.h); a family that names its tensors otherwise (GPT-NeoX, Phi-3)
+// converts them on loading and back on saving, so that a fine-tuned model is written in
+// its family's own layout.
 #include <torch/torch.h>
 
 #include <string>
@@ -11,10 +10,9 @@
 #include <vector>
 
 #include "model/config.h"
+#include "model/family.h"
 
 namespace elab {
-
-using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 
 // Also drops the buffers some checkpoints store beside the weights (RoPE inverse
 // frequencies, causal-mask constants) and a tied model's copy of its output layer.

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "model/family.h"
 #include "text/hf_tokenizer.h"
 
 namespace elab {
@@ -16,24 +17,10 @@ bool is_gguf_path(const fs::path& path) { return path.extension() == ".gguf" && 
 
 ModelConfig gguf_model_config(const GgufFile& f) {
   const std::string arch = f.string_or("general.architecture", "");
-  check(arch == "llama" || arch == "gemma3",
-        "{}: architecture '{}' is not supported (this build runs GGUF files of architecture 'llama': Llama, SmolLM, "
-        "Mistral; and 'gemma3')", f.where(), arch);
+  const ModelFamily& family = find_gguf_family(arch, f.where());
   auto key = [&](const char* k) { return arch + "." + k; };
   ModelConfig c;
-  const bool gemma = arch == "gemma3";
-  if (gemma) {
-    // As llama.cpp runs Gemma 3 (llama-model.cpp): every sixth layer global, the others
-    // sliding with RoPE base 10000; scores scaled by 1/sqrt(key_length); norm weights
-    // stored with Gemma's "1 +" already added by the converter, so plain RMSNorm.
-    c.family = "gemma3_text";
-    c.head_dim_override = int(f.integer(key("attention.key_length")));
-    c.qk_norm = c.sandwich_norm = c.scale_embeddings = true;
-    c.activation = "gelu_tanh";
-    c.query_scale = 1.0 / std::sqrt(double(c.head_dim_override));
-    c.sliding_window = int(f.integer_or(key("attention.sliding_window"), 0));
-    c.rope_local_theta = 10000.0;
-  }
+  c.family = family.name;
   c.d_model = int(f.integer(key("embedding_length")));
   c.n_layers = int(f.integer(key("block_count")));
   c.n_heads = int(f.integer(key("attention.head_count")));
@@ -44,7 +31,7 @@ ModelConfig gguf_model_config(const GgufFile& f) {
   c.norm_eps = f.number_or(key("attention.layer_norm_rms_epsilon"), 1e-5);
   c.vocab_size = int(f.has(key("vocab_size")) ? f.integer(key("vocab_size")) : f.strings("tokenizer.ggml.tokens").size());
   c.tie_embeddings = f.find("output.weight") == nullptr;
-  for (int i = 0; gemma && c.sliding_window > 0 && i < c.n_layers; ++i) c.sliding_layers.push_back(i % 6 < 5);
+  if (family.gguf_read) family.gguf_read(f, c);
   check(c.sliding_window >= 0 && c.sliding_window <= (1 << 24), "{}: {} is out of range", f.where(),
         key("attention.sliding_window"));
   c.validate(f.where());
@@ -179,16 +166,10 @@ static torch::Tensor unpermute_rope_rows(const torch::Tensor& w, int64_t heads) 
 }
 
 // llama.cpp's tensor name for a Hugging Face Llama parameter (model.layers.N.<module> ->
-// blk.N.<tensor>), both ways of the file: loading and export.
-static std::string gguf_tensor_name(const std::string& hf, bool sandwich = false) {
-  // Gemma 3 (sandwich norms): post_attention_layernorm norms the attention's output, and
-  // the norm before the MLP is pre_feedforward_layernorm.
-  static const std::vector<std::pair<std::string, std::string>> gemma = {
-      {"post_attention_layernorm.weight", "post_attention_norm.weight"},
-      {"pre_feedforward_layernorm.weight", "ffn_norm.weight"},
-      {"post_feedforward_layernorm.weight", "post_ffw_norm.weight"},
-      {"self_attn.q_norm.weight", "attn_q_norm.weight"},
-      {"self_attn.k_norm.weight", "attn_k_norm.weight"}};
+// blk.N.<tensor>), both ways of the file: loading and export. `family_names`: the
+// per-layer names in which a family differs (model/family.h), looked up first.
+static std::string gguf_tensor_name(const std::string& hf,
+                                    const std::vector<std::pair<std::string, std::string>>& family_names = {}) {
   static const std::vector<std::pair<std::string, std::string>> layer = {
       {"input_layernorm.weight", "attn_norm.weight"}, {"post_attention_layernorm.weight", "ffn_norm.weight"},
       {"self_attn.q_proj.weight", "attn_q.weight"},   {"self_attn.k_proj.weight", "attn_k.weight"},
@@ -202,11 +183,9 @@ static std::string gguf_tensor_name(const std::string& hf, bool sandwich = false
   if (hf.rfind(prefix, 0) == 0) {
     const size_t dot = hf.find('.', prefix.size());
     const std::string n = hf.substr(prefix.size(), dot - prefix.size()), rest = hf.substr(dot + 1);
-    if (sandwich)
-      for (const auto& [h, g] : gemma)
+    for (const auto* names : {&family_names, &layer})
+      for (const auto& [h, g] : *names)
         if (rest == h) return "blk." + n + "." + g;
-    for (const auto& [h, g] : layer)
-      if (rest == h) return "blk." + n + "." + g;
   }
   fail("tensor '{}' has no GGUF name (a LoRA adapter is merged first: elab export --merge)", hf);
 }
@@ -224,8 +203,9 @@ Checkpoint load_gguf_checkpoint(const fs::path& path, const torch::Device& devic
 
   torch::NoGradGuard no_grad;
   std::set<std::string> used;
+  const ModelFamily& family = find_family(ck.config.family, path.string());
   for (auto& [name, p] : named_weights(*ck.model)) {
-    const std::string g = gguf_tensor_name(name, ck.config.sandwich_norm);
+    const std::string g = gguf_tensor_name(name, family.gguf_layer_names);
     used.insert(g);
     const GgufTensorInfo* t = f.find(g);
     check(t != nullptr, "{}: tensor '{}' is missing", path.string(), g);
@@ -234,8 +214,7 @@ Checkpoint load_gguf_checkpoint(const fs::path& path, const torch::Device& devic
           path.string(), g, shape_string(shape), shape_string(p.sizes()));
     auto values = f.dequantized(*t);
     auto w = torch::from_blob(values.data(), shape, torch::kFloat);
-    // Only the llama converter permutes (Gemma's keeps Hugging Face's row order).
-    const bool permuted = ck.config.family == "llama";
+    const bool permuted = family.gguf_permutes_rope;
     if (permuted && name.find("q_proj") != std::string::npos) w = unpermute_rope_rows(w, ck.config.n_heads);
     if (permuted && name.find("k_proj") != std::string::npos) w = unpermute_rope_rows(w, ck.config.n_kv_heads);
     p.copy_(w);

@@ -36,6 +36,8 @@ const FinetuneMethod& find_finetune_method(const std::string& name) {
 
 double default_finetune_lr(const std::string& method) { return find_finetune_method(method).default_lr; }
 
+double FinetuneConfig::learning_rate() const { return lr > 0 ? lr : default_finetune_lr(method); }
+
 PrefixThreads::PrefixThreads(const std::string& method, int64_t workers) {
   if (!find_finetune_method(method).threads_to_products || workers <= 1) return;
   workers_ = int(workers);
@@ -70,7 +72,11 @@ nlohmann::json FinetuneConfig::to_json() const {
 std::vector<std::pair<std::string, torch::Tensor>> prepare_finetune(Transformer& model, const FinetuneConfig& cfg) {
   cfg.validate();
   const FinetuneMethod& m = find_finetune_method(cfg.method);
-  if (!m.attach) return named_weights(*model);
+  if (!m.attach) {  // every weight, also of a model an earlier adapter froze
+    auto all = named_weights(*model);
+    for (auto& [name, p] : all) p.set_requires_grad(true);
+    return all;
+  }
   for (auto& [name, p] : named_weights(*model)) p.set_requires_grad(false);
   m.attach(model, cfg);
   std::vector<std::pair<std::string, torch::Tensor>> trainable;
@@ -84,7 +90,7 @@ FinetuneResult finetune(Transformer& model, const std::vector<std::pair<std::str
                         const std::string& label, DataParallel* dist) {
   cfg.validate();
   const RowShare share = rank_rows(cfg.batch_size, 1, dist);
-  const double lr = cfg.lr > 0 ? cfg.lr : default_finetune_lr(cfg.method);
+  const double lr = cfg.learning_rate();
   AdamWConfig opt_cfg;
   opt_cfg.weight_decay = cfg.weight_decay;
   AdamW optimizer(trainable, opt_cfg);

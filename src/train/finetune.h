@@ -43,6 +43,9 @@ struct FinetuneConfig {
 
   void validate() const;
   nlohmann::json to_json() const;
+  // The learning rate it trains at: `lr`, or the method's default when lr is 0 (the one
+  // place that rule is written).
+  double learning_rate() const;
 };
 
 // A prefix encoder cannot share a batch between threads (it writes the prefix into the

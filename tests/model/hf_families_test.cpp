@@ -18,7 +18,7 @@ namespace {
 using testing::error_of;
 using testing::TempDir;
 
-const char* kFamilies[] = {"llama", "llama-tied-linear", "mistral", "qwen2", "qwen2-bf16", "qwen3", "gemma3", "gpt_neox"};
+const char* kFamilies[] = {"llama", "llama-tied-linear", "mistral", "qwen2", "qwen2-bf16", "qwen3", "gemma3", "gpt_neox", "phi3"};
 
 std::string tiny_models() { return testing::python_fixture("hf_tiny_models", "hf_tiny_models.py"); }
 
@@ -84,7 +84,7 @@ INSTANTIATE_TEST_SUITE_P(HfFamilies, Family, ::testing::ValuesIn(kFamilies));
 // transformers as the same model: the family's own config.json and tensor layout (GPT-NeoX
 // re-fused, Gemma 3's norms, bf16 weights written as float32).
 TEST(HfInterop, ElabSavesReadBackInTransformers) {
-  for (const std::string family : {"gpt_neox", "gemma3", "qwen2-bf16"}) {
+  for (const std::string family : {"gpt_neox", "gemma3", "qwen2-bf16", "phi3"}) {
     const fs::path dir = fs::path(tiny_models()) / family;
     const auto reference = nlohmann::json::parse(read_file(dir / "reference.json"));
     ModelConfig config;
@@ -175,6 +175,7 @@ void edit_config(const fs::path& dir, const std::function<void(nlohmann::json&)>
 TEST(HfFamilies, TheSwitchedFeaturesMatter) {
   TempDir tmp;
   for (auto [family, key, value] : {std::tuple{"gemma3", "sliding_window", 64}, {"mistral", "sliding_window", 64},
+                                    {"phi3", "sliding_window", 64},
                                     {"gpt_neox", "use_parallel_residual", 0}, {"qwen3", "head_dim", 16}}) {
     auto dir = copy_family(tmp, family);
     edit_config(dir, [&, key = key, value = value](auto& j) {

@@ -57,6 +57,10 @@ def families():
             vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=3,
             num_attention_heads=4, max_position_embeddings=128, rotary_pct=0.25,
             use_parallel_residual=True, tie_word_embeddings=False)),
+        # Phi-3: q, k, v fused in one projection and gate, up in another; a sliding window
+        # shorter than the test sequence; grouped-query attention.
+        "phi3": (tf.Phi3Config, tf.Phi3ForCausalLM, common(sliding_window=8, tie_word_embeddings=False,
+                                                           pad_token_id=0, bos_token_id=1, eos_token_id=2)),
     }
 
 
