@@ -68,7 +68,8 @@ void add_quickstart_command(CLI::App& app) {
     const std::string out = (fs::path(spec.dir) / "report").string();
     write_report(report, out);
     fmt::print("{}\n\nquickstart: {} jobs ({} run now, {} reused) in {}\nreport: {}\n", report.summary,
-               summary.ran + summary.already_done, summary.ran, summary.already_done,
+               summary.ran + summary.already_done + summary.elsewhere, summary.ran,
+               summary.already_done + summary.elsewhere,
                human_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()),
                (fs::path(out) / "index.html").string());
   });

@@ -112,8 +112,9 @@ void add_study_command(CLI::App& app) {
       return;
     }
     auto s = run_study(spec, o);
-    fmt::print("study {}: {} ran, {} already done, {} failed, {} blocked by a failed parent -> {}\n", spec.name, s.ran,
-               s.already_done, s.failed, s.blocked, s.db);
+    fmt::print("study {}: {} ran, {} already done, {} done by another runner, {} failed, {} blocked by a failed "
+               "parent -> {}\n",
+               spec.name, s.ran, s.already_done, s.elsewhere, s.failed, s.blocked, s.db);
     if (o.shards == 1 && s.failed == 0 && s.blocked == 0)
       fmt::print("next: elab study report {}\n", r->file);
     check(s.failed == 0, "{} jobs failed; `elab study status {}` shows their errors", s.failed, r->file);

@@ -9,6 +9,8 @@
 #include <set>
 #include <thread>
 
+#include <unistd.h>
+
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/threads.h"
@@ -17,6 +19,7 @@
 #include "study/store.h"
 #include "model/checkpoint.h"
 #include "model/gguf_model.h"
+#include "model/model_cache.h"
 #include "train/trainer.h"
 
 namespace elab {
@@ -116,32 +119,75 @@ JobResult run_job(const StudySpec& spec, const StudyJob& job, const std::string&
 
 namespace {
 
+// A claim not renewed for this long is a dead runner's (renewed every sixth of it).
+constexpr double kClaimExpirySeconds = 60;
+
+double unix_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Unique among the runners that may share a database: host, process, and a count for
+// runs in one process.
+std::string runner_id() {
+  static std::atomic<int> runs{0};
+  char host[256] = "host";
+  gethostname(host, sizeof host - 1);
+  return fmt::format("{}:{}:{}", host, getpid(), runs++);
+}
+
 // The jobs of one run and where each stands, shared by the worker threads under a mutex.
 // Parents come before children in `to_run`, so a failure blocks its whole subtree in
-// one pass.
+// one pass. Other runners may share the database: a job is claimed there before it runs,
+// and one that another runner holds waits ("elsewhere") until it is recorded done there
+// (its children may then run here) or its claim is dropped.
 struct Schedule {
   std::vector<const StudyJob*> to_run;
-  std::map<std::string, std::string> state;  // key -> done | failed | blocked | pending | running
+  std::map<std::string, std::string> state;  // key -> done | failed | blocked | pending | running | elsewhere
   std::map<std::string, double> seconds_by_kind, count_by_kind;
   size_t finished = 0;
   bool interrupted = false;
   std::mutex mutex;
   std::condition_variable changed;
+  ResultStore* store = nullptr;
+  std::string runner;
+  std::vector<std::string> done_elsewhere;  // to be announced by the worker that noticed
 
-  // The next job whose parent is done (marking the children of failures blocked); null
-  // when nothing is left that could still run. Called with the mutex held.
+  // The next job whose parent is done and that this runner could claim (marking the
+  // children of failures blocked); null when nothing is left that could still run.
+  // Called with the mutex held.
   const StudyJob* next(StudyRunSummary& summary, std::unique_lock<std::mutex>& lock) {
     for (;;) {
       bool any_pending = false;  // jobs still waiting for a parent that may yet finish
+      bool any_elsewhere = false;
+      const double now = unix_seconds();
       for (const StudyJob* j : to_run) {
-        if (state[j->key] != "pending") continue;
+        std::string& st = state[j->key];
+        if (st == "elsewhere") {
+          switch (store->elsewhere(j->key, runner, now, kClaimExpirySeconds)) {
+            case ResultStore::Elsewhere::done:
+              st = "done";
+              ++summary.elsewhere;
+              ++finished;
+              done_elsewhere.push_back(j->key);
+              changed.notify_all();
+              break;
+            case ResultStore::Elsewhere::running: any_elsewhere = true; continue;
+            case ResultStore::Elsewhere::free: st = "pending"; break;
+          }
+        }
+        if (st != "pending") continue;
         const std::string parent = j->parent.empty() ? "done" : state[j->parent];
         if (parent == "done") {
-          state[j->key] = "running";
+          if (!store->claim(j->key, runner, now, kClaimExpirySeconds)) {
+            st = "elsewhere";
+            any_elsewhere = true;
+            continue;
+          }
+          st = "running";
           return j;
         }
         if (parent == "failed" || parent == "blocked") {
-          state[j->key] = "blocked";
+          st = "blocked";
           ++summary.blocked;
           ++finished;
           changed.notify_all();
@@ -149,8 +195,13 @@ struct Schedule {
         }
         any_pending = true;
       }
-      if (!any_pending) return nullptr;
-      changed.wait(lock);
+      if (!done_elsewhere.empty()) return nullptr;  // the caller announces them, then asks again
+      if (!any_pending && !any_elsewhere) return nullptr;
+      // Another runner's progress is seen only by asking the database again.
+      if (any_elsewhere)
+        changed.wait_for(lock, std::chrono::milliseconds(500));
+      else
+        changed.wait(lock);
     }
   }
 
@@ -209,6 +260,9 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
   check(o.shards > 0 && o.shard >= 0 && o.shard < o.shards, "--shard must be I/N with 0 <= I < N, got {}/{}", o.shard,
         o.shards);
   const StudyPlan plan = plan_study(spec);
+  // Each base is read once for its evaluations, fine-tuning folds and refits, and the
+  // evaluations of adapters made on it (model/model_cache.h).
+  enable_model_cache(default_model_cache_bytes());
   StudyRunSummary summary;
   summary.db = o.db.empty() ? default_db_path(spec, o.shard, o.shards) : o.db;
   ResultStore store(summary.db);
@@ -219,6 +273,8 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
   for (const auto& j : plan.jobs) by_key[j.key] = &j;
 
   Schedule s;
+  s.store = &store;
+  s.runner = runner_id();
   select_jobs(plan, store, o.shard, o.shards, s, summary);
   // Shipped bases stand in for the pre-training jobs they record. With require_shipped
   // (the quickstart), a job without its base is refused before anything runs, rather
@@ -258,6 +314,13 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
       {
         std::unique_lock lock(s.mutex);
         job = s.next(summary, lock);
+        if (!job && !s.done_elsewhere.empty()) {
+          for (const auto& key : s.done_elsewhere)
+            fmt::print(stderr, "[{}/{}] {}: done by another runner\n", s.finished, s.to_run.size(),
+                       describe_job(plan, *by_key.at(key)));
+          s.done_elsewhere.clear();
+          continue;
+        }
       }
       if (!job) return;
       configure_threads(ThreadSettings{1, 1, int(spec.workers)});
@@ -287,7 +350,32 @@ StudyRunSummary run_study(const StudySpec& spec, const StudyRunOptions& o) {
       s.changed.notify_all();
     }
   };
-  run_parts(size_t(o.jobs), [&](size_t) { worker(); });
+  // The claims stay alive while this runner works, and are dropped when it stops for any
+  // reason (a killed runner's expire instead).
+  std::mutex beat_mutex;
+  std::condition_variable beat_stop;
+  bool stopping = false;
+  std::thread beat([&] {
+    std::unique_lock lock(beat_mutex);
+    while (!beat_stop.wait_for(lock, std::chrono::duration<double>(kClaimExpirySeconds / 6), [&] { return stopping; }))
+      store.heartbeat(s.runner, unix_seconds());
+  });
+  auto stop_beating = [&] {
+    {
+      std::lock_guard lock(beat_mutex);
+      stopping = true;
+    }
+    beat_stop.notify_all();
+    beat.join();
+    store.release(s.runner);
+  };
+  try {
+    run_parts(size_t(o.jobs), [&](size_t) { worker(); });
+  } catch (...) {
+    stop_beating();
+    throw;
+  }
+  stop_beating();
   check(!s.interrupted, "interrupted; finished jobs are in {}; run the study again to continue", summary.db);
   return summary;
 }

@@ -1,7 +1,9 @@
 #pragma once
 // Runs a study's jobs into its results store: only what is missing, parents before
 // children, J at a time, optionally one shard of N. Finished work is never redone, so a
-// study killed at any moment and started again ends with the same numbers.
+// study killed at any moment and started again ends with the same numbers. Runners that
+// share the database (several `elab study run` of one study) split its jobs through
+// claims in the database (ResultStore::claim) and never run a job twice.
 #include <string>
 
 #include "study/plan.h"
@@ -21,6 +23,7 @@ struct StudyRunOptions {
 
 struct StudyRunSummary {
   int already_done = 0, ran = 0, failed = 0, blocked = 0;
+  int elsewhere = 0;  // recorded done meanwhile by another runner sharing the database
   std::string db;
 };
 

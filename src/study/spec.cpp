@@ -1,6 +1,7 @@
 #include "study/spec.h"
 
 #include "results/importers.h"
+#include "study/job_spec.h"
 #include "tasks/file_task.h"
 
 #include <toml++/toml.h>
@@ -377,16 +378,14 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
       check(e && e->is_table(), "{}: {} needs an evaluate = {{ splits, methods, n }} table", path, section);
       f.evaluate = eval_block(*e->as_table(), path, section + " evaluate", true);
       for (const auto& entry : f.evaluate.retention_tasks) {  // TASK or TASK@SPLIT[@METHOD]
-        const size_t at = entry.find('@');
-        const std::string task = entry.substr(0, at);
-        check_study_task(task);
-        if (at == std::string::npos) continue;
-        const std::string rest = entry.substr(at + 1), split = rest.substr(0, rest.find('@'));
-        const auto t = make_task(task);
+        const EvalTaskSpec retention = parse_eval_task(entry);
+        check_study_task(retention.task);
+        if (retention.split.empty()) continue;
+        const auto t = make_task(retention.task);
         bool known = false;
-        for (const auto& sp : t->splits()) known |= sp.name == split;
-        check(known, "{}: {} retention_tasks: task {} has no split '{}'", path, section, task, split);
-        if (rest.find('@') != std::string::npos) parse_method(rest.substr(rest.find('@') + 1));
+        for (const auto& sp : t->splits()) known |= sp.name == retention.split;
+        check(known, "{}: {} retention_tasks: task {} has no split '{}'", path, section, retention.task, retention.split);
+        if (!retention.method.empty()) parse_method(retention.method);
       }
       s.finetune.push_back(std::move(f));
     }

@@ -49,11 +49,13 @@ ResultStore::ResultStore(const std::string& path) : path_(path) {
   db_->exec("CREATE TABLE IF NOT EXISTS jobs (key TEXT PRIMARY KEY, kind TEXT, grp TEXT, parent TEXT, spec TEXT, "
             "status TEXT, error TEXT, result TEXT, seconds REAL)");
   db_->exec("CREATE TABLE IF NOT EXISTS samples (job TEXT, idx INTEGER, sample TEXT, PRIMARY KEY (job, idx))");
+  db_->exec("CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, runner TEXT NOT NULL, heartbeat REAL NOT NULL)");
 }
 
 ResultStore::~ResultStore() = default;
 
 std::optional<JobRecord> ResultStore::find(const std::string& key) {
+  std::lock_guard lock(mutex_);
   SqliteStatement s(*db_, fmt::format("SELECT {} FROM jobs WHERE key = ?", kColumns));
   s.bind(1, key);
   if (!s.step()) return std::nullopt;
@@ -61,6 +63,7 @@ std::optional<JobRecord> ResultStore::find(const std::string& key) {
 }
 
 std::vector<JobRecord> ResultStore::all() {
+  std::lock_guard lock(mutex_);
   SqliteStatement s(*db_, fmt::format("SELECT {} FROM jobs ORDER BY rowid", kColumns));
   std::vector<JobRecord> out;
   while (s.step()) out.push_back(read_job(s, path_));
@@ -68,12 +71,13 @@ std::vector<JobRecord> ResultStore::all() {
 }
 
 void ResultStore::put(const JobRecord& r, const std::vector<nlohmann::json>& samples) {
+  std::lock_guard lock(mutex_);
   const auto replace = nlohmann::json::error_handler_t::replace;
   db_->transaction([&] {
-    {
-      SqliteStatement d(*db_, "DELETE FROM samples WHERE job = ?");
+    for (const char* sql : {"DELETE FROM samples WHERE job = ?", "DELETE FROM claims WHERE key = ?"}) {
+      SqliteStatement d(*db_, sql);
       d.bind(1, r.key);
-      d.run("clear the samples of job " + r.key);
+      d.run("clear the samples and claim of job " + r.key);
     }
     SqliteStatement s(*db_, "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.bind(1, r.key);
@@ -97,6 +101,7 @@ void ResultStore::put(const JobRecord& r, const std::vector<nlohmann::json>& sam
 }
 
 std::vector<nlohmann::json> ResultStore::samples(const std::string& key) {
+  std::lock_guard lock(mutex_);
   SqliteStatement s(*db_, "SELECT sample FROM samples WHERE job = ? ORDER BY idx");
   s.bind(1, key);
   std::vector<nlohmann::json> out;
@@ -115,6 +120,64 @@ int64_t ResultStore::merge_from(const std::string& other_path) {
     ++copied;
   }
   return copied;
+}
+
+namespace {
+
+bool recorded_done(SqliteDb& db, const std::string& key) {
+  SqliteStatement s(db, "SELECT 1 FROM jobs WHERE key = ? AND status = 'done'");
+  s.bind(1, key);
+  return s.step();
+}
+
+// The runner holding a live claim on `key` ("" when none).
+std::string live_holder(SqliteDb& db, const std::string& key, double now, double expiry) {
+  SqliteStatement s(db, "SELECT runner FROM claims WHERE key = ? AND heartbeat > ?");
+  s.bind(1, key);
+  s.bind(2, now - expiry);
+  return s.step() ? s.text(0) : "";
+}
+
+}  // namespace
+
+bool ResultStore::claim(const std::string& key, const std::string& runner, double now, double expiry) {
+  std::lock_guard lock(mutex_);
+  bool mine = false;
+  db_->transaction([&] {
+    if (recorded_done(*db_, key)) return;
+    const std::string holder = live_holder(*db_, key, now, expiry);
+    if (!holder.empty() && holder != runner) return;
+    SqliteStatement s(*db_, "INSERT OR REPLACE INTO claims VALUES (?, ?, ?)");
+    s.bind(1, key);
+    s.bind(2, runner);
+    s.bind(3, now);
+    s.run("claim job " + key);
+    mine = true;
+  });
+  return mine;
+}
+
+ResultStore::Elsewhere ResultStore::elsewhere(const std::string& key, const std::string& runner, double now,
+                                              double expiry) {
+  std::lock_guard lock(mutex_);
+  if (recorded_done(*db_, key)) return Elsewhere::done;
+  const std::string holder = live_holder(*db_, key, now, expiry);
+  return !holder.empty() && holder != runner ? Elsewhere::running : Elsewhere::free;
+}
+
+void ResultStore::heartbeat(const std::string& runner, double now) {
+  std::lock_guard lock(mutex_);
+  SqliteStatement s(*db_, "UPDATE claims SET heartbeat = ? WHERE runner = ?");
+  s.bind(1, now);
+  s.bind(2, runner);
+  s.run("renew the claims of runner " + runner);
+}
+
+void ResultStore::release(const std::string& runner) {
+  std::lock_guard lock(mutex_);
+  SqliteStatement s(*db_, "DELETE FROM claims WHERE runner = ?");
+  s.bind(1, runner);
+  s.run("release the claims of runner " + runner);
 }
 
 }  // namespace elab
