@@ -430,6 +430,7 @@ torch::Tensor TransformerImpl::forward(const torch::Tensor& ids, KVCache* cache)
 torch::Tensor TransformerImpl::hidden(const torch::Tensor& ids, KVCache* cache) {
   if (cache && !cache->prefix_values.empty()) return hidden_after_prefix(ids, *cache);
   const int64_t B = ids.size(0), T = ids.size(1);
+  positions_encoded.value += B * T;
   const int64_t start = cache ? cache->length : 0, S = start + T;
   check(S <= config.max_seq_len, "sequence of {} tokens exceeds the model's context of {}", S, config.max_seq_len);
   if (cache) {
@@ -503,6 +504,7 @@ TransformerImpl::Positions TransformerImpl::positions(const torch::Tensor& pos, 
 torch::Tensor TransformerImpl::hidden_after_prefix(const torch::Tensor& ids, KVCache& cache) {
   check(!has_prefix(), "a shared prompt cache cannot be used with prefix-tuning's prefix (expand the rows instead)");
   const int64_t B = ids.size(0), T = ids.size(1), P = cache.prefix_length(), start = cache.length;
+  positions_encoded.value += B * T;
   check(cache.batch() == B, "KV cache holds {} rows, the input has {}", cache.batch(), B);
   check(P + start + T <= config.max_seq_len, "sequence of {} tokens exceeds the model's context of {}", P + start + T,
         config.max_seq_len);

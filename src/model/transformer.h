@@ -18,6 +18,7 @@
 #include <torch/torch.h>
 
 #include <array>
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -185,6 +186,17 @@ struct TransformerImpl : torch::nn::Module {
   // With 8-bit weights and a tied embedding: the output projection's 8-bit copy (the
   // embedding itself stays float32 for lookups). Not a registered module.
   std::shared_ptr<LinearImpl> q8_output;
+
+  // Rows x positions run through the layers by hidden(), summed over the model's life:
+  // what callers that promise to encode something once (a shared few-shot prefix) are
+  // tested by. A copy of the model starts its own count at zero.
+  struct PositionCount {
+    std::atomic<int64_t> value{0};
+    PositionCount() = default;
+    PositionCount(const PositionCount&) {}
+    PositionCount& operator=(const PositionCount&) { return *this; }
+  };
+  PositionCount positions_encoded;
 
  private:
   // RoPE tables at the positions of this call, global and sliding layers'; masks

@@ -366,6 +366,29 @@ TEST(Generate, SharedFewShotPrefixIsEncodedOnceWithTheSameOutputs) {
       alone_scores.push_back(score_continuations(m, tok, {prompts[i]}, {golds[i]}, 1)[0]);
     }
     expect_batches_reproduce(m, tok, prompts, golds, opts, alone, alone_scores, {6, 4});
+
+    // Encoded once, counted: one batch of all six encodes the shared tokens once, each
+    // row's own tail, and one position per row per new token. Encoding every prompt
+    // whole would take at least the sum of their lengths.
+    size_t shared = SIZE_MAX, longest = 0, all_prompts = 0, all_scored = 0;
+    const auto first = tok.encode_prompt(prompts[0]);
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      const auto ids = tok.encode_prompt(prompts[i]);
+      shared = std::min(shared, size_t(std::mismatch(ids.begin(), ids.end(), first.begin(), first.end()).first - ids.begin()));
+      longest = std::max(longest, ids.size());
+      all_prompts += ids.size();
+      all_scored += ids.size() + tok.encode(golds[i]).size();
+    }
+    ASSERT_GE(shared, 256u);
+    opts.batch_size = 6;
+    int64_t before = m->positions_encoded.value;
+    generate(m, tok, prompts, opts);
+    const int64_t generating = m->positions_encoded.value - before;
+    EXPECT_LE(generating, int64_t(shared + 6 * (longest - shared) + 6 * size_t(opts.max_new_tokens)));
+    EXPECT_LT(generating, int64_t(all_prompts));
+    before = m->positions_encoded.value;
+    score_continuations(m, tok, prompts, golds, 6);
+    EXPECT_LT(m->positions_encoded.value - before, int64_t(all_scored) / 2) << "the exemplars were scored once per row";
   }
 }
 

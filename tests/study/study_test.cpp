@@ -5,12 +5,17 @@
 #include <sqlite3.h>
 
 #include <fstream>
+#include <latch>
 #include <set>
 
 #include "core/fs.h"
+#include "core/threads.h"
+#include "model/model_cache.h"
 #include "report/report.h"
 #include "study/plan.h"
+#include "study/run.h"
 #include "study/spec.h"
+#include "study/stages.h"
 #include "study/store.h"
 #include "test_util.h"
 
@@ -307,6 +312,105 @@ TEST(Report, FineTunedModelsOnDifferentTasksAreDifferentCells) {
   EXPECT_TRUE(retention) << q2;
   EXPECT_NE(report.csv.find(",add\n"), std::string::npos);
   EXPECT_NE(report.csv.find(",iclass\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace elab
+
+namespace elab {
+namespace {
+
+// Two runners of one study at once (two `elab study run`, here two threads with their own
+// database connections) split its jobs through claims in the database: every job runs
+// once in all, and each runner accounts for every job (run by it, or by the other). A
+// dead runner's claim (its heartbeat long past) is taken over.
+TEST(StudyRun, TwoRunnersOfOneStudyRunEachJobOnce) {
+  TempDir dir;
+  const std::string toml = fmt::format(R"(
+[study]
+name = "two-runners"
+dir = "{}"
+seeds = [1, 2, 3, 4]
+
+[pretrain]
+presets = ["xs"]
+recipes = ["base"]
+tokens = 6000
+
+[[evaluate]]
+tasks = ["add"]
+splits = ["id"]
+methods = ["direct"]
+n = 8
+)", (dir / "study").string());
+  const StudySpec spec = parse_study(toml, "two-runners.toml");
+  const StudyPlan plan = plan_study(spec);
+  ASSERT_EQ(plan.jobs.size(), 8u);
+  {
+    ResultStore store(default_db_path(spec, 0, 1));
+    ASSERT_TRUE(store.claim(plan.jobs[0].key, "dead-runner", 1000.0, 60));
+  }
+  StudyRunSummary a, b;
+  std::latch start(2);
+  run_parts(2, [&](size_t i) {
+    start.arrive_and_wait();
+    (i == 0 ? a : b) = run_study(spec, StudyRunOptions{});
+  });
+  EXPECT_EQ(a.failed + b.failed, 0);
+  EXPECT_EQ(a.ran + b.ran, 8) << "a job ran twice, or not at all";
+  EXPECT_EQ(a.ran + a.elsewhere, 8);
+  EXPECT_EQ(b.ran + b.elsewhere, 8);
+  ResultStore store(a.db);
+  EXPECT_EQ(plan_records(plan, store).size(), 8u);
+  // Claims end with their runs; a later runner finds everything done.
+  EXPECT_FALSE(store.claim(plan.jobs[0].key, "later", 2e9, 60));
+  const auto again = run_study(spec, StudyRunOptions{});
+  EXPECT_EQ(again.already_done, 8);
+  EXPECT_EQ(again.ran, 0);
+}
+
+}  // namespace
+}  // namespace elab
+
+namespace elab {
+namespace {
+
+// With the model cache on (as a study runs), a fine-tuning job with 4 folds reads its base
+// once: the refit and each fold get their own copies, and the base on disk and in the
+// cache stays as it was (a later evaluation of the base reads nothing either).
+TEST(ModelCache, AFineTuningJobWithFoldsReadsItsBaseOnce) {
+  TempDir dir;
+  enable_model_cache(int64_t(1) << 30);
+  const auto before = model_cache_stats();
+  FinetuneJob job;
+  job.base = std::string(ELAB_REPO_DIR) + "/models/ladder/xs-ladder-iid-s1";
+  job.task = "add:digits=2";
+  job.n_train = 8;
+  job.out = (dir / "ft").string();
+  job.config.method = "lora";
+  job.config.folds = 4;
+  job.config.steps = 20;
+  const auto r = run_finetune_job(job);
+  EXPECT_EQ(r.folds, 4);
+  const auto after = model_cache_stats();
+  EXPECT_EQ(after.loads - before.loads, 1) << "the base was read more than once";
+  EXPECT_EQ(after.hits - before.hits, 4);
+  Checkpoint again = load_checkpoint_cached(job.base);
+  Checkpoint fresh = load_checkpoint(job.base);
+  EXPECT_EQ(model_cache_stats().loads, after.loads);
+  auto fresh_weights = named_weights(*fresh.model), cached_weights = named_weights(*again.model);
+  ASSERT_EQ(fresh_weights.size(), cached_weights.size());
+  for (size_t i = 0; i < fresh_weights.size(); ++i)
+    EXPECT_TRUE(torch::equal(fresh_weights[i].second, cached_weights[i].second)) << fresh_weights[i].first;
+  // Copies are independent: changing one changes neither the cache nor another copy.
+  {
+    torch::NoGradGuard no_grad;
+    cached_weights[0].second.add_(1.0);
+  }
+  Checkpoint third = load_checkpoint_cached(job.base);
+  EXPECT_TRUE(torch::equal(named_weights(*third.model)[0].second, fresh_weights[0].second));
+  enable_model_cache(0);
+  EXPECT_EQ(model_cache_stats().bytes, 0);
 }
 
 }  // namespace

@@ -87,19 +87,6 @@ void gradient_and_steps(DataParallel* dist, std::vector<std::pair<std::string, t
   weights.emplace_back("losses", torch::tensor(losses, torch::kDouble));
 }
 
-// The worker half: runs only inside the processes the test below starts.
-TEST(DistributedWorker, WritesItsGradientAndWeights) {
-  const char* out = std::getenv("ELAB_TEST_DIST_OUT");
-  if (out == nullptr) GTEST_SKIP() << "runs only as a worker of Distributed.TwoRanksEqualOneProcess";
-  auto dist = join_data_parallel("gloo", 60);
-  ASSERT_TRUE(dist != nullptr);
-  std::vector<std::pair<std::string, torch::Tensor>> grads, weights;
-  gradient_and_steps(dist.get(), grads, weights);
-  const fs::path dir = out;
-  write_file_atomic(dir / fmt::format("grad{}.safetensors", dist->rank()), encode_safetensors(grads));
-  write_file_atomic(dir / fmt::format("weights{}.safetensors", dist->rank()), encode_safetensors(weights));
-}
-
 int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -125,7 +112,7 @@ std::vector<int> run_workers(int world, const fs::path& out, std::chrono::second
                            std::string("MASTER_ADDR=127.0.0.1"), fmt::format("MASTER_PORT={}", port),
                            "ELAB_TEST_DIST_OUT=" + out.string()})
       env.push_back(kv);
-    std::vector<std::string> args = {"/proc/self/exe", "--gtest_filter=DistributedWorker.*"};
+    std::vector<std::string> args = {"/proc/self/exe"};  // tests/train/main.cpp: the worker, not the tests
     std::vector<char*> argv, envp;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -246,4 +233,21 @@ TEST(Distributed, EnvironmentAndBackendErrors) {
 }
 
 }  // namespace
+}  // namespace elab
+
+namespace elab {
+
+// The worker half: runs only inside the processes the test above starts (main.cpp calls
+// it, instead of the tests, when ELAB_TEST_DIST_OUT is set), so it is no ctest entry.
+int distributed_test_worker(const char* out) {
+  auto dist = join_data_parallel("gloo", 60);
+  check(dist != nullptr, "the worker was started without torchrun's variables");
+  std::vector<std::pair<std::string, torch::Tensor>> grads, weights;
+  gradient_and_steps(dist.get(), grads, weights);
+  const fs::path dir = out;
+  write_file_atomic(dir / fmt::format("grad{}.safetensors", dist->rank()), encode_safetensors(grads));
+  write_file_atomic(dir / fmt::format("weights{}.safetensors", dist->rank()), encode_safetensors(weights));
+  return 0;
+}
+
 }  // namespace elab
