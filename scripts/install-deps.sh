@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# Installs, idempotently, every Debian package elab needs to build and test.
+# Installs, idempotently, the Debian packages elab needs. Usage: install-deps.sh [run|all]
+#   run  what building elab needs (`make run`)
+#   all  also what only the tests need (`make test`, the default)
 # Only missing packages are installed; a machine that has them all is left untouched.
 set -euo pipefail
+set_name=${1:-all}
+case "$set_name" in
+  run|all) ;;
+  *) echo "install-deps: unknown set '$set_name' (run or all)" >&2; exit 2 ;;
+esac
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
@@ -9,12 +16,18 @@ packages=(
   libopenblas-dev       # fast BLAS for libtorch (reference BLAS is ~40x slower)
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libsqlite3-dev libfmt-dev
   libcpp-httplib-dev
+  libssl-dev            # SHA-256 of model files (OpenSSL)
   libpcre2-dev          # the regular expressions of tokenizer.json pre-tokenizers (Unicode classes)
-  python3-venv          # the virtual environment of reference implementations (install-python.sh)
+  libicu-dev            # Unicode normalisation (NFC) of tokenizer.json normalisers
   libgloo-dev           # collective communication for data-parallel training (c10d Gloo)
-  libgtest-dev libgmock-dev libbenchmark-dev
-  chromium              # headless check that study reports render (tests only)
+  libgtest-dev libgmock-dev libbenchmark-dev  # configured with the build; the test binaries
 )
+if [ "$set_name" = all ]; then
+  packages+=(
+    python3-venv        # the virtual environment of reference implementations (install-python.sh)
+    chromium            # headless check that study reports render
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -22,7 +35,7 @@ for p in "${packages[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#packages[@]} packages present"
+  echo "install-deps: all ${#packages[@]} packages ($set_name) present"
   exit 0
 fi
 
