@@ -73,16 +73,16 @@ static void report_to(const std::string& db, const std::string& out, const std::
   fmt::print("{}\n\nreport: {}\n", report.summary, (fs::path(out) / "index.html").string());
 }
 
-void add_study_command(CLI::App& app) {
-  auto* study = app.add_subcommand("study", "Run a study (TOML: docs/STUDY_FORMAT.md) and report on it");
-  study->require_subcommand(1);
+// The arguments of the subcommands that take a study file.
+struct StudyArgs {
+  std::string file, shard, db;
+  int jobs = 1;
+  bool from_scratch = false;
+};
 
-  struct RunArgs {
-    std::string file, shard, db;
-    int jobs = 1;
-    bool from_scratch = false;
-  };
-  auto r = std::make_shared<RunArgs>();
+// elab study run: every unfinished job (imports of [[results]] first), resumable, sharded or shared with other runners.
+static void add_study_run(CLI::App* study) {
+  auto r = std::make_shared<StudyArgs>();
   auto machine = std::make_shared<MachineOptions>();
   auto* run = study->add_subcommand("run", "Run every job of the study that is not finished yet");
   run->footer("Finished jobs are kept in the results database (default <dir>/results.db); running again resumes. "
@@ -119,8 +119,11 @@ void add_study_command(CLI::App& app) {
       fmt::print("next: elab study report {}\n", r->file);
     check(s.failed == 0, "{} jobs failed; `elab study status {}` shows their errors", s.failed, r->file);
   });
+}
 
-  auto st = std::make_shared<RunArgs>();
+// elab study status: jobs done, failed and pending by kind.
+static void add_study_status(CLI::App* study) {
+  auto st = std::make_shared<StudyArgs>();
   auto* status = study->add_subcommand("status", "Jobs done, pending and failed (with the failing job's error)");
   status->add_option("study", st->file, "study TOML file")->required();
   status->add_option("--db", st->db, "results database (default: in the study's directory)");
@@ -149,7 +152,10 @@ void add_study_command(CLI::App& app) {
     }
     fmt::print("all       done {:>4}  failed {:>3}  pending {:>4}  ({})\n", total[0], total[1], total[2], db);
   });
+}
 
+// elab study plan: the jobs a study expands into.
+static void add_study_plan(CLI::App* study) {
   auto pl = std::make_shared<std::string>();
   auto* plan_cmd = study->add_subcommand("plan", "List the jobs a study expands into (key, kind, settings)");
   plan_cmd->add_option("study", *pl, "study TOML file")->required();
@@ -158,7 +164,10 @@ void add_study_command(CLI::App& app) {
     for (const auto& j : plan.jobs) fmt::print("{} {:<8} {}\n", j.key, j.kind(), to_json(j.spec).dump());
     fmt::print("{} jobs\n", plan.jobs.size());
   });
+}
 
+// elab study merge: the databases of shards joined.
+static void add_study_merge(CLI::App* study) {
   struct MergeArgs {
     std::vector<std::string> inputs;
     std::string out;
@@ -173,7 +182,10 @@ void add_study_command(CLI::App& app) {
     ResultStore out(m->out);
     for (const auto& in : m->inputs) fmt::print("{}: {} jobs copied\n", in, out.merge_from(in));
   });
+}
 
+// elab study slurm: an sbatch script of shards, then merge and report.
+static void add_study_slurm(CLI::App* study) {
   struct SlurmArgs {
     std::string file, out, partition, time = "24:00:00", elab;
     int shards = 0, cpus = 2;
@@ -206,8 +218,11 @@ void add_study_command(CLI::App& app) {
     write_output(out, script);
     if (out != "-") fmt::print("wrote {} ({} shards); submit with: bash {}\n", out, sl->shards, out);
   });
+}
 
-  auto rp = std::make_shared<RunArgs>();
+// elab study report: the report of a study's database.
+static void add_study_report(CLI::App* study) {
+  auto rp = std::make_shared<StudyArgs>();
   auto* report = study->add_subcommand("report", "Write index.html, report.md and results.csv for a study");
   report->add_option("study", rp->file, "study TOML file")->required();
   report->add_option("--db", rp->db, "results database (default: in the study's directory)");
@@ -223,6 +238,17 @@ void add_study_command(CLI::App& app) {
     const auto plan = plan_study(spec);
     report_to(db, (fs::path(spec.dir) / "report").string(), spec.name, spec.seed, &plan);
   });
+}
+
+void add_study_command(CLI::App& app) {
+  auto* study = app.add_subcommand("study", "Run a study (TOML: docs/STUDY_FORMAT.md) and report on it");
+  study->require_subcommand(1);
+  add_study_run(study);
+  add_study_status(study);
+  add_study_plan(study);
+  add_study_merge(study);
+  add_study_slurm(study);
+  add_study_report(study);
 }
 
 void add_report_command(CLI::App& app) {

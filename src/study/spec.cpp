@@ -199,16 +199,24 @@ static std::vector<ResultsBlock> results_blocks(const toml::table& t, const std:
   return out;
 }
 
-StudySpec parse_study(const std::string& text, const std::string& path) {
-  toml::table t;
-  try {
-    t = toml::parse(text, path);
-  } catch (const toml::parse_error& e) {
-    fail("{}:{}: {}", path, e.source().begin.line, e.description());
+namespace {
+
+// A study's [[NAME]] entries: an array of tables, each checked to be one.
+std::vector<const toml::table*> array_tables(const toml::table& t, const char* key, const std::string& path) {
+  std::vector<const toml::table*> out;
+  if (const toml::node* n = t.get(key)) {
+    const toml::array* a = n->as_array();
+    check(a != nullptr, "{}: use [[{}]] (an array of tables)", where(path, *n, key), key);
+    for (const auto& x : *a) {
+      check(x.is_table(), "{}: [[{}]] entries must be tables", where(path, x, key), key);
+      out.push_back(x.as_table());
+    }
   }
-  known_keys(t, path, "the study file", {"study", "pretrain", "evaluate", "finetune", "model", "sweep", "results"});
-  StudySpec s;
-  s.path = path;
+  return out;
+}
+
+// [study]: the name, the seeds (distinct), the directory, the workers of each job.
+void read_study_table(const toml::table& t, const std::string& path, StudySpec& s) {
   const auto& study = table_at(t, "study", path);
   known_keys(study, path, "[study]", {"name", "seed", "seeds", "dir", "workers"});
   auto name = study["name"].value<std::string>();
@@ -234,30 +242,11 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
   s.dir = study["dir"].value_or((fs::path("studies") / s.name).string());
   s.workers = number<int64_t>(study, "workers", 2, path);
   check(s.workers >= 1, "{}: [study] workers must be at least 1, got {}", path, s.workers);
-  s.results = results_blocks(t, path);
-  // A study of imported results alone has no [pretrain], models or jobs.
-  if (!s.results.empty() && !t.get("pretrain") && !t.get("model") && !t.get("sweep") && !t.get("evaluate") &&
-      !t.get("finetune"))
-    return s;
+}
 
-  static const toml::table no_pretraining;
-  const bool has_sources = [&] {
-    if (const toml::node* n = t.get("model"); n && n->is_array())
-      for (const auto& x : *n->as_array())
-        if (x.is_table() && x.as_table()->get("source")) return true;
-    return false;
-  }();
-  // A study of outside models alone needs no [pretrain] table.
-  const auto& pre = has_sources && !t.get("pretrain") ? no_pretraining : table_at(t, "pretrain", path);
-  known_keys(pre, path, "[pretrain]",
-             {"presets", "recipes", "tokens", "batch", "seq_len", "lr", "loss", "precision", "optimizer", "schedule",
-              "weight_decay", "beta1", "beta2", "momentum", "grad_clip", "min_lr_ratio", "warmup", "train_examples",
-              "epochs", "eval_tasks", "eval_every", "eval_n", "save_at", "shipped"});
-  s.presets = strings(pre, "presets", path, false);
-  // Shipped bases (study/shipped.h): a directory relative to the study file.
-  if (auto shipped = pre["shipped"].value<std::string>())
-    s.shipped = (fs::path(path).parent_path() / *shipped).lexically_normal().string();
-  // Bases beyond presets: [[model]] tables, then the rungs of each [[sweep]] (one factor varied).
+// The bases beyond presets: [[model]] tables (a shape, or a source from outside that is
+// never pre-trained), then the rungs of each [[sweep]] (one factor varied).
+void read_bases(const toml::table& t, const std::string& path, StudySpec& s) {
   auto add_model = [&](const std::string& name, const ModelShape& shape, const std::string& section) {
     try {
       const ResolvedModel r = resolve_model(shape);
@@ -266,22 +255,10 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
       fail("{}: {}: {}", path, section, e.what());
     }
   };
-  auto tables = [&](const char* key) {
-    std::vector<const toml::table*> out;
-    if (const toml::node* n = t.get(key)) {
-      const toml::array* a = n->as_array();
-      check(a != nullptr, "{}: use [[{}]] (an array of tables)", where(path, *n, key), key);
-      for (const auto& x : *a) {
-        check(x.is_table(), "{}: [[{}]] entries must be tables", where(path, x, key), key);
-        out.push_back(x.as_table());
-      }
-    }
-    return out;
-  };
   int index = 0;
-  for (const toml::table* m : tables("model")) {
+  for (const toml::table* m : array_tables(t, "model", path)) {
     const std::string section = fmt::format("[[model]] {}", ++index);
-    if (m->get("source")) {  // a base from outside: no shape, never pre-trained
+    if (m->get("source")) {
       known_keys(*m, path, section, {"name", "source", "args"});
       SourceEntry src{(*m)["name"].value_or(std::string()), (*m)["source"].value_or(std::string()),
                       (*m)["args"].value_or(std::string())};
@@ -304,7 +281,7 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
     add_model((*m)["name"].value_or(std::string()), shape_from_table(*m, path), section);
   }
   index = 0;
-  for (const toml::table* w : tables("sweep")) {
+  for (const toml::table* w : array_tables(t, "sweep", path)) {
     const std::string section = fmt::format("[[sweep]] {}", ++index);
     std::vector<std::string> known = kShapeKeys;
     known.insert(known.end(), {"vary", "values"});
@@ -321,8 +298,10 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
       add_model("", m, fmt::format("{} {} = {}", section, vary, v));
     }
   }
-  check(!s.presets.empty() || !s.models.empty() || !s.sources.empty(),
-        "{}: [pretrain] needs presets, or the study [[model]] or [[sweep]] tables", path);
+}
+
+// [pretrain]'s training settings (its presets and shipped bases are read with the bases).
+void read_pretrain_settings(const toml::table& pre, const std::string& path, StudySpec& s) {
   s.control = control_of(pre, path);
   s.recipes = strings(pre, "recipes", path, !s.presets.empty() || !s.models.empty());
   for (const auto& p : s.presets) find_preset(p);  // unknown names list the valid ones
@@ -341,6 +320,97 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
   check((s.tokens > 0 || s.control.epochs.has_value()) && (s.batch > 0 || s.batch == -1) && s.seq_len > 0,
         "{}: [pretrain] tokens (or epochs), batch and seq_len must be positive", path);
   s.precision = parse_precision(pre["precision"].value_or(std::string("fp32")), path + ": [pretrain] precision");
+}
+
+// One [[finetune]] block: tasks, methods, N, the selection's settings, its evaluations.
+FinetuneBlock finetune_block(const toml::table& b, const std::string& path, const std::string& section) {
+  known_keys(b, path, section, {"tasks", "methods", "n_train", "evaluate", "models", "steps", "batch", "folds"});
+  FinetuneBlock f;
+  f.tasks = strings(b, "tasks", path, true);
+  f.models = strings(b, "models", path, false);
+  for (auto [key, v] : {std::pair{"steps", &f.steps}, {"batch", &f.batch}, {"folds", &f.folds}}) {
+    *v = number<int64_t>(b, key, 0, path);
+    check(b.get(key) == nullptr || *v > 0, "{}: {} {} must be a positive integer", path, section, key);
+  }
+  for (const auto& task : f.tasks) make_task(task);  // fine-tuning needs one task, not a group
+  f.methods = strings(b, "methods", path, true);
+  const auto known_methods = finetune_methods();
+  for (const auto& m : f.methods)
+    if (std::find(known_methods.begin(), known_methods.end(), m) == known_methods.end())
+      fail_unknown(fmt::format("fine-tuning method in {} {}", path, section), m, known_methods);
+  f.n_train = integers(b, "n_train", path);
+  const toml::node* e = b.get("evaluate");
+  check(e && e->is_table(), "{}: {} needs an evaluate = {{ splits, methods, n }} table", path, section);
+  f.evaluate = eval_block(*e->as_table(), path, section + " evaluate", true);
+  for (const auto& entry : f.evaluate.retention_tasks) {  // TASK or TASK@SPLIT[@METHOD]
+    const EvalTaskSpec retention = parse_eval_task(entry);
+    check_study_task(retention.task);
+    if (retention.split.empty()) continue;
+    const auto t = make_task(retention.task);
+    bool known = false;
+    for (const auto& sp : t->splits()) known |= sp.name == retention.split;
+    check(known, "{}: {} retention_tasks: task {} has no split '{}'", path, section, retention.task, retention.split);
+    if (!retention.method.empty()) parse_method(retention.method);
+  }
+  return f;
+}
+
+// A block's `models` names bases of this study.
+void check_block_models(const StudySpec& s, const std::string& path) {
+  std::vector<std::string> names = s.presets;
+  for (const auto& m : s.models) names.push_back(m.name);
+  for (const auto& src : s.sources) names.push_back(src.name);
+  auto known_models = [&](const std::vector<std::string>& models, const std::string& section) {
+    for (const auto& m : models)
+      if (std::find(names.begin(), names.end(), m) == names.end())
+        fail_unknown(fmt::format("model in {} {} models", path, section), m, names);
+  };
+  for (size_t i = 0; i < s.evaluate.size(); ++i) known_models(s.evaluate[i].models, fmt::format("[[evaluate]] {}", i + 1));
+  for (size_t i = 0; i < s.finetune.size(); ++i) known_models(s.finetune[i].models, fmt::format("[[finetune]] {}", i + 1));
+}
+
+}  // namespace
+
+// The stages, top to bottom: [study], [[results]], the bases ([pretrain] presets and
+// shipped bases, [[model]], [[sweep]]), [pretrain]'s settings, [[evaluate]] and
+// [[finetune]] blocks, and the models the blocks name.
+StudySpec parse_study(const std::string& text, const std::string& path) {
+  toml::table t;
+  try {
+    t = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    fail("{}:{}: {}", path, e.source().begin.line, e.description());
+  }
+  known_keys(t, path, "the study file", {"study", "pretrain", "evaluate", "finetune", "model", "sweep", "results"});
+  StudySpec s;
+  s.path = path;
+  read_study_table(t, path, s);
+  s.results = results_blocks(t, path);
+  // A study of imported results alone has no [pretrain], models or jobs.
+  if (!s.results.empty() && !t.get("pretrain") && !t.get("model") && !t.get("sweep") && !t.get("evaluate") &&
+      !t.get("finetune"))
+    return s;
+
+  static const toml::table no_pretraining;
+  const bool has_sources = [&] {
+    for (const toml::table* m : array_tables(t, "model", path))
+      if (m->get("source")) return true;
+    return false;
+  }();
+  // A study of outside models alone needs no [pretrain] table.
+  const auto& pre = has_sources && !t.get("pretrain") ? no_pretraining : table_at(t, "pretrain", path);
+  known_keys(pre, path, "[pretrain]",
+             {"presets", "recipes", "tokens", "batch", "seq_len", "lr", "loss", "precision", "optimizer", "schedule",
+              "weight_decay", "beta1", "beta2", "momentum", "grad_clip", "min_lr_ratio", "warmup", "train_examples",
+              "epochs", "eval_tasks", "eval_every", "eval_n", "save_at", "shipped"});
+  s.presets = strings(pre, "presets", path, false);
+  // Shipped bases (study/shipped.h): a directory relative to the study file.
+  if (auto shipped = pre["shipped"].value<std::string>())
+    s.shipped = (fs::path(path).parent_path() / *shipped).lexically_normal().string();
+  read_bases(t, path, s);
+  check(!s.presets.empty() || !s.models.empty() || !s.sources.empty(),
+        "{}: [pretrain] needs presets, or the study [[model]] or [[sweep]] tables", path);
+  read_pretrain_settings(pre, path, s);
 
   if (const toml::node* n = t.get("evaluate")) {
     const toml::array* blocks = n->as_array();
@@ -358,50 +428,11 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
     for (size_t i = 0; i < blocks->size(); ++i) {
       const toml::table* b = (*blocks)[i].as_table();
       check(b != nullptr, "{}: [[finetune]] {} is not a table", path, i + 1);
-      const std::string section = fmt::format("[[finetune]] {}", i + 1);
-      known_keys(*b, path, section, {"tasks", "methods", "n_train", "evaluate", "models", "steps", "batch", "folds"});
-      FinetuneBlock f;
-      f.tasks = strings(*b, "tasks", path, true);
-      f.models = strings(*b, "models", path, false);
-      for (auto [key, v] : {std::pair{"steps", &f.steps}, {"batch", &f.batch}, {"folds", &f.folds}}) {
-        *v = number<int64_t>(*b, key, 0, path);
-        check(b->get(key) == nullptr || *v > 0, "{}: {} {} must be a positive integer", path, section, key);
-      }
-      for (const auto& task : f.tasks) make_task(task);  // fine-tuning needs one task, not a group
-      f.methods = strings(*b, "methods", path, true);
-      const auto known_methods = finetune_methods();
-      for (const auto& m : f.methods)
-        if (std::find(known_methods.begin(), known_methods.end(), m) == known_methods.end())
-          fail_unknown(fmt::format("fine-tuning method in {} {}", path, section), m, known_methods);
-      f.n_train = integers(*b, "n_train", path);
-      const toml::node* e = b->get("evaluate");
-      check(e && e->is_table(), "{}: {} needs an evaluate = {{ splits, methods, n }} table", path, section);
-      f.evaluate = eval_block(*e->as_table(), path, section + " evaluate", true);
-      for (const auto& entry : f.evaluate.retention_tasks) {  // TASK or TASK@SPLIT[@METHOD]
-        const EvalTaskSpec retention = parse_eval_task(entry);
-        check_study_task(retention.task);
-        if (retention.split.empty()) continue;
-        const auto t = make_task(retention.task);
-        bool known = false;
-        for (const auto& sp : t->splits()) known |= sp.name == retention.split;
-        check(known, "{}: {} retention_tasks: task {} has no split '{}'", path, section, retention.task, retention.split);
-        if (!retention.method.empty()) parse_method(retention.method);
-      }
-      s.finetune.push_back(std::move(f));
+      s.finetune.push_back(finetune_block(*b, path, fmt::format("[[finetune]] {}", i + 1)));
     }
   }
   check(!s.evaluate.empty() || !s.finetune.empty(), "{}: nothing to evaluate: add [[evaluate]] or [[finetune]]", path);
-  // A block's `models` names bases of this study.
-  std::vector<std::string> names = s.presets;
-  for (const auto& m : s.models) names.push_back(m.name);
-  for (const auto& src : s.sources) names.push_back(src.name);
-  auto known_models = [&](const std::vector<std::string>& models, const std::string& section) {
-    for (const auto& m : models)
-      if (std::find(names.begin(), names.end(), m) == names.end())
-        fail_unknown(fmt::format("model in {} {} models", path, section), m, names);
-  };
-  for (size_t i = 0; i < s.evaluate.size(); ++i) known_models(s.evaluate[i].models, fmt::format("[[evaluate]] {}", i + 1));
-  for (size_t i = 0; i < s.finetune.size(); ++i) known_models(s.finetune[i].models, fmt::format("[[finetune]] {}", i + 1));
+  check_block_models(s, path);
   return s;
 }
 
