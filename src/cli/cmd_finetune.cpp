@@ -14,6 +14,7 @@
 #include "model/device.h"
 #include "model/gguf_model.h"
 #include "model/model_cache.h"
+#include "train/finetune_settings.h"
 
 namespace elab {
 
@@ -32,38 +33,27 @@ void add_finetune_command(CLI::App& app) {
       "path and content hash; a full run writes a checkpoint. Any of them is a --model for elab eval.");
   cmd->add_option("--base", job->base, "base checkpoint directory")->required();
   cmd->add_option("--task", job->task, "task (elab tasks list)")->required();
-  std::vector<std::string> names, lrs;
-  for (const auto& m : finetune_method_registry()) {
-    names.push_back(m.name + " (" + m.description + ")");
-    lrs.push_back(fmt::format("{} {:g}", m.name, m.default_lr));
-  }
+  std::vector<std::string> names;
+  for (const auto& m : finetune_method_registry()) names.push_back(m.name + " (" + m.description + ")");
   cmd->add_option("--method", c.method, fmt::format("{}", fmt::join(names, " | ")))->required();
   cmd->add_option("--n-train", job->n_train, "labelled examples N (all are trained on)")->required();
   cmd->add_option("--out", job->out, "output directory")->required();
   cmd->add_option("--seed", c.seed, "seed: which examples, adapter init, example order")->capture_default_str();
   cmd->add_option("--format", job->format, "format of the examples (direct, cot, instruct, ...)")->capture_default_str();
-  cmd->add_option("--steps", c.steps, "at most this many optimiser steps")->capture_default_str();
-  cmd->add_option("--batch", c.batch_size, "examples per step (at most the training examples)")->capture_default_str();
-  cmd->add_option("--lr", c.lr, fmt::format("peak learning rate (0 = the method's default: {})", fmt::join(lrs, ", ")))
-      ->capture_default_str();
-  cmd->add_option("--folds", c.folds, "cross-validation folds within the N that choose the steps (1 = none: --steps on all N)")
-      ->capture_default_str();
-  cmd->add_option("--eval-every", c.eval_every, "held-out loss of each fold every N steps")->capture_default_str();
-  cmd->add_option("--patience", c.patience, "a fold stops after this many held-out evaluations without improvement")
-      ->capture_default_str();
-  cmd->add_option("--weight-decay", c.weight_decay, "AdamW weight decay on matrices")->capture_default_str();
-  cmd->add_option("--rank", c.lora.rank, "LoRA rank r")->capture_default_str();
-  cmd->add_option("--alpha", c.lora.alpha, "LoRA alpha (scale = alpha / r)")->capture_default_str();
-  cmd->add_option("--lora-dropout", c.lora.dropout, "dropout on the LoRA input")->capture_default_str();
+  // --steps, --batch, --lr, --folds, --rank, ...: the one table of fine-tuning settings
+  // (train/finetune_settings.h), which a study's [[finetune]] blocks read too.
+  auto settings = std::make_shared<std::map<std::string, std::string>>();
+  const FinetuneConfig defaults;
+  for (const auto& s : finetune_settings())
+    cmd->add_option_function<std::string>(
+           s.flag(), [settings, key = s.key](const std::string& v) { (*settings)[key] = v; }, s.help)
+        ->default_str(s.get(defaults));
   cmd->add_option("--lora-targets", job->lora_targets, "projections to adapt: q,k,v,o,gate,up,down, or all")
-      ->capture_default_str();
-  cmd->add_option("--prefix-length", c.prefix.length, "prefix-tuning: L key/value positions per layer")
-      ->capture_default_str();
-  cmd->add_option("--prefix-hidden", c.prefix.hidden, "width of the reparameterisation MLP (0 = 2 x d_model)")
       ->capture_default_str();
   cmd->add_flag("--overwrite", job->overwrite, "replace a model already in --out");
   add_training_flags(*cmd, c.precision, *nproc, job->dist, *machine);
-  cmd->callback([job, machine, nproc] {
+  cmd->callback([job, machine, nproc, settings] {
+    apply_finetune_settings(job->config, *settings, "elab finetune");
     if (launch_local_ranks(*nproc, job->dist)) return;
     job->config.workers = apply_machine_options(*machine).workers;
     job->device = machine->device;

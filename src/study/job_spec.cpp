@@ -112,6 +112,7 @@ nlohmann::json to_json(const JobSpec& spec) {
     if (f->precision != Precision::fp32) j["precision"] = precision_name(f->precision);
     for (auto [key, v] : {std::pair{"steps", f->steps}, {"batch", f->batch}, {"folds", f->folds}})
       if (v) j[key] = v;
+    if (!f->settings.empty()) j["settings"] = f->settings;
     return j;
   }
   const auto& e = std::get<EvalJobSpec>(spec);
@@ -140,6 +141,13 @@ JobSpec job_spec_from_json(const std::string& kind, const nlohmann::json& j, con
     f.steps = json_field<int64_t>(j, "steps", where, 0);
     f.batch = json_field<int64_t>(j, "batch", where, 0);
     f.folds = json_field<int64_t>(j, "folds", where, 0);
+    if (j.contains("settings")) {
+      check(j["settings"].is_object(), "{}: 'settings' must be an object of setting -> text", where);
+      for (const auto& [key, text] : j["settings"].items()) {
+        check(text.is_string(), "{}: setting '{}' must be text", where, key);
+        f.settings[key] = text.get<std::string>();
+      }
+    }
     return f;
   }
   check(kind == "eval", "{}: unknown job kind '{}' (pretrain, source, finetune, eval)", where, kind);

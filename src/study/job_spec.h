@@ -77,6 +77,9 @@ struct FinetuneJobSpec {
   int protocol = kFinetuneProtocol;
   static constexpr int kFinetuneProtocol = 2;
   int64_t steps = 0, batch = 0, folds = 0;  // the [[finetune]] block's, 0 = the protocol's defaults
+  // The block's other settings (train/finetune_settings.h: lr, rank, ...), in the key only
+  // when there are any, so the keys of jobs that set none stay what they were.
+  std::map<std::string, std::string> settings;
 };
 
 // Evaluate the parent's model with a method on a task split.

@@ -135,6 +135,7 @@ struct Planner {
             f.task = task, f.method = method, f.n_train = n, f.seed = seed, f.precision = study.precision;
             f.task_version = facts(task).version;
             f.steps = block.steps, f.batch = block.batch, f.folds = block.folds;
+            f.settings = block.settings;
             f.workers = study.workers;
             const StudyJob ft = add(f, base.key, base.group);
             evals(ft, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n, seed);

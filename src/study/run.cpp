@@ -20,6 +20,7 @@
 #include "model/checkpoint.h"
 #include "model/gguf_model.h"
 #include "model/model_cache.h"
+#include "train/finetune_settings.h"
 #include "train/trainer.h"
 
 namespace elab {
@@ -95,6 +96,7 @@ JobResult run_job(const StudySpec& spec, const StudyJob& job, const std::string&
     if (f->steps) ft.config.steps = f->steps;
     if (f->batch) ft.config.batch_size = f->batch;
     if (f->folds) ft.config.folds = f->folds;
+    apply_finetune_settings(ft.config, f->settings, "[[finetune]] settings");
     auto r = run_finetune_job(ft);
     return r.outcome;
   }

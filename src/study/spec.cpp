@@ -18,6 +18,7 @@
 #include "tasks/recipe.h"
 #include "tasks/registry.h"
 #include "train/finetune.h"
+#include "train/finetune_settings.h"
 
 namespace elab {
 namespace {
@@ -324,7 +325,9 @@ void read_pretrain_settings(const toml::table& pre, const std::string& path, Stu
 
 // One [[finetune]] block: tasks, methods, N, the selection's settings, its evaluations.
 FinetuneBlock finetune_block(const toml::table& b, const std::string& path, const std::string& section) {
-  known_keys(b, path, section, {"tasks", "methods", "n_train", "evaluate", "models", "steps", "batch", "folds"});
+  std::vector<std::string> keys = {"tasks", "methods", "n_train", "evaluate", "models"};
+  for (const auto& setting : finetune_settings()) keys.push_back(setting.key);
+  known_keys(b, path, section, keys);
   FinetuneBlock f;
   f.tasks = strings(b, "tasks", path, true);
   f.models = strings(b, "models", path, false);
@@ -339,6 +342,25 @@ FinetuneBlock finetune_block(const toml::table& b, const std::string& path, cons
     if (std::find(known_methods.begin(), known_methods.end(), m) == known_methods.end())
       fail_unknown(fmt::format("fine-tuning method in {} {}", path, section), m, known_methods);
   f.n_train = integers(b, "n_train", path);
+  // The other settings, as the command line takes them, checked now with every method of
+  // the block (a rank of 0, say, is refused before anything runs).
+  for (const auto& setting : finetune_settings()) {
+    const toml::node* v = b.get(setting.key);
+    if (!v || setting.key == "steps" || setting.key == "batch" || setting.key == "folds") continue;
+    check(v->is_number(), "{}: must be a number", where(path, *v, setting.key));
+    f.settings[setting.key] =
+        v->is_integer() ? fmt::format("{}", *v->value<int64_t>()) : fmt::format("{}", *v->value<double>());
+  }
+  for (const auto& m : f.methods) {
+    FinetuneConfig c;
+    c.method = m;
+    try {
+      apply_finetune_settings(c, f.settings, section);
+      c.validate();
+    } catch (const Error& e) {
+      fail("{}: {}: {}", path, section, e.what());
+    }
+  }
   const toml::node* e = b.get("evaluate");
   check(e && e->is_table(), "{}: {} needs an evaluate = {{ splits, methods, n }} table", path, section);
   f.evaluate = eval_block(*e->as_table(), path, section + " evaluate", true);

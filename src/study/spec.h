@@ -3,6 +3,7 @@
 // prompting evaluations, and the fine-tuning runs with their evaluations. Torch-free.
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ struct FinetuneBlock {
   // The protocol's settings, 0 = its defaults (docs/FINETUNING.md): at most `steps` steps
   // of `batch` examples, the steps chosen by `folds`-fold cross-validation within the N.
   int64_t steps = 0, batch = 0, folds = 0;
+  // Every other setting of train/finetune_settings.h the block sets (lr, rank, ...), as text.
+  std::map<std::string, std::string> settings;
 };
 
 // A base model that is not a preset: a [[model]] table, or one rung of a [[sweep]].

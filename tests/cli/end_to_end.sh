@@ -113,6 +113,7 @@ grep -q '"peft_type": "LORA"' "$work/lora/adapter_config.json" || fail "adapter_
 expect_error "finetune missing base" "does not exist" finetune --base "$work/none" --task add --method full --n-train 8 --out "$work/x"
 expect_error "finetune corrupt base" "model.safetensors" finetune --base "$work/trunc" --task add --method full --n-train 8 --out "$work/x"
 expect_error "finetune rank" "--rank must be positive" finetune --base "$work/m" --task add --method lora --rank 0 --n-train 8 --out "$work/x"
+expect_error "finetune lr text" "lr must be a number, got 'fast'" finetune --base "$work/m" --task add --method lora --lr fast --n-train 8 --out "$work/x"
 expect_error "finetune prefix length" "beyond the model's context" finetune --base "$work/m" --task add --method prefix --prefix-length 100000 --n-train 8 --out "$work/x"
 expect_error "finetune unknown method" "unknown fine-tuning method" finetune --base "$work/m" --task add --method ia3 --n-train 8 --out "$work/x"
 expect_error "finetune over a model" "already holds a model" finetune --base "$work/m" --task add --method lora --n-train 8 --out "$work/lora"

@@ -18,6 +18,7 @@
 #include "study/stages.h"
 #include "study/store.h"
 #include "test_util.h"
+#include "train/finetune_settings.h"
 
 namespace elab {
 namespace {
@@ -411,6 +412,50 @@ TEST(ModelCache, AFineTuningJobWithFoldsReadsItsBaseOnce) {
   EXPECT_TRUE(torch::equal(named_weights(*third.model)[0].second, fresh_weights[0].second));
   enable_model_cache(0);
   EXPECT_EQ(model_cache_stats().bytes, 0);
+}
+
+}  // namespace
+}  // namespace elab
+
+namespace elab {
+namespace {
+
+// A [[finetune]] block takes every setting of the one table elab finetune's flags come
+// from: set ones enter the job's spec and key (unset ones leave the key as it was), and
+// reach the job's FinetuneConfig; a bad value or an unknown key is refused at parsing,
+// naming the file, the block and the valid keys.
+TEST(StudySpec, FineTuningSettingsComeFromTheOneTableAndEnterTheJobKey) {
+  const std::string plain = kStudy;
+  const std::string with_settings = with("n_train = [4]\n", "n_train = [4]\nlr = 0.001\nrank = 4\n");
+  const auto finetune_jobs = [](const std::string& toml) {
+    std::vector<StudyJob> out;
+    for (const auto& j : plan_study(parse_study(toml, "t.toml")).jobs)
+      if (j.kind() == "finetune") out.push_back(j);
+    return out;
+  };
+  const auto a = finetune_jobs(plain), b = finetune_jobs(with_settings);
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_FALSE(a.empty());
+  const auto& spec = std::get<FinetuneJobSpec>(b[0].spec);
+  EXPECT_EQ(spec.settings, (std::map<std::string, std::string>{{"lr", "0.001"}, {"rank", "4"}}));
+  EXPECT_FALSE(to_json(a[0].spec).contains("settings"));
+  EXPECT_NE(a[0].key, b[0].key);
+  FinetuneConfig c;
+  apply_finetune_settings(c, spec.settings, "test");
+  EXPECT_DOUBLE_EQ(c.lr, 0.001);
+  EXPECT_EQ(c.lora.rank, 4);
+  // The same settings as flags: every key has one, named after it.
+  for (const auto& s : finetune_settings()) EXPECT_EQ(s.flag().substr(0, 2), "--") << s.key;
+  EXPECT_NE(find_finetune_setting("lora_dropout"), nullptr);
+  EXPECT_EQ(find_finetune_setting("lora_dropout")->flag(), "--lora-dropout");
+
+  const std::string zero_rank = error_of([&] { parse_study(with("n_train = [4]\n", "n_train = [4]\nrank = 0\n"), "t.toml"); });
+  EXPECT_NE(zero_rank.find("t.toml: [[finetune]] 1: --rank must be positive"), std::string::npos) << zero_rank;
+  const std::string unknown = error_of([&] { parse_study(with("n_train = [4]\n", "n_train = [4]\nranks = 4\n"), "t.toml"); });
+  EXPECT_NE(unknown.find("ranks"), std::string::npos) << unknown;
+  EXPECT_NE(unknown.find("lora_dropout"), std::string::npos) << unknown;
+  const std::string text = error_of([&] { parse_study(with("n_train = [4]\n", "n_train = [4]\nlr = \"fast\"\n"), "t.toml"); });
+  EXPECT_NE(text.find("must be a number"), std::string::npos) << text;
 }
 
 }  // namespace
