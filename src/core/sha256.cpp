@@ -46,18 +46,23 @@ std::string file_identity(const std::filesystem::path& file) {
                      st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
 }
 
-std::string sha256_of_files(const std::vector<std::filesystem::path>& files) {
-  Sha256 h;
+void read_files_in_chunks(const std::vector<std::filesystem::path>& files,
+                          const std::function<void(std::string_view)>& chunk) {
   std::vector<char> buffer(1 << 20);
   for (const auto& file : files) {
     std::ifstream in(file, std::ios::binary);
     check(bool(in), "{}: cannot read it to hash it", file.string());
     while (in) {
       in.read(buffer.data(), std::streamsize(buffer.size()));
-      h.add(std::string_view(buffer.data(), size_t(in.gcount())));
+      chunk(std::string_view(buffer.data(), size_t(in.gcount())));
     }
     check(in.eof(), "{}: read failed while hashing it", file.string());
   }
+}
+
+std::string sha256_of_files(const std::vector<std::filesystem::path>& files) {
+  Sha256 h;
+  read_files_in_chunks(files, [&](std::string_view bytes) { h.add(bytes); });
   return h.hex();
 }
 

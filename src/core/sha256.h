@@ -3,6 +3,7 @@
 // shipped bases record, which anyone can check with `sha256sum`. (core/hash.h's FNV-1a
 // stays what it is for: cheap, stable keys and splits, not integrity.)
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,6 +31,11 @@ class Sha256 {
 // nanoseconds). A file replaced by an atomic write gets a new inode, so it is seen as
 // changed even within one tick of the file system's clock.
 std::string file_identity(const std::filesystem::path& file);
+
+// The files' bytes one after another, 1 MiB at a time, to `chunk`; a file that cannot be
+// read is an Error naming it.
+void read_files_in_chunks(const std::vector<std::filesystem::path>& files,
+                          const std::function<void(std::string_view)>& chunk);
 
 // SHA-256 of the files' bytes one after another (`cat FILES | sha256sum`). A file that
 // cannot be read is an Error naming it.

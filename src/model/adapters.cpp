@@ -162,15 +162,7 @@ std::string file_state(const std::vector<fs::path>& files) {
 
 std::string legacy_fnv_hash(const std::vector<fs::path>& files) {
   Hasher h;
-  std::vector<char> buffer(1 << 20);
-  for (const auto& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    check(bool(in), "cannot read {}", file.string());
-    while (in) {
-      in.read(buffer.data(), std::streamsize(buffer.size()));
-      h.add(buffer.data(), size_t(in.gcount()));
-    }
-  }
+  read_files_in_chunks(files, [&](std::string_view bytes) { h.add(bytes); });
   return h.hex();
 }
 

@@ -133,7 +133,7 @@ Transformer load_weights(const fs::path& dir, ModelConfig& config, const torch::
     for (auto& named : part.tensors) tensors.push_back(std::move(named));
   }
   const std::string where = files.size() == 1 ? files[0].string() : fmt::format("{} (sharded)", dir.string());
-  Transformer model(config, /*seed=*/0);
+  Transformer model(config, /*seed=*/0, WeightInit::none);  // every weight is loaded
   load_named_tensors(named_weights(*model), tensors_from_family(config, std::move(tensors), where), where);
   model->to(device);
   return model;

@@ -199,7 +199,7 @@ Checkpoint load_gguf_checkpoint(const fs::path& path, const torch::Device& devic
   check(ck.tokenizer.vocab_size() == ck.config.vocab_size, "{}: {} tokens for a vocabulary of {}", path.string(),
         ck.tokenizer.vocab_size(), ck.config.vocab_size);
   ck.meta = {{"source", "gguf"}, {"name", f.string_or("general.name", "")}, {"file_type", f.integer_or("general.file_type", -1)}};
-  ck.model = Transformer(ck.config, /*seed=*/0);
+  ck.model = Transformer(ck.config, /*seed=*/0, WeightInit::none);  // every weight is loaded
 
   torch::NoGradGuard no_grad;
   std::set<std::string> used;

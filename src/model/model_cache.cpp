@@ -62,7 +62,7 @@ std::string state_key(const fs::path& path, const torch::Device& device) {
 // pristine copy is never handed out, so it never carries 8-bit weights or adapters.
 Checkpoint deep_copy(const Checkpoint& from) {
   Checkpoint to = from;
-  to.model = Transformer(from.config, /*seed=*/0);
+  to.model = Transformer(from.config, /*seed=*/0, WeightInit::none);
   torch::NoGradGuard no_grad;
   auto src_params = from.model->named_parameters(), dst_params = to.model->named_parameters();
   check(src_params.size() == dst_params.size(), "model cache: a copy of {} has other parameters", from.dir.string());

@@ -296,7 +296,7 @@ static std::pair<torch::Tensor, torch::Tensor> rope_tables(int64_t R, double the
   return {table.cos().to(torch::kFloat), table.sin().to(torch::kFloat)};
 }
 
-TransformerImpl::TransformerImpl(const ModelConfig& c, uint64_t seed) : config(c) {
+TransformerImpl::TransformerImpl(const ModelConfig& c, uint64_t seed, WeightInit init) : config(c) {
   c.validate("model config");
   model = register_module("model", LlamaModel(c));
   if (!c.tie_embeddings) lm_head = register_module("lm_head", Linear(c.d_model, c.vocab_size));
@@ -312,6 +312,7 @@ TransformerImpl::TransformerImpl(const ModelConfig& c, uint64_t seed) : config(c
 
   // Init: N(0, std) everywhere, residual projections scaled by 1/sqrt(2L) (GPT-2),
   // norms at one. A private generator keeps the global torch RNG out of it.
+  if (init == WeightInit::none) return;
   torch::NoGradGuard no_grad;
   auto gen = at::detail::createCPUGenerator(seed);
   const double resid_std = c.init_std / std::sqrt(2.0 * c.n_layers);

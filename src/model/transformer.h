@@ -154,9 +154,14 @@ struct LlamaModelImpl : torch::nn::Module {
 };
 TORCH_MODULE(LlamaModel);
 
+// What a new model's weights start as: drawn from the seed, or left unwritten for a
+// loader that overwrites every one of them (and checks that it did: a missing tensor is
+// an Error), since drawing 135M normals is most of a small model's load.
+enum class WeightInit { random, none };
+
 struct TransformerImpl : torch::nn::Module {
   // Weights are initialised from `seed` on the CPU, so every device starts the same.
-  TransformerImpl(const ModelConfig& c, uint64_t seed);
+  TransformerImpl(const ModelConfig& c, uint64_t seed, WeightInit init = WeightInit::random);
 
   // ids: (B, T) int64. Without a cache: a causal pass over T tokens. With one: the T
   // tokens continue each row after cache->length positions, and the cache grows by T.
