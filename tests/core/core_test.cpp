@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <latch>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -70,13 +71,15 @@ TEST(Threads, FanOutsReuseTheirThreadsNestWithoutWaitingAndRethrow) {
   const size_t started_before = fan_out_threads_started();
   std::mutex mutex;
   std::set<std::thread::id> first_ids, later_ids;
-  for (int call = 0; call < 50; ++call)
+  for (int call = 0; call < 50; ++call) {
+    std::latch all_running(3);  // the three parts run at once, so on three threads
     run_parts(3, [&](size_t i) {
-      std::this_thread::sleep_for(std::chrono::microseconds(200));  // all three busy at once
+      all_running.arrive_and_wait();
       if (i == 0) return;
       std::lock_guard lock(mutex);
       (call == 0 ? first_ids : later_ids).insert(std::this_thread::get_id());
     });
+  }
   EXPECT_EQ(first_ids.size(), 2u);
   EXPECT_LE(fan_out_threads_started() - started_before, 2u);
   for (auto id : later_ids) EXPECT_TRUE(first_ids.count(id)) << "a later call started a thread of its own";
