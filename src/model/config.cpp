@@ -106,7 +106,7 @@ ModelConfig ModelConfig::from_hf_json(const std::string& text, const std::string
   c.family = r.string("model_type", "llama");
   const ModelFamily& family = find_family(c.family, where);
   c.tie_embeddings = false;  // Hugging Face's default; a family may say otherwise
-  family.defaults(c);
+  if (family.defaults) family.defaults(c);
   try {
     r.integer("vocab_size", c.vocab_size, true, 1 << 24);
     r.integer("hidden_size", c.d_model, true);
@@ -127,7 +127,7 @@ ModelConfig ModelConfig::from_hf_json(const std::string& text, const std::string
     r.boolean("attention_bias", attention_bias);
     c.qkv_bias = c.o_bias = attention_bias;
 
-    family.read(r, c);
+    if (family.read) family.read(r, c);
 
     // RoPE: 5.x rope_parameters (flat, or per layer type as Gemma 3's), else the 4.x keys.
     r.number("partial_rotary_factor", c.rotary_fraction);

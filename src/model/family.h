@@ -27,11 +27,12 @@ struct ModelFamily {
   std::string name;    // config.json's model_type
   std::string models;  // the published models it covers, for listings
   // The architecture's switches and Hugging Face's defaults, before config.json's keys
-  // are read (which may then change them).
+  // are read (which may then change them). Unset: Llama's (ModelConfig's own).
   std::function<void(ModelConfig&)> defaults;
   // The family's own keys, read after the sizes, the norm epsilon, tying, rope_theta and
   // attention_bias, before the RoPE blocks and layer_types (sliding windows, biases that
   // do not follow attention_bias, keys refused because elab does not implement them).
+  // Unset: none.
   std::function<void(const ConfigReader&, ModelConfig&)> read;
   std::string activation_key = "hidden_act";  // the config.json key naming the MLP's activation
   // Tensors: the checkpoint's names and layout to elab's, and back. Unset: Llama's names.

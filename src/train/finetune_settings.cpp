@@ -11,27 +11,21 @@ namespace elab {
 
 namespace {
 
-int64_t integer_of(const std::string& text, const std::string& where, const std::string& key) {
+// `text` whole as a T (an integer, or a number); anything else is an Error naming the key.
+template <typename T>
+T value_of(const std::string& text, const std::string& where, const std::string& key) {
   size_t used = 0;
-  int64_t v = 0;
+  T v{};
   try {
-    v = std::stoll(text, &used);
+    if constexpr (std::is_integral_v<T>)
+      v = T(std::stoll(text, &used));
+    else
+      v = std::stod(text, &used);
   } catch (const std::exception&) {
     used = 0;
   }
-  check(used == text.size() && !text.empty(), "{}: {} must be an integer, got '{}'", where, key, text);
-  return v;
-}
-
-double number_of(const std::string& text, const std::string& where, const std::string& key) {
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  check(used == text.size() && !text.empty(), "{}: {} must be a number, got '{}'", where, key, text);
+  check(used == text.size() && !text.empty(), "{}: {} must be {}, got '{}'", where, key,
+        std::is_integral_v<T> ? "an integer" : "a number", text);
   return v;
 }
 
@@ -40,10 +34,7 @@ template <typename T, typename At>
 FinetuneSetting setting(const std::string& key, const std::string& help, At at) {
   return {key, help,
           [key, at](FinetuneConfig& c, const std::string& text, const std::string& where) {
-            if constexpr (std::is_integral_v<T>)
-              at(c) = T(integer_of(text, where, key));
-            else
-              at(c) = number_of(text, where, key);
+            at(c) = value_of<T>(text, where, key);
           },
           [at](const FinetuneConfig& c) {
             const T v = at(const_cast<FinetuneConfig&>(c));

@@ -1,9 +1,6 @@
 // Llama 2 and 3, SmolLM and SmolLM2, and elab's own models: the names and switches every
 // other family is described against (RMSNorm, SwiGLU, no biases, untied by default).
-#include <cmath>
-
 #include "model/family.h"
-#include "model/gguf.h"
 
 namespace elab {
 
@@ -11,8 +8,6 @@ ModelFamily llama_family() {
   ModelFamily f;
   f.name = "llama";
   f.models = "Llama 2/3, SmolLM, SmolLM2, Mistral in GGUF";
-  f.defaults = [](ModelConfig&) {};
-  f.read = [](const ConfigReader&, ModelConfig&) {};
   // llama.cpp's converter writes Mistral and SmolLM as 'llama' too, with q and k rows
   // permuted for its RoPE layout.
   f.gguf_architecture = "llama";

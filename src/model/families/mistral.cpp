@@ -4,12 +4,16 @@
 
 namespace elab {
 
+// Every layer sees `sliding_window` keys back, itself included (also Phi-3's key).
+void read_sliding_window(const ConfigReader& r, ModelConfig& c) {
+  r.integer("sliding_window", c.sliding_window, false, 1 << 24);
+}
+
 ModelFamily mistral_family() {
   ModelFamily f;
   f.name = "mistral";
   f.models = "Mistral 7B";
-  f.defaults = [](ModelConfig&) {};
-  f.read = [](const ConfigReader& r, ModelConfig& c) { r.integer("sliding_window", c.sliding_window, false, 1 << 24); };
+  f.read = read_sliding_window;
   return f;
 }
 

@@ -10,6 +10,8 @@
 
 namespace elab {
 
+void read_sliding_window(const ConfigReader& r, ModelConfig& c);  // mistral.cpp
+
 namespace {
 
 // "model.layers.N.<rest>" -> ("model.layers.N.", "<rest>"); false for other names.
@@ -87,8 +89,7 @@ ModelFamily phi3_family() {
   ModelFamily f;
   f.name = "phi3";
   f.models = "Phi-3, Phi-3.5 (mini, small, medium)";
-  f.defaults = [](ModelConfig&) {};
-  f.read = [](const ConfigReader& r, ModelConfig& c) { r.integer("sliding_window", c.sliding_window, false, 1 << 24); };
+  f.read = read_sliding_window;
   f.from_checkpoint = phi3_to_elab;
   f.to_checkpoint = elab_to_phi3;
   return f;

@@ -17,7 +17,6 @@ ModelFamily qwen2_family() {
   ModelFamily f;
   f.name = "qwen2";
   f.models = "Qwen2, Qwen2.5";
-  f.defaults = [](ModelConfig&) {};
   f.read = [](const ConfigReader& r, ModelConfig& c) {
     c.qkv_bias = true;
     c.o_bias = false;
