@@ -1,6 +1,7 @@
 #pragma once
 // Settings that change the numbers, as enums parsed and validated in one place: every
 // command line flag, study key and JSON record goes through these.
+#include <cstdint>
 #include <string>
 
 namespace elab {
@@ -15,5 +16,13 @@ const char* precision_name(Precision p);
 enum class LossTokens { all, answer };
 LossTokens parse_loss_tokens(const std::string& text, const std::string& what = "--loss");
 const char* loss_tokens_name(LossTokens l);
+
+// The command-line flag of a study-file key: "lora_dropout" -> "--lora-dropout".
+std::string flag_of_key(const std::string& key);
+
+// The whole of `text` as an integer, or as a number; anything else (empty, "3x", "fast")
+// is an Error "WHAT must be an integer, got '...'" naming `what` (a flag, a study key).
+int64_t parse_integer_setting(const std::string& text, const std::string& what);
+double parse_number_setting(const std::string& text, const std::string& what);
 
 }  // namespace elab

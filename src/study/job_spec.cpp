@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/json_fields.h"
+#include "study/pretrain_settings.h"
 
 namespace elab {
 
@@ -15,7 +16,7 @@ nlohmann::json pretrain_json(const PretrainJobSpec& s) {
                       {"data", s.data_versions}, {"recipe_hash", s.recipe_hash}, {"workers", s.workers}};
   if (s.precision != Precision::fp32) j["precision"] = precision_name(s.precision);
   if (s.shape) j["model"] = shape_json(*s.shape);
-  if (const auto c = to_json(s.control); !c.empty()) j["control"] = c;
+  if (!s.settings.empty()) j["control"] = s.settings;
   return j;
 }
 
@@ -31,7 +32,7 @@ PretrainJobSpec pretrain_of(const nlohmann::json& j, const std::string& where) {
   s.lr = json_field<double>(j, "lr", where, 0);
   s.loss = parse_loss_tokens(json_field<std::string>(j, "loss", where, "all"), where);
   s.precision = parse_precision(json_field<std::string>(j, "precision", where, "fp32"), where);
-  if (j.contains("control")) s.control = train_control_from_json(j["control"], where + " control");
+  if (j.contains("control")) s.settings = checked_pretrain_settings(j["control"], where + " control");
   s.data_versions = json_field<std::map<std::string, int>>(j, "data", where, {});
   s.recipe_hash = json_field<std::string>(j, "recipe_hash", where, "");
   s.workers = json_field<int64_t>(j, "workers", where, 1);
@@ -39,34 +40,6 @@ PretrainJobSpec pretrain_of(const nlohmann::json& j, const std::string& where) {
 }
 
 }  // namespace
-
-// TrainControl's keys, listed once for both directions: f(key, field) for each.
-template <typename Control, typename F>
-static void each_control_field(Control& c, F&& f) {
-  f("optimizer", c.optimizer), f("schedule", c.schedule);
-  f("weight_decay", c.weight_decay), f("beta1", c.beta1), f("beta2", c.beta2), f("momentum", c.momentum);
-  f("grad_clip", c.grad_clip), f("min_lr_ratio", c.min_lr_ratio);
-  f("warmup", c.warmup), f("train_examples", c.train_examples), f("epochs", c.epochs);
-  f("eval_every", c.eval_every), f("eval_n", c.eval_n), f("eval_tasks", c.eval_tasks), f("save_at", c.save_at);
-}
-
-nlohmann::json to_json(const TrainControl& c) {
-  nlohmann::json j = nlohmann::json::object();
-  each_control_field(c, [&](const char* key, const auto& v) {
-    if (v) j[key] = *v;
-  });
-  return j;
-}
-
-TrainControl train_control_from_json(const nlohmann::json& j, const std::string& where) {
-  check(j.is_object(), "{}: experiment control must be a JSON object", where);
-  TrainControl c;
-  each_control_field(c, [&](const char* key, auto& v) {
-    using T = typename std::remove_reference_t<decltype(v)>::value_type;
-    if (j.contains(key) && !j[key].is_null()) v = json_field<T>(j, key, where, T{});
-  });
-  return c;
-}
 
 nlohmann::json shape_json(const ModelShape& m) {
   nlohmann::json j = nlohmann::json::object();

@@ -21,19 +21,6 @@ namespace elab {
 nlohmann::json shape_json(const ModelShape& shape);
 ModelShape shape_of(const nlohmann::json& j);
 
-// A study's experiment-control keys ([pretrain] beyond the basics, docs/STUDY_FORMAT.md):
-// each absent key keeps the trainer's default, and only present keys enter the job key,
-// so the keys of studies without them are those they always had.
-struct TrainControl {
-  std::optional<std::string> optimizer, schedule;
-  std::optional<double> weight_decay, beta1, beta2, momentum, grad_clip, min_lr_ratio;
-  std::optional<int64_t> warmup, train_examples, epochs, eval_every, eval_n;
-  std::optional<std::vector<std::string>> eval_tasks;
-  std::optional<std::vector<int64_t>> save_at;
-};
-nlohmann::json to_json(const TrainControl& c);
-TrainControl train_control_from_json(const nlohmann::json& j, const std::string& where);
-
 // Pre-train a base model on a recipe.
 struct PretrainJobSpec {
   std::string preset;                // a preset, or the [[model]] name when `shape` is set
@@ -44,7 +31,9 @@ struct PretrainJobSpec {
   double lr = 0;
   LossTokens loss = LossTokens::all;
   Precision precision = Precision::fp32;
-  TrainControl control;                               // experiment control
+  // The settings beyond these (study/pretrain_settings.h), checked, only those given:
+  // the job key's "control" object, absent when empty.
+  nlohmann::json settings = nlohmann::json::object();
   std::map<std::string, int> data_versions;           // the recipe's tasks: generator versions
   std::string recipe_hash;                            // of the recipe's canonical text (Recipe::describe)
   int64_t workers = 1;                                // batch-sharing threads (they fix the sum order)

@@ -167,7 +167,7 @@ StudyPlan plan_study(const StudySpec& s) {
   for (const auto& preset : s.presets) bases.push_back({preset, std::nullopt});
   for (const auto& m : s.models) bases.push_back({m.name, m.shape});
   std::vector<int64_t> snapshots;
-  if (s.control.save_at) snapshots = *s.control.save_at;
+  if (s.pretrain_settings.contains("save_at")) snapshots = s.pretrain_settings["save_at"].get<std::vector<int64_t>>();
   // The data's versions, per recipe: every task of the recipe, and the recipe's own text.
   std::map<std::string, std::pair<std::map<std::string, int>, std::string>> data_of;
   for (const auto& recipe_name : s.recipes) {
@@ -183,7 +183,7 @@ StudyPlan plan_study(const StudySpec& s) {
         pre.preset = name, pre.shape = shape, pre.recipe = recipe_name, pre.seed = seed;
         pre.tokens = s.tokens, pre.batch = s.batch, pre.seq_len = s.seq_len, pre.lr = s.lr, pre.loss = s.loss;
         pre.precision = s.precision;
-        pre.control = s.control;
+        pre.settings = s.pretrain_settings;
         std::tie(pre.data_versions, pre.recipe_hash) = data_of.at(recipe_name);
         pre.workers = s.workers;
         p.children(p.add(pre, "", ""), name, snapshots, s.seed);

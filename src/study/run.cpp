@@ -15,6 +15,7 @@
 #include "core/progress.h"
 #include "core/threads.h"
 #include "backends/registry.h"
+#include "study/pretrain_settings.h"
 #include "study/stages.h"
 #include "study/store.h"
 #include "model/checkpoint.h"
@@ -60,7 +61,7 @@ JobResult run_job(const StudySpec& spec, const StudyJob& job, const std::string&
     t.workers = p->workers;
     t.out = model_dir(spec, job.key);
     t.resume = fs::exists(fs::path(t.out) / "trainer_state.json");  // a run killed mid-way continues exactly
-    apply_train_control(t, p->control);
+    apply_pretrain_settings(t, p->settings);
     auto r = run_train_job(t);
     ModelShape shape = t.shape;
     if (!p->shape) shape.preset = t.preset;

@@ -2,6 +2,7 @@
 
 #include "results/importers.h"
 #include "study/job_spec.h"
+#include "study/pretrain_settings.h"
 #include "tasks/file_task.h"
 
 #include <toml++/toml.h>
@@ -137,29 +138,28 @@ ModelShape shape_from_table(const toml::table& t, const std::string& path) {
   return m;
 }
 
-// The experiment-control keys of [pretrain], checked and kept as JSON.
-TrainControl control_of(const toml::table& pre, const std::string& path) {
-  TrainControl c;
-  auto text = [&](const char* key, std::optional<std::string>& v) {
-    if (const toml::node* n = pre.get(key)) {
-      check(n->is_string(), "{}: must be a string", where(path, *n, key));
-      v = *n->value<std::string>();
+// A TOML value as JSON: strings, integers, floating-point numbers and lists of them.
+nlohmann::json json_of(const toml::node& n, const std::string& at) {
+  if (auto v = n.value_exact<std::string>()) return *v;
+  if (auto v = n.value_exact<int64_t>()) return *v;
+  if (auto v = n.value_exact<double>()) return *v;
+  if (const toml::array* a = n.as_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& x : *a) out.push_back(json_of(x, at));
+    return out;
+  }
+  fail("{}: must be a string, a number or a list of them", at);
+}
+
+// The pre-training settings of [pretrain] (study/pretrain_settings.h): those given, checked.
+nlohmann::json pretrain_settings_of(const toml::table& pre, const std::string& path) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& setting : pretrain_settings())
+    if (const toml::node* n = pre.get(setting.key)) {
+      const std::string at = where(path, *n, setting.key);
+      out[setting.key] = pretrain_setting_value(setting, json_of(*n, at), at);
     }
-  };
-  auto real = [&](const char* key, std::optional<double>& v) {
-    if (pre.get(key)) v = number<double>(pre, key, 0.0, path);
-  };
-  auto count = [&](const char* key, std::optional<int64_t>& v) {
-    if (pre.get(key)) v = number<int64_t>(pre, key, 0, path);
-  };
-  text("optimizer", c.optimizer), text("schedule", c.schedule);
-  real("weight_decay", c.weight_decay), real("beta1", c.beta1), real("beta2", c.beta2), real("momentum", c.momentum);
-  real("grad_clip", c.grad_clip), real("min_lr_ratio", c.min_lr_ratio);
-  count("warmup", c.warmup), count("train_examples", c.train_examples), count("epochs", c.epochs);
-  count("eval_every", c.eval_every), count("eval_n", c.eval_n);
-  if (pre.get("eval_tasks")) c.eval_tasks = strings(pre, "eval_tasks", path, true);
-  if (pre.get("save_at")) c.save_at = integers(pre, "save_at", path);
-  return c;
+  return out;
 }
 
 // A task or a task group (bbh:all) by name: an Error when neither.
@@ -303,13 +303,14 @@ void read_bases(const toml::table& t, const std::string& path, StudySpec& s) {
 
 // [pretrain]'s training settings (its presets and shipped bases are read with the bases).
 void read_pretrain_settings(const toml::table& pre, const std::string& path, StudySpec& s) {
-  s.control = control_of(pre, path);
+  s.pretrain_settings = pretrain_settings_of(pre, path);
+  const bool epochs = s.pretrain_settings.contains("epochs"), fixed_set = s.pretrain_settings.contains("train_examples");
   s.recipes = strings(pre, "recipes", path, !s.presets.empty() || !s.models.empty());
   for (const auto& p : s.presets) find_preset(p);  // unknown names list the valid ones
   for (const auto& r : s.recipes) find_recipe(r);
-  s.tokens = number<int64_t>(pre, "tokens", s.control.epochs.has_value() ? 0 : 1000000, path);
+  s.tokens = number<int64_t>(pre, "tokens", epochs ? 0 : 1000000, path);
   if (const toml::node* b = pre.get("batch"); b && b->is_string()) {
-    check(b->value<std::string>() == "all" && s.control.train_examples.has_value(),
+    check(b->value<std::string>() == "all" && fixed_set,
           "{}: must be a number, or \"all\" with train_examples (full-batch training)", where(path, *b, "batch"));
     s.batch = -1;  // study/stages.h kBatchAll
   } else {
@@ -318,7 +319,7 @@ void read_pretrain_settings(const toml::table& pre, const std::string& path, Stu
   s.seq_len = number<int64_t>(pre, "seq_len", 128, path);
   s.lr = number<double>(pre, "lr", 0.0, path);
   s.loss = parse_loss_tokens(pre["loss"].value_or(std::string("all")), path + ": [pretrain] loss");
-  check((s.tokens > 0 || s.control.epochs.has_value()) && (s.batch > 0 || s.batch == -1) && s.seq_len > 0,
+  check((s.tokens > 0 || epochs) && (s.batch > 0 || s.batch == -1) && s.seq_len > 0,
         "{}: [pretrain] tokens (or epochs), batch and seq_len must be positive", path);
   s.precision = parse_precision(pre["precision"].value_or(std::string("fp32")), path + ": [pretrain] precision");
 }
@@ -421,10 +422,9 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
   }();
   // A study of outside models alone needs no [pretrain] table.
   const auto& pre = has_sources && !t.get("pretrain") ? no_pretraining : table_at(t, "pretrain", path);
-  known_keys(pre, path, "[pretrain]",
-             {"presets", "recipes", "tokens", "batch", "seq_len", "lr", "loss", "precision", "optimizer", "schedule",
-              "weight_decay", "beta1", "beta2", "momentum", "grad_clip", "min_lr_ratio", "warmup", "train_examples",
-              "epochs", "eval_tasks", "eval_every", "eval_n", "save_at", "shipped"});
+  std::vector<std::string> pretrain_keys = {"presets", "recipes", "tokens", "batch", "seq_len", "lr", "loss", "precision", "shipped"};
+  for (const auto& setting : pretrain_settings()) pretrain_keys.push_back(setting.key);
+  known_keys(pre, path, "[pretrain]", pretrain_keys);
   s.presets = strings(pre, "presets", path, false);
   // Shipped bases (study/shipped.h): a directory relative to the study file.
   if (auto shipped = pre["shipped"].value<std::string>())

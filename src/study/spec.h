@@ -68,11 +68,10 @@ struct StudySpec {
   // Batch-sharing threads of every job ([study] workers): they fix the order of sums, so
   // they are part of every job key; --jobs J runs J jobs of this many threads each.
   int64_t workers = 2;
-  // Experiment control for every pre-training job ([pretrain] keys beyond the basics):
-  // optimizer, weight_decay, beta1, beta2, momentum, grad_clip, schedule, warmup,
-  // min_lr_ratio, train_examples, epochs, eval_tasks, eval_every, eval_n, save_at.
-  // Only keys the file gives are here, so the job keys of studies without them stay.
-  TrainControl control;
+  // The settings of every pre-training job beyond the basics below ([pretrain] keys of
+  // study/pretrain_settings.h), checked. Only keys the file gives are here, so the job
+  // keys of studies without them stay.
+  nlohmann::json pretrain_settings = nlohmann::json::object();
   int64_t tokens = 1000000;
   int64_t batch = 32, seq_len = 128;
   double lr = 0;                    // 0: the preset's

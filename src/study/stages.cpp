@@ -30,24 +30,6 @@ static std::unique_ptr<DataParallel> join_ranks(const DistJobOptions& o) {
 
 static int local_rank(const DataParallel* dist) { return dist ? dist->options().local_rank : -1; }
 
-void apply_train_control(TrainJob& job, const TrainControl& c) {
-  job.optimizer = c.optimizer.value_or(job.optimizer);
-  job.schedule = c.schedule.value_or(job.schedule);
-  job.weight_decay = c.weight_decay.value_or(job.weight_decay);
-  job.beta1 = c.beta1.value_or(job.beta1);
-  job.beta2 = c.beta2.value_or(job.beta2);
-  job.momentum = c.momentum.value_or(job.momentum);
-  job.grad_clip = c.grad_clip.value_or(job.grad_clip);
-  job.min_lr_ratio = c.min_lr_ratio.value_or(job.min_lr_ratio);
-  job.warmup_steps = c.warmup.value_or(job.warmup_steps);
-  job.train_examples = c.train_examples.value_or(job.train_examples);
-  job.epochs = c.epochs.value_or(job.epochs);
-  job.eval_every = c.eval_every.value_or(job.eval_every);
-  job.eval_n = c.eval_n.value_or(job.eval_n);
-  job.eval_tasks = c.eval_tasks.value_or(job.eval_tasks);
-  job.save_at = c.save_at.value_or(job.save_at);
-}
-
 nlohmann::json training_curves(const std::string& run_dir) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& l : read_lines((fs::path(run_dir) / "train_log.jsonl").string())) {

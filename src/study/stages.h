@@ -70,8 +70,6 @@ std::vector<Example> fixed_training_set(const Task& task, int64_t n, uint64_t se
 
 TrainResult run_train_job(const TrainJob& job);
 
-// A study's experiment-control keys (study/spec.h StudySpec::control) set on a job.
-void apply_train_control(TrainJob& job, const TrainControl& control);
 // The "evals" of each step of a run's train_log.jsonl: [{"step", "evals"}, ...].
 nlohmann::json training_curves(const std::string& run_dir);
 

@@ -6,35 +6,22 @@
 
 #include "core/error.h"
 #include "core/names.h"
+#include "core/settings.h"
 
 namespace elab {
 
 namespace {
-
-// `text` whole as a T (an integer, or a number); anything else is an Error naming the key.
-template <typename T>
-T value_of(const std::string& text, const std::string& where, const std::string& key) {
-  size_t used = 0;
-  T v{};
-  try {
-    if constexpr (std::is_integral_v<T>)
-      v = T(std::stoll(text, &used));
-    else
-      v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  check(used == text.size() && !text.empty(), "{}: {} must be {}, got '{}'", where, key,
-        std::is_integral_v<T> ? "an integer" : "a number", text);
-  return v;
-}
 
 // A setting of the field `at` returns: an integer, or a number (shown as %g).
 template <typename T, typename At>
 FinetuneSetting setting(const std::string& key, const std::string& help, At at) {
   return {key, help,
           [key, at](FinetuneConfig& c, const std::string& text, const std::string& where) {
-            at(c) = value_of<T>(text, where, key);
+            const std::string what = where + ": " + key;
+            if constexpr (std::is_integral_v<T>)
+              at(c) = T(parse_integer_setting(text, what));
+            else
+              at(c) = parse_number_setting(text, what);
           },
           [at](const FinetuneConfig& c) {
             const T v = at(const_cast<FinetuneConfig&>(c));
@@ -44,12 +31,7 @@ FinetuneSetting setting(const std::string& key, const std::string& help, At at) 
 
 }  // namespace
 
-std::string FinetuneSetting::flag() const {
-  std::string f = "--" + key;
-  for (char& ch : f)
-    if (ch == '_') ch = '-';
-  return f;
-}
+std::string FinetuneSetting::flag() const { return flag_of_key(key); }
 
 const std::vector<FinetuneSetting>& finetune_settings() {
   static const std::vector<FinetuneSetting> table = [] {

@@ -18,6 +18,7 @@
 #include "study/stages.h"
 #include "study/store.h"
 #include "test_util.h"
+#include "study/pretrain_settings.h"
 #include "train/finetune_settings.h"
 
 namespace elab {
@@ -456,6 +457,80 @@ TEST(StudySpec, FineTuningSettingsComeFromTheOneTableAndEnterTheJobKey) {
   EXPECT_NE(unknown.find("lora_dropout"), std::string::npos) << unknown;
   const std::string text = error_of([&] { parse_study(with("n_train = [4]\n", "n_train = [4]\nlr = \"fast\"\n"), "t.toml"); });
   EXPECT_NE(text.find("must be a number"), std::string::npos) << text;
+}
+
+// Every [pretrain] setting of a study, and the pre-training job keys they make. The keys
+// were recorded before the settings moved into one table (study/pretrain_settings.h): the
+// shipped bases (models/ladder) are found by key, so a key must never drift.
+TEST(StudySpec, PretrainSettingsComeFromTheOneTableAndKeepTheirJobKeys) {
+  const std::string every = with("tokens = 1000\n", R"(tokens = 1000
+optimizer = "sgd"
+schedule = "linear"
+weight_decay = 1
+beta1 = 0.8
+beta2 = 0.99
+momentum = 0.5
+grad_clip = 0.5
+min_lr_ratio = 0
+warmup = 3
+train_examples = 16
+epochs = 2
+eval_every = 5
+eval_n = 7
+eval_tasks = ["add@id", "add@ood-length@icl:2"]
+save_at = [2, 4]
+)");
+  const auto pretrain_keys = [](const std::string& toml) {
+    std::vector<std::string> keys;
+    for (const auto& j : plan_study(parse_study(toml, "t.toml")).jobs)
+      if (j.kind() == "pretrain") keys.push_back(j.key);
+    return keys;
+  };
+  // Recorded at 0baab9c, when each setting had its own field in a TrainControl struct.
+  EXPECT_EQ(pretrain_keys(kStudy),
+            (std::vector<std::string>{"5e315ff362fd6301", "37736e593f9befa4", "8ce48d1410613cf7", "11e2018852b38d8e"}));
+  EXPECT_EQ(pretrain_keys(every),
+            (std::vector<std::string>{"21bec21d88cc51b7", "ab8049e4a4eb324e", "527999005a58fd49", "e152a61c572a3cec"}));
+
+  // Every [pretrain] setting is a flag of `elab train` and lands on the job the same way
+  // from the study, from the flag's words and from a stored record.
+  const StudySpec spec = parse_study(every, "t.toml");
+  ASSERT_EQ(spec.pretrain_settings.size(), pretrain_settings().size());
+  TrainJob from_study, from_words;
+  apply_pretrain_settings(from_study, spec.pretrain_settings);
+  nlohmann::json words_settings = nlohmann::json::object();
+  for (const auto& s : pretrain_settings()) {
+    const auto& v = spec.pretrain_settings[s.key];
+    std::vector<std::string> words;
+    if (v.is_array())
+      for (const auto& x : v) words.push_back(x.is_string() ? x.get<std::string>() : x.dump());
+    else
+      words.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+    words_settings[s.key] = pretrain_setting_from_words(s, words, s.flag);
+  }
+  EXPECT_EQ(words_settings, spec.pretrain_settings);
+  EXPECT_EQ(checked_pretrain_settings(spec.pretrain_settings, "record"), spec.pretrain_settings);
+  apply_pretrain_settings(from_words, words_settings);
+  EXPECT_EQ(from_study.optimizer, "sgd");
+  EXPECT_DOUBLE_EQ(from_study.weight_decay, 1.0);
+  EXPECT_EQ(from_study.warmup_steps, 3);
+  EXPECT_EQ(from_study.eval_tasks, (std::vector<std::string>{"add@id", "add@ood-length@icl:2"}));
+  EXPECT_EQ(from_study.save_at, (std::vector<int64_t>{2, 4}));
+  EXPECT_DOUBLE_EQ(from_words.beta2, 0.99);
+  EXPECT_EQ(from_words.save_at, from_study.save_at);
+  EXPECT_EQ(find_pretrain_setting("eval_tasks")->flag, "--eval-task");
+  EXPECT_EQ(find_pretrain_setting("min_lr_ratio")->flag, "--min-lr-ratio");
+
+  // Mistakes name the key and where it was.
+  const std::string text = error_of([&] { parse_study(with("tokens = 1000\n", "tokens = 1000\nwarmup = \"long\"\n"), "t.toml"); });
+  EXPECT_NE(text.find("t.toml:11: warmup: must be an integer"), std::string::npos) << text;
+  const std::string zero = error_of([&] { parse_study(with("tokens = 1000\n", "tokens = 1000\nsave_at = [0]\n"), "t.toml"); });
+  EXPECT_NE(zero.find("save_at: must be a list of positive integers"), std::string::npos) << zero;
+  const std::string flag = error_of([&] { pretrain_setting_from_words(*find_pretrain_setting("beta1"), {"high"}, "--beta1"); });
+  EXPECT_NE(flag.find("--beta1 must be a number, got 'high'"), std::string::npos) << flag;
+  const std::string record = error_of([] { checked_pretrain_settings({{"betas", 0.9}}, "r"); });
+  EXPECT_NE(record.find("betas"), std::string::npos) << record;
+  EXPECT_NE(record.find("beta1"), std::string::npos) << record;
 }
 
 }  // namespace
