@@ -38,48 +38,44 @@ std::string format_backend_args(const BackendArgs& args) {
   return out;
 }
 
+void BackendOptions::check_known() const {
+  std::vector<std::string> keys;
+  for (const auto& [k, meaning] : entry.options) keys.push_back(k);
+  for (const auto& [k, v] : args)
+    if (std::find(keys.begin(), keys.end(), k) == keys.end())
+      fail_unknown(fmt::format("option of backend {}", entry.usage), k, keys);
+}
+
+std::string BackendOptions::text(const std::string& key, const std::string& fallback) const {
+  auto it = args.find(key);
+  return it == args.end() ? fallback : it->second;
+}
+
+int64_t BackendOptions::integer(const std::string& key, int64_t fallback, int64_t min) const {
+  auto it = args.find(key);
+  if (it == args.end()) return fallback;
+  auto v = parse_integer(it->second);
+  check(v && *v >= min, "backend {}: option {} must be an integer >= {}, got '{}'", entry.usage, key, min, it->second);
+  return *v;
+}
+
+double BackendOptions::number(const std::string& key, double fallback) const {
+  auto it = args.find(key);
+  if (it == args.end()) return fallback;
+  auto v = parse_number(it->second);
+  check(v && *v > 0, "backend {}: option {} must be a positive number, got '{}'", entry.usage, key, it->second);
+  return *v;
+}
+
+bool BackendOptions::flag(const std::string& key, bool fallback) const {
+  const std::string v = text(key, fallback ? "true" : "false");
+  check(v == "true" || v == "false", "backend {}: option {} must be true or false, got '{}'", entry.usage, key, v);
+  return v == "true";
+}
+
 namespace {
 
-// Reads a backend's options: each key at most once, unknown keys refused.
-struct OptionReader {
-  const BackendEntry& entry;
-  const BackendArgs& args;
-
-  void check_known() const {
-    std::vector<std::string> keys;
-    for (const auto& [k, meaning] : entry.options) keys.push_back(k);
-    for (const auto& [k, v] : args)
-      if (std::find(keys.begin(), keys.end(), k) == keys.end())
-        fail_unknown(fmt::format("option of backend {}", entry.usage), k, keys);
-  }
-  std::string text(const std::string& key, const std::string& fallback) const {
-    auto it = args.find(key);
-    return it == args.end() ? fallback : it->second;
-  }
-  int64_t integer(const std::string& key, int64_t fallback, int64_t min) const {
-    auto it = args.find(key);
-    if (it == args.end()) return fallback;
-    auto v = parse_integer(it->second);
-    check(v && *v >= min, "backend {}: option {} must be an integer >= {}, got '{}'", entry.usage, key, min, it->second);
-    return *v;
-  }
-  double number(const std::string& key, double fallback) const {
-    auto it = args.find(key);
-    if (it == args.end()) return fallback;
-    auto v = parse_number(it->second);
-    check(v && *v > 0, "backend {}: option {} must be a positive number, got '{}'", entry.usage, key, it->second);
-    return *v;
-  }
-  bool flag(const std::string& key, bool fallback) const {
-    const std::string v = text(key, fallback ? "true" : "false");
-    check(v == "true" || v == "false", "backend {}: option {} must be true or false, got '{}'", entry.usage, key, v);
-    return v == "true";
-  }
-};
-
-using BackendFactory = std::function<std::unique_ptr<Backend>(const std::string& rest, const OptionReader&)>;
-
-std::unique_ptr<Backend> make_native(const std::string& dir, const OptionReader& o) {
+std::unique_ptr<Backend> make_native(const std::string& dir, const BackendOptions& o) {
   const std::string dtype = o.text("dtype", "f32");
   auto native = std::make_unique<NativeBackend>(load_model_dir(dir, parse_device(o.text("device", "cpu"))));
   use_weight_dtype(*native->checkpoint().model, dtype, fmt::format("backend {}: option dtype", o.entry.usage));
@@ -87,7 +83,7 @@ std::unique_ptr<Backend> make_native(const std::string& dir, const OptionReader&
   return native;
 }
 
-std::unique_ptr<Backend> make_openai(const std::string& rest, const OptionReader& o) {
+std::unique_ptr<Backend> make_openai(const std::string& rest, const BackendOptions& o) {
   OpenAIOptions oo = parse_openai_spec(rest);
   oo.concurrency = int(o.integer("concurrency", oo.concurrency, 1));
   oo.timeout_seconds = o.number("timeout", oo.timeout_seconds);
@@ -97,11 +93,11 @@ std::unique_ptr<Backend> make_openai(const std::string& rest, const OptionReader
   return make_openai_backend(oo);
 }
 
-std::unique_ptr<Backend> make_replay(const std::string& rest, const OptionReader&) { return make_replay_backend(rest); }
+std::unique_ptr<Backend> make_replay(const std::string& rest, const BackendOptions&) { return make_replay_backend(rest); }
 
 // One row per backend, its factory beside it.
-const std::vector<std::pair<BackendEntry, BackendFactory>>& table() {
-  static const std::vector<std::pair<BackendEntry, BackendFactory>> rows = {
+std::vector<std::pair<BackendEntry, BackendFactory>>& table() {
+  static std::vector<std::pair<BackendEntry, BackendFactory>> rows = {
       {{"", "DIR", "a checkpoint or adapter directory, or a FILE.gguf, run by the native engine",
         {{"device", "cpu, cuda, cuda:N (cpu)"},
          {"workers", "threads sharing each batch (1)"},
@@ -134,20 +130,24 @@ const std::pair<BackendEntry, BackendFactory>& row_for(const std::string& model)
 
 }  // namespace
 
-const std::vector<BackendEntry>& backend_registry() {
-  static const std::vector<BackendEntry> entries = [] {
-    std::vector<BackendEntry> out;
-    for (const auto& [entry, factory] : table()) out.push_back(entry);
-    return out;
-  }();
-  return entries;
+std::vector<BackendEntry> backend_registry() {
+  std::vector<BackendEntry> out;
+  for (const auto& [entry, factory] : table()) out.push_back(entry);
+  return out;
+}
+
+void register_backend(BackendEntry entry, BackendFactory factory) {
+  check(!entry.scheme.empty() && entry.scheme.find(':') == std::string::npos,
+        "a registered backend needs a scheme without ':' (its models are SCHEME:...)");
+  for (const auto& [e, f] : table()) check(e.scheme != entry.scheme, "backend {} is already registered", entry.scheme);
+  table().push_back({std::move(entry), std::move(factory)});
 }
 
 const BackendEntry& backend_for(const std::string& model) { return row_for(model).first; }
 
 std::unique_ptr<Backend> make_backend(const std::string& model, const BackendArgs& args) {
   const auto& [entry, factory] = row_for(model);
-  OptionReader reader{entry, args};
+  BackendOptions reader{entry, args};
   reader.check_known();
   const std::string rest = entry.scheme.empty() ? model : model.substr(entry.scheme.size() + 1);
   return factory(rest, reader);

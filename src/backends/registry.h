@@ -6,6 +6,7 @@
 // Each backend reads its own options from "key=value,..." (as lm-evaluation-harness's
 // model_args) and refuses keys it does not know, so a study or a command line can hand
 // any backend its settings as one string.
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -28,7 +29,27 @@ struct BackendEntry {
   std::string cannot_train;  // why fine-tuning on it is refused; "" = it can be trained
 };
 
-const std::vector<BackendEntry>& backend_registry();
+// A backend's options as its factory reads them: each key at most once, unknown keys
+// refused (check_known, before the factory runs), values checked with the key named.
+struct BackendOptions {
+  const BackendEntry& entry;
+  const BackendArgs& args;
+
+  void check_known() const;
+  std::string text(const std::string& key, const std::string& fallback) const;
+  int64_t integer(const std::string& key, int64_t fallback, int64_t min) const;
+  double number(const std::string& key, double fallback) const;  // > 0
+  bool flag(const std::string& key, bool fallback) const;
+};
+
+// Makes the backend of a model string's rest (after "SCHEME:"; the whole string for the
+// native engine).
+using BackendFactory = std::function<std::unique_ptr<Backend>(const std::string& rest, const BackendOptions& options)>;
+
+std::vector<BackendEntry> backend_registry();
+// Adds a backend at run time: models "SCHEME:..." are made by `factory` (a test's dummy
+// backend; the built-in ones are the lines of table() in registry.cpp).
+void register_backend(BackendEntry entry, BackendFactory factory);
 // The entry that serves `model` (its scheme, else the native engine).
 const BackendEntry& backend_for(const std::string& model);
 

@@ -47,6 +47,8 @@ void add_train_command(CLI::App& app) {
           (*settings)[setting.key] = pretrain_setting_from_words(setting, words, setting.flag);
         },
         setting.help);
+    static const char* type_names[] = {"TEXT", "NUMBER", "INT", "TEXT", "INT"};
+    option->type_name(type_names[int(setting.type)]);
     if (setting.type == SettingType::integers) option->delimiter(',');
     if (!list) option->expected(1);
   }

@@ -45,6 +45,33 @@ static void summary_section(const std::vector<QuestionAnswer>& qs, Doc& doc) {
   doc.table({"question", "answer / claim", "comparison: effect [95% CI]", "resolved", "published result", "agreement"}, rows);
 }
 
+namespace {
+
+std::vector<ReportSection>& table() {
+  using In = const ReportInputs&;
+  using F = std::vector<Finding>&;
+  // One line per section, in the report's order.
+  static std::vector<ReportSection> sections = {
+      {"icl-vs-supervised", [](In in, Doc& d, F f) { return section_icl_vs_supervised(in.cells, d, f); }},
+      {"prompting-vs-finetuning", [](In in, Doc& d, F f) { return section_prompting_vs_finetuning(in.cells, d, f); }},
+      {"scale", [](In in, Doc& d, F f) { return section_scale(in.cells, d, f); }},
+      {"recipes", [](In in, Doc& d, F f) { return section_recipes(in.cells, d, f); }},
+      {"training-steps", [](In in, Doc& d, F) { return section_training_steps(in.jobs, in.rows, d), std::string(); }},
+      {"extraction-audit", [](In in, Doc& d, F) { return section_extraction_audit(in.rows, d), std::string(); }},
+  };
+  return sections;
+}
+
+}  // namespace
+
+const std::vector<ReportSection>& report_sections() { return table(); }
+
+void register_report_section(ReportSection section) {
+  check(!section.name.empty() && section.write, "a report section needs a name and a write function");
+  for (const auto& s : table()) check(s.name != section.name, "report section {} is already registered", section.name);
+  table().push_back(std::move(section));
+}
+
 StudyReport build_report(const std::vector<JobRecord>& jobs, const std::string& title, uint64_t seed,
                          const std::vector<ResultRow>& imported) {
   const auto rows = eval_rows(jobs);
@@ -70,13 +97,10 @@ StudyReport build_report(const std::vector<JobRecord>& jobs, const std::string& 
                                           "items within each, so seed-to-seed variance is in them.", most_seeds)
                             : "One pre-training seed per base: the intervals cover the test items, not the variation "
                               "between training runs (a study with several seeds puts that in them).");
-    const std::string q1 = section_icl_vs_supervised(cells, body, findings);
-    const std::string q2 = section_prompting_vs_finetuning(cells, body, findings);
-    const std::string q3 = section_scale(cells, body, findings);
-    const std::string q4 = section_recipes(cells, body, findings);
-    section_training_steps(jobs, rows, body);
-    section_extraction_audit(rows, body);
-    summary_lines = fmt::format("{}\n{}\n{}\n{}", q1, q2, q3, q4);
+    const ReportInputs in{jobs, rows, cells};
+    for (const auto& section : report_sections())
+      if (const std::string line = section.write(in, body, findings); !line.empty())
+        summary_lines += (summary_lines.empty() ? "" : "\n") + line;
   } else {
     doc.para(fmt::format("{} imported result rows; the study ran no evaluation of its own.", imported.size()));
   }

@@ -2,6 +2,7 @@
 // The report's sections, one file each: the four research questions (each adds its
 // tables, figures and verdict to the document, its comparisons to `findings`, and returns
 // its one-line summary for the terminal), then the training-step curves and the extraction audit. Torch-free.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,25 @@ std::string section_scale(const Cells& c, Doc& doc, std::vector<Finding>& findin
 std::string section_recipes(const Cells& c, Doc& doc, std::vector<Finding>& findings);                  // Q4 (section_recipes.cpp)
 void section_training_steps(const std::vector<JobRecord>& jobs, const std::vector<EvalRow>& rows, Doc& doc);
 void section_extraction_audit(const std::vector<EvalRow>& rows, Doc& doc);
+
+// What a section reads: the study's jobs, its evaluations and their cells.
+struct ReportInputs {
+  const std::vector<JobRecord>& jobs;
+  const std::vector<EvalRow>& rows;
+  const Cells& cells;
+};
+
+// A section of a study's report, in order: it adds its part to `doc` and its comparisons
+// to `findings`, and returns its one-line summary for the terminal ("" = none).
+struct ReportSection {
+  std::string name;
+  std::function<std::string(const ReportInputs& in, Doc& doc, std::vector<Finding>& findings)> write;
+};
+
+// The sections, one line each in table() of report.cpp.
+const std::vector<ReportSection>& report_sections();
+// Adds a section at the end, at run time (a test's dummy section).
+void register_report_section(ReportSection section);
 
 // The smallest preset at which a chain-of-thought method beats direct answers on
 // (recipe, task, id); "" when none does.

@@ -26,8 +26,8 @@ std::string unreverse_answer_line(const std::string& output) {
 }
 
 // One line per format; the position is the format's id (Format::direct is 0, ...).
-const std::vector<FormatDef>& table() {
-  static const std::vector<FormatDef> formats = {
+std::vector<FormatDef>& table() {
+  static std::vector<FormatDef> formats = {
       {"direct", "the answer right after \"A:\"", [](const Example& e) { return answer_line(e.answer); }, always},
       {"cot", "a rationale, then \"So the answer is X.\"",
        [](const Example& e) { return "\n" + e.rationale + "So the answer is " + e.answer + ".\n"; },
@@ -49,6 +49,12 @@ const std::vector<FormatDef>& table() {
 }
 
 }  // namespace
+
+void register_format(FormatDef format) {
+  check(!format.name.empty() && format.target && format.available, "a format needs a name, a target and available");
+  for (const auto& f : table()) check(f.name != format.name, "format {} is already registered", format.name);
+  table().push_back(std::move(format));
+}
 
 std::vector<std::string> format_names() {
   std::vector<std::string> names;

@@ -46,6 +46,9 @@ struct FormatDef {
 };
 
 Format parse_format(const std::string& name);  // Error lists the valid names
+// Adds a format at run time, with the next id (a test's dummy format; the built-in ones
+// are the lines of table() in format.cpp).
+void register_format(FormatDef format);
 const FormatDef& format_def(Format f);
 const char* format_name(Format f);
 std::vector<std::string> format_names();

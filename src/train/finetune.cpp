@@ -12,14 +12,22 @@
 
 namespace elab {
 
-const std::vector<FinetuneMethod>& finetune_method_registry() {
+static std::vector<FinetuneMethod>& table() {
   // One line per method.
-  static const std::vector<FinetuneMethod> methods = {
+  static std::vector<FinetuneMethod> methods = {
       full_finetune_method(),
       lora_finetune_method(),
       prefix_finetune_method(),
   };
   return methods;
+}
+
+const std::vector<FinetuneMethod>& finetune_method_registry() { return table(); }
+
+void register_finetune_method(FinetuneMethod method) {
+  check(!method.name.empty() && method.validate, "a fine-tuning method needs a name and a validate function");
+  for (const auto& m : table()) check(m.name != method.name, "fine-tuning method {} is already registered", method.name);
+  table().push_back(std::move(method));
 }
 
 std::vector<std::string> finetune_methods() {

@@ -86,6 +86,9 @@ struct FinetuneMethod {
 };
 
 const std::vector<FinetuneMethod>& finetune_method_registry();
+// Adds a method at run time (a test's dummy method; the built-in ones are the lines of
+// table() in finetune.cpp).
+void register_finetune_method(FinetuneMethod method);
 // An Error listing the registered names when `name` is not one of them.
 const FinetuneMethod& find_finetune_method(const std::string& name);
 std::vector<std::string> finetune_methods();

@@ -11,6 +11,7 @@
 #include "eval/evaluate.h"
 #include "eval/method.h"
 #include "report/report.h"
+#include "report/sections.h"
 #include "study/plan.h"
 #include "study/run.h"
 #include "study/spec.h"
@@ -58,6 +59,16 @@ void register_test_entries() {
                      m.aggregation = Aggregation::majority;
                      return m;
                    }});
+  // The dummy report section: the evaluations of vote3 and their mean accuracy.
+  register_report_section({"vote3-summary", [](const ReportInputs& in, Doc& doc, std::vector<Finding>&) {
+                             double sum = 0;
+                             int n = 0;
+                             for (const auto& r : in.rows)
+                               if (r.method == "vote3:2") sum += r.accuracy, ++n;
+                             doc.heading("Majority of three", 2);
+                             doc.para(fmt::format("{} evaluations of vote3:2", n));
+                             return n ? fmt::format("vote3: {} evaluations, mean accuracy {:.3f}", n, sum / n) : "";
+                           }});
 }
 
 std::string study_text(const std::string& dir, int workers) {
@@ -144,6 +155,11 @@ TEST(Registries, AMethodRegisteredInOneFileIsPlannedRunAndReported) {
   // Q1 reads it as in-context learning with K = 2 (its parsed method, not its name).
   EXPECT_NE(report.markdown.find("| prompt vote3:2 | 2 |"), std::string::npos) << report.markdown;
   EXPECT_NE(report.csv.find(",vote3:2,8,"), std::string::npos) << report.csv;
+  // The report section registered in this file is written, after the built-in ones.
+  EXPECT_NE(report.markdown.find("## Majority of three\n\n2 evaluations of vote3:2"), std::string::npos) << report.markdown;
+  EXPECT_EQ(report.markdown.find("## Majority of three"), report.markdown.rfind("\n## ") + 1) << "not the last section";
+  EXPECT_NE(report.summary.find("vote3: 2 evaluations, mean accuracy"), std::string::npos) << report.summary;
+  EXPECT_EQ(report_sections().back().name, "vote3-summary");
 }
 
 }  // namespace
