@@ -6,6 +6,7 @@
 #include "study/stages.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "eval/eval_settings.h"
 #include "eval/method.h"
 #include "eval/stats.h"
 #include "model/checkpoint.h"
@@ -41,9 +42,15 @@ void add_eval_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--seed", job->spec.seed, "seed for test items and exemplars")->capture_default_str();
   cmd->add_option("--batch", job->spec.batch_size, "prompts decoded together")->capture_default_str();
-  cmd->add_option("--max-new-tokens", job->spec.max_new_tokens, "generation limit (0 = the method's default)")
-      ->capture_default_str();
-  cmd->add_flag("--per-item-exemplars", job->spec.per_item_exemplars, "draw fresh exemplars for every test item");
+  // The settings of eval/eval_settings.h, one flag each (a study's [[evaluate]] keys).
+  auto settings = std::make_shared<std::map<std::string, std::string>>();
+  for (const auto& setting : eval_settings()) {
+    if (setting.yes_no)
+      cmd->add_flag_callback(setting.flag(), [settings, &setting] { (*settings)[setting.key] = "true"; }, setting.help);
+    else
+      cmd->add_option_function<std::string>(
+          setting.flag(), [settings, &setting](const std::string& v) { (*settings)[setting.key] = v; }, setting.help);
+  }
   cmd->add_flag("--skip-bad", job->skip_bad, "skip malformed lines of JSONL task files (and report how many)");
   cmd->add_option("--json", job->json_path, "write the summary object here (- for stdout)");
   cmd->add_option("--samples", job->samples_path, "write one JSON line per test item here (- for stdout)");
@@ -65,8 +72,9 @@ void add_eval_command(CLI::App& app) {
                          "openai: do not read or write the response cache");
   add_machine_flags(*cmd, *machine);
   add_worker_flag(*cmd, *machine);
-  cmd->callback([job, machine, args_text, flags, n_text, extract_text] {
+  cmd->callback([job, machine, args_text, flags, n_text, extract_text, settings] {
     if (!n_text->empty()) job->spec.n = parse_item_count(*n_text, "-n");
+    apply_eval_settings(job->spec, *settings, "");
     job->spec.extraction = parse_extraction(*extract_text);
     job->workers = apply_machine_options(*machine).workers;
     job->device = machine->device;

@@ -92,7 +92,20 @@ nlohmann::json to_json(const JobSpec& spec) {
   nlohmann::json j = {{"task", e.task}, {"split", e.split}, {"method", e.method}, {"n", e.n}, {"seed", e.seed},
                       {"extractor", e.extractor}, {"task_version", e.task_version}, {"workers", e.workers}};
   if (e.snapshot > 0) j["snapshot"] = e.snapshot;
+  if (!e.settings.empty()) j["settings"] = e.settings;
   return j;
+}
+
+// A job's "settings": an object of setting -> text (absent: none).
+static std::map<std::string, std::string> text_settings(const nlohmann::json& j, const std::string& where) {
+  std::map<std::string, std::string> out;
+  if (!j.contains("settings")) return out;
+  check(j["settings"].is_object(), "{}: 'settings' must be an object of setting -> text", where);
+  for (const auto& [key, text] : j["settings"].items()) {
+    check(text.is_string(), "{}: setting '{}' must be text", where, key);
+    out[key] = text.get<std::string>();
+  }
+  return out;
 }
 
 JobSpec job_spec_from_json(const std::string& kind, const nlohmann::json& j, const std::string& where) {
@@ -114,13 +127,7 @@ JobSpec job_spec_from_json(const std::string& kind, const nlohmann::json& j, con
     f.steps = json_field<int64_t>(j, "steps", where, 0);
     f.batch = json_field<int64_t>(j, "batch", where, 0);
     f.folds = json_field<int64_t>(j, "folds", where, 0);
-    if (j.contains("settings")) {
-      check(j["settings"].is_object(), "{}: 'settings' must be an object of setting -> text", where);
-      for (const auto& [key, text] : j["settings"].items()) {
-        check(text.is_string(), "{}: setting '{}' must be text", where, key);
-        f.settings[key] = text.get<std::string>();
-      }
-    }
+    f.settings = text_settings(j, where);
     return f;
   }
   check(kind == "eval", "{}: unknown job kind '{}' (pretrain, source, finetune, eval)", where, kind);
@@ -134,6 +141,7 @@ JobSpec job_spec_from_json(const std::string& kind, const nlohmann::json& j, con
   e.task_version = json_field<int>(j, "task_version", where, 1);
   e.snapshot = json_field<int64_t>(j, "snapshot", where, 0);
   e.workers = json_field<int64_t>(j, "workers", where, 1);
+  e.settings = text_settings(j, where);
   return e;
 }
 

@@ -80,6 +80,9 @@ struct EvalJobSpec {
   int task_version = 1;   // a group's: the sum of its members' (any change re-runs it)
   int64_t snapshot = 0;   // > 0: the parent's snapshot at this step
   int64_t workers = 1;
+  // The block's evaluation settings (eval/eval_settings.h: max_new_tokens, ...), in the
+  // key only when there are any, so the keys of evaluations that set none stay.
+  std::map<std::string, std::string> settings;
 };
 
 using JobSpec = std::variant<PretrainJobSpec, SourceJobSpec, FinetuneJobSpec, EvalJobSpec>;

@@ -89,7 +89,7 @@ struct Planner {
   // `snapshots`, the same on each of the model's snapshots too.
   void evals(const StudyJob& model, const std::string& task, const std::vector<std::string>& splits,
              const std::vector<std::string>& methods, int64_t n, uint64_t seed,
-             const std::vector<int64_t>& snapshots = {}) {
+             const std::map<std::string, std::string>& settings, const std::vector<int64_t>& snapshots = {}) {
     const TaskFacts& t = facts(task);
     const auto& have = t.splits;
     for (const auto& split : splits) {
@@ -106,6 +106,7 @@ struct Planner {
         e.extractor = t.extractor;
         e.task_version = t.version;
         e.workers = study.workers;
+        e.settings = settings;
         add(e, model.key, model.group);
         for (int64_t step : snapshots) {
           e.snapshot = step;
@@ -121,13 +122,13 @@ struct Planner {
     for (const auto& block : study.evaluate) {
       if (!applies_to(block.models, name)) continue;
       for (const auto& task : block.tasks)
-        evals(base, task, block.splits, block.methods, block.n, seed, block.snapshots ? snapshots : std::vector<int64_t>{});
+        evals(base, task, block.splits, block.methods, block.n, seed, block.settings, block.snapshots ? snapshots : std::vector<int64_t>{});
     }
     for (const auto& block : study.finetune) {
       if (!applies_to(block.models, name)) continue;
       for (const auto& task : block.tasks) {
         // The base itself on the fine-tuning task: the prompting side of the comparison.
-        evals(base, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n, seed);
+        evals(base, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n, seed, block.evaluate.settings);
         for (const auto& method : block.methods)
           for (int64_t n : block.n_train) {
             check_training_pool(task, n, seed);
@@ -138,7 +139,7 @@ struct Planner {
             f.settings = block.settings;
             f.workers = study.workers;
             const StudyJob ft = add(f, base.key, base.group);
-            evals(ft, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n, seed);
+            evals(ft, task, block.evaluate.splits, block.evaluate.methods, block.evaluate.n, seed, block.evaluate.settings);
             for (const auto& entry : block.evaluate.retention_tasks) {
               // Retention, on another task: TASK with the block's in-context methods on id, or
               // TASK@SPLIT[@METHOD] (a task whose problems hold their own context, as iclass's).
@@ -149,8 +150,8 @@ struct Planner {
                 for (const auto& m : block.evaluate.methods)
                   if (parse_method(m).shots > 0) methods.push_back(m);
               const std::vector<std::string> splits = {other.split.empty() ? std::string("id") : other.split};
-              evals(ft, other.task, splits, methods, block.evaluate.n, seed);
-              evals(base, other.task, splits, methods, block.evaluate.n, seed);
+              evals(ft, other.task, splits, methods, block.evaluate.n, seed, block.evaluate.settings);
+              evals(base, other.task, splits, methods, block.evaluate.n, seed, block.evaluate.settings);
             }
           }
       }

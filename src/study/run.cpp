@@ -15,6 +15,7 @@
 #include "core/progress.h"
 #include "core/threads.h"
 #include "backends/registry.h"
+#include "eval/eval_settings.h"
 #include "study/pretrain_settings.h"
 #include "study/stages.h"
 #include "study/store.h"
@@ -111,6 +112,7 @@ JobResult run_job(const StudySpec& spec, const StudyJob& job, const std::string&
   ev.spec.method = e.method;
   ev.spec.n = e.n;
   ev.spec.seed = e.seed;
+  apply_eval_settings(ev.spec, e.settings, "evaluation settings");
   ev.device = device;
   ev.workers = e.workers;
   auto r = run_eval_job(ev);

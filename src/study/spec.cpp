@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/names.h"
+#include "eval/eval_settings.h"
 #include "eval/method.h"
 #include "model/config.h"
 #include "tasks/recipe.h"
@@ -87,6 +88,7 @@ const toml::table& table_at(const toml::table& t, const std::string& key, const 
 EvalBlock eval_block(const toml::table& t, const std::string& path, const std::string& section, bool finetune) {
   std::vector<std::string> known = {"tasks", "splits", "methods", "n", "snapshots", "models"};
   if (finetune) known = {"splits", "methods", "n", "retention_tasks"};
+  for (const auto& setting : eval_settings()) known.push_back(setting.key);
   known_keys(t, path, section, known);
   EvalBlock b;
   if (!finetune) b.tasks = strings(t, "tasks", path, true);
@@ -112,6 +114,21 @@ EvalBlock eval_block(const toml::table& t, const std::string& path, const std::s
     } catch (const Error& e) {
       fail("{}: {}: {}", path, section, e.what());
     }
+  }
+  // Its evaluation settings, as the command line takes them, checked now.
+  for (const auto& setting : eval_settings()) {
+    const toml::node* v = t.get(setting.key);
+    if (!v) continue;
+    const std::string at = where(path, *v, setting.key);
+    if (setting.yes_no) {
+      check(v->is_boolean(), "{}: must be true or false", at);
+      b.settings[setting.key] = *v->value<bool>() ? "true" : "false";
+    } else {
+      check(v->is_integer(), "{}: must be an integer", at);
+      b.settings[setting.key] = std::to_string(*v->value<int64_t>());
+    }
+    EvalSpec check_only;
+    apply_eval_settings(check_only, {{setting.key, b.settings[setting.key]}}, path + ": " + section);
   }
   return b;
 }

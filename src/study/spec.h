@@ -19,6 +19,8 @@ struct EvalBlock {
   int64_t n = 0;  // 0: the task's default (a file's whole test set, else 200); -1: "all"
   std::vector<std::string> retention_tasks;  // fine-tuning blocks only
   std::vector<std::string> models;  // the bases it applies to, by name (empty: every base)
+  // The settings of eval/eval_settings.h the block gives, as text (every evaluation of it).
+  std::map<std::string, std::string> settings;
 };
 
 struct FinetuneBlock {

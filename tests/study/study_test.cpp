@@ -18,6 +18,7 @@
 #include "study/stages.h"
 #include "study/store.h"
 #include "test_util.h"
+#include "eval/eval_settings.h"
 #include "study/pretrain_settings.h"
 #include "train/finetune_settings.h"
 
@@ -531,6 +532,44 @@ save_at = [2, 4]
   const std::string record = error_of([] { checked_pretrain_settings({{"betas", 0.9}}, "r"); });
   EXPECT_NE(record.find("betas"), std::string::npos) << record;
   EXPECT_NE(record.find("beta1"), std::string::npos) << record;
+}
+
+// The evaluation settings: one table makes `elab eval`'s flags and the keys of [[evaluate]]
+// blocks; a block's settings reach its evaluations' keys and their EvalSpec, and blocks
+// without them keep their keys.
+TEST(StudySpec, EvaluationSettingsComeFromTheOneTableAndEnterTheJobKey) {
+  const auto eval_jobs = [](const std::string& toml) {
+    std::vector<StudyJob> out;
+    for (const auto& j : plan_study(parse_study(toml, "t.toml")).jobs)
+      if (j.kind() == "eval") out.push_back(j);
+    return out;
+  };
+  const auto plain = eval_jobs(kStudy);
+  const auto set = eval_jobs(with("n = 10\n\n[[finetune]]", "n = 10\nmax_new_tokens = 8\nper_item_exemplars = true\n\n[[finetune]]"));
+  ASSERT_EQ(plain.size(), set.size());
+  int with_settings = 0;
+  for (size_t i = 0; i < plain.size(); ++i) {
+    EXPECT_FALSE(to_json(plain[i].spec).contains("settings"));
+    const auto& e = std::get<EvalJobSpec>(set[i].spec);
+    if (e.settings.empty()) {
+      EXPECT_EQ(plain[i].key, set[i].key);  // the fine-tuning block's evaluations are not the block's
+      continue;
+    }
+    ++with_settings;
+    EXPECT_NE(plain[i].key, set[i].key);
+    EvalSpec spec;
+    apply_eval_settings(spec, e.settings, "test");
+    EXPECT_EQ(spec.max_new_tokens, 8);
+    EXPECT_TRUE(spec.per_item_exemplars);
+  }
+  EXPECT_EQ(with_settings, 2 * 2 * 2 * 2);  // 2 bases x 2 seeds x 2 splits x 2 methods
+  for (const auto& s : eval_settings()) EXPECT_EQ(s.flag().substr(0, 2), "--") << s.key;
+  EXPECT_EQ(find_eval_setting("max_new_tokens")->flag(), "--max-new-tokens");
+
+  const std::string negative = error_of([&] { parse_study(with("n = 10\n\n[[finetune]]", "n = 10\nmax_new_tokens = -1\n\n[[finetune]]"), "t.toml"); });
+  EXPECT_NE(negative.find("max_new_tokens must be between 0"), std::string::npos) << negative;
+  const std::string text = error_of([&] { parse_study(with("n = 10\n\n[[finetune]]", "n = 10\nper_item_exemplars = 1\n\n[[finetune]]"), "t.toml"); });
+  EXPECT_NE(text.find("per_item_exemplars: must be true or false"), std::string::npos) << text;
 }
 
 }  // namespace
