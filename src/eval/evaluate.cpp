@@ -1,5 +1,7 @@
 #include "eval/evaluate.h"
 
+#include "tasks/baselines.h"
+
 #include <algorithm>
 #include <chrono>
 #include <set>
@@ -338,6 +340,7 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
   sum.items_hash = r.items_hash;
   for (double c : r.correct) sum.item_correct.push_back(int(c));
   sum.extraction_disagreements = r.disagreements;  // the audit: item indices
+  sum.baselines = trivial_baselines(task, items);
   sum.notes = backend.notes();
   if (chat) sum.notes.push_back(fmt::format("prompts rendered in the model's {} chat template", chat->kind));
   if (!have_logprobs && spec.gold_logprob) sum.notes.push_back("gold log-probability skipped: the backend cannot score continuations");
@@ -371,6 +374,11 @@ EvalResult evaluate_group(Backend& backend, const std::string& group, const std:
     for (auto& sample : r.samples) {
       sample["task"] = name;
       all.samples.push_back(std::move(sample));
+    }
+    if (r.summary.baselines) {  // macro-averaged, as the accuracy is
+      if (!sum.baselines) sum.baselines = TrivialBaselines{"(per subtask)", 0, 0};
+      sum.baselines->constant += r.summary.baselines->constant / double(members.size());
+      sum.baselines->chance += r.summary.baselines->chance / double(members.size());
     }
     r.summary.item_correct.clear();  // the group's own CI stands for them
     sum.members.push_back(std::move(r.summary));

@@ -57,6 +57,10 @@ nlohmann::ordered_json to_json(const EvalSummary& s) {
   if (s.accuracy_flexible) j["accuracy_flexible"] = *s.accuracy_flexible;
   if (!s.extraction_disagreements.empty()) j["extraction_disagreements"] = s.extraction_disagreements;
   if (!s.notes.empty()) j["notes"] = s.notes;
+  if (s.baselines)
+    j["baselines"] = {{"constant_answer", s.baselines->constant_answer},
+                      {"constant", s.baselines->constant},
+                      {"chance", s.baselines->chance}};
   return j;
 }
 
@@ -97,6 +101,12 @@ EvalSummary eval_summary_from_json(const nlohmann::json& j, const std::string& w
   s.extraction_disagreements = json_field<std::vector<int64_t>>(j, "extraction_disagreements", where, {});
   s.notes = json_field<std::vector<std::string>>(j, "notes", where, {});
   s.macro_average_of = json_field<int64_t>(j, "macro_average_of", where, 0);
+  if (j.contains("baselines")) {
+    const auto& b = j["baselines"];
+    check(b.is_object(), "{}: evaluation summary key 'baselines' must be an object", where);
+    s.baselines = TrivialBaselines{json_field<std::string>(b, "constant_answer", where, ""),
+                                   json_field<double>(b, "constant", where, 0), json_field<double>(b, "chance", where, 0)};
+  }
   if (j.contains("subtasks")) {
     check(j["subtasks"].is_array(), "{}: evaluation summary key 'subtasks' must be an array", where);
     for (const auto& m : j["subtasks"]) s.members.push_back(eval_summary_from_json(m, where + " subtask"));

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "tasks/baselines.h"
+
 namespace elab {
 
 struct EvalMetrics {
@@ -39,6 +41,8 @@ struct EvalSummary {
   std::vector<int> item_correct;                  // 1/0 per item, in item order
   std::vector<int64_t> extraction_disagreements;  // the audit: item indices
   std::vector<std::string> notes;
+  // What answering without reading scores on these items (none in records from before).
+  std::optional<TrivialBaselines> baselines;
   // A task group (bbh:all): the macro average over its members, each summarised.
   int64_t macro_average_of = 0;
   std::vector<EvalSummary> members;

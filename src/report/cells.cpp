@@ -6,7 +6,30 @@
 #include <cmath>
 #include <set>
 
+#include "core/error.h"
+#include "eval/evaluate.h"
+#include "tasks/registry.h"
+
 namespace elab {
+
+// The baselines of an evaluation recorded before summaries kept them: its items are a
+// function of (task, split, n, seed), so they are drawn again. Unknown (nullopt) for a
+// task group or a task that cannot be made here (a data file that is absent).
+static std::optional<TrivialBaselines> baselines_of_items(const std::string& task, const std::string& split, int64_t n,
+                                                          uint64_t seed) {
+  static std::map<std::string, std::optional<TrivialBaselines>> known;
+  const std::string key = fmt::format("{}|{}|{}|{}", task, split, n, seed);
+  if (auto it = known.find(key); it != known.end()) return it->second;
+  std::optional<TrivialBaselines> b;
+  try {
+    if (task_group(task).empty()) {
+      auto t = make_task(task);
+      b = trivial_baselines(*t, test_items(*t, split, n, seed));
+    }
+  } catch (const Error&) {
+  }
+  return known[key] = b;
+}
 
 std::vector<EvalRow> eval_rows(const std::vector<JobRecord>& jobs) {
   std::map<std::string, const JobRecord*> by_key;
@@ -53,6 +76,8 @@ std::vector<EvalRow> eval_rows(const std::vector<JobRecord>& jobs) {
     r.accuracy_strict = s->accuracy_strict;
     r.snapshot = e->snapshot;
     r.extraction_disagreements = s->extraction_disagreements;
+    r.unanswered = s->metrics.extract_fail;
+    r.baselines = s->baselines ? s->baselines : baselines_of_items(e->task, s->split, s->n, e->seed);
     rows.push_back(std::move(r));
   }
   // A fixed order (not the order jobs finished in), so reports of equal results are equal files.
@@ -121,7 +146,8 @@ Cells make_cells(const std::vector<EvalRow>& rows, uint64_t seed) {
   cells.seed = seed;
   std::vector<EvalRow> sorted = rows;
   std::stable_sort(sorted.begin(), sorted.end(), [](const EvalRow& a, const EvalRow& b) { return a.train_seed < b.train_seed; });
-  std::map<std::string, double> lp_sum, char_sum, length_sum;
+  std::map<std::string, double> lp_sum, char_sum, length_sum, baseline_sum, unanswered_sum;
+  std::set<std::string> baseline_unknown;
   std::map<std::string, int64_t> params;
   for (const auto& r : sorted) {
     if (r.snapshot > 0) continue;  // snapshots have their own section: the cells are the final models
@@ -134,6 +160,13 @@ Cells make_cells(const std::vector<EvalRow>& rows, uint64_t seed) {
     c.parameters = r.parameters;
     c.items.insert(c.items.end(), r.item_correct.begin(), r.item_correct.end());
     lp_sum[key] += r.gold_logprob;
+    unanswered_sum[key] += r.unanswered;
+    if (r.baselines) {
+      baseline_sum[key] += r.baselines->best();
+      if (c.constant_answer.empty()) c.constant_answer = r.baselines->constant_answer;
+    } else {
+      baseline_unknown.insert(key);
+    }
     char_sum[key] += r.char_accuracy;
     length_sum[key] += r.gold_chars;
     c.has_logprob = c.has_logprob || r.has_logprob;
@@ -146,6 +179,8 @@ Cells make_cells(const std::vector<EvalRow>& rows, uint64_t seed) {
     c.gold_logprob = lp_sum[key] / c.seeds;
     c.char_accuracy = char_sum[key] / c.seeds;
     c.gold_chars = length_sum[key] / c.seeds;
+    c.unanswered = unanswered_sum[key] / c.seeds;
+    c.baseline = baseline_unknown.count(key) ? -1 : baseline_sum[key] / c.seeds;
   }
   std::set<std::string> recipes, tasks, splits;
   for (const auto& r : rows) recipes.insert(r.recipe), tasks.insert(r.task), splits.insert(r.split);
@@ -165,6 +200,39 @@ bool same_items(const Cell& a, const Cell& b) { return a.items.size() == b.items
 PairedDifference compare(const Cell& a, const Cell& b, uint64_t seed) {
   return paired_bootstrap(a.items, b.items, seed, 2000, a.seeds == b.seeds ? a.seeds : 1);
 }
+
+std::string cell_failure(const Cell& c, bool above_baseline) {
+  const std::string name = c.adaptation == "prompt" ? c.method : c.adaptation + " " + c.method;
+  if (c.unanswered > kMaxUnanswered)
+    return fmt::format("{} on {} {} leaves {:.0f}% of items unanswered (format failure)", name, c.task, c.split,
+                       100 * c.unanswered);
+  if (above_baseline && c.baseline >= 0 && c.lo <= c.baseline)
+    return fmt::format("{} on {} {} is not above its best trivial baseline ({:.3f} [{:.3f}, {:.3f}] against {:.3f}{})", name,
+                       c.task, c.split, c.accuracy, c.lo, c.hi, c.baseline,
+                       c.constant_answer.empty() ? "" : ", always '" + c.constant_answer + "'");
+  return "";
+}
+
+Finding cell_finding(const std::string& question, const std::string& claim, const std::string& comparison, const Cell& a,
+                     const Cell& b, const PairedDifference& d, const std::string& literature,
+                     std::optional<int> published_sign, MustWork must_work, std::optional<double> margin) {
+  Finding f = make_finding(question, claim, comparison, d, literature, published_sign, margin);
+  if (must_work == MustWork::better) must_work = a.accuracy >= b.accuracy ? MustWork::a_only : MustWork::b_only;
+  f.invalid = cell_failure(b, must_work != MustWork::a_only);
+  if (f.invalid.empty()) f.invalid = cell_failure(a, must_work != MustWork::b_only);
+  return f;
+}
+
+void require_moved(const Cells& c, const Cell& x, Finding& f) {
+  if (!f.counts() || x.adaptation == "prompt") return;
+  const Cell* base = c.find(x.preset, x.recipe, "prompt", x.task, x.split, x.method);
+  if (base && base->items == x.items)
+    f.invalid = fmt::format("{} answers each of the {} items of {} {} right or wrong exactly as its base prompted with {} "
+                            "does: fine-tuning did not change it",
+                            x.adaptation, x.items.size(), x.task, x.split, x.method);
+}
+
+std::string not_counted(const Finding& f) { return f.counts() ? "" : " (does not count: " + f.invalid + ")"; }
 
 std::string pct(double x) { return fmt::format("{:.3f}", x); }
 std::string acc_ci(const Cell& c) { return fmt::format("{:.3f} [{:.3f}, {:.3f}]", c.accuracy, c.lo, c.hi); }

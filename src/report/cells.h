@@ -10,6 +10,8 @@
 
 #include "eval/method.h"
 #include "eval/stats.h"
+#include "report/findings.h"
+#include "tasks/baselines.h"
 #include "results/row.h"
 #include "study/job_spec.h"
 
@@ -32,6 +34,9 @@ struct EvalRow {
   double accuracy_strict = 0;
   int64_t snapshot = 0;  // > 0: evaluated on the base's snapshot at this step (not its final weights)
   std::vector<int64_t> extraction_disagreements;  // items strict and lenient extraction score differently
+  // The trivial baselines of its items (tasks/baselines.h) and the share it left unanswered.
+  std::optional<TrivialBaselines> baselines;
+  double unanswered = 0;
   std::string base;  // its base as the job list names it (study/job_spec.h base_label): "s/add/s1"
 };
 
@@ -56,6 +61,11 @@ struct Cell {
   double accuracy = 0, lo = 0, hi = 0, gold_logprob = 0, char_accuracy = 0, gold_chars = 0;
   bool has_logprob = false;
   int seeds = 0;
+  // The best trivial baseline (constant answer or chance), the mean over its rows; < 0
+  // when a row's is unknown (a task group's record from before baselines were kept).
+  double baseline = -1;
+  std::string constant_answer;
+  double unanswered = 0;  // mean share of items without an extracted answer
   // Exact match as independent characters would give it: char_accuracy ^ gold length
   // (Schaeffer et al. 2023). Near the exact match: a jump is the metric's, not the model's.
   double em_from_chars() const;
@@ -77,6 +87,31 @@ struct Cells {
 Cells make_cells(const std::vector<EvalRow>& rows, uint64_t seed);
 
 bool same_items(const Cell& a, const Cell& b);
+
+// Why a cell cannot stand in a comparison, or "" when it can: more than
+// kMaxUnanswered (report/findings.h) of its items unanswered (a format failure), or, with
+// `above_baseline`, the lower end of its CI not above its best trivial baseline.
+std::string cell_failure(const Cell& c, bool above_baseline = true);
+// Which cells of a comparison must beat their trivial baselines. Two methods compared
+// (prompting against fine-tuning, a chain against direct answers): both. A comparison
+// whose claim is that one side falls to its baseline or rises from it (a label probe,
+// retention after fine-tuning, a smaller model) lets that side be at it; it must still
+// answer in format. `better`: whichever scores higher must work (two pre-training recipes,
+// where the claim is that one gives an ability the other lacks).
+enum class MustWork { both, b_only, a_only, better };
+// A fine-tuned cell whose per-item outcomes are those of its base prompted the same way,
+// item for item, was not changed by its fine-tuning on these items (a selection that chose
+// almost no steps): a comparison of fine-tuning against prompting through it does not
+// count. Marks `f` so when it counts otherwise.
+void require_moved(const Cells& c, const Cell& fine_tuned, Finding& f);
+// " (does not count: WHY)" for a finding that does not count, "" for one that does: the
+// sections' verdict sentences carry it.
+std::string not_counted(const Finding& f);
+// A finding on A - B of two cells, marked as not counting when a cell fails.
+Finding cell_finding(const std::string& question, const std::string& claim, const std::string& comparison, const Cell& a,
+                     const Cell& b, const PairedDifference& d, const std::string& literature,
+                     std::optional<int> published_sign, MustWork must_work = MustWork::both,
+                     std::optional<double> margin = std::nullopt);
 PairedDifference compare(const Cell& a, const Cell& b, uint64_t seed);
 
 std::string pct(double x);

@@ -2,13 +2,21 @@
 
 #include <fmt/format.h>
 
+#include "core/error.h"
+
 #include <algorithm>
 #include <cmath>
 
 namespace elab {
 
 std::string Finding::agreement() const {
+  if (!counts()) return "does not count: " + invalid;
   if (!resolved()) return "not resolved";
+  if (margin) {
+    return equivalent() ? fmt::format("as published (equivalent within ±{:.2f})", *margin)
+                        : fmt::format("contrary to the published result (which finds no difference; the CI lies beyond ±{:.2f})",
+                                      *margin);
+  }
   const int sign = effect > 0 ? 1 : -1;
   if (!published_sign) return "no published direction";
   if (*published_sign == 0) return "contrary to the published result (which finds no difference)";
@@ -16,14 +24,21 @@ std::string Finding::agreement() const {
 }
 
 Finding make_finding(const std::string& question, const std::string& claim, const std::string& comparison,
-                     const PairedDifference& d, const std::string& literature, std::optional<int> published_sign) {
-  return {question, claim, comparison, d.diff, d.lo, d.hi, literature, published_sign};
+                     const PairedDifference& d, const std::string& literature, std::optional<int> published_sign,
+                     std::optional<double> margin) {
+  check(!published_sign || *published_sign != 0 || (margin && *margin > 0),
+        "the claim '{}' ({}) is a claim of no difference: it needs an equivalence margin", claim, literature);
+  check(!margin || (published_sign && *published_sign == 0), "the claim '{}' has a margin but is not a claim of no difference",
+        claim);
+  Finding f{question, claim, comparison, d.diff, d.lo, d.hi, literature, published_sign};
+  f.margin = margin;
+  return f;
 }
 
 const Finding* QuestionAnswer::headline() const {
   const Finding* best = nullptr;
-  // Resolved first; then the largest distance of the interval from zero.
-  auto score = [](const Finding& f) { return std::max(f.lo, -f.hi); };
+  // Resolved first, then those that count; then the largest distance of the interval from zero.
+  auto score = [](const Finding& f) { return (f.resolved() ? 10.0 : 0.0) + (f.counts() ? 5.0 : 0.0) + std::max(f.lo, -f.hi); };
   for (const auto& f : findings)
     if (!best || score(f) > score(*best)) best = &f;
   return best;
@@ -31,7 +46,7 @@ const Finding* QuestionAnswer::headline() const {
 
 std::vector<ClaimSummary> QuestionAnswer::claims() const {
   std::vector<ClaimSummary> out;
-  auto distance = [](const Finding& f) { return std::max(f.lo, -f.hi); };
+  auto distance = [](const Finding& f) { return (f.resolved() ? 10.0 : 0.0) + (f.counts() ? 5.0 : 0.0) + std::max(f.lo, -f.hi); };
   for (const auto& f : findings) {
     auto it = std::find_if(out.begin(), out.end(), [&](const ClaimSummary& c) { return c.claim == f.claim; });
     if (it == out.end()) it = out.insert(out.end(), ClaimSummary{f.claim, 0, 0, nullptr});
@@ -52,10 +67,21 @@ std::string QuestionAnswer::answer() const {
   const Finding* h = headline();
   if (!h) return "not resolved at this budget: the study has no comparison for this question";
   const std::string effect = fmt::format("{:+.3f} [{:+.3f}, {:+.3f}]", h->effect, h->lo, h->hi);
+  int not_counted = 0;
+  for (const auto& f : findings) not_counted += !f.counts();
+  if (!h->counts())
+    return fmt::format("no comparison counts: in each, a cell is not above its trivial baselines or leaves more than {:.0f}% "
+                       "unanswered ({} of {}; e.g. {})",
+                       100 * kMaxUnanswered, not_counted, findings.size(), h->invalid);
+  const std::string excluded =
+      not_counted ? fmt::format("; {} of {} comparisons do not count (a cell at its trivial baseline or a format failure)",
+                                not_counted, findings.size())
+                  : "";
   if (!h->resolved())
-    return fmt::format("not resolved at this budget: no comparison's CI excludes zero (closest: {}, {})", h->comparison, effect);
-  std::string out = fmt::format("{}: {} ({}; {} of {} comparisons resolved); {} ({})", h->claim, effect, h->comparison,
-                                 resolved(), findings.size(), h->agreement(), h->literature);
+    return fmt::format("not resolved at this budget: no comparison that counts is resolved (closest: {}, {}){}", h->comparison,
+                       effect, excluded);
+  std::string out = fmt::format("{}: {} ({}; {} of {} comparisons resolved{}); {} ({})", h->claim, effect, h->comparison,
+                                 resolved(), findings.size(), excluded, h->agreement(), h->literature);
   // The question's other claims, each by its farthest comparison from zero.
   for (const auto& c : claims()) {
     if (c.claim == h->claim) continue;
@@ -83,7 +109,9 @@ static nlohmann::json finding_json(const Finding& f) {
   return {{"claim", f.claim},           {"comparison", f.comparison}, {"effect", f.effect},
           {"ci95", {f.lo, f.hi}},       {"resolved", f.resolved()},  {"literature", f.literature},
           {"published_sign", f.published_sign ? nlohmann::json(*f.published_sign) : nlohmann::json(nullptr)},
-          {"agreement", f.agreement()}};
+          {"agreement", f.agreement()}, {"counts", f.counts()},
+          {"why_not_counted", f.counts() ? nlohmann::json(nullptr) : nlohmann::json(f.invalid)},
+          {"equivalence_margin", f.margin ? nlohmann::json(*f.margin) : nlohmann::json(nullptr)}};
 }
 
 nlohmann::json verdicts_json(const std::vector<QuestionAnswer>& answers, const std::string& title) {
@@ -102,6 +130,9 @@ nlohmann::json verdicts_json(const std::vector<QuestionAnswer>& answers, const s
                   {"findings", all}});
   }
   return {{"study", title}, {"effects", "A - B in accuracy (exact match), paired bootstrap over the same test items, 95% CI"},
+          {"rules", "a comparison counts only when both cells are above their best trivial baseline (constant answer, "
+                    "chance) by the lower end of their CI and leave at most 20% of items unanswered (a probe's cell need "
+                    "only answer); a claim of no difference is two one-sided tests: the 95% CI inside +-margin"},
           {"questions", qs}};
 }
 

@@ -11,6 +11,14 @@
 
 namespace elab {
 
+// A cell leaving more of its items unanswered than this is a format failure.
+constexpr double kMaxUnanswered = 0.20;
+// The margin of "comparable" (Mosbach et al. 2023, fine-tuning and in-context learning
+// with the same examples): 0.05 in accuracy. Fixed by us before any report was
+// regenerated under it, not read off the papers' tables or our effects; with 100-300
+// items a cell, a narrower margin could almost never be supported.
+constexpr double kMosbachMargin = 0.05;
+
 struct Finding {
   std::string question;    // "Q1" .. "Q4"
   std::string claim;       // what A - B > 0 would mean, in words
@@ -20,13 +28,29 @@ struct Finding {
   // The sign of the effect that result reports: +1, -1, 0 (no difference), or none when
   // it predicts nothing for this comparison.
   std::optional<int> published_sign;
-  bool resolved() const { return lo > 0 || hi < 0; }
-  // "as published", "contrary to the published result", "no published direction", or "not resolved".
+  // A claim of no difference (published_sign 0) is judged by two one-sided tests against
+  // this margin: supported when the 95% CI lies inside (-margin, +margin) (each one-sided
+  // test at 2.5%), contradicted when it lies wholly beyond one side, else unresolved.
+  std::optional<double> margin;
+  // Why the comparison does not count ("" = it counts): a cell not above its trivial
+  // baselines, or a format failure (report/cells.h cell_failure). Never resolved then.
+  std::string invalid;
+
+  bool counts() const { return invalid.empty(); }
+  bool equivalent() const { return margin && lo > -*margin && hi < *margin; }
+  bool beyond_margin() const { return margin && (lo >= *margin || hi <= -*margin); }
+  // Counts, and: a claim of no difference supported or contradicted; else the CI excludes 0.
+  bool resolved() const { return counts() && (margin ? equivalent() || beyond_margin() : lo > 0 || hi < 0); }
+  // "as published", "contrary to the published result", "no published direction", "not
+  // resolved", or "does not count: <why>". Agreement is stated only for comparisons that count.
   std::string agreement() const;
 };
 
+// An Error when published_sign is 0 (a claim of no difference) without a margin: the
+// margin is part of the claim, never a silent default.
 Finding make_finding(const std::string& question, const std::string& claim, const std::string& comparison,
-                     const PairedDifference& d, const std::string& literature, std::optional<int> published_sign);
+                     const PairedDifference& d, const std::string& literature, std::optional<int> published_sign,
+                     std::optional<double> margin = std::nullopt);
 
 // One question's answer: its headline finding (the resolved one with the largest
 // effect; when none is resolved, the one closest to being so) and the counts.

@@ -77,21 +77,25 @@ std::string section_prompting_vs_finetuning(const Cells& c, Doc& doc, std::vecto
         if (best_prompt_id && best_ft_id && same_items(*best_prompt_id, *best_ft_id)) {
           const auto d = compare(*best_ft_id, *best_prompt_id, c.seed);
           id_tally.add(d);
-          findings.push_back(make_finding("Q2", "fine-tuning beats prompting in distribution (best of each)",
+          findings.push_back(cell_finding("Q2", "fine-tuning beats prompting in distribution (best of each)",
                                           fmt::format("{} / {} / {} id: {} - {}", preset, recipe, task, name(best_ft_id), name(best_prompt_id)),
-                                          d, kMosbach, 0));
-          verdicts.push_back(fmt::format("{} {} {} id: {}", preset, recipe, task,
-                                         verdict_of("fine-tuning (" + name(best_ft_id) + ")", "prompting (" + name(best_prompt_id) + ")", d)));
+                                          *best_ft_id, *best_prompt_id, d, kMosbach, 0, MustWork::both, kMosbachMargin));
+          require_moved(c, *best_ft_id, findings.back());
+          verdicts.push_back(fmt::format("{} {} {} id: {}{}", preset, recipe, task,
+                                         verdict_of("fine-tuning (" + name(best_ft_id) + ")", "prompting (" + name(best_prompt_id) + ")", d),
+                                         not_counted(findings.back())));
         }
         for (const auto& [split, pair] : best_ood)
           if (pair.first && pair.second && same_items(*pair.first, *pair.second)) {
             const auto d = compare(*pair.second, *pair.first, c.seed);
             ood_tally.add(d);
-            findings.push_back(make_finding("Q2", "fine-tuning beats prompting out of distribution (best of each)",
+            findings.push_back(cell_finding("Q2", "fine-tuning beats prompting out of distribution (best of each)",
                                             fmt::format("{} / {} / {} {}: {} - {}", preset, recipe, task, split, name(pair.second), name(pair.first)),
-                                            d, kMosbach, 0));
-            verdicts.push_back(fmt::format("{} {} {} {}: {}", preset, recipe, task, split,
-                                           verdict_of("fine-tuning (" + name(pair.second) + ")", "prompting (" + name(pair.first) + ")", d)));
+                                            *pair.second, *pair.first, d, kMosbach, 0, MustWork::both, kMosbachMargin));
+            require_moved(c, *pair.second, findings.back());
+            verdicts.push_back(fmt::format("{} {} {} {}: {}{}", preset, recipe, task, split,
+                                           verdict_of("fine-tuning (" + name(pair.second) + ")", "prompting (" + name(pair.first) + ")", d),
+                                           not_counted(findings.back())));
           }
       }
   // Retention: a fine-tuned model's ICL on a task it was not tuned on, against its base.
@@ -103,9 +107,9 @@ std::string section_prompting_vs_finetuning(const Cells& c, Doc& doc, std::vecto
     if (!base || !same_items(*base, x)) continue;
     auto d = compare(x, *base, c.seed);
     (d.hi < 0 ? lost : kept) += 1;
-    findings.push_back(make_finding("Q2", "fine-tuning on one task changes in-context learning on another (negative: it is lost)",
+    findings.push_back(cell_finding("Q2", "fine-tuning on one task changes in-context learning on another (negative: it is lost)",
                                     fmt::format("{} / {} / {} {} {}: after - before", x.preset, x.recipe, x.adaptation, x.task, x.method),
-                                    d, kKotha, -1));
+                                    x, *base, d, kKotha, -1, MustWork::b_only));
     rows.push_back({x.preset, x.recipe, x.adaptation, x.task, x.method, acc_ci(*base), acc_ci(x), diff_ci(d)});
   }
   if (!rows.empty()) {

@@ -66,11 +66,12 @@ std::string section_icl_vs_supervised(const Cells& c, Doc& doc, std::vector<Find
           if (const Cell* icl_n = c.find(preset, recipe, "prompt", task, "id", fmt::format("icl:{}", n)); icl_n && same_items(*icl_n, *x)) {
             const auto d = compare(*x, *icl_n, c.seed);
             same.add(d);
-            findings.push_back(make_finding("Q1", "fine-tuning on N examples beats in-context learning with the same N",
+            findings.push_back(cell_finding("Q1", "fine-tuning on N examples beats in-context learning with the same N",
                                             fmt::format("{} / {} / {} id: {} - icl:{}", preset, recipe, task, x->adaptation, n),
-                                            d, kMosbach, 0));
-            verdicts.push_back(fmt::format("{} {} on {}: with the same {} examples, {}", preset, recipe, task, n,
-                                           verdict_of(x->adaptation, "icl:" + std::to_string(n), d)));
+                                            *x, *icl_n, d, kMosbach, 0, MustWork::both, kMosbachMargin));
+            require_moved(c, *x, findings.back());
+            verdicts.push_back(fmt::format("{} {} on {}: with the same {} examples, {}{}", preset, recipe, task, n,
+                                           verdict_of(x->adaptation, "icl:" + std::to_string(n), d), not_counted(findings.back())));
           }
         }
         for (auto& [name, s] : series) {  // points in x order
@@ -99,9 +100,9 @@ std::string section_icl_vs_supervised(const Cells& c, Doc& doc, std::vector<Find
     (d.hi < 0 ? resolved_down : unresolved) += 1;
     const std::string probe = x.parsed.probe.empty() ? x.split : x.method;
     probe_rows.push_back({x.preset, x.recipe, x.task, x.split, probe, acc_ci(x), acc_ci(*ref), diff_ci(d)});
-    findings.push_back(make_finding("Q1", "corrupting the labels shown in context changes accuracy (negative: the labels are used)",
+    findings.push_back(cell_finding("Q1", "corrupting the labels shown in context changes accuracy (negative: the labels are used)",
                                     fmt::format("{} / {} / {}: {} - {} {}", x.preset, x.recipe, x.task, probe, ref->split, ref->method),
-                                    d, kLabels, -1));
+                                    x, *ref, d, kLabels, -1, MustWork::b_only));
   }
   if (!probe_rows.empty()) {
     doc.heading("Label probes", 3);

@@ -82,9 +82,9 @@ std::string section_recipes(const Cells& c, Doc& doc, std::vector<Finding>& find
         const auto d = compare(*x, *ref, c.seed);
         recipes.add(d);
         row.push_back(diff_ci(d));
-        findings.push_back(make_finding("Q4", "the pre-training data changes the ability at a fixed size",
-                                        fmt::format("{} / {} {} {}: {} - {}", preset, task, split, method, r, reference), d,
-                                        kData, published_data_sign(r, reference, task, split)));
+        findings.push_back(cell_finding("Q4", "the pre-training data changes the ability at a fixed size",
+                                        fmt::format("{} / {} {} {}: {} - {}", preset, task, split, method, r, reference), *x,
+                                        *ref, d, kData, published_data_sign(r, reference, task, split), MustWork::better));
         if (d.resolved()) verdicts.push_back(fmt::format("at {}, {} {} {}: {}", preset, task, split, method,
                                                          verdict_of("recipe " + r, "recipe " + reference, d)));
       }
@@ -105,8 +105,9 @@ std::string section_recipes(const Cells& c, Doc& doc, std::vector<Finding>& find
         const auto d = compare(*a, *b, c.seed);
         scale.add(d);
         rows.push_back({r, task, split, method, acc_ci(*b), acc_ci(*a), diff_ci(d)});
-        findings.push_back(make_finding("Q4", "scale changes the ability with the data fixed",
-                                        fmt::format("{} {} {} {}: {} - {}", r, task, split, method, large, small), d, kScale, +1));
+        findings.push_back(cell_finding("Q4", "scale changes the ability with the data fixed",
+                                        fmt::format("{} {} {} {}: {} - {}", r, task, split, method, large, small), *a, *b, d,
+                                        kScale, +1, MustWork::a_only));
       }
     doc.heading(fmt::format("Scale: {} against {}", large, small), 3);
     doc.table({"recipe", "task", "split", "method", small, large, large + " - " + small}, rows);

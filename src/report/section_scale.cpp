@@ -106,6 +106,7 @@ std::string section_scale(const Cells& c, Doc& doc, std::vector<Finding>& findin
       for (const auto& m : methods) {
         std::vector<double> previous_gain;
         std::string previous;
+        const Cell *previous_x = nullptr, *previous_direct = nullptr;
         for (const auto& preset : c.presets) {
           const Cell* x = c.find(preset, recipe, "prompt", task, "id", m);
           const Cell* direct = x && x->parsed.chain() ? direct_reference(c, *x) : nullptr;
@@ -113,17 +114,23 @@ std::string section_scale(const Cells& c, Doc& doc, std::vector<Finding>& findin
             previous_gain.clear();
             continue;
           }
-          findings.push_back(make_finding("Q3", "chain of thought beats direct answers (the same exemplars)",
+          findings.push_back(cell_finding("Q3", "chain of thought beats direct answers (the same exemplars)",
                                           fmt::format("{} ({}) / {} / {} id: {} - {}", preset, human_count(double(x->parameters)),
                                                       recipe, task, m, direct->method),
-                                          compare(*x, *direct, c.seed), kWei, std::nullopt));
+                                          *x, *direct, compare(*x, *direct, c.seed), kWei, std::nullopt));
           std::vector<double> gain(x->items.size());
           for (size_t i = 0; i < gain.size(); ++i) gain[i] = x->items[i] - direct->items[i];
-          if (previous_gain.size() == gain.size())
-            findings.push_back(make_finding(
-                "Q3", "the gain of chain of thought over direct answers grows with size (an emergence threshold)",
-                fmt::format("{} / {} id: ({} - {}) at {} minus at {}", recipe, task, m, direct->method, preset, previous),
-                paired_bootstrap(gain, previous_gain, c.seed, 2000, x->seeds), kWei, +1));
+          if (previous_gain.size() == gain.size()) {
+            // At the larger size both methods must work; below the threshold they may be at
+            // their baselines (that is what emergence looks like), but must answer.
+            Finding f = cell_finding("Q3", "the gain of chain of thought over direct answers grows with size (an emergence threshold)",
+                                     fmt::format("{} / {} id: ({} - {}) at {} minus at {}", recipe, task, m, direct->method, preset, previous),
+                                     *x, *direct, paired_bootstrap(gain, previous_gain, c.seed, 2000, x->seeds), kWei, +1);
+            for (const Cell* below : {previous_x, previous_direct})
+              if (f.invalid.empty()) f.invalid = cell_failure(*below, false);
+            findings.push_back(f);
+          }
+          previous_x = x, previous_direct = direct;
           previous_gain = gain, previous = preset;
         }
       }

@@ -137,12 +137,17 @@ JobRecord record(const std::string& key, const std::string& kind, const std::str
   return {key, kind, group, parent, job_spec_from_json(kind, spec, key), "done", "", job_result_from_json(kind, result, key), 1.0};
 }
 
-nlohmann::json eval_result(const std::string& split, const std::string& method, const std::vector<int>& items, double lp = -1) {
+// `baseline` >= 0: the summary's best constant answer scores it (else the report draws the
+// task's items again to find it, as for records from before summaries kept baselines).
+nlohmann::json eval_result(const std::string& split, const std::string& method, const std::vector<int>& items, double lp = -1,
+                           double baseline = -1) {
   double acc = 0;
   for (int x : items) acc += x;
   acc /= double(items.size());
-  return {{"split", split}, {"method", method}, {"n", items.size()}, {"accuracy", acc}, {"ci95", {acc, acc}},
-          {"metrics", {{"gold_logprob", lp}, {"char_accuracy", acc}}}, {"item_correct", items}};
+  nlohmann::json j = {{"split", split}, {"method", method}, {"n", items.size()}, {"accuracy", acc}, {"ci95", {acc, acc}},
+                      {"metrics", {{"gold_logprob", lp}, {"char_accuracy", acc}}}, {"item_correct", items}};
+  if (baseline >= 0) j["baselines"] = {{"constant_answer", "a"}, {"constant", baseline}, {"chance", 0.0}};
+  return j;
 }
 
 TEST(ResultStore, RecordsAtomicallyRefusesForeignFilesAndMerges) {
@@ -254,7 +259,19 @@ TEST(Report, ThresholdsAndNumbersFromAConstructedDatabase) {
   EXPECT_TRUE(threshold) << q3;
   const auto& q1 = v["questions"][0];  // ft:lora:4 - icl:4 at m: +0.4, where Mosbach et al. find no difference
   EXPECT_NEAR(q1["headline"]["effect"].get<double>(), 0.4, 1e-9);
-  EXPECT_EQ(q1["headline"]["agreement"], "contrary to the published result (which finds no difference)");
+  // A claim of no difference, judged against its margin: +0.4 lies beyond ±0.05.
+  EXPECT_EQ(q1["headline"]["agreement"], "contrary to the published result (which finds no difference; the CI lies beyond ±0.05)");
+  EXPECT_EQ(q1["headline"]["equivalence_margin"], 0.05);
+  // At xs both methods answer nothing right: below the constant answer, the comparison does not count.
+  bool xs_seen = false;
+  for (const auto& f : q3["findings"])
+    if (f["comparison"].get<std::string>().rfind("xs ", 0) == 0) {
+      xs_seen = true;
+      EXPECT_FALSE(f["counts"].get<bool>()) << f;
+      EXPECT_FALSE(f["resolved"].get<bool>()) << f;
+      EXPECT_NE(f["why_not_counted"].get<std::string>().find("is not above its best trivial baseline"), std::string::npos) << f;
+    }
+  EXPECT_TRUE(xs_seen) << q3;
   const auto& q4 = v["questions"][3];
   EXPECT_FALSE(q4["resolved"].get<bool>());
   EXPECT_NE(q4["answer"].get<std::string>().find("not resolved at this budget"), std::string::npos);
@@ -271,10 +288,11 @@ TEST(Report, RecipesCellByCellAndProbeSplits) {
     const std::string base = "base-" + recipe;
     const bool bursty = recipe == "ladder-bursty";
     jobs.push_back(record(base, "pretrain", base, "", {{"preset", "s"}, {"recipe", recipe}, {"seed", 1}}, {{"parameters", 5000}}));
-    jobs.push_back(record("n-" + recipe, "eval", base, base, {{"task", "iclass"}}, eval_result("ood-novel", "direct", bursty ? high : low)));
-    jobs.push_back(record("i-" + recipe, "eval", base, base, {{"task", "iclass"}}, eval_result("id", "direct", high)));
+    jobs.push_back(record("n-" + recipe, "eval", base, base, {{"task", "iclass"}},
+                          eval_result("ood-novel", "direct", bursty ? high : low, -1, 0.02)));
+    jobs.push_back(record("i-" + recipe, "eval", base, base, {{"task", "iclass"}}, eval_result("id", "direct", high, -1, 0.02)));
     jobs.push_back(record("r-" + recipe, "eval", base, base, {{"task", "iclass"}},
-                          eval_result("id-random-labels", "direct", bursty ? low : half)));
+                          eval_result("id-random-labels", "direct", bursty ? low : half, -1, 0.02)));
   }
   auto report = build_report(jobs, "recipes");
   const auto v = nlohmann::json::parse(report.verdicts);

@@ -1,0 +1,53 @@
+#include "tasks/baselines.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+
+namespace elab {
+
+namespace {
+
+// Gold answers compared as the extractors compare them: case and surrounding space aside.
+std::string normalised(const std::string& answer) {
+  size_t b = answer.find_first_not_of(" \t\n"), e = answer.find_last_not_of(" \t\n");
+  std::string out = b == std::string::npos ? "" : answer.substr(b, e - b + 1);
+  for (char& ch : out) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+// The options "(A)", "(B)", ... a multiple-choice question lists.
+size_t option_count(const std::string& question) {
+  std::set<char> letters;
+  for (size_t i = 0; i + 2 < question.size(); ++i)
+    if (question[i] == '(' && std::isupper(static_cast<unsigned char>(question[i + 1])) && question[i + 2] == ')')
+      letters.insert(question[i + 1]);
+  return letters.size();
+}
+
+}  // namespace
+
+TrivialBaselines trivial_baselines(const Task& task, const std::vector<Example>& items) {
+  TrivialBaselines b;
+  if (items.empty()) return b;
+  std::map<std::string, int64_t> counts;
+  for (const auto& e : items) ++counts[normalised(e.answer)];
+  const auto best = std::max_element(counts.begin(), counts.end(),
+                                     [](const auto& x, const auto& y) { return x.second < y.second; });
+  b.constant_answer = best->first;
+  b.constant = double(best->second) / double(items.size());
+  if (task.answer_kind() == AnswerKind::boolean) {
+    b.chance = 0.5;
+  } else if (task.answer_kind() == AnswerKind::choice) {
+    double sum = 0;  // items may list different numbers of options
+    for (const auto& e : items) {
+      const size_t k = option_count(e.question);
+      sum += k >= 2 ? 1.0 / double(k) : 0.0;
+    }
+    b.chance = sum / double(items.size());
+  }
+  return b;
+}
+
+}  // namespace elab
