@@ -114,7 +114,7 @@ std::vector<std::pair<BackendEntry, BackendFactory>>& table() {
         "an HTTP endpoint serves predictions; elab has no weights to train"},
        make_openai},
       {{"replay", "replay:FILE", "recorded predictions (JSONL)", {},
-        "recorded predictions have no model to train"},
+        "recorded predictions have no model to train", false},
        make_replay},
   };
   return rows;

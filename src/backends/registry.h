@@ -27,6 +27,9 @@ struct BackendEntry {
   std::string description;
   std::vector<std::pair<std::string, std::string>> options;  // key, meaning (with its default)
   std::string cannot_train;  // why fine-tuning on it is refused; "" = it can be trained
+  // It may score continuations (Backend::score): likelihood methods (mc:K) are planned on
+  // it. An endpoint can only say so at run time, and is given the benefit of the doubt.
+  bool can_score = true;
 };
 
 // A backend's options as its factory reads them: each key at most once, unknown keys

@@ -71,6 +71,8 @@ void print_eval_line(const EvalSummary& s) {
   // Lenient accuracy is never shown alone: the strict one stands beside it.
   // The strict and the flexible rule side by side, as lm-evaluation-harness reports its two filters.
   std::string rule = s.extraction != "strict" ? fmt::format(" ({} extraction; strict {:.3f})", s.extraction, s.accuracy_strict) : "";
+  // Likelihood scoring (mc:K): acc is the headline, acc_norm beside it, as lm-evaluation-harness reports them.
+  if (s.protocol == "likelihood") rule = fmt::format(" (likelihood of each option; acc_norm {:.3f})", s.accuracy_norm.value_or(0));
   if (s.accuracy_flexible && s.extraction != "flexible") rule += fmt::format(" flexible {:.3f}", *s.accuracy_flexible);
   fmt::print("{} {} {}: accuracy {:.3f} [{:.3f}, {:.3f}]{} n={} extract_fail {:.3f} ({:.1f}s)\n", s.task, s.split, s.method,
              s.accuracy, s.ci_lo, s.ci_hi, rule, s.n, s.metrics.extract_fail, s.metrics.seconds);

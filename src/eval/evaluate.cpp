@@ -276,6 +276,88 @@ ItemScores score_items(const Task& task, const Method& method, const std::vector
 
 }  // namespace
 
+namespace {
+
+// mc:K (eval/methods/mc.cpp): every option of every item scored as the continuation
+// " OPTION" after the item's prompt, in one call to the backend; acc takes the most likely
+// option, acc_norm the most likely per character (lm-evaluation-harness's two metrics).
+EvalResult evaluate_by_likelihood(Backend& backend, const Task& task, const std::string& task_spec, const std::string& split,
+                                  const EvalSpec& spec, const Method& method, const std::vector<Example>& items,
+                                  const Prompts& p) {
+  std::vector<std::vector<std::string>> options;
+  std::vector<std::string> prompts, continuations;
+  for (size_t i = 0; i < items.size(); ++i) {
+    options.push_back(task.answer_options(items[i]));
+    check(!options.back().empty(),
+          "method {} scores the options of a closed answer set, and task {} has open answers (item {}: '{}'); use a "
+          "generation method (icl:K, direct)", method.spec, task.name(), i, items[i].answer);
+    check(std::find(options.back().begin(), options.back().end(), items[i].answer) != options.back().end(),
+          "task {} item {}: the gold answer '{}' is not one of its options ({})", task.name(), i, items[i].answer,
+          fmt::join(options.back(), ", "));
+    for (const auto& o : options.back()) prompts.push_back(p.prompts[i]), continuations.push_back(" " + o);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<double> logprobs;
+  check(backend.score(prompts, continuations, logprobs) && logprobs.size() == prompts.size(),
+        "method {} needs the log-likelihoods of continuations, and backend {} cannot score them (recorded predictions, "
+        "a chat endpoint, or an endpoint without echo + logprobs); use a generation method", method.spec, backend.name());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  EvalResult result;
+  std::vector<double> acc, acc_norm, gold_lp;
+  Hasher items_hash;
+  size_t at = 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const auto& opts = options[i];
+    size_t best = 0, best_norm = 0;
+    std::vector<double> lp(logprobs.begin() + long(at), logprobs.begin() + long(at + opts.size()));
+    for (size_t k = 1; k < opts.size(); ++k) {
+      if (lp[k] > lp[best]) best = k;
+      if (lp[k] / double(opts[k].size()) > lp[best_norm] / double(opts[best_norm].size())) best_norm = k;
+    }
+    const size_t gold = size_t(std::find(opts.begin(), opts.end(), items[i].answer) - opts.begin());
+    acc.push_back(best == gold ? 1.0 : 0.0);
+    acc_norm.push_back(best_norm == gold ? 1.0 : 0.0);
+    gold_lp.push_back(lp[gold]);
+    items_hash.add(items[i].key).add("\n");
+    result.samples.push_back({{"index", i},
+                              {"prompt", p.prompts[i]},
+                              {"options", opts},
+                              {"logprobs", lp},
+                              {"extracted", opts[best]},
+                              {"extracted_norm", opts[best_norm]},
+                              {"gold", items[i].answer},
+                              {"correct", best == gold},
+                              {"correct_norm", best_norm == gold}});
+    at += opts.size();
+  }
+  const auto [lo, hi] = bootstrap_ci95(acc, spec.seed);
+  EvalSummary& sum = result.summary;
+  sum.task = task_spec;
+  sum.split = split;
+  sum.method = spec.method;
+  sum.model = spec.model_name.empty() ? backend.name() : spec.model_name;
+  sum.n = int64_t(items.size());
+  sum.accuracy = sum.accuracy_strict = mean(acc);
+  sum.ci_lo = lo, sum.ci_hi = hi;
+  sum.extraction = "likelihood";
+  sum.extractor = "likelihood@1";
+  sum.protocol = "likelihood";
+  sum.accuracy_norm = mean(acc_norm);
+  sum.metrics.extract_fail = 0;  // an option is always chosen
+  sum.metrics.char_accuracy = mean(acc);
+  sum.metrics.seconds = seconds;
+  sum.metrics.gold_logprob = mean(gold_lp);
+  sum.seed = spec.seed;
+  sum.items_hash = items_hash.hex();
+  for (double c : acc) sum.item_correct.push_back(int(c));
+  sum.baselines = trivial_baselines(task, items);
+  sum.notes = backend.notes();
+  return result;
+}
+
+}  // namespace
+
 EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_spec, const EvalSpec& spec) {
   const std::string split = spec.split.empty() ? task.default_split() : spec.split;
   task.check_split(split);
@@ -287,8 +369,9 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
   const auto chat = method.chat ? backend.chat_template() : std::nullopt;
   check(!method.chat || chat.has_value(),
         "method {} asks for the model's chat template, and {} has none (a base model, an endpoint or recorded "
-        "predictions); use {} without chat:", method.spec, backend.name(), method.spec.substr(5));
+        "predictions); use {} without chat:", method.spec, backend.name(), method.chat ? method.spec.substr(5) : method.spec);
   const Prompts p = build_prompts(task, method, items, spec, chat);
+  if (method.likelihood) return evaluate_by_likelihood(backend, task, task_spec, split, spec, method, items, p);
 
   // Stage 2: the continuations, and the gold answers' teacher-forced log-probabilities.
   const GenerateOptions gen = generation_options(method, spec, task_spec, items);

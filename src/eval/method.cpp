@@ -21,6 +21,7 @@ std::vector<MethodEntry>& entries() {
       self_consistency_method(),
       complexity_method(),
       reverse_method(),
+      mc_method(),
   };
   return table;
 }

@@ -42,6 +42,10 @@ struct Method {
   // chat:METHOD: the same prompt in the model's chat template (eval/evaluate.h
   // chat_prompt): each exemplar a user turn and an assistant turn, the item a user turn.
   bool chat = false;
+  // mc:K: no generation; each option of the item's closed answer set is scored by its
+  // log-likelihood after the prompt, and the most likely one is the answer
+  // (lm-evaluation-harness's multiple choice: acc, and acc_norm per character).
+  bool likelihood = false;
 
   bool chain() const { return format_def(format).chain; }  // the answer ends a rationale
   // Plain in-context learning: exemplars in direct format, no probe (the report's icl:K).
@@ -83,5 +87,6 @@ MethodEntry cot_method();
 MethodEntry self_consistency_method();
 MethodEntry complexity_method();
 MethodEntry reverse_method();
+MethodEntry mc_method();
 
 }  // namespace elab

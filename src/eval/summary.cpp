@@ -55,6 +55,8 @@ nlohmann::ordered_json to_json(const EvalSummary& s) {
   }
   if (s.accuracy_lenient) j["accuracy_lenient"] = *s.accuracy_lenient;
   if (s.accuracy_flexible) j["accuracy_flexible"] = *s.accuracy_flexible;
+  if (s.protocol != "generate") j["protocol"] = s.protocol;
+  if (s.accuracy_norm) j["accuracy_norm"] = *s.accuracy_norm;
   if (!s.extraction_disagreements.empty()) j["extraction_disagreements"] = s.extraction_disagreements;
   if (!s.notes.empty()) j["notes"] = s.notes;
   if (s.baselines)
@@ -81,6 +83,8 @@ EvalSummary eval_summary_from_json(const nlohmann::json& j, const std::string& w
   s.accuracy_strict = json_field<double>(j, "accuracy_strict", where, s.accuracy);  // results from before the audit
   s.accuracy_lenient = optional_field(j, "accuracy_lenient", where);
   s.accuracy_flexible = optional_field(j, "accuracy_flexible", where);
+  s.protocol = json_field<std::string>(j, "protocol", where, "generate");
+  s.accuracy_norm = optional_field(j, "accuracy_norm", where);
   if (j.contains("metrics")) {
     const auto& m = j["metrics"];
     check(m.is_object(), "{}: evaluation summary key 'metrics' must be an object", where);

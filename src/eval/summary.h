@@ -35,6 +35,10 @@ struct EvalSummary {
   std::optional<double> accuracy_lenient;  // only when lenient extraction was asked for
   // lm-evaluation-harness's flexible-extract (last number / last option), beside the strict rule
   std::optional<double> accuracy_flexible;
+  // Likelihood-scored multiple choice (method mc:K): "likelihood", and acc_norm (the most
+  // likely option per character) beside the headline acc; "generate" for every other method.
+  std::string protocol = "generate";
+  std::optional<double> accuracy_norm;
   EvalMetrics metrics;
   uint64_t seed = 1;
   std::string items_hash;

@@ -31,7 +31,17 @@ struct TaskFacts {
   std::vector<std::string> splits;  // a group has one, "test"
   std::string extractor;            // the strict rule's versioned id
   int version = 1;                  // its own, or for a group the sum of its members' (any change re-runs it)
+  // "" when every member's test items have a closed answer set (likelihood scoring can
+  // take it); else an item with an open answer, for the error.
+  std::string open_answer;
 };
+
+// The first test item of a task whose answer set is open, as "TASK: 'ANSWER'"; "" when
+// its first item has options (tasks/task.h answer_options).
+std::string open_answer_of(const Task& t) {
+  const Example e = t.example(t.default_split(), Pool::test, 1, 0);
+  return t.answer_options(e).empty() ? fmt::format("{} (its answers are open, e.g. '{}')", t.name(), e.answer) : "";
+}
 
 TaskFacts read_task_facts(const std::string& spec) {
   TaskFacts f;
@@ -41,6 +51,7 @@ TaskFacts read_task_facts(const std::string& spec) {
     f.splits = t->split_names();
     f.extractor = t->extractor_id();
     f.version = t->version();
+    f.open_answer = open_answer_of(*t);
     return f;
   }
   f.splits = {"test"};
@@ -49,6 +60,7 @@ TaskFacts read_task_facts(const std::string& spec) {
     auto t = make_task(m);
     if (f.extractor.empty()) f.extractor = t->extractor_id();
     f.version += t->version();
+    if (f.open_answer.empty()) f.open_answer = open_answer_of(*t);
   }
   return f;
 }
@@ -99,6 +111,15 @@ struct Planner {
             "list only its splits (a block per task when their splits differ)",
             study.name, base_label(model.spec), task, split, fmt::join(have, ", "));
       for (const auto& m : methods) {
+        // Likelihood scoring needs a closed answer set and a model that can be scored:
+        // refused here, before anything runs.
+        if (parse_method(m).likelihood) {
+          check(t.open_answer.empty(), "study {}: method {} scores the options of a closed answer set, and task {}; use "
+                "a generation method for it", study.name, m, t.open_answer);
+          if (const auto* src = std::get_if<SourceJobSpec>(&model.spec))
+            check(backend_for(src->model).can_score, "study {}: method {} needs log-likelihoods, and {} ({}) cannot "
+                  "give them; use a generation method for it", study.name, m, src->name, backend_for(src->model).usage);
+        }
         EvalJobSpec e;
         e.task = task, e.split = split, e.method = m, e.n = n, e.seed = seed;
         // The extraction rule's name and version: a changed rule re-runs exactly the

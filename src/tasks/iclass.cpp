@@ -86,6 +86,12 @@ class IclassTask : public SyntheticTask {
                        classes_, novel_, labels_, context_, bursty_, burst_, zipf_, noise_);
   }
   std::string instruction() const override { return "Give the label of the last item."; }
+  // The labels: capital letters A, B, ... (labels of them).
+  std::vector<std::string> answer_options(const Example&) const override {
+    std::vector<std::string> out;
+    for (int l = 0; l < labels_; ++l) out.push_back(std::string(1, char('A' + l)));
+    return out;
+  }
   AnswerKind answer_kind() const override { return AnswerKind::text; }
   std::vector<SplitInfo> splits() const override {
     return {{"id", "the training distribution"},

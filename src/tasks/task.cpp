@@ -1,5 +1,7 @@
 #include "tasks/task.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/names.h"
@@ -33,6 +35,27 @@ void Task::check_split(const std::string& split) const {
   for (const auto& n : names)
     if (n == split) return;
   fail_unknown("split of task " + name(), split, names);
+}
+
+std::vector<std::string> Task::answer_options(const Example& e) const {
+  if (answer_kind() == AnswerKind::boolean) {
+    // The pair the gold answer belongs to, written as the gold is.
+    static const std::vector<std::pair<std::string, std::string>> pairs = {
+        {"yes", "no"}, {"Yes", "No"}, {"true", "false"}, {"True", "False"}, {"valid", "invalid"}, {"Valid", "Invalid"}};
+    for (const auto& [a, b] : pairs)
+      if (e.answer == a || e.answer == b) return {a, b};
+    return {};
+  }
+  if (answer_kind() == AnswerKind::choice) {
+    std::vector<std::string> options;  // "(A)", "(B)", ... as the question lists them
+    for (size_t i = 0; i + 2 < e.question.size(); ++i)
+      if (e.question[i] == '(' && e.question[i + 1] >= 'A' && e.question[i + 1] <= 'Z' && e.question[i + 2] == ')') {
+        std::string o = e.question.substr(i, 3);
+        if (std::find(options.begin(), options.end(), o) == options.end()) options.push_back(o);
+      }
+    return options;
+  }
+  return {};
 }
 
 std::string Task::extract_answer(const std::string& output, Extraction mode) const {

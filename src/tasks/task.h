@@ -74,6 +74,10 @@ class Task {
   // The rule by name and version, e.g. "bbh-exact@1"; a change in what a rule accepts
   // bumps its version, and with it the key of every evaluation job that used it.
   virtual std::string extractor_id(Extraction mode = Extraction::strict) const;
+  // The closed answer set an item's answer is one of (yes/no, the options (A)-(E) its
+  // question lists, a task's labels), as the answers are written; empty for open answers
+  // (numbers, text), which likelihood scoring (method mc:K) cannot take.
+  virtual std::vector<std::string> answer_options(const Example& e) const;
   // The generator's version: bumped whenever the examples it makes change.
   virtual int version() const { return 1; }
 

@@ -590,5 +590,32 @@ TEST(StudySpec, EvaluationSettingsComeFromTheOneTableAndEnterTheJobKey) {
   EXPECT_NE(text.find("per_item_exemplars: must be true or false"), std::string::npos) << text;
 }
 
+// Likelihood scoring is refused at planning where it cannot run: a task with open answers,
+// a source that cannot be scored (recorded predictions).
+TEST(StudyPlan, LikelihoodScoringOnOpenAnswersOrAnUnscoredSourceIsRefusedBeforeRunning) {
+  const std::string open = error_of([&] { plan_study(parse_study(with("methods = [\"direct\", \"icl:2\"]", "methods = [\"mc:2\"]"), "t.toml")); });
+  EXPECT_NE(open.find("method mc:2 scores the options of a closed answer set, and task add (its answers are open"),
+            std::string::npos) << open;
+  const std::string replay = error_of([&] {
+    plan_study(parse_study(R"(
+[study]
+name = "r"
+
+[[model]]
+name = "recorded"
+source = "replay:preds.jsonl"
+
+[[evaluate]]
+tasks = ["coin"]
+methods = ["mc:2"]
+)", "t.toml"));
+  });
+  EXPECT_NE(replay.find("method mc:2 needs log-likelihoods, and recorded (replay:FILE) cannot give them"), std::string::npos)
+      << replay;
+  // On a closed answer set and a model that can be scored, it plans.
+  EXPECT_NO_THROW(plan_study(parse_study(with("tasks = [\"add\"]\nsplits = [\"id\", \"ood-length\"]\nmethods = [\"direct\", \"icl:2\"]",
+                                             "tasks = [\"coin\"]\nsplits = [\"id\"]\nmethods = [\"mc:2\"]"), "t.toml")));
+}
+
 }  // namespace
 }  // namespace elab
