@@ -1,6 +1,7 @@
-// results.csv: one line per evaluation, fields quoted where they need it; ft_task (last,
-// so that the earlier columns keep their places) names the task a fine-tuned model was
-// tuned on.
+// results.csv: one line per evaluation, fields quoted where they need it. Columns added
+// later go last, so the earlier ones keep their places: ft_task (the task a fine-tuned
+// model was tuned on), then the share of items left unanswered and the best trivial
+// baseline with its constant answer (empty when unknown), which a cell must beat.
 #include <fmt/format.h>
 
 #include "report/scale_rows.h"
@@ -20,13 +21,15 @@ std::string csv_field(const std::string& s) {
 }  // namespace
 
 std::string results_csv(const std::vector<EvalRow>& rows) {
-  std::string csv = "preset,parameters,recipe,train_seed,adaptation,task,split,method,n,accuracy,ci_low,ci_high,gold_logprob,char_accuracy,snapshot,ft_task\n";
+  std::string csv = "preset,parameters,recipe,train_seed,adaptation,task,split,method,n,accuracy,ci_low,ci_high,gold_logprob,char_accuracy,snapshot,ft_task,unanswered,baseline,constant_answer\n";
   for (const auto& r : rows)
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{:.6f},{:.6f},{:.6f},{},{:.6f},{},{}\n", csv_field(r.preset), r.parameters,
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{:.6f},{:.6f},{:.6f},{},{:.6f},{},{},{:.6f},{},{}\n", csv_field(r.preset), r.parameters,
                        csv_field(r.recipe), r.train_seed, csv_field(r.adaptation), csv_field(r.task), csv_field(r.split),
                        csv_field(r.method), r.n, r.accuracy, r.lo, r.hi,
                        r.has_logprob ? fmt::format("{:.6f}", r.gold_logprob) : "", r.char_accuracy,
-                       r.snapshot > 0 ? std::to_string(r.snapshot) : "", csv_field(r.ft_task));
+                       r.snapshot > 0 ? std::to_string(r.snapshot) : "", csv_field(r.ft_task), r.unanswered,
+                       r.baselines ? fmt::format("{:.6f}", r.baselines->best()) : "",
+                       r.baselines ? csv_field(r.baselines->constant_answer) : "");
   return csv;
 }
 

@@ -228,7 +228,7 @@ TEST(Report, ThresholdsAndNumbersFromAConstructedDatabase) {
       << report.markdown;
   EXPECT_NE(report.markdown.find("| cot:2 | m | 20000 | 0.900 ["), std::string::npos);
   EXPECT_NE(report.csv.find("m,20000,base,1,ft:lora:4,add,id,direct,40,0.900000"), std::string::npos) << report.csv;
-  EXPECT_NE(report.csv.find(",-1.000000,0.900000,,add\n"), std::string::npos) << "ft_task last" << report.csv;
+  EXPECT_NE(report.csv.find(",-1.000000,0.900000,,add,0.000000,"), std::string::npos) << "ft_task, then the baselines" << report.csv;
   EXPECT_NE(report.html.find("<svg"), std::string::npos);
   EXPECT_EQ(report.html.find("http"), report.html.find("http://www.w3.org/2000/svg")) << "no network references";
   // Exact match jumps 0 -> 0.5 from xs to s while per-character accuracy follows it: no note.
@@ -331,8 +331,8 @@ TEST(Report, FineTunedModelsOnDifferentTasksAreDifferentCells) {
       EXPECT_NEAR(f["effect"].get<double>(), -1.0, 1e-9) << "the add-tuned model's items alone, not pooled with the other";
     }
   EXPECT_TRUE(retention) << q2;
-  EXPECT_NE(report.csv.find(",add\n"), std::string::npos);
-  EXPECT_NE(report.csv.find(",iclass\n"), std::string::npos);
+  EXPECT_NE(report.csv.find(",add,0.000000,"), std::string::npos) << report.csv;  // ft_task, then unanswered
+  EXPECT_NE(report.csv.find(",iclass,0.000000,"), std::string::npos) << report.csv;
 }
 
 }  // namespace
