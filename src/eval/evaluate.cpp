@@ -278,6 +278,27 @@ ItemScores score_items(const Task& task, const Method& method, const std::vector
 
 namespace {
 
+// What every summary says of its evaluation, whichever protocol scored it: the task, the
+// model, the items (their per-item outcomes and hash), the headline accuracy with its
+// CI, the items' trivial baselines and the backend's notes.
+void fill_summary(EvalSummary& sum, Backend& backend, const Task& task, const std::string& task_spec,
+                  const std::string& split, const EvalSpec& spec, const std::vector<Example>& items,
+                  const std::vector<double>& correct, const std::string& items_hash) {
+  const auto [lo, hi] = bootstrap_ci95(correct, spec.seed);
+  sum.task = task_spec;
+  sum.split = split;
+  sum.method = spec.method;
+  sum.model = spec.model_name.empty() ? backend.name() : spec.model_name;
+  sum.n = int64_t(items.size());
+  sum.accuracy = mean(correct);
+  sum.ci_lo = lo, sum.ci_hi = hi;
+  sum.seed = spec.seed;
+  sum.items_hash = items_hash;
+  for (double c : correct) sum.item_correct.push_back(int(c));
+  sum.baselines = trivial_baselines(task, items);
+  sum.notes = backend.notes();
+}
+
 // mc:K (eval/methods/mc.cpp): every option of every item scored as the continuation
 // " OPTION" after the item's prompt, in one call to the backend; acc takes the most likely
 // option, acc_norm the most likely per character (lm-evaluation-harness's two metrics).
@@ -331,15 +352,9 @@ EvalResult evaluate_by_likelihood(Backend& backend, const Task& task, const std:
                               {"correct_norm", best_norm == gold}});
     at += opts.size();
   }
-  const auto [lo, hi] = bootstrap_ci95(acc, spec.seed);
   EvalSummary& sum = result.summary;
-  sum.task = task_spec;
-  sum.split = split;
-  sum.method = spec.method;
-  sum.model = spec.model_name.empty() ? backend.name() : spec.model_name;
-  sum.n = int64_t(items.size());
-  sum.accuracy = sum.accuracy_strict = mean(acc);
-  sum.ci_lo = lo, sum.ci_hi = hi;
+  fill_summary(sum, backend, task, task_spec, split, spec, items, acc, items_hash.hex());
+  sum.accuracy_strict = sum.accuracy;
   sum.extraction = "likelihood";
   sum.extractor = "likelihood@1";
   sum.protocol = "likelihood";
@@ -348,11 +363,6 @@ EvalResult evaluate_by_likelihood(Backend& backend, const Task& task, const std:
   sum.metrics.char_accuracy = mean(acc);
   sum.metrics.seconds = seconds;
   sum.metrics.gold_logprob = mean(gold_lp);
-  sum.seed = spec.seed;
-  sum.items_hash = items_hash.hex();
-  for (double c : acc) sum.item_correct.push_back(int(c));
-  sum.baselines = trivial_baselines(task, items);
-  sum.notes = backend.notes();
   return result;
 }
 
@@ -389,16 +399,9 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
                                    have_logprobs ? &gold_logprobs : nullptr, result.samples);
 
   // Stage 4: the summary.
-  const auto [lo, hi] = bootstrap_ci95(r.correct, spec.seed);
   const double n = double(items.size());
   EvalSummary& sum = result.summary;
-  sum.task = task_spec;
-  sum.split = split;
-  sum.method = spec.method;
-  sum.model = spec.model_name.empty() ? backend.name() : spec.model_name;
-  sum.n = int64_t(items.size());
-  sum.accuracy = mean(r.correct);
-  sum.ci_lo = lo, sum.ci_hi = hi;
+  fill_summary(sum, backend, task, task_spec, split, spec, items, r.correct, r.items_hash);
   sum.extraction = extraction_name(chosen);
   sum.extractor = task.extractor_id(chosen);
   sum.accuracy_strict = mean(r.correct_strict);
@@ -419,12 +422,7 @@ EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_
     metrics.gold_logprob_per_char = mean(gold_logprobs) * n / chars;
   }
   metrics.extraction_disagreements = int64_t(r.disagreements.size());
-  sum.seed = spec.seed;
-  sum.items_hash = r.items_hash;
-  for (double c : r.correct) sum.item_correct.push_back(int(c));
   sum.extraction_disagreements = r.disagreements;  // the audit: item indices
-  sum.baselines = trivial_baselines(task, items);
-  sum.notes = backend.notes();
   if (chat) sum.notes.push_back(fmt::format("prompts rendered in the model's {} chat template", chat->kind));
   if (!have_logprobs && spec.gold_logprob) sum.notes.push_back("gold log-probability skipped: the backend cannot score continuations");
   return result;

@@ -14,13 +14,12 @@ evaluation of the same items (usage: lm_eval_agreement.py ELAB MODEL TASK N PORT
 """
 import json
 import math
-import os
 import pathlib
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
+
+from lm_eval_client import run_lm_eval
 
 elab, model, task, n, port = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 out = pathlib.Path(sys.argv[6]) if len(sys.argv) > 6 else pathlib.Path(tempfile.mkdtemp(prefix="elab-lm-eval-"))
@@ -70,28 +69,8 @@ metric_list:
   - metric: perplexity
 """)
 
-# 3. The server, then lm-eval against it.
-server = subprocess.Popen([elab, "serve", "--model", model, "--port", str(port), "--name", "m"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-try:
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        sys.exit("elab serve did not answer /health")
-    env = dict(os.environ, HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    args = (f"base_url=http://127.0.0.1:{port}/v1/completions,model=m,tokenizer_backend=remote,"
-            "tokenized_requests=False,num_concurrent=1,max_retries=1")
-    subprocess.run([sys.executable, "-m", "lm_eval", "--model", "local-completions", "--model_args", args,
-                    "--tasks", "elab_generate,elab_loglikelihood", "--include_path", str(out),
-                    "--output_path", str(out / "lm-eval"), "--log_samples"],
-                   check=True, env=env, stdout=subprocess.DEVNULL, stderr=open(out / "lm-eval.log", "w"))
-finally:
-    server.terminate()
-    server.wait()
+# 3. lm-eval against `elab serve` (lm_eval_client.py).
+run_lm_eval(elab, model, port, out, ["elab_generate", "elab_loglikelihood"])
 
 # 4. The two sides.
 results = json.loads(next((out / "lm-eval").rglob("results_*.json")).read_text())["results"]
