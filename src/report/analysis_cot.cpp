@@ -102,7 +102,8 @@ std::string run(RowAnalysisContext& c) {
           "Q3", p >= 62e9 ? "chain-of-thought beats direct answers at 62B and above" : "chain-of-thought beats direct answers below 62B",
           fmt::format("{} {} ({}): {} CoT - direct", family, size_label(p), big.chain->model.name, k),
           {big.d.diff, std::isfinite(big.d.lo) ? big.d.lo : -INFINITY, std::isfinite(big.d.hi) ? big.d.hi : INFINITY},
-          "Wei et al. 2022; Chung et al. 2022 (CoT helps from ~62B, not below)", p >= 62e9 ? 1 : 0));
+          "Wei et al. 2022; Chung et al. 2022 (CoT helps from ~62B, not below)", p >= 62e9 ? 1 : 0,
+          p >= 62e9 ? std::nullopt : std::optional<double>(kCotBelowScaleMargin)));
     }
     ++families;
     if (!gained) never_names.insert(family);

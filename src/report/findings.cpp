@@ -49,12 +49,19 @@ std::vector<ClaimSummary> QuestionAnswer::claims() const {
   auto distance = [](const Finding& f) { return (f.resolved() ? 10.0 : 0.0) + (f.counts() ? 5.0 : 0.0) + std::max(f.lo, -f.hi); };
   for (const auto& f : findings) {
     auto it = std::find_if(out.begin(), out.end(), [&](const ClaimSummary& c) { return c.claim == f.claim; });
-    if (it == out.end()) it = out.insert(out.end(), ClaimSummary{f.claim, 0, 0, nullptr});
+    if (it == out.end()) it = out.insert(out.end(), ClaimSummary{f.claim, 0, 0, 0, nullptr});
     ++it->comparisons;
     it->resolved += f.resolved();
+    it->not_counted += !f.counts();
     if (!it->farthest || distance(f) > distance(*it->farthest)) it->farthest = &f;
   }
   return out;
+}
+
+int QuestionAnswer::not_counted() const {
+  int n = 0;
+  for (const auto& f : findings) n += !f.counts();
+  return n;
 }
 
 int QuestionAnswer::resolved() const {
@@ -67,8 +74,7 @@ std::string QuestionAnswer::answer() const {
   const Finding* h = headline();
   if (!h) return "not resolved at this budget: the study has no comparison for this question";
   const std::string effect = fmt::format("{:+.3f} [{:+.3f}, {:+.3f}]", h->effect, h->lo, h->hi);
-  int not_counted = 0;
-  for (const auto& f : findings) not_counted += !f.counts();
+  const int not_counted = this->not_counted();
   if (!h->counts())
     return fmt::format("no comparison counts: in each, a cell is not above its trivial baselines or leaves more than {:.0f}% "
                        "unanswered ({} of {}; e.g. {})",
@@ -127,6 +133,7 @@ nlohmann::json verdicts_json(const std::vector<QuestionAnswer>& answers, const s
                   {"headline", h ? finding_json(*h) : nlohmann::json(nullptr)},
                   {"comparisons", q.findings.size()},
                   {"comparisons_resolved", q.resolved()},
+                  {"comparisons_not_counted", q.not_counted()},
                   {"findings", all}});
   }
   return {{"study", title}, {"effects", "A - B in accuracy (exact match), paired bootstrap over the same test items, 95% CI"},

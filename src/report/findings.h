@@ -18,6 +18,10 @@ constexpr double kMaxUnanswered = 0.20;
 // regenerated under it, not read off the papers' tables or our effects; with 100-300
 // items a cell, a narrower margin could almost never be supported.
 constexpr double kMosbachMargin = 0.05;
+// The margin of "chain of thought does not help below ~62B" (Wei et al. 2022; Chung et al.
+// 2022): the same 0.05 in accuracy, fixed before the imported ladders' report was
+// regenerated under it.
+constexpr double kCotBelowScaleMargin = 0.05;
 
 struct Finding {
   std::string question;    // "Q1" .. "Q4"
@@ -57,7 +61,7 @@ Finding make_finding(const std::string& question, const std::string& claim, cons
 // One claim of a question: its comparisons' count, how many are resolved, the farthest.
 struct ClaimSummary {
   std::string claim;
-  int comparisons = 0, resolved = 0;
+  int comparisons = 0, resolved = 0, not_counted = 0;
   const Finding* farthest = nullptr;
 };
 
@@ -67,6 +71,7 @@ struct QuestionAnswer {
   const Finding* headline() const;
   std::vector<ClaimSummary> claims() const;  // in order of first appearance
   int resolved() const;
+  int not_counted() const;  // comparisons that do not count (Finding::counts)
   std::string answer() const;  // one sentence: the headline with its CI, or "not resolved at this budget"
 };
 

@@ -26,6 +26,10 @@ static void summary_section(const std::vector<QuestionAnswer>& qs, Doc& doc) {
            "sources' standard errors; report/verdicts.json holds every comparison.");
   std::vector<std::vector<std::string>> rows;
   auto effect = [](const Finding& f) { return fmt::format("{:+.3f} [{:+.3f}, {:+.3f}]", f.effect, f.lo, f.hi); };
+  // "3 of 18 (8 do not count)": comparisons resolved, of all, and those whose cells fail.
+  auto tally = [](int resolved, size_t all, int not_counted) {
+    return fmt::format("{} of {}", resolved, all) + (not_counted ? fmt::format(" ({} do not count)", not_counted) : "");
+  };
   for (const auto& q : qs) {
     const Finding* h = q.headline();
     if (!h) {
@@ -33,13 +37,14 @@ static void summary_section(const std::vector<QuestionAnswer>& qs, Doc& doc) {
       continue;
     }
     const bool answered = h->resolved();
-    rows.push_back({q.question + " " + q.text, answered ? h->claim : std::string("not resolved at this budget"),
-                    h->comparison + ": " + effect(*h), fmt::format("{} of {}", q.resolved(), q.findings.size()), h->literature,
+    rows.push_back({q.question + " " + q.text,
+                    answered ? h->claim : h->counts() ? std::string("not resolved at this budget") : "no comparison counts",
+                    h->comparison + ": " + effect(*h), tally(q.resolved(), q.findings.size(), q.not_counted()), h->literature,
                     h->agreement()});
     for (const auto& c : q.claims()) {
       if (c.claim == h->claim) continue;
       rows.push_back({"", c.claim, c.farthest->comparison + ": " + effect(*c.farthest),
-                      fmt::format("{} of {}", c.resolved, c.comparisons), c.farthest->literature, c.farthest->agreement()});
+                      tally(c.resolved, size_t(c.comparisons), c.not_counted), c.farthest->literature, c.farthest->agreement()});
     }
   }
   doc.table({"question", "answer / claim", "comparison: effect [95% CI]", "resolved", "published result", "agreement"}, rows);
