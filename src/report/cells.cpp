@@ -201,8 +201,10 @@ PairedDifference compare(const Cell& a, const Cell& b, uint64_t seed) {
   return paired_bootstrap(a.items, b.items, seed, 2000, a.seeds == b.seeds ? a.seeds : 1);
 }
 
+std::string cell_label(const Cell& c) { return c.adaptation == "prompt" ? c.method : c.adaptation + " " + c.method; }
+
 std::string cell_failure(const Cell& c, bool above_baseline) {
-  const std::string name = c.adaptation == "prompt" ? c.method : c.adaptation + " " + c.method;
+  const std::string name = cell_label(c);
   if (c.unanswered > kMaxUnanswered)
     return fmt::format("{} on {} {} leaves {:.0f}% of items unanswered (format failure)", name, c.task, c.split,
                        100 * c.unanswered);

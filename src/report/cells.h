@@ -88,6 +88,8 @@ Cells make_cells(const std::vector<EvalRow>& rows, uint64_t seed);
 
 bool same_items(const Cell& a, const Cell& b);
 
+// "icl:4" for a prompted cell, "ft:lora:4 direct" for a fine-tuned one.
+std::string cell_label(const Cell& c);
 // Why a cell cannot stand in a comparison, or "" when it can: more than
 // kMaxUnanswered (report/findings.h) of its items unanswered (a format failure), or, with
 // `above_baseline`, the lower end of its CI not above its best trivial baseline.

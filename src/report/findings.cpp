@@ -35,25 +35,41 @@ Finding make_finding(const std::string& question, const std::string& claim, cons
   return f;
 }
 
+// How far a finding stands out, for picking a question's or a claim's headline: resolved
+// first, then those that count; then the largest distance of the interval from zero.
+static double prominence(const Finding& f) {
+  return (f.resolved() ? 10.0 : 0.0) + (f.counts() ? 5.0 : 0.0) + std::max(f.lo, -f.hi);
+}
+
+std::string counting_rules() {
+  return fmt::format(
+      "A comparison counts only when its cells work: each is above its best trivial baseline (always giving the most "
+      "frequent answer, or chance over a closed answer set) by the lower end of its CI, and leaves at most {:.0f}% of its "
+      "items unanswered. A side whose fall to its baseline is the claim (a label probe, retention after fine-tuning, the "
+      "smaller model of a scale comparison, the weaker of two pre-training recipes) need only answer, and a fine-tuned "
+      "model that answers every item as its base does is not compared. Comparisons that do not count are never resolved "
+      "and state no agreement. A claim of no difference (Mosbach et al. 2023: comparable; no chain-of-thought gain below "
+      "~62B) is judged by two one-sided tests with a margin of ±{:.2f}: supported when the 95% CI lies inside it, "
+      "contradicted when it lies beyond.",
+      100 * kMaxUnanswered, kMosbachMargin);
+}
+
 const Finding* QuestionAnswer::headline() const {
   const Finding* best = nullptr;
-  // Resolved first, then those that count; then the largest distance of the interval from zero.
-  auto score = [](const Finding& f) { return (f.resolved() ? 10.0 : 0.0) + (f.counts() ? 5.0 : 0.0) + std::max(f.lo, -f.hi); };
   for (const auto& f : findings)
-    if (!best || score(f) > score(*best)) best = &f;
+    if (!best || prominence(f) > prominence(*best)) best = &f;
   return best;
 }
 
 std::vector<ClaimSummary> QuestionAnswer::claims() const {
   std::vector<ClaimSummary> out;
-  auto distance = [](const Finding& f) { return (f.resolved() ? 10.0 : 0.0) + (f.counts() ? 5.0 : 0.0) + std::max(f.lo, -f.hi); };
   for (const auto& f : findings) {
     auto it = std::find_if(out.begin(), out.end(), [&](const ClaimSummary& c) { return c.claim == f.claim; });
     if (it == out.end()) it = out.insert(out.end(), ClaimSummary{f.claim, 0, 0, 0, nullptr});
     ++it->comparisons;
     it->resolved += f.resolved();
     it->not_counted += !f.counts();
-    if (!it->farthest || distance(f) > distance(*it->farthest)) it->farthest = &f;
+    if (!it->farthest || prominence(f) > prominence(*it->farthest)) it->farthest = &f;
   }
   return out;
 }
@@ -137,9 +153,7 @@ nlohmann::json verdicts_json(const std::vector<QuestionAnswer>& answers, const s
                   {"findings", all}});
   }
   return {{"study", title}, {"effects", "A - B in accuracy (exact match), paired bootstrap over the same test items, 95% CI"},
-          {"rules", "a comparison counts only when both cells are above their best trivial baseline (constant answer, "
-                    "chance) by the lower end of their CI and leave at most 20% of items unanswered (a probe's cell need "
-                    "only answer); a claim of no difference is two one-sided tests: the 95% CI inside +-margin"},
+          {"rules", counting_rules()},
           {"questions", qs}};
 }
 

@@ -50,6 +50,9 @@ struct Finding {
   std::string agreement() const;
 };
 
+// The rules above in one paragraph, for the report's opening and verdicts.json.
+std::string counting_rules();
+
 // An Error when published_sign is 0 (a claim of no difference) without a margin: the
 // margin is part of the claim, never a silent default.
 Finding make_finding(const std::string& question, const std::string& claim, const std::string& comparison,

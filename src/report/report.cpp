@@ -102,14 +102,7 @@ StudyReport build_report(const std::vector<JobRecord>& jobs, const std::string& 
                                           "items within each, so seed-to-seed variance is in them.", most_seeds)
                             : "One pre-training seed per base: the intervals cover the test items, not the variation "
                               "between training runs (a study with several seeds puts that in them).");
-    doc.para(fmt::format("A comparison counts only when its cells work: each is above its best trivial baseline (always "
-                         "giving the most frequent answer, or chance over a closed answer set) by the lower end of its CI, "
-                         "and leaves at most {:.0f}% of its items unanswered. A side whose fall to its baseline is the "
-                         "claim (a label probe, retention after fine-tuning, the smaller model of a scale comparison, "
-                         "the weaker of two pre-training recipes) need only answer. Comparisons that do not count are never resolved and state no agreement. A "
-                         "claim of no difference (Mosbach et al. 2023: comparable) is judged by two one-sided tests with a "
-                         "margin of ±{:.2f}: supported when the 95% CI lies inside it, contradicted when it lies beyond.",
-                         100 * kMaxUnanswered, kMosbachMargin));
+    doc.para(counting_rules());
     const ReportInputs in{jobs, rows, cells};
     for (const auto& section : report_sections())
       if (const std::string line = section.write(in, body, findings); !line.empty())

@@ -73,7 +73,7 @@ std::string section_prompting_vs_finetuning(const Cells& c, Doc& doc, std::vecto
         }
         doc.heading(fmt::format("{} / {} / {}", preset, recipe, task), 3);
         doc.table(header, rows);
-        auto name = [](const Cell* x) { return x->adaptation == "prompt" ? x->method : x->adaptation + " " + x->method; };
+        auto name = [](const Cell* x) { return cell_label(*x); };
         if (best_prompt_id && best_ft_id && same_items(*best_prompt_id, *best_ft_id)) {
           const auto d = compare(*best_ft_id, *best_prompt_id, c.seed);
           id_tally.add(d);

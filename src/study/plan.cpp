@@ -116,9 +116,11 @@ struct Planner {
         if (parse_method(m).likelihood) {
           check(t.open_answer.empty(), "study {}: method {} scores the options of a closed answer set, and task {}; use "
                 "a generation method for it", study.name, m, t.open_answer);
-          if (const auto* src = std::get_if<SourceJobSpec>(&model.spec))
-            check(backend_for(src->model).can_score, "study {}: method {} needs log-likelihoods, and {} ({}) cannot "
-                  "give them; use a generation method for it", study.name, m, src->name, backend_for(src->model).usage);
+          if (const auto* src = std::get_if<SourceJobSpec>(&model.spec)) {
+            const BackendEntry& backend = backend_for(src->model);
+            check(backend.can_score, "study {}: method {} needs log-likelihoods, and {} ({}) cannot give them; use a "
+                  "generation method for it", study.name, m, src->name, backend.usage);
+          }
         }
         EvalJobSpec e;
         e.task = task, e.split = split, e.method = m, e.n = n, e.seed = seed;

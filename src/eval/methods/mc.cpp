@@ -13,9 +13,7 @@ MethodEntry mc_method() {
           "K direct exemplars, then each option of the item's closed answer set scored by its log-likelihood; the most "
           "likely is the answer (lm-evaluation-harness acc, with acc_norm beside it)",
           [](const MethodArgs& a) {
-            a.arity(1, 1);
-            Method m;
-            m.shots = a.count(0, "K", 0);
+            Method m = a.shots_in(Format::direct);
             m.likelihood = true;
             return m;
           }};
