@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
-#include <set>
 
 namespace elab {
 
@@ -17,15 +16,6 @@ std::string normalised(const std::string& answer) {
   return out;
 }
 
-// The options "(A)", "(B)", ... a multiple-choice question lists.
-size_t option_count(const std::string& question) {
-  std::set<char> letters;
-  for (size_t i = 0; i + 2 < question.size(); ++i)
-    if (question[i] == '(' && std::isupper(static_cast<unsigned char>(question[i + 1])) && question[i + 2] == ')')
-      letters.insert(question[i + 1]);
-  return letters.size();
-}
-
 }  // namespace
 
 TrivialBaselines trivial_baselines(const Task& task, const std::vector<Example>& items) {
@@ -37,16 +27,14 @@ TrivialBaselines trivial_baselines(const Task& task, const std::vector<Example>&
                                      [](const auto& x, const auto& y) { return x.second < y.second; });
   b.constant_answer = best->first;
   b.constant = double(best->second) / double(items.size());
-  if (task.answer_kind() == AnswerKind::boolean) {
-    b.chance = 0.5;
-  } else if (task.answer_kind() == AnswerKind::choice) {
-    double sum = 0;  // items may list different numbers of options
-    for (const auto& e : items) {
-      const size_t k = option_count(e.question);
-      sum += k >= 2 ? 1.0 / double(k) : 0.0;
-    }
-    b.chance = sum / double(items.size());
+  // Chance over each item's closed answer set (Task::answer_options), averaged: items may
+  // list different numbers of options; an open answer counts 0.
+  double sum = 0;
+  for (const auto& e : items) {
+    const size_t k = task.answer_options(e).size();
+    sum += k >= 2 ? 1.0 / double(k) : 0.0;
   }
+  b.chance = sum / double(items.size());
   return b;
 }
 

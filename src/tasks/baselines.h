@@ -15,8 +15,9 @@ struct TrivialBaselines {
   // constant answerer's score, which makes "above it" a conservative test.
   std::string constant_answer;
   double constant = 0;
-  // Chance over a closed answer set: 1/2 for yes/no answers, 1/k for k options (A)..,
-  // 0 for open answers (numbers, text), where the constant answer is the baseline.
+  // Chance over a closed answer set (Task::answer_options): 1/2 for yes/no answers, 1/k
+  // for k options (A).. or k labels, 0 for open answers (numbers, text), where the
+  // constant answer is the baseline.
   double chance = 0;
   double best() const { return constant > chance ? constant : chance; }
 };
