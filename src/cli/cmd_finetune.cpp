@@ -27,8 +27,9 @@ void add_finetune_command(CLI::App& app) {
   cmd->footer(
       "The N examples are the first N of the task's exemplar pool for --seed: the same seed gives icl:K the first K "
       "of them. Model selection uses only those N: --folds K cross-validation within them (fold f holds out every "
-      "K-th example, stopping early on its held-out loss) picks the number of steps, then a refit on all N runs it "
-      "(docs/FINETUNING.md, Protocol). A LoRA or prefix "
+      "K-th example, stopping early on its held-out loss) picks the learning rate (--lr-search rates a half-decade "
+      "apart) and the number of steps, then a refit on all N runs them; the result answers up to 8 of its own training "
+      "prompts, and the share answered in format is recorded (docs/FINETUNING.md, Protocol). A LoRA or prefix "
       "run writes an adapter directory (adapter_config.json, adapter_model.safetensors) that refers to --base by "
       "path and content hash; a full run writes a checkpoint. Any of them is a --model for elab eval.");
   cmd->add_option("--base", job->base, "base checkpoint directory")->required();

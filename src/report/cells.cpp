@@ -60,6 +60,7 @@ std::vector<EvalRow> eval_rows(const std::vector<JobRecord>& jobs) {
       r.ft_task = f->task;
       r.n_train = f->n_train;
       r.adaptation = fmt::format("ft:{}:{}", r.ft_method, r.n_train);
+      if (const auto* out = std::get_if<FinetuneOutcome>(&parent->second->result)) r.ft_train_answered = out->train_answered;
     } else {
       r.adaptation = "prompt";
     }
@@ -170,6 +171,8 @@ Cells make_cells(const std::vector<EvalRow>& rows, uint64_t seed) {
     char_sum[key] += r.char_accuracy;
     length_sum[key] += r.gold_chars;
     c.has_logprob = c.has_logprob || r.has_logprob;
+    if (r.ft_train_answered >= 0)
+      c.ft_train_answered = c.ft_train_answered < 0 ? r.ft_train_answered : std::min(c.ft_train_answered, r.ft_train_answered);
     ++c.seeds;
     params[r.preset] = r.parameters;
   }
@@ -205,6 +208,9 @@ std::string cell_label(const Cell& c) { return c.adaptation == "prompt" ? c.meth
 
 std::string cell_failure(const Cell& c, bool above_baseline) {
   const std::string name = cell_label(c);
+  if (c.ft_train_answered >= 0 && c.ft_train_answered < 1 - kMaxUnanswered)
+    return fmt::format("{} has not learned its training format: it answers {:.0f}% of its own training prompts in format",
+                       c.adaptation, 100 * c.ft_train_answered);
   if (c.unanswered > kMaxUnanswered)
     return fmt::format("{} on {} {} leaves {:.0f}% of items unanswered (format failure)", name, c.task, c.split,
                        100 * c.unanswered);

@@ -37,6 +37,9 @@ struct EvalRow {
   // The trivial baselines of its items (tasks/baselines.h) and the share it left unanswered.
   std::optional<TrivialBaselines> baselines;
   double unanswered = 0;
+  // Fine-tuned: the share of its own training prompts the model answered in format after
+  // fine-tuning (study/finetune_job.cpp); -1 when not recorded (protocol 2 and before).
+  double ft_train_answered = -1;
   std::string base;  // its base as the job list names it (study/job_spec.h base_label): "s/add/s1"
 };
 
@@ -66,6 +69,10 @@ struct Cell {
   double baseline = -1;
   std::string constant_answer;
   double unanswered = 0;  // mean share of items without an extracted answer
+  // Fine-tuned: the lowest share over its seeds of the model's own training prompts it
+  // answered in format; -1 when no seed recorded it. Below 1 - kMaxUnanswered the model
+  // has not learned its training format, and is not compared.
+  double ft_train_answered = -1;
   // Exact match as independent characters would give it: char_accuracy ^ gold length
   // (Schaeffer et al. 2023). Near the exact match: a jump is the metric's, not the model's.
   double em_from_chars() const;

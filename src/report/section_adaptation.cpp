@@ -17,6 +17,83 @@ static const char* kMosbach =
 static const char* kKotha =
     "Kotha et al. 2023 (fine-tuning lowers in-context ability on other tasks); Biderman et al. 2024 (LoRA forgets less)";
 
+static const char* kLampinen =
+    "Lampinen et al. 2025 (from the same fictional facts, in-context learning generalises to reversals and syllogisms "
+    "better than fine-tuning, and fine-tuning on the facts plus their inferences closes the gap); Berglund et al. 2023 "
+    "(the reversal curse)";
+
+// "facts:world=2,augmented=1" -> "facts:world=2"; "facts:augmented=1" -> "facts".
+static std::string without_augmentation(const std::string& task) {
+  const auto colon = task.find(':');
+  if (colon == std::string::npos) return task;
+  std::vector<std::string> kept;
+  size_t at = colon + 1;
+  while (at <= task.size()) {
+    size_t end = task.find(',', at);
+    if (end == std::string::npos) end = task.size();
+    const std::string option = task.substr(at, end - at);
+    if (option != "augmented=1" && !option.empty()) kept.push_back(option);
+    at = end + 1;
+  }
+  return kept.empty() ? task.substr(0, colon) : fmt::format("{}:{}", task.substr(0, colon), fmt::join(kept, ","));
+}
+
+// Fictional facts (tasks/facts.cpp): the same facts in context or fine-tuned on, scored
+// by likelihood on both sides (mc:N shows the N facts; the fine-tuned model answers
+// with mc:0), on the reversed and composed questions; and the augmented fine-tuning
+// against fine-tuning on the facts alone.
+static void facts_findings(const Cells& c, Doc& doc, std::vector<Finding>& findings, std::vector<std::string>& verdicts) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [k, x] : c.by_key) {
+    if (x.adaptation == "prompt" || x.ft_task != x.task || x.task.rfind("facts", 0) != 0 || x.split == "id") continue;
+    if (!x.parsed.likelihood || x.parsed.shots != 0) continue;
+    const std::string plain = without_augmentation(x.task);
+    const bool augmented = plain != x.task;
+    // In context: the plain world's facts, all of them (the most shots scored by likelihood).
+    const Cell* icl = nullptr;
+    for (const Cell* p : c.where([&](const Cell& y) {
+           return y.preset == x.preset && y.recipe == x.recipe && y.adaptation == "prompt" && y.task == plain &&
+                  y.split == x.split && y.parsed.likelihood && y.parsed.shots > 0;
+         }))
+      if (!icl || p->parsed.shots > icl->parsed.shots) icl = p;
+    if (icl && same_items(*icl, x)) {
+      const auto d = compare(*icl, x, c.seed);
+      findings.push_back(cell_finding("Q2",
+                                      augmented ? "fine-tuning on the facts and their inferences generalises as well as in-context learning"
+                                                : "in-context learning generalises better than fine-tuning from the same facts",
+                                      fmt::format("{} / {} {}: {} - {}", x.preset, plain, x.split, cell_label(*icl), cell_label(x)),
+                                      *icl, x, d, kLampinen, augmented ? 0 : 1, MustWork::better,
+                                      augmented ? std::optional<double>(kMosbachMargin) : std::nullopt));
+      rows.push_back({x.preset, x.split, cell_label(*icl), acc_ci(*icl), cell_label(x) + (augmented ? " (augmented)" : ""),
+                      acc_ci(x), diff_ci(d), findings.back().counts() ? "yes" : findings.back().invalid});
+      verdicts.push_back(fmt::format("{} facts {}: {}{}", x.preset, x.split,
+                                     verdict_of("in context (" + cell_label(*icl) + ")", "fine-tuned (" + cell_label(x) + ")", d),
+                                     not_counted(findings.back())));
+    }
+    if (!augmented) continue;
+    // Augmented against plain fine-tuning, the same method, both answering with mc:0.
+    for (const Cell* p : c.where([&](const Cell& y) {
+           return y.preset == x.preset && y.recipe == x.recipe && y.ft_method == x.ft_method && y.task == plain &&
+                  y.ft_task == plain && y.split == x.split && y.method == x.method;
+         }))
+      if (same_items(*p, x)) {
+        const auto d = compare(x, *p, c.seed);
+        findings.push_back(cell_finding("Q2", "fine-tuning on the facts and their inferences generalises better than on the facts alone",
+                                        fmt::format("{} / {} {}: {} (augmented) - {}", x.preset, plain, x.split, cell_label(x), cell_label(*p)),
+                                        x, *p, d, kLampinen, 1, MustWork::better));
+        rows.push_back({x.preset, x.split, cell_label(*p), acc_ci(*p), cell_label(x) + " (augmented)", acc_ci(x), diff_ci(d),
+                        findings.back().counts() ? "yes" : findings.back().invalid});
+      }
+  }
+  if (rows.empty()) return;
+  doc.heading("Fictional facts: in context against fine-tuned (Lampinen et al. 2025)", 3);
+  doc.para("The same facts, shown in context (mc:N, all N facts) or fine-tuned on (answering with mc:0), asked reversed "
+           "and composed; both sides scored by the likelihood of the two options. Published direction: in context better "
+           "than fine-tuned on the facts alone, and the augmented fine-tuning (facts plus their inferences) about as good "
+           "as in context (an equivalence within the margin).");
+  doc.table({"model", "split", "a", "a accuracy", "b", "b accuracy", "a - b", "counts"}, rows);
+}
+
 std::string section_prompting_vs_finetuning(const Cells& c, Doc& doc, std::vector<Finding>& findings) {
   std::string brief;
   Tally id_tally, ood_tally;
@@ -98,6 +175,7 @@ std::string section_prompting_vs_finetuning(const Cells& c, Doc& doc, std::vecto
                                            not_counted(findings.back())));
           }
       }
+  facts_findings(c, doc, findings, verdicts);
   // Retention: a fine-tuned model's ICL on a task it was not tuned on, against its base.
   std::vector<std::vector<std::string>> rows;
   int lost = 0, kept = 0;

@@ -187,6 +187,10 @@ JobResult job_result_from_json(const std::string& kind, const nlohmann::json& j,
     f.val_loss_best = json_field<double>(j, "val_loss_best", where, 0);
     f.seconds = json_field<double>(j, "seconds", where, 0);
     f.base_hash = json_field<std::string>(j, "base_hash", where, "");
+    f.train_answered = json_field<double>(j, "train_answered", where, -1);
+    f.train_accuracy = json_field<double>(j, "train_accuracy", where, -1);
+    if (j.contains("selection") && j["selection"].is_object())
+      f.selection_edge = json_field<std::string>(j["selection"], "edge", where + ": selection", "");
     f.config = j;
     return f;
   }

@@ -61,10 +61,11 @@ struct FinetuneJobSpec {
   int64_t workers = 1;
   // The fine-tuning protocol's version: bumped whenever its defaults change (learning
   // rates, selection), so that the jobs they decide run again. 1: a validation slice
-  // (before issue 19); 2: k-fold selection within the N, learning rates chosen by it
-  // (docs/FINETUNING.md).
+  // (before issue 19); 2: k-fold selection of the steps within the N (docs/FINETUNING.md);
+  // 3: the rate searched with the steps, a pretrained base trained on its own tokens
+  // (protocol 2 fed it byte ids), the training curve and the format check recorded.
   int protocol = kFinetuneProtocol;
-  static constexpr int kFinetuneProtocol = 2;
+  static constexpr int kFinetuneProtocol = 3;
   int64_t steps = 0, batch = 0, folds = 0;  // the [[finetune]] block's, 0 = the protocol's defaults
   // The block's other settings (train/finetune_settings.h: lr, rank, ...), in the key only
   // when there are any, so the keys of jobs that set none stay what they were.
@@ -114,6 +115,10 @@ struct FinetuneOutcome {
   std::string method, task, format;
   int64_t n_train = 0, n_validation = 0, steps_done = 0, best_step = 0, trainable_parameters = 0;
   double lr = 0, val_loss_before = 0, val_loss_best = 0, seconds = 0;
+  // The fine-tuned model on its own training prompts (study/finetune_job.cpp): the share
+  // answered in format and correctly; -1 in records from before protocol 3.
+  double train_answered = -1, train_accuracy = -1;
+  std::string selection_edge;  // why the selection's choice is at an edge of its range; "" inside
   std::string base_hash;
   nlohmann::json config;  // the whole fine-tuning record as written to meta.json (for reading, not for keys)
 };

@@ -155,9 +155,9 @@ TrainResult run_train_job(const TrainJob& job) {
     // Held-out loss on up to 64 problems of the exemplar pool (small tasks have fewer).
     auto heldout_set = distinct_examples(*task, task->exemplar_split(), Pool::exemplar, 64,
                                          derive_seed(job.seed, "heldout"), /*up_to=*/true);
-    auto train_stream = std::make_unique<ExampleStream>(train_set, format, task->instruction(),
+    auto train_stream = std::make_unique<ExampleStream>(train_set, format, task->instruction(), Tokenizer(),
                                                         derive_seed(job.seed, "data"), true);
-    auto heldout_stream = std::make_unique<ExampleStream>(heldout_set, format, task->instruction(), 0, false);
+    auto heldout_stream = std::make_unique<ExampleStream>(heldout_set, format, task->instruction(), Tokenizer(), 0, false);
     seq_len = std::max(train_stream->longest(), heldout_stream->longest()) - 1;
     if (batch_size == kBatchAll) batch_size = job.train_examples;
     data = std::move(train_stream);
@@ -228,147 +228,6 @@ TrainResult run_train_job(const TrainJob& job) {
   }
   install_interrupt_handler();
   return train(model, *data, *heldout, cfg, run);
-}
-
-// Model selection within the N examples, the same N that icl:N shows, and nothing else:
-// k-fold cross-validation. Fold f holds out the examples i with i % k == f and trains on
-// the others, recording the held-out loss every eval_every steps (stopping early on
-// patience); the step count whose held-out loss, averaged over the folds, is lowest is
-// then run on all N without selection, on the same learning-rate schedule. No example
-// outside the N, and no test item, is looked at (docs/FINETUNING.md, "Protocol").
-struct StepSelection {
-  int64_t folds = 1;          // 1: no selection (cfg.steps on all N)
-  int64_t steps = 0;          // the step count refit on all N
-  double cv_loss_before = 0;  // mean held-out loss of the base
-  double cv_loss = 0;         // ... and at the chosen step
-  std::vector<int64_t> fold_best;
-};
-
-static StepSelection select_steps(const FinetuneJob& job, const std::vector<Example>& examples, const Task& task,
-                                  Format format, DataParallel* dist) {
-  const FinetuneConfig& cfg = job.config;
-  StepSelection sel;
-  sel.steps = cfg.steps;
-  const int64_t n = int64_t(examples.size());
-  sel.folds = std::min(cfg.folds, n);
-  if (sel.folds < 2) return sel;
-  std::map<int64_t, std::pair<double, int64_t>> by_step;  // step -> (sum of held-out losses, folds)
-  for (int64_t f = 0; f < sel.folds; ++f) {
-    std::vector<Example> train, held_out;
-    for (int64_t i = 0; i < n; ++i) (i % sel.folds == f ? held_out : train).push_back(examples[size_t(i)]);
-    ExampleStream train_stream(train, format, task.instruction(), derive_seed(cfg.seed, fmt::format("fold-order-{}", f)), true);
-    ExampleStream val_stream(held_out, format, task.instruction(), 0, false);
-    Checkpoint base = load_checkpoint_cached(job.base, parse_device(job.device, local_rank(dist)));
-    FinetuneConfig fold_cfg = cfg;
-    fold_cfg.seq_len = std::max(train_stream.longest(), val_stream.longest()) - 1;
-    fold_cfg.batch_size = std::min(cfg.batch_size, train_stream.size());
-    if (dist) fold_cfg.batch_size = std::max<int64_t>(dist->world_size(), fold_cfg.batch_size - fold_cfg.batch_size % dist->world_size());
-    auto trainable = prepare_finetune(base.model, fold_cfg);
-    const auto r = finetune(base.model, trainable, train_stream, &val_stream, val_stream.size(), fold_cfg,
-                            fmt::format("fold {}/{} {}", f + 1, sel.folds, cfg.method), dist);
-    sel.fold_best.push_back(r.best_step);
-    for (const auto& [step, loss] : r.val_curve) {
-      by_step[step].first += loss;
-      by_step[step].second += 1;
-    }
-  }
-  // The steps every fold reached (a fold that stopped early has no later points).
-  double best = std::numeric_limits<double>::infinity();
-  for (const auto& [step, acc] : by_step) {
-    if (acc.second < sel.folds) continue;
-    const double mean = acc.first / double(sel.folds);
-    if (step == 0) sel.cv_loss_before = mean;
-    if (mean < best) best = mean, sel.steps = step;
-  }
-  sel.cv_loss = best;
-  return sel;
-}
-
-FinetuneJobResult run_finetune_job(FinetuneJob job) {
-  FinetuneConfig& cfg = job.config;
-  check(!job.base.empty(), "--base is required");
-  check(!job.out.empty(), "--out is required");
-  check(job.n_train > 0, "--n-train must be positive, got {}", job.n_train);
-  cfg.lora.targets = parse_lora_targets(job.lora_targets);  // recorded only by the methods that use them
-  cfg.validate();
-  const Format format = parse_format(job.format);
-  check(job.overwrite || !(fs::exists(fs::path(job.out) / "model.safetensors") ||
-                           fs::exists(fs::path(job.out) / "adapter_config.json")),
-        "{} already holds a model; choose another --out (or pass --overwrite)", job.out);
-  check(fs::weakly_canonical(job.base) != fs::weakly_canonical(job.out), "--out must differ from --base");
-  check(adapter_type(job.base).empty(), "--base {} is an adapter; fine-tune a full checkpoint (export --merge first)",
-        job.base);
-
-  auto task = make_task(job.task);
-  auto examples = exemplars(*task, job.n_train, cfg.seed);  // Error when the pool is too small
-  ExampleStream train_stream(examples, format, task->instruction(), derive_seed(cfg.seed, "finetune-order"), true);
-
-  auto dist = join_ranks(job.dist);
-  const bool main_rank = !dist || dist->is_main();
-  // The base the refit trains; the folds load their own copies.
-  Checkpoint base = load_checkpoint_cached(job.base, parse_device(job.device, local_rank(dist.get())));
-  const ModelConfig& base_config = base.config;
-  check(train_stream.longest() <= base_config.max_seq_len,
-        "task {}: an example in format {} has {} tokens, more than the model's context of {}", job.task, job.format,
-        train_stream.longest(), base_config.max_seq_len);
-  if (const auto& method = find_finetune_method(cfg.method); method.check_base) method.check_base(cfg, base_config);
-  if (dist)
-    check(std::min(cfg.batch_size, train_stream.size()) >= dist->world_size(),
-          "{} training examples cannot be shared by {} ranks", train_stream.size(), dist->world_size());
-
-  install_interrupt_handler();
-  const StepSelection sel = select_steps(job, examples, *task, format, dist.get());
-  // The refit: all N examples, the chosen number of steps on the schedule the folds ran.
-  FinetuneConfig fit = cfg;
-  fit.seq_len = train_stream.longest() - 1;
-  fit.batch_size = std::min(cfg.batch_size, train_stream.size());
-  if (dist) fit.batch_size -= fit.batch_size % dist->world_size();  // equal shares of each batch
-  fit.stop_at = std::max<int64_t>(1, sel.steps);  // at least one step, so that the result is a trained model
-  auto trainable = prepare_finetune(base.model, fit);
-  if (main_rank)
-    fmt::print(stderr, "finetune {}: {} on {} (N={}; {}), {} trainable parameters, lr {:.2g}\n", cfg.method, job.base,
-               job.task, job.n_train,
-               sel.folds > 1 ? fmt::format("{}-fold selection chose {} steps", sel.folds, fit.stop_at)
-                             : fmt::format("no selection, {} steps", fit.stop_at),
-               human_count(double([&] { int64_t n = 0; for (auto& [k, p] : trainable) n += p.numel(); return n; }())),
-               cfg.learning_rate());
-  FinetuneJobResult result;
-  result.run = finetune(base.model, trainable, train_stream, nullptr, 0, fit, "finetune " + cfg.method, dist.get());
-  result.run.first_val_loss = sel.cv_loss_before;
-  result.run.best_val_loss = sel.cv_loss;
-  result.run.best_step = sel.steps;  // what the selection chose (0: no step beat the base; the refit still takes one)
-  result.main_rank = main_rank;
-  result.n_train = int64_t(examples.size());
-  result.folds = sel.folds;
-
-  nlohmann::json info = cfg.to_json();
-  info["lr"] = cfg.learning_rate();
-  info.update({{"task", job.task},
-               {"n_train", job.n_train},
-               {"n_validation", 0},
-               {"fold_best_steps", sel.fold_best},
-               {"format", job.format},
-               {"examples", train_stream.describe()},
-               {"base", fs::absolute(job.base).lexically_normal().string()},
-               {"base_hash", checkpoint_hash(job.base)},
-               {"steps_done", result.run.steps_done},
-               {"best_step", result.run.best_step},
-               {"val_loss_before", result.run.first_val_loss},  // mean over the folds' held-out examples
-               {"val_loss_best", result.run.best_val_loss},
-               {"trainable_parameters", result.run.trainable_parameters},
-               {"seconds", result.run.seconds}});
-  nlohmann::json meta = base.meta;
-  meta["finetune"] = info;
-  result.meta = meta;
-  result.outcome = std::get<FinetuneOutcome>(job_result_from_json("finetune", info, job.out));
-  std::vector<NamedBytes> log = {{"train_log.jsonl", result.run.log}};
-  if (!main_rank) return result;  // rank 0 writes the model; every rank holds the same weights
-  const FinetuneMethod& method = find_finetune_method(cfg.method);
-  if (method.adapter_config)
-    save_adapter(job.out, base.model, job.base, method.adapter_config(cfg, base.config), meta, log);
-  else
-    save_checkpoint(job.out, base.model, meta, log, base.tokenizer);
-  return result;
 }
 
 EvalResult run_eval_job(const EvalJob& job) {

@@ -10,24 +10,26 @@
 namespace elab {
 
 ExampleStream::ExampleStream(const std::vector<Example>& examples, Format format, const std::string& instruction,
-                             uint64_t seed, bool shuffle)
-    : seed_(seed), shuffle_(shuffle) {
+                             const Tokenizer& tok, uint64_t seed, bool shuffle)
+    : padding_id_(tok.padding_id()), seed_(seed), shuffle_(shuffle) {
   check(!examples.empty(), "no examples to fine-tune on");
-  ByteTokenizer tok;
   Hasher h;
   for (const auto& e : examples) {
     Row row;
-    row.tokens.push_back(ByteTokenizer::kBos);
-    auto prompt = tok.encode(render_prompt(e, format, instruction));
-    row.tokens.insert(row.tokens.end(), prompt.begin(), prompt.end());
+    // The prompt and the target are encoded apart, as evaluation feeds the prompt and the
+    // model writes the target after it (one BPE merge across "A:" and " yes" would train
+    // tokens the model never sees when it answers).
+    row.tokens = tok.encode_prompt(render_prompt(e, format, instruction));
     row.prompt_tokens = row.tokens.size();
     auto target = tok.encode(render_target(e, format));
     row.tokens.insert(row.tokens.end(), target.begin(), target.end());
     h.add(render_example(e, format, instruction)).add("\x1f");
     rows_.push_back(std::move(row));
   }
-  description_ = fmt::format("examples n={} format={} hash={} seed={} shuffle={}", examples.size(), format_name(format),
-                             h.hex(), seed, shuffle);
+  // The byte tokenizer keeps the description it always had (job keys and data hashes of
+  // runs on the lab's own models stay as they were).
+  description_ = fmt::format("examples n={} format={} hash={} seed={} shuffle={}{}", examples.size(), format_name(format),
+                             h.hex(), seed, shuffle, tok.is_bytes() ? "" : fmt::format(" vocab={}", tok.vocab_size()));
 }
 
 int64_t ExampleStream::longest() const {
@@ -40,7 +42,7 @@ void ExampleStream::read_rows(int64_t index, int64_t batch_rows, int64_t first, 
                               TokenBatch& out) const {
   out.rows = count;
   out.seq_len = seq_len;
-  out.tokens.assign(size_t(count * (seq_len + 1)), ByteTokenizer::kPad);
+  out.tokens.assign(size_t(count * (seq_len + 1)), padding_id_);
   out.loss_mask.assign(size_t(count * seq_len), 0);
   const int64_t n = size();
   int64_t cached_epoch = -1;

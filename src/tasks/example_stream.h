@@ -1,7 +1,9 @@
 #pragma once
 // A fixed set of labelled examples as a token stream, for fine-tuning: one example a row
-// (BOS, prompt, target, then padding), with only the target's tokens in the loss, which
-// is what the model must produce when evaluated on the same prompt.
+// (the prompt as the model's tokenizer encodes a prompt, BOS included where it takes one;
+// the target; then padding), with only the target's tokens in the loss, which is what the
+// model must produce when evaluated on the same prompt. The tokenizer is the base's: a
+// pretrained model trains on its own BPE ids, exactly the tokens evaluation feeds it.
 // With shuffle, each pass over the set (an epoch) is a fresh seeded permutation; batch i
 // is still a pure function of (seed, i).
 #include <string>
@@ -15,8 +17,8 @@ namespace elab {
 
 class ExampleStream : public TokenStream {
  public:
-  ExampleStream(const std::vector<Example>& examples, Format format, const std::string& instruction, uint64_t seed,
-                bool shuffle);
+  ExampleStream(const std::vector<Example>& examples, Format format, const std::string& instruction,
+                const Tokenizer& tokenizer, uint64_t seed, bool shuffle);
   void read_rows(int64_t index, int64_t batch_rows, int64_t first, int64_t count, int64_t seq_len,
                  TokenBatch& out) const override;
   std::string describe() const override;
@@ -29,6 +31,7 @@ class ExampleStream : public TokenStream {
     size_t prompt_tokens = 0;  // BOS and prompt: not counted in the loss
   };
   std::vector<Row> rows_;
+  int32_t padding_id_ = 0;
   std::string description_;
   uint64_t seed_;
   bool shuffle_;

@@ -20,7 +20,7 @@ std::string Recipe::describe() const {
 }
 
 const std::vector<std::string>& held_out_tasks() {
-  static const std::vector<std::string> tasks = {"lastletter", "wordprob", "spurious"};
+  static const std::vector<std::string> tasks = {"lastletter", "wordprob", "spurious", "sentiment", "facts"};
   return tasks;
 }
 

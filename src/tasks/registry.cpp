@@ -22,6 +22,8 @@ std::unique_ptr<Task> make_induction_task(const std::string&);
 std::unique_ptr<Task> make_fn_task(const std::string&);
 std::unique_ptr<Task> make_spurious_task(const std::string&);
 std::unique_ptr<Task> make_iclass_task(const std::string&);
+std::unique_ptr<Task> make_sentiment_task(const std::string&);
+std::unique_ptr<Task> make_facts_task(const std::string&);
 std::unique_ptr<Task> make_gsm8k_task(const std::string&);
 std::unique_ptr<Task> make_bbh_task(const std::string&);
 std::unique_ptr<Task> make_jsonl_task(const std::string&);
@@ -48,6 +50,10 @@ std::vector<TaskEntry>& entries() {
       {"iclass", "iclass[:classes=C,bursty=P,burst=B,zipf=A,noise=E,...]",
        "in-context classification (Chan et al. 2022): novel classes in context vs trained classes in weights", false,
        make_iclass_task},
+      {"sentiment", "sentiment[:agree=F]",
+       "review sentiment from word lexicons; template, domain and spurious-name shifts", false, make_sentiment_task},
+      {"facts", "facts[:world=W,chains=C,augmented=0|1]",
+       "fictional mentor facts (Lampinen et al. 2025): stated, reversed, composed", false, make_facts_task},
       {"gsm8k", "gsm8k", "GSM8K test problems, exemplars from train ($ELAB_DATA/gsm8k)", true, make_gsm8k_task},
       {"bbh", "bbh:<subtask>", "BIG-Bench-Hard subtask with its 3 CoT prompts ($ELAB_DATA/bbh)", true, make_bbh_task},
       {"jsonl", "jsonl:<path>", "question/answer[/rationale/split] lines of a JSONL file", true, make_jsonl_task},

@@ -64,6 +64,7 @@ void FinetuneConfig::validate() const {
   check(eval_every > 0 && patience > 0, "--eval-every and --patience must be positive");
   check(stop_at >= 0, "stop_at must not be negative");
   check(folds >= 1, "--folds must be at least 1 (1: no model selection), got {}", folds);
+  check(lr_search >= 1 && lr_search <= 9, "--lr-search must be 1 to 9 rates, got {}", lr_search);
   if (m.validate) m.validate(*this);
 }
 
@@ -71,7 +72,8 @@ nlohmann::json FinetuneConfig::to_json() const {
   nlohmann::json j = {{"method", method},         {"steps", steps},           {"batch_size", batch_size},
                       {"seq_len", seq_len},       {"lr", lr},                 {"warmup_steps", warmup_steps},
                       {"eval_every", eval_every}, {"patience", patience},     {"grad_clip", grad_clip},
-                      {"weight_decay", weight_decay}, {"seed", seed}, {"folds", folds}};
+                      {"weight_decay", weight_decay}, {"seed", seed}, {"folds", folds},
+                      {"lr_search", lr_search}};
   if (const auto& m = find_finetune_method(method); m.settings) j.update(m.settings(*this));
   if (precision != Precision::fp32) j["precision"] = precision_name(precision);
   return j;

@@ -32,6 +32,10 @@ struct FinetuneConfig {
   // steps (the lowest mean held-out loss), then a refit on all N runs that many. 1: no
   // selection, `steps` steps on all N. At most N folds (leave-one-out).
   int64_t folds = 4;
+  // With folds > 1, the selection also searches the learning rate: this many rates a
+  // half-decade apart, centred on `lr` (or the method's default), one more beyond an end
+  // the choice lands on (study/finetune_job.cpp). 1: the rate as given.
+  int64_t lr_search = 3;
   int64_t stop_at = 0;  // > 0: stop after this step, on the schedule of `steps` (a refit after selection)
   double grad_clip = 1.0;
   double weight_decay = 0.0;

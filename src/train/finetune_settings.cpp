@@ -48,6 +48,10 @@ const std::vector<FinetuneSetting>& finetune_settings() {
                          [](C& c) -> auto& { return c.warmup_steps; }),
         setting<int64_t>("folds", "cross-validation folds within the N that choose the steps (1 = none: the steps on all N)",
                          [](C& c) -> auto& { return c.folds; }),
+        setting<int64_t>("lr_search",
+                         "with folds > 1, learning rates searched with the steps: this many a half-decade apart, centred on "
+                         "lr (1 = lr as given)",
+                         [](C& c) -> auto& { return c.lr_search; }),
         setting<int64_t>("eval_every", "held-out loss of each fold every N steps", [](C& c) -> auto& { return c.eval_every; }),
         setting<int64_t>("patience", "a fold stops after this many held-out evaluations without improvement",
                          [](C& c) -> auto& { return c.patience; }),

@@ -2,6 +2,9 @@
 // pre-trained here for ~15 s, then full / LoRA fine-tuning on a task the base never saw.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "backends/native.h"
 #include "study/stages.h"
 #include "core/threads.h"
@@ -68,6 +71,7 @@ TEST_F(FinetuneEndToEnd, FullAndLoraOnLastletter) {
   full.config.folds = 2;    // two folds and the refit: a third of the default's training time
   full.config.lr = 1e-3;    // this test's base is trained briefly: the defaults are for the shipped ladder
   full.config.steps = 150;
+  full.config.lr_search = 1;  // the rate as given (the search has its own test below)
   auto r = run_finetune_job(full);
   EXPECT_EQ(r.n_train, 256) << "every one of the N is trained on";
   EXPECT_EQ(r.folds, 2);
@@ -79,7 +83,9 @@ TEST_F(FinetuneEndToEnd, FullAndLoraOnLastletter) {
   EXPECT_GT(low, zero_shot) << "the 95% CI of the fine-tuned model lies above the base";
 
   Checkpoint before = load_checkpoint(base());
-  auto lora = run_finetune_job(job("lora", 64, "lora-64"));
+  auto lora_job = job("lora", 64, "lora-64");
+  lora_job.config.lr_search = 1;
+  auto lora = run_finetune_job(lora_job);
   EXPECT_GT(lora.run.steps_done, 0);
   EXPECT_EQ(adapter_type(path("lora-64")), "lora");
   // The base directory's tensors are bit-identical after training an adapter on it.
@@ -147,7 +153,7 @@ TEST_F(FinetuneEndToEnd, IclExemplarsAreTheFirstKOfTheFineTuningExamples) {
   auto r = run_finetune_job(j);
   EXPECT_EQ(r.n_train, 16);
   EXPECT_EQ(r.folds, 4);
-  ExampleStream expected(n, Format::direct, task->instruction(), 0, false);
+  ExampleStream expected(n, Format::direct, task->instruction(), Tokenizer(), 0, false);
   auto hash_of = [](const std::string& describe) { return describe.substr(describe.find("hash="), 21); };
   EXPECT_EQ(hash_of(r.meta["finetune"]["examples"].get<std::string>()), hash_of(expected.describe()));
   // The refit runs the chosen number of steps; each fold's best step is at most its budget.
@@ -164,6 +170,55 @@ TEST_F(FinetuneEndToEnd, IclExemplarsAreTheFirstKOfTheFineTuningExamples) {
   auto tiny = job("lora", 3, "lora-3");
   tiny.config.steps = 4;
   EXPECT_EQ(run_finetune_job(tiny).folds, 3);
+}
+
+// Protocol 3: the folds search the learning rate with the steps (rates a half-decade
+// apart, one more beyond an end the choice lands on), the refit runs the chosen pair,
+// and the job records its training curve and how it answers its own training prompts.
+TEST_F(FinetuneEndToEnd, TheSelectionSearchesTheRateWithTheSteps) {
+  untrained_base();
+  auto j = job("lora", 8, "lora-search");
+  j.config.folds = 2;
+  j.config.steps = 6;
+  j.config.eval_every = 2;
+  j.config.lr = 1e-3;
+  auto r = run_finetune_job(j);
+  const auto& info = r.meta["finetune"];
+  const auto& rates = info["selection"]["rates"];
+  ASSERT_GE(rates.size(), 3u);
+  ASSERT_LE(rates.size(), 4u);
+  std::vector<double> lrs;
+  double best = 1e300, best_lr = 0;
+  for (const auto& x : rates) {
+    lrs.push_back(x["lr"].get<double>());
+    EXPECT_EQ(x["fold_best_steps"].size(), 2u);
+    if (x["cv_loss"].get<double>() < best) best = x["cv_loss"].get<double>(), best_lr = lrs.back();
+  }
+  for (size_t i = 1; i < lrs.size(); ++i) EXPECT_NEAR(lrs[i] / lrs[i - 1], std::sqrt(10.0), 1e-9);
+  EXPECT_EQ(std::count_if(lrs.begin(), lrs.end(), [](double x) { return std::abs(x - 1e-3) < 1e-12; }), 1)
+      << "the given rate is searched";
+  EXPECT_NEAR(std::log10(lrs.front() * lrs.back()), lrs.size() == 3 ? -6.0 : lrs.front() < 2e-4 ? -6.5 : -5.5, 1e-9)
+      << "centred on it (or one more that way)";
+  EXPECT_DOUBLE_EQ(info["lr"].get<double>(), best_lr) << "the refit trains at the chosen rate";
+  EXPECT_EQ(r.run.steps_done, std::max<int64_t>(1, info["best_step"].get<int64_t>()));
+  // A choice at an end of the first three rates was extended one rate that way.
+  const bool at_end_of_three = best_lr == lrs.front() || best_lr == lrs.back();
+  if (rates.size() == 3u) EXPECT_FALSE(at_end_of_three);
+  if (best_lr == lrs.front() || best_lr == lrs.back())
+    EXPECT_NE(info["selection"]["edge"].get<std::string>().find("the chosen rate"), std::string::npos);
+  EXPECT_EQ(info["train_curve"].size(), size_t(r.run.steps_done));
+  const double answered = info["train_answered"].get<double>();
+  EXPECT_GE(answered, 0.0);
+  EXPECT_LE(answered, 1.0);
+  EXPECT_EQ(r.outcome.train_answered, answered);
+  // lr_search = 1: the given rate alone.
+  auto one = job("lora", 8, "lora-one-rate");
+  one.config.folds = 2;
+  one.config.steps = 4;
+  one.config.lr_search = 1;
+  auto o = run_finetune_job(one);
+  EXPECT_EQ(o.meta["finetune"]["selection"]["rates"].size(), 1u);
+  EXPECT_DOUBLE_EQ(o.meta["finetune"]["lr"].get<double>(), default_finetune_lr("lora"));
 }
 
 TEST_F(FinetuneEndToEnd, BadInputIsRefusedBeforeAnythingIsWritten) {

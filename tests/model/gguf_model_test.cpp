@@ -11,7 +11,10 @@
 #include "../tasks/data_util.h"
 #include "core/fs.h"
 #include "eval/generate.h"
+#include "tasks/example_stream.h"
 #include "tasks/file_task.h"
+#include "tasks/registry.h"
+#include "train/finetune.h"
 #include "text/hf_tokenizer.h"
 #include "python_oracle.h"
 #include "test_util.h"
@@ -292,6 +295,44 @@ TEST(SmolLM2Gguf, Q8WeightsStayCloseToFloat32) {
               (long long)positions);
   EXPECT_LT(worst, kLogitTolerance);
   EXPECT_GE(double(same), 0.95 * double(positions));
+}
+
+// Fine-tuning a pretrained model trains on its own tokens: each row is the prompt as its
+// tokenizer encodes a prompt, then the target, and only the target's tokens are in the
+// loss (protocol 2 fed it byte ids, which it had never seen). A few LoRA steps on those
+// rows then lower the answer loss by nats, not by a rounding error.
+TEST(SmolLM2Gguf, FineTuningTrainsOnTheModelsOwnTokensAndLearns) {
+  Checkpoint ck = load_gguf_checkpoint(testing::smollm2_gguf());
+  auto task = make_task("facts");
+  std::vector<Example> facts;
+  for (int i = 0; i < 12; ++i) facts.push_back(task->example("id", Pool::exemplar, 1, i));
+  ExampleStream stream(facts, Format::direct, task->instruction(), ck.tokenizer, 1, false);
+  TokenBatch b;
+  const int64_t T = stream.longest();
+  stream.batch(0, 1, T, b);
+  std::vector<int32_t> expected = ck.tokenizer.encode_prompt(render_prompt(facts[0]));
+  const size_t prompt_tokens = expected.size();
+  for (int32_t id : ck.tokenizer.encode(render_target(facts[0], Format::direct))) expected.push_back(id);
+  ASSERT_EQ(std::vector<int32_t>(b.tokens.begin(), b.tokens.begin() + int64_t(expected.size())), expected);
+  std::vector<int32_t> counted;
+  for (int64_t t = 0; t < T; ++t)
+    if (b.loss_mask[size_t(t)]) counted.push_back(b.tokens[size_t(t + 1)]);
+  EXPECT_EQ(counted, std::vector<int32_t>(expected.begin() + int64_t(prompt_tokens), expected.end()));
+  EXPECT_EQ(ck.tokenizer.decode(counted), render_target(facts[0], Format::direct));
+  EXPECT_NE(stream.describe().find("vocab=49152"), std::string::npos) << stream.describe();
+
+  FinetuneConfig cfg;
+  cfg.method = "lora";
+  cfg.steps = 12;
+  cfg.batch_size = 12;
+  cfg.lr = 3e-3;
+  cfg.warmup_steps = 1;
+  cfg.seq_len = T - 1;
+  cfg.workers = 2;
+  auto trainable = prepare_finetune(ck.model, cfg);
+  const auto r = finetune(ck.model, trainable, stream, &stream, 12, cfg, "test");
+  ASSERT_GE(r.val_curve.size(), 2u);
+  EXPECT_LT(r.best_val_loss, r.first_val_loss - 2.0) << "answer loss " << r.first_val_loss << " -> " << r.best_val_loss;
 }
 
 TEST(SmolLM2Gguf, UnsupportedOrDamagedFilesAreErrorsNamingThem) {

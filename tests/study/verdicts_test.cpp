@@ -109,5 +109,35 @@ TEST(Verdicts, AFineTunedModelThatAnswersAsItsBaseDoesIsNotCompared) {
   EXPECT_TRUE(moved.counts());
 }
 
+// A fine-tuned model that does not answer its own training prompts in format has not
+// learned what it was trained on: it is not compared, whatever its test items say. The
+// cell keeps the worst of its seeds.
+TEST(Verdicts, AFineTunedModelThatHasNotLearnedItsTrainingFormatIsNotCompared) {
+  const Cell works = cell("icl:8", 0.9, 0.8, 0.97, 0.55, 0.0);
+  Cell tuned = cell("direct", 0.9, 0.8, 0.97, 0.55, 0.0);
+  tuned.adaptation = "ft:lora:32", tuned.ft_task = "coin";
+  const auto d = diff(0.3, 0.2, 0.4);
+  tuned.ft_train_answered = 1.0;
+  EXPECT_TRUE(cell_finding("Q1", "c", "x", tuned, works, d, "lit", +1).counts());
+  tuned.ft_train_answered = 0.625;
+  const Finding f = cell_finding("Q1", "c", "x", tuned, works, d, "lit", +1);
+  EXPECT_FALSE(f.counts());
+  EXPECT_NE(f.invalid.find("ft:lora:32 has not learned its training format: it answers 62% of its own training prompts"),
+            std::string::npos) << f.invalid;
+  tuned.ft_train_answered = -1;  // not recorded (protocol 2): judged by its test items alone
+  EXPECT_TRUE(cell_finding("Q1", "c", "x", tuned, works, d, "lit", +1).counts());
+
+  EvalRow row;
+  row.preset = "m", row.recipe = "r", row.adaptation = "ft:lora:32", row.ft_method = "lora", row.ft_task = "coin";
+  row.task = "coin", row.split = "id", row.method = "direct", row.item_correct = {1, 1};
+  std::vector<EvalRow> rows(3, row);
+  rows[0].train_seed = 1, rows[0].ft_train_answered = 1.0;
+  rows[1].train_seed = 2, rows[1].ft_train_answered = 0.5;
+  rows[2].train_seed = 3, rows[2].ft_train_answered = 0.875;
+  const Cells cells = make_cells(rows, 1);
+  ASSERT_EQ(cells.by_key.size(), 1u);
+  EXPECT_DOUBLE_EQ(cells.by_key.begin()->second.ft_train_answered, 0.5);
+}
+
 }  // namespace
 }  // namespace elab

@@ -47,6 +47,7 @@ TEST(Suite, EveryGeneratedTaskIsDeterministicBySeed) {
 
 TEST(Suite, PoolsAndSplitsNeverShareAProblem) {
   for (const auto& name : synthetic_tasks()) {
+    if (name == "facts") continue;  // by design: its test items ask about its exemplars' facts (Facts.* below)
     auto t = make_task(name);
     std::map<std::string, std::string> owner;
     for (const auto& split : t->split_names())
@@ -69,6 +70,11 @@ TEST(Suite, EveryGeneratedTaskHasThreeSurfaceTemplates) {
       seen.insert(e.attrs.count("template") ? e.attrs.at("template") : "");
     }
     if (name == "wordprob") continue;  // phrasing sets per operation, checked below
+    if (name == "facts") continue;     // one wording per form: the forms are its splits
+    if (name == "sentiment") {         // two wordings in id, two more in ood-template
+      EXPECT_EQ(seen, (std::set<std::string>{"0", "1"}));
+      continue;
+    }
     EXPECT_GE(seen.size(), 3u) << name;
   }
 }
@@ -362,6 +368,26 @@ static std::map<std::string, Checker> checkers() {
     EXPECT_NE(ls[1].find(label ? ">" : "<"), std::string::npos);
     EXPECT_EQ(e.answer, label ? "yes" : "no");
   };
+  c["sentiment"] = [](const Example& e) {
+    // Both adjectives the rationale names are in the question and of the answer's polarity.
+    static const std::regex words(R"(The review calls the (.+) (\w+) and the (.+) (\w+)\.)");
+    auto ls = lines_of(e.rationale);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(ls[0], m, words)) << ls[0];
+    EXPECT_NE(e.question.find("The " + m[1].str() + " was " + m[2].str() + " and the " + m[3].str() + " was " + m[4].str()),
+              std::string::npos);
+    EXPECT_EQ(ls[1], "Both words are " + e.answer + ", so the review is " + e.answer + ".");
+  };
+  c["facts"] = [](const Example& e) {
+    // The rationale states facts whose last mentor is the answer, and the answer is an option.
+    auto ls = lines_of(e.rationale);
+    ASSERT_FALSE(ls.empty());
+    const auto& form = e.attrs.at("form");
+    if (form == "reversed") EXPECT_EQ(ls[0].rfind(e.answer + "'s mentor is ", 0), 0u) << ls[0];
+    else EXPECT_EQ(ls.back().substr(ls.back().size() - e.answer.size() - 1), e.answer + ".");
+    EXPECT_EQ(ls.size(), form == "composed" ? 2u : 1u);
+    EXPECT_TRUE(e.attrs.at("option1") == e.answer || e.attrs.at("option2") == e.answer);
+  };
   // Tasks without a rationale: the answer recomputed from the problem itself.
   c["modadd"] = [](const Example& e) {
     std::smatch m;
@@ -499,6 +525,75 @@ TEST(Recipes, EveryBuiltinRecipeStreams) {
     s.batch(0, 4, 128, b);
     EXPECT_EQ(b.tokens.size(), 4u * 129) << r.name;
   }
+}
+
+}  // namespace elab
+
+// ---- tasks written for pretrained models (issue 32) -------------------------------------
+
+namespace elab {
+
+TEST(Facts, TheExemplarPoolIsTheWorldsFactsAndTestItemsAskAboutThem) {
+  auto t = make_task("facts");
+  // "a's mentor is b" for every fact the pool states, whatever the seed orders them.
+  std::map<std::string, std::string> mentor;
+  std::set<std::string> keys_seed1, keys_seed2;
+  for (int i = 0; i < 12; ++i) {
+    auto a = t->example("id", Pool::exemplar, 1, i), b = t->example("id", Pool::exemplar, 2, i);
+    keys_seed1.insert(a.key), keys_seed2.insert(b.key);
+    const std::string subject = a.question.substr(std::string("Who is ").size(), a.question.find("'s mentor") - 7);
+    mentor[subject] = a.answer;
+  }
+  EXPECT_EQ(keys_seed1.size(), 12u);
+  EXPECT_EQ(keys_seed1, keys_seed2) << "the seed orders the facts; it does not change them";
+  EXPECT_NE(t->example("id", Pool::exemplar, 1, 0).key, t->example("id", Pool::exemplar, 2, 0).key);
+  int reversed = 0, composed = 0;
+  for (int i = 0; i < 60; ++i) {
+    auto r = t->example("ood-reversed", Pool::test, 3, i);
+    const std::string b = r.question.substr(std::string("Whose mentor is ").size(), r.question.size() - 17);
+    EXPECT_EQ(mentor.at(r.answer), b) << r.question;
+    auto c = t->example("ood-syllogism", Pool::test, 3, i);
+    const std::string a = c.question.substr(std::string("Who is the mentor of ").size(), c.question.find("'s mentor?") - 21);
+    EXPECT_EQ(mentor.at(mentor.at(a)), c.answer) << c.question;
+    // The distractor is never linked to the subject by a fact (not the middle name).
+    const std::string distractor = c.attrs.at("option1") == c.answer ? c.attrs.at("option2") : c.attrs.at("option1");
+    EXPECT_NE(distractor, mentor.at(a)) << c.question;
+    EXPECT_EQ(t->answer_options(c).size(), 2u);
+    reversed += r.answer != "", composed += c.answer != "";
+  }
+  EXPECT_EQ(reversed, 60);
+  // The augmented pool: the facts, their reversals and their compositions; the same test items.
+  auto aug = make_task("facts:augmented=1");
+  EXPECT_EQ(aug->pool_size("id", Pool::exemplar), 30);
+  std::map<std::string, int> forms;
+  for (int i = 0; i < 30; ++i) forms[aug->example("id", Pool::exemplar, 1, i).attrs.at("form")] += 1;
+  EXPECT_EQ(forms, (std::map<std::string, int>{{"composed", 6}, {"forward", 12}, {"reversed", 12}}));
+  EXPECT_EQ(aug->example("ood-reversed", Pool::test, 3, 7).question, t->example("ood-reversed", Pool::test, 3, 7).question);
+  std::set<std::string> names1, names2;
+  for (int i = 0; i < 12; ++i) {
+    names1.insert(t->example("id", Pool::exemplar, 1, i).answer);
+    names2.insert(make_task("facts:world=2")->example("id", Pool::exemplar, 1, i).answer);
+  }
+  EXPECT_NE(names1, names2) << "another world, other names";
+  EXPECT_THROW(make_task("facts:chains=1"), Error);
+}
+
+TEST(Sentiment, EachSplitShiftsOneThing) {
+  auto t = make_task("sentiment");
+  const std::vector<std::string> film = {"plot", "acting", "soundtrack", "ending", "script", "cast", "dialogue", "pacing", "story"};
+  int agree_id = 0;
+  for (int i = 0; i < 400; ++i) {
+    auto id = t->example("id", Pool::train, 1, i);
+    agree_id += id.attrs.at("agrees") == "1";
+    EXPECT_LE(std::stoi(id.attrs.at("template")), 1);
+    auto flip = t->example("ood-flip", Pool::test, 1, i);
+    EXPECT_EQ(flip.attrs.at("reviewer"), flip.answer == "positive" ? "Tom" : "Ann") << flip.question;
+    EXPECT_GE(std::stoi(t->example("ood-template", Pool::test, 1, i).attrs.at("template")), 2);
+    auto domain = t->example("ood-domain", Pool::test, 1, i);
+    for (const auto& noun : film) EXPECT_EQ(domain.question.find("The " + noun + " was"), std::string::npos) << domain.question;
+    EXPECT_EQ(t->answer_options(id), (std::vector<std::string>{"positive", "negative"}));
+  }
+  EXPECT_NEAR(agree_id / 400.0, 0.9, 0.05);
 }
 
 }  // namespace elab

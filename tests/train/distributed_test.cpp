@@ -191,7 +191,7 @@ TEST(Distributed, RowsOfABatchAreTheWholeBatch) {
   auto task = make_task("lastletter");
   std::vector<Example> examples;
   for (int i = 0; i < 5; ++i) examples.push_back(task->example("id", Pool::exemplar, 5, i));
-  ExampleStream example_stream(examples, Format::direct, "", 3, true);
+  ExampleStream example_stream(examples, Format::direct, "", Tokenizer(), 3, true);
   for (const TokenStream* s : {static_cast<const TokenStream*>(&recipe), static_cast<const TokenStream*>(&example_stream)}) {
     TokenBatch whole, part;
     s->batch(4, 6, 120, whole);

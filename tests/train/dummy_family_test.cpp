@@ -90,7 +90,7 @@ TEST(ModelFamilies, AFamilyRegisteredInOneFileLoadsSavesAndFineTunes) {
   auto task = make_task("lastletter");
   std::vector<Example> examples;
   for (int i = 0; i < 8; ++i) examples.push_back(task->example("id", Pool::exemplar, 5, i));
-  ExampleStream train(examples, Format::direct, "", 2, true);
+  ExampleStream train(examples, Format::direct, "", Tokenizer(), 2, true);
   for (const char* method : {"lora", "full"}) {
     FinetuneConfig cfg;
     cfg.method = method;

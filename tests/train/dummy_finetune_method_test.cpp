@@ -42,7 +42,7 @@ TEST(Registries, ADummyFineTuningMethodTrainsWhatItAttaches) {
   auto task = make_task("lastletter");
   std::vector<Example> examples;
   for (int i = 0; i < 8; ++i) examples.push_back(task->example("id", Pool::exemplar, 5, i));
-  ExampleStream train(examples, Format::direct, "", 2, true);
+  ExampleStream train(examples, Format::direct, "", Tokenizer(), 2, true);
   cfg.steps = 30;
   cfg.batch_size = 4;
   cfg.seq_len = train.longest() - 1;

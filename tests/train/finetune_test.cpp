@@ -21,7 +21,7 @@ std::vector<Example> some_examples(int n) {
 
 TEST(ExampleStream, OneExampleARowWithOnlyTheTargetCounted) {
   auto examples = some_examples(3);
-  ExampleStream s(examples, Format::direct, "", 1, false);
+  ExampleStream s(examples, Format::direct, "", Tokenizer(), 1, false);
   TokenBatch b;
   s.batch(0, 4, 120, b);
   ByteTokenizer tok;
@@ -35,7 +35,7 @@ TEST(ExampleStream, OneExampleARowWithOnlyTheTargetCounted) {
   // Row 3 wraps around to example 0 (no shuffle).
   EXPECT_TRUE(std::equal(b.tokens.begin(), b.tokens.begin() + 121, b.tokens.begin() + 3 * 121));
   // Shuffled epochs are permutations, and the same index gives the same batch.
-  ExampleStream shuffled(examples, Format::direct, "", 1, true);
+  ExampleStream shuffled(examples, Format::direct, "", Tokenizer(), 1, true);
   TokenBatch x, y;
   shuffled.batch(7, 3, 120, x);
   shuffled.batch(7, 3, 120, y);
@@ -51,8 +51,8 @@ TEST(Finetune, AdaptersTrainAndTheBaseStaysBitIdentical) {
     for (auto& [name, p] : named_weights(*model)) before.push_back(p.detach().clone());
 
     auto examples = some_examples(24);
-    ExampleStream train(std::vector<Example>(examples.begin(), examples.end() - 4), Format::direct, "", 2, true);
-    ExampleStream val(std::vector<Example>(examples.end() - 4, examples.end()), Format::direct, "", 0, false);
+    ExampleStream train(std::vector<Example>(examples.begin(), examples.end() - 4), Format::direct, "", Tokenizer(), 2, true);
+    ExampleStream val(std::vector<Example>(examples.end() - 4, examples.end()), Format::direct, "", Tokenizer(), 0, false);
     FinetuneConfig cfg;
     cfg.method = method;
     cfg.steps = 30;
@@ -91,7 +91,7 @@ TEST(Finetune, AdaptersTrainAndTheBaseStaysBitIdentical) {
 TEST(Finetune, FullFineTuningTrainsEverythingAndLessStateForLora) {
   auto c = testing::tiny_config(32, 2, 2, 64, 128, 0.1);
   auto examples = some_examples(12);
-  ExampleStream train(examples, Format::direct, "", 2, true);
+  ExampleStream train(examples, Format::direct, "", Tokenizer(), 2, true);
   int64_t bytes[2];
   int k = 0;
   for (const char* method : {"full", "lora"}) {

@@ -1,0 +1,166 @@
+// facts: fictional facts about nonsense people, after Lampinen et al. 2025 ("On the
+// generalization of language models from in-context learning and finetuning: a
+// controlled study") and the reversal curse (Berglund et al. 2023). A world of `chains`
+// chains a -> b -> c ("a's mentor is b", "b's mentor is c") over made-up names is fixed by
+// `world`; no model has seen it. Its facts are the exemplar pool: the same facts are shown
+// in context (icl:K with K = the number of facts shows them all) or fine-tuned on (N = K).
+// The splits ask about them in other forms; an item's answer is a name, and its two
+// options for likelihood scoring are that name and a distractor from the world:
+// - id: the fact as stated ("Who is a's mentor?");
+// - ood-reversed: the fact reversed ("Whose mentor is b?");
+// - ood-syllogism: two facts composed ("Who is the mentor of a's mentor?").
+// The exemplar pool holds each fact once (with a distractor drawn from the world seed),
+// so the facts shown are the world's, whichever seed orders them. With augmented=1 the
+// pool also holds every reversed and composed statement: fine-tuning on the facts plus
+// their inferences (an oracle form of Lampinen et al.'s augmented fine-tuning, which
+// uses the model's own in-context inferences instead).
+#include <algorithm>
+#include <array>
+
+#include "core/hash.h"
+#include "tasks/registry.h"
+#include "tasks/synthetic.h"
+
+namespace elab {
+namespace {
+
+class FactsTask : public Task {
+ public:
+  explicit FactsTask(const std::string& args) {
+    TaskOptions o("facts", args, {"world", "chains", "augmented"});
+    world_ = uint64_t(o.integer("world", 1, 1, 1000000));
+    chains_ = o.integer("chains", 6, 2, 40);
+    augmented_ = o.integer("augmented", 0, 0, 1) == 1;
+    make_world();
+  }
+  std::string name() const override { return "facts"; }
+  std::string description() const override {
+    return fmt::format("fictional mentor facts, world {}: {} chains of 3 names, {} facts{}", world_, chains_, 2 * chains_,
+                       augmented_ ? ", exemplars with their reversals and compositions" : "");
+  }
+  std::string instruction() const override { return "Answer with a name."; }
+  AnswerKind answer_kind() const override { return AnswerKind::text; }
+  std::vector<std::string> answer_options(const Example& e) const override {
+    return {e.attrs.at("option1"), e.attrs.at("option2")};
+  }
+  std::vector<SplitInfo> splits() const override {
+    return {{"id", "the facts as stated, with new distractors"},
+            {"ood-reversed", "the facts reversed: whose mentor is b?"},
+            {"ood-syllogism", "two facts composed: who is the mentor of a's mentor?"}};
+  }
+  std::string exemplar_split() const override { return "id"; }
+  int64_t pool_size(const std::string& split, Pool pool) const override {
+    if (pool == Pool::test) return -1;
+    return int64_t(statements().size());  // train and exemplar pools: the world's statements
+  }
+
+  Example example(const std::string& split, Pool pool, uint64_t seed, int64_t index) const override {
+    check_split(split);
+    if (pool != Pool::test) {
+      // The statements in an order drawn from the seed; index i of that order.
+      const auto& all = statements();
+      std::vector<size_t> order(all.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+      Rng rng(derive_seed(seed, "facts/order"));
+      rng.shuffle(order);
+      const Statement& s = all[order[size_t(index % int64_t(order.size()))]];
+      // The distractor is fixed by the world, so a fact is one example whichever seed shows it.
+      Rng fixed(derive_seed(world_, "facts/distractor/" + s.form, {uint64_t(s.chain)}));
+      return question(s.form, s.chain, fixed);
+    }
+    Rng rng(derive_seed(seed, "facts/test/" + split, {uint64_t(index)}));
+    const std::string form = split == "id" ? "forward" : split == "ood-reversed" ? "reversed" : "composed";
+    // Forward and reversed questions cover both facts of a chain (a-b and b-c).
+    const int64_t facts = form == "composed" ? chains_ : 2 * chains_;
+    return question(form, rng.uniform_int(0, facts - 1), rng);
+  }
+
+ private:
+  struct Statement {
+    std::string form;  // forward | reversed | composed
+    int64_t chain;     // forward, reversed: the fact 0..2*chains-1; composed: the chain
+  };
+
+  std::vector<Statement> statements() const {
+    std::vector<Statement> out;
+    for (int64_t f = 0; f < 2 * chains_; ++f) out.push_back({"forward", f});
+    if (augmented_) {
+      for (int64_t f = 0; f < 2 * chains_; ++f) out.push_back({"reversed", f});
+      for (int64_t c = 0; c < chains_; ++c) out.push_back({"composed", c});
+    }
+    return out;
+  }
+
+  // Fact f: chain f / 2, link f % 2 (a->b or b->c); its subject and its mentor.
+  std::pair<std::string, std::string> fact(int64_t f) const {
+    const auto& c = names_[size_t(f / 2)];
+    return f % 2 == 0 ? std::pair{c[0], c[1]} : std::pair{c[1], c[2]};
+  }
+
+  Example question(const std::string& form, int64_t which, Rng& rng) const {
+    std::string subject, answer, text;
+    if (form == "composed") {
+      subject = names_[size_t(which)][0], answer = names_[size_t(which)][2];
+    } else {
+      auto [a, b] = fact(which);
+      subject = form == "forward" ? a : b;
+      answer = form == "forward" ? b : a;
+    }
+    // A distractor from another chain, so that no option is linked to the subject by a
+    // fact (the middle name of a composed question would be).
+    const int64_t own_chain = form == "composed" ? which : which / 2;
+    int64_t other = rng.uniform_int(0, chains_ - 2);
+    if (other >= own_chain) ++other;
+    const std::string distractor = names_[size_t(other)][size_t(rng.uniform_int(0, 2))];
+    const bool answer_first = rng.bernoulli(0.5);
+    const std::string o1 = answer_first ? answer : distractor, o2 = answer_first ? distractor : answer;
+    // The options are not in the question: a generated answer is any name (the model must
+    // recall it), and likelihood scoring (mc:K) chooses between the two.
+    if (form == "forward") text = fmt::format("Who is {}'s mentor?", subject);
+    else if (form == "reversed") text = fmt::format("Whose mentor is {}?", subject);
+    else text = fmt::format("Who is the mentor of {}'s mentor?", subject);
+    Example e;
+    e.question = text;
+    e.answer = answer;
+    e.key = fmt::format("{}:{}:{}:{}", form, subject, o1, o2);
+    e.attrs = {{"form", form}, {"option1", o1}, {"option2", o2}, {"world", std::to_string(world_)}};
+    if (form == "composed") {
+      const std::string& middle = names_[size_t(which)][1];
+      e.rationale = fmt::format("{}'s mentor is {}.\n{}'s mentor is {}.\n", subject, middle, middle, answer);
+    } else {
+      e.rationale = form == "forward" ? fmt::format("{}'s mentor is {}.\n", subject, answer)
+                                      : fmt::format("{}'s mentor is {}.\n", answer, subject);
+    }
+    return e;
+  }
+
+  // 3 * chains distinct two-syllable names ("Dovak"), drawn from the world seed.
+  void make_world() {
+    const std::string consonants = "bdfgklmnprstvz", vowels = "aeiou";
+    Rng rng(derive_seed(world_, "facts/world"));
+    std::vector<std::string> names;
+    while (int64_t(names.size()) < 3 * chains_) {
+      std::string n;
+      for (int s = 0; s < 2; ++s) {
+        n += consonants[size_t(rng.uniform_int(0, int64_t(consonants.size()) - 1))];
+        n += vowels[size_t(rng.uniform_int(0, int64_t(vowels.size()) - 1))];
+      }
+      n += consonants[size_t(rng.uniform_int(0, int64_t(consonants.size()) - 1))];
+      n[0] = char(n[0] - 'a' + 'A');
+      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+    }
+    for (int64_t c = 0; c < chains_; ++c)
+      names_.push_back({names[size_t(3 * c)], names[size_t(3 * c + 1)], names[size_t(3 * c + 2)]});
+  }
+
+  uint64_t world_;
+  int64_t chains_;
+  bool augmented_;
+  std::vector<std::array<std::string, 3>> names_;
+};
+
+}  // namespace
+
+std::unique_ptr<Task> make_facts_task(const std::string& args) { return std::make_unique<FactsTask>(args); }
+
+}  // namespace elab
