@@ -335,6 +335,57 @@ TEST(Report, FineTunedModelsOnDifferentTasksAreDifferentCells) {
   EXPECT_NE(report.csv.find(",iclass,0.000000,"), std::string::npos) << report.csv;
 }
 
+// Fictional facts (Lampinen et al. 2025): the facts in context (mc:12) against a model
+// fine-tuned on the same 12 (answering with mc:0), on reversed questions; the augmented
+// fine-tuning against the plain one, and against in-context as an equivalence. A model
+// that has not learned its training format is not compared.
+TEST(Report, FictionalFactsInContextAgainstFineTunedAndAugmented) {
+  std::vector<JobRecord> jobs;
+  auto items = [](int right) {
+    std::vector<int> v(60, 0);
+    for (int i = 0; i < right; ++i) v[size_t(i * 60 / right)] = 1;
+    return v;
+  };
+  jobs.push_back(record("b", "source", "b", "", {{"model", "m.gguf"}, {"name", "lm"}}, {{"parameters", 135000000}}));
+  jobs.push_back(record("icl", "eval", "b", "b", {{"task", "facts"}}, eval_result("ood-reversed", "mc:12", items(45), -1, 0.5)));
+  jobs.push_back(record("f", "finetune", "b", "b", {{"task", "facts"}, {"method", "lora"}, {"n_train", 12}},
+                        {{"n_train", 12}, {"train_answered", 1.0}}));
+  jobs.push_back(record("fe", "eval", "b", "f", {{"task", "facts"}}, eval_result("ood-reversed", "mc:0", items(24), -1, 0.5)));
+  jobs.push_back(record("a", "finetune", "b", "b", {{"task", "facts:augmented=1"}, {"method", "lora"}, {"n_train", 30}},
+                        {{"n_train", 30}, {"train_answered", 1.0}}));
+  jobs.push_back(record("ae", "eval", "b", "a", {{"task", "facts:augmented=1"}},
+                        eval_result("ood-reversed", "mc:0", items(44), -1, 0.5)));
+  auto facts_findings = [](const std::string& verdicts) {
+    std::map<std::string, nlohmann::json> out;
+    const auto parsed = nlohmann::json::parse(verdicts);
+    for (const auto& f : parsed["questions"][1]["findings"])
+      if (f["comparison"].get<std::string>().find("facts ood-reversed") != std::string::npos)
+        out[f["claim"].get<std::string>()] = f;
+    return out;
+  };
+  const auto first = build_report(jobs, "facts");
+  auto found = facts_findings(first.verdicts);
+  ASSERT_FALSE(found.empty()) << first.verdicts << first.csv;
+  const auto& icl_vs_ft = found["in-context learning generalises better than fine-tuning from the same facts"];
+  ASSERT_FALSE(icl_vs_ft.is_null()) << nlohmann::json(found).dump(1);
+  EXPECT_NEAR(icl_vs_ft["effect"].get<double>(), 0.75 - 0.40, 1e-9);
+  EXPECT_TRUE(icl_vs_ft["counts"].get<bool>());
+  EXPECT_EQ(icl_vs_ft["agreement"], "as published");
+  const auto& augmented = found["fine-tuning on the facts and their inferences generalises better than on the facts alone"];
+  EXPECT_NEAR(augmented["effect"].get<double>(), 44.0 / 60 - 0.40, 1e-9);
+  const auto& as_icl = found["fine-tuning on the facts and their inferences generalises as well as in-context learning"];
+  EXPECT_NEAR(as_icl["effect"].get<double>(), 0.75 - 44.0 / 60, 1e-9);
+  EXPECT_EQ(as_icl["equivalence_margin"].get<double>(), kMosbachMargin);
+  // The plain fine-tuning has not learned its training format: its comparisons do not count.
+  jobs[2] = record("f", "finetune", "b", "b", {{"task", "facts"}, {"method", "lora"}, {"n_train", 12}},
+                   {{"n_train", 12}, {"train_answered", 0.5}});
+  found = facts_findings(build_report(jobs, "facts").verdicts);
+  const auto& unlearned = found["in-context learning generalises better than fine-tuning from the same facts"];
+  EXPECT_FALSE(unlearned["counts"].get<bool>());
+  EXPECT_NE(unlearned["why_not_counted"].get<std::string>().find("has not learned its training format"), std::string::npos)
+      << unlearned;
+}
+
 }  // namespace
 }  // namespace elab
 
@@ -410,6 +461,7 @@ TEST(ModelCache, AFineTuningJobWithFoldsReadsItsBaseOnce) {
   job.out = (dir / "ft").string();
   job.config.method = "lora";
   job.config.folds = 4;
+  job.config.lr_search = 1;  // one rate: a fold-run per fold (with 3 rates, 12 hits)
   job.config.steps = 20;
   const auto r = run_finetune_job(job);
   EXPECT_EQ(r.folds, 4);
