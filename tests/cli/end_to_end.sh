@@ -172,6 +172,7 @@ n = 20
 tasks = ["add:digits=2"]
 methods = ["lora"]
 n_train = [4]
+lr_search = 1
 evaluate = { methods = ["direct"], n = 20 }
 TOML
 "$ELAB" study run "$work/study.toml" >/dev/null 2>"$work/study.err" || { fail "study run"; cat "$work/study.err"; }
