@@ -70,7 +70,7 @@ RateFit fit_folds(const FinetuneJob& job, double lr, const std::vector<Example>&
   int64_t last_common = std::numeric_limits<int64_t>::max();
   for (int64_t f = 0; f < folds; ++f) {
     // The base is read from disk once (the cache); each fold trains a fresh copy.
-    Checkpoint base = load_checkpoint_cached(job.base, parse_device(job.device, dist ? dist->options().local_rank : -1));
+    Checkpoint base = load_checkpoint_cached(job.base, parse_device(job.device, local_rank(dist)));
     std::vector<Example> train, held_out;
     for (int64_t i = 0; i < n; ++i) (i % folds == f ? held_out : train).push_back(examples[size_t(i)]);
     ExampleStream train_stream(train, format, task.instruction(), base.tokenizer,
@@ -160,23 +160,12 @@ Selection select_rate_and_steps(const FinetuneJob& job, const std::vector<Exampl
   return sel;
 }
 
-// The (step, training loss) of each step of a run's log.
-nlohmann::json training_curve(const std::string& log) {
-  nlohmann::json curve = nlohmann::json::array();
-  size_t at = 0;
-  while (at < log.size()) {
-    size_t end = log.find('\n', at);
-    if (end == std::string::npos) end = log.size();
-    auto j = nlohmann::json::parse(log.substr(at, end - at), nullptr, false);
-    if (!j.is_discarded() && j.contains("loss")) curve.push_back({j["step"], j["loss"]});
-    at = end + 1;
-  }
-  return curve;
-}
-
 // The fine-tuned model on up to `kFormatCheckItems` of its own training prompts, greedy,
 // as evaluation prompts it: the share answered in format, and correctly.
 constexpr int64_t kFormatCheckItems = 8;
+// Below this share in format the job warns; the report refuses such a model by the same
+// rule as any cell (at most kMaxUnanswered = 20% unanswered, report/findings.h).
+constexpr double kFormatLearned = 0.8;
 
 std::pair<double, double> answers_own_training_prompts(Checkpoint& tuned, const Task& task, const std::string& task_spec,
                                                        const std::vector<Example>& examples, Format format,
@@ -217,10 +206,10 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
   auto task = make_task(job.task);
   auto examples = exemplars(*task, job.n_train, cfg.seed);  // Error when the pool is too small
 
-  auto dist = join_data_parallel(job.dist.backend, job.dist.timeout_seconds);
+  auto dist = join_ranks(job.dist);
   const bool main_rank = !dist || dist->is_main();
   // The base the refit trains; the folds load their own copies.
-  Checkpoint base = load_checkpoint_cached(job.base, parse_device(job.device, dist ? dist->options().local_rank : -1));
+  Checkpoint base = load_checkpoint_cached(job.base, parse_device(job.device, local_rank(dist.get())));
   ExampleStream train_stream(examples, format, task->instruction(), base.tokenizer,
                              derive_seed(cfg.seed, "finetune-order"), true);
   const ModelConfig& base_config = base.config;
@@ -259,7 +248,7 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
   result.folds = sel.folds;
   const auto [train_answered, train_accuracy] =
       answers_own_training_prompts(base, *task, job.task, examples, format, cfg.workers);
-  if (main_rank && train_answered < 0.8)
+  if (main_rank && train_answered < kFormatLearned)
     fmt::print(stderr, "finetune {}: has not learned its training format: {:.0f}% of {} training prompts answered in format\n",
                cfg.method, 100 * train_answered, std::min<int64_t>(kFormatCheckItems, result.n_train));
 
@@ -278,7 +267,7 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
                {"val_loss_before", result.run.first_val_loss},  // mean over the folds' held-out examples
                {"val_loss_best", result.run.best_val_loss},
                {"selection", {{"rates", sel.rates}, {"edge", sel.edge}}},
-               {"train_curve", training_curve(result.run.log)},
+               {"train_curve", result.run.train_curve},
                {"train_answered", train_answered},
                {"train_accuracy", train_accuracy},
                {"trainable_parameters", result.run.trainable_parameters},

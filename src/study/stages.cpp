@@ -24,11 +24,11 @@
 
 namespace elab {
 
-static std::unique_ptr<DataParallel> join_ranks(const DistJobOptions& o) {
+std::unique_ptr<DataParallel> join_ranks(const DistJobOptions& o) {
   return join_data_parallel(o.backend, o.timeout_seconds);
 }
 
-static int local_rank(const DataParallel* dist) { return dist ? dist->options().local_rank : -1; }
+int local_rank(const DataParallel* dist) { return dist ? dist->options().local_rank : -1; }
 
 nlohmann::json training_curves(const std::string& run_dir) {
   nlohmann::json out = nlohmann::json::array();

@@ -23,6 +23,11 @@ struct DistJobOptions {
   double timeout_seconds = 120;  // a rank silent for longer ends the job with an error
 };
 
+// The job's ranks (null when it runs as one process), and this process's local rank
+// (-1 without ranks): what the train and fine-tune stages share.
+std::unique_ptr<DataParallel> join_ranks(const DistJobOptions& o);
+int local_rank(const DataParallel* dist);
+
 struct TrainJob {
   std::string preset = "s";  // the shape's starting point unless `shape` names another
   ModelShape shape;          // knobs over the preset (model/config.h)

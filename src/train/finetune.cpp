@@ -142,6 +142,7 @@ FinetuneResult finetune(Transformer& model, const std::vector<std::pair<std::str
     StepStats stats = train_step(model, optimizer, batch, step_cfg, step_lr, dist);
     check(!stats.interrupted, "interrupted at fine-tuning step {}; nothing was written", step);
     ++step;
+    result.train_curve.emplace_back(step, stats.loss);
     nlohmann::json entry = {{"step", step}, {"loss", stats.loss}, {"lr", step_lr}, {"grad_norm", stats.grad_norm}};
     if (val && (step % cfg.eval_every == 0 || step == last)) {
       const double v = val_loss();

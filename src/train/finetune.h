@@ -108,6 +108,7 @@ struct FinetuneResult {
   double best_val_loss = 0;
   double first_val_loss = 0;  // before any step: the base model's
   std::vector<std::pair<int64_t, double>> val_curve;  // (step, validation loss), step 0 first; empty without validation
+  std::vector<std::pair<int64_t, double>> train_curve;  // (step, training loss) of every step
   double seconds = 0;
   int64_t trainable_parameters = 0;
   int64_t optimizer_bytes = 0;
