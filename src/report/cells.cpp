@@ -60,6 +60,10 @@ std::vector<EvalRow> eval_rows(const std::vector<JobRecord>& jobs) {
       r.ft_task = f->task;
       r.n_train = f->n_train;
       r.adaptation = fmt::format("ft:{}:{}", r.ft_method, r.n_train);
+      // Fine-tuned on k-shot prompts (Bornschein et al. 2025): another model than the
+      // same method on the examples alone.
+      if (auto shots = f->settings.find("train_shots"); shots != f->settings.end() && shots->second != "0")
+        r.adaptation += "+" + shots->second + "shot";
       if (const auto* out = std::get_if<FinetuneOutcome>(&parent->second->result)) r.ft_train_answered = out->train_answered;
     } else {
       r.adaptation = "prompt";

@@ -22,7 +22,11 @@ static const char* kLampinen =
     "better than fine-tuning, and fine-tuning on the facts plus their inferences closes the gap); Berglund et al. 2023 "
     "(the reversal curse)";
 
-// "facts:world=2,augmented=1" -> "facts:world=2"; "facts:augmented=1" -> "facts".
+static const char* kBornschein =
+    "Bornschein et al. 2025 (fine-tuning on k-shot prompts, then prompting, matches and often exceeds both in-context "
+    "learning and plain fine-tuning on the same examples)";
+
+// "facts:world=2,augmented=1" -> "facts:world=2"; "facts:augmented=self" -> "facts".
 static std::string without_augmentation(const std::string& task) {
   const auto colon = task.find(':');
   if (colon == std::string::npos) return task;
@@ -32,10 +36,15 @@ static std::string without_augmentation(const std::string& task) {
     size_t end = task.find(',', at);
     if (end == std::string::npos) end = task.size();
     const std::string option = task.substr(at, end - at);
-    if (option != "augmented=1" && !option.empty()) kept.push_back(option);
+    if (option.rfind("augmented=", 0) != 0 && !option.empty()) kept.push_back(option);
     at = end + 1;
   }
   return kept.empty() ? task.substr(0, colon) : fmt::format("{}:{}", task.substr(0, colon), fmt::join(kept, ","));
+}
+
+// A model fine-tuned on k-shot prompts (train_shots; report/cells.cpp names it "ft:M:N+Kshot").
+static bool k_shot_tuned(const Cell& c) {
+  return c.adaptation != "prompt" && c.adaptation.size() > 4 && c.adaptation.compare(c.adaptation.size() - 4, 4, "shot") == 0;
 }
 
 // Fictional facts (tasks/facts.cpp): the same facts in context or fine-tuned on, scored
@@ -46,9 +55,10 @@ static void facts_findings(const Cells& c, Doc& doc, std::vector<Finding>& findi
   std::vector<std::vector<std::string>> rows;
   for (const auto& [k, x] : c.by_key) {
     if (x.adaptation == "prompt" || x.ft_task != x.task || x.task.rfind("facts", 0) != 0 || x.split == "id") continue;
-    if (!x.parsed.likelihood || x.parsed.shots != 0) continue;
+    if (!x.parsed.likelihood || x.parsed.shots != 0 || k_shot_tuned(x)) continue;
     const std::string plain = without_augmentation(x.task);
     const bool augmented = plain != x.task;
+    const std::string arm = !augmented ? "" : x.task.find("augmented=self") != std::string::npos ? " (augmented, own inferences)" : " (augmented)";
     // In context: the plain world's facts, all of them (the most shots scored by likelihood).
     const Cell* icl = nullptr;
     for (const Cell* p : c.where([&](const Cell& y) {
@@ -61,10 +71,10 @@ static void facts_findings(const Cells& c, Doc& doc, std::vector<Finding>& findi
       findings.push_back(cell_finding("Q2",
                                       augmented ? "fine-tuning on the facts and their inferences generalises as well as in-context learning"
                                                 : "in-context learning generalises better than fine-tuning from the same facts",
-                                      fmt::format("{} / {} {}: {} - {}", x.preset, plain, x.split, cell_label(*icl), cell_label(x)),
+                                      fmt::format("{} / {} {}: {} - {}{}", x.preset, plain, x.split, cell_label(*icl), cell_label(x), arm),
                                       *icl, x, d, kLampinen, augmented ? 0 : 1, MustWork::better,
                                       augmented ? std::optional<double>(kMosbachMargin) : std::nullopt));
-      rows.push_back({x.preset, x.split, cell_label(*icl), acc_ci(*icl), cell_label(x) + (augmented ? " (augmented)" : ""),
+      rows.push_back({x.preset, x.split, cell_label(*icl), acc_ci(*icl), cell_label(x) + arm,
                       acc_ci(x), diff_ci(d), findings.back().counts() ? "yes" : findings.back().invalid});
       verdicts.push_back(fmt::format("{} facts {}: {}{}", x.preset, x.split,
                                      verdict_of("in context (" + cell_label(*icl) + ")", "fine-tuned (" + cell_label(x) + ")", d),
@@ -74,23 +84,51 @@ static void facts_findings(const Cells& c, Doc& doc, std::vector<Finding>& findi
     // Augmented against plain fine-tuning, the same method, both answering with mc:0.
     for (const Cell* p : c.where([&](const Cell& y) {
            return y.preset == x.preset && y.recipe == x.recipe && y.ft_method == x.ft_method && y.task == plain &&
-                  y.ft_task == plain && y.split == x.split && y.method == x.method;
+                  y.ft_task == plain && y.split == x.split && y.method == x.method && !k_shot_tuned(y);
          }))
       if (same_items(*p, x)) {
         const auto d = compare(x, *p, c.seed);
         findings.push_back(cell_finding("Q2", "fine-tuning on the facts and their inferences generalises better than on the facts alone",
-                                        fmt::format("{} / {} {}: {} (augmented) - {}", x.preset, plain, x.split, cell_label(x), cell_label(*p)),
+                                        fmt::format("{} / {} {}: {}{} - {}", x.preset, plain, x.split, cell_label(x), arm, cell_label(*p)),
                                         x, *p, d, kLampinen, 1, MustWork::better));
-        rows.push_back({x.preset, x.split, cell_label(*p), acc_ci(*p), cell_label(x) + " (augmented)", acc_ci(x), diff_ci(d),
+        rows.push_back({x.preset, x.split, cell_label(*p), acc_ci(*p), cell_label(x) + arm, acc_ci(x), diff_ci(d),
                         findings.back().counts() ? "yes" : findings.back().invalid});
       }
+  }
+  // Fine-tuned on k-shot prompts, then prompted with the facts (Bornschein et al. 2025):
+  // against the same prompt on the base, and against plain fine-tuning answering alone.
+  for (const auto& [k, x] : c.by_key) {
+    if (!k_shot_tuned(x) || x.ft_task != x.task || x.task.rfind("facts", 0) != 0 || x.split == "id") continue;
+    if (!x.parsed.likelihood || x.parsed.shots == 0) continue;
+    for (const Cell* p : c.where([&](const Cell& y) {
+           const bool icl = y.adaptation == "prompt" && y.method == x.method;
+           const bool tuned = y.ft_method == x.ft_method && y.ft_task == x.task && !k_shot_tuned(y) &&
+                              y.parsed.likelihood && y.parsed.shots == 0;
+           return y.preset == x.preset && y.recipe == x.recipe && y.task == x.task && y.split == x.split && (icl || tuned);
+         })) {
+      if (!same_items(*p, x)) continue;
+      const auto d = compare(x, *p, c.seed);
+      findings.push_back(cell_finding("Q2",
+                                      fmt::format("fine-tuning on k-shot prompts, then prompting, generalises better than {}",
+                                                  p->adaptation == "prompt" ? "prompting alone" : "plain fine-tuning"),
+                                      fmt::format("{} / {} {}: {} - {}", x.preset, x.task, x.split, cell_label(x), cell_label(*p)),
+                                      x, *p, d, kBornschein, 1, MustWork::better));
+      rows.push_back({x.preset, x.split, cell_label(*p), acc_ci(*p), cell_label(x) + " (k-shot fine-tuned)", acc_ci(x),
+                      diff_ci(d), findings.back().counts() ? "yes" : findings.back().invalid});
+      verdicts.push_back(fmt::format("{} facts {}: {}{}", x.preset, x.split,
+                                     verdict_of("k-shot fine-tuned (" + cell_label(x) + ")", cell_label(*p), d),
+                                     not_counted(findings.back())));
+    }
   }
   if (rows.empty()) return;
   doc.heading("Fictional facts: in context against fine-tuned (Lampinen et al. 2025)", 3);
   doc.para("The same facts, shown in context (mc:N, all N facts) or fine-tuned on (answering with mc:0), asked reversed "
            "and composed; both sides scored by the likelihood of the two options. Published direction: in context better "
            "than fine-tuned on the facts alone, and the augmented fine-tuning (facts plus their inferences) about as good "
-           "as in context (an equivalence within the margin).");
+           "as in context (an equivalence within the margin). \"augmented\" trains on the true inferences (an oracle); "
+           "\"augmented, own inferences\" on the base's own answers to them with the facts in context (Lampinen et al.'s "
+           "form). A model fine-tuned on k-shot prompts (each fact after others) and then prompted with the facts is "
+           "Bornschein et al. 2025's fine-tuned in-context learner.");
   doc.table({"model", "split", "a", "a accuracy", "b", "b accuracy", "a - b", "counts"}, rows);
 }
 

@@ -73,9 +73,10 @@ RateFit fit_folds(const FinetuneJob& job, double lr, const std::vector<Example>&
     Checkpoint base = load_checkpoint_cached(job.base, parse_device(job.device, local_rank(dist)));
     std::vector<Example> train, held_out;
     for (int64_t i = 0; i < n; ++i) (i % folds == f ? held_out : train).push_back(examples[size_t(i)]);
+    // k-shot rows (train_shots) show the fold's training examples, never its held-out ones.
     ExampleStream train_stream(train, format, task.instruction(), base.tokenizer,
-                               derive_seed(cfg.seed, fmt::format("fold-order-{}", f)), true);
-    ExampleStream val_stream(held_out, format, task.instruction(), base.tokenizer, 0, false);
+                               derive_seed(cfg.seed, fmt::format("fold-order-{}", f)), true, cfg.train_shots);
+    ExampleStream val_stream(held_out, format, task.instruction(), base.tokenizer, 0, false, cfg.train_shots, &train);
     FinetuneConfig fold_cfg = cfg;
     fold_cfg.lr = lr;
     fold_cfg.seq_len = std::max(train_stream.longest(), val_stream.longest()) - 1;
@@ -169,13 +170,15 @@ constexpr double kFormatLearned = 0.8;
 
 std::pair<double, double> answers_own_training_prompts(Checkpoint& tuned, const Task& task, const std::string& task_spec,
                                                        const std::vector<Example>& examples, Format format,
-                                                       int64_t workers) {
+                                                       int64_t shots, int64_t workers) {
   const std::vector<Example> items(examples.begin(),
                                    examples.begin() + std::min<int64_t>(kFormatCheckItems, int64_t(examples.size())));
   NativeBackend backend(tuned);
   backend.workers = int(workers);
   EvalSpec spec;
-  spec.method = format == Format::direct ? "direct" : fmt::format("{}:0", format_name(format));
+  // Rows trained as k-shot prompts are checked as k-shot prompts.
+  spec.method = format == Format::direct ? (shots > 0 ? fmt::format("icl:{}", shots) : "direct")
+                                         : fmt::format("{}:{}", format_name(format), shots);
   spec.items = &items;
   spec.n = int64_t(items.size());
   spec.gold_logprob = false;
@@ -183,6 +186,67 @@ std::pair<double, double> answers_own_training_prompts(Checkpoint& tuned, const 
   spec.split = task.exemplar_split();
   const EvalSummary s = evaluate(backend, task, task_spec, spec).summary;
   return {1.0 - s.metrics.extract_fail, s.accuracy};
+}
+
+// Lampinen et al. 2025's augmented fine-tuning, with the model's own inferences: a
+// training example its task marks "answer_by: in-context" (facts:augmented=self) is an
+// inference to draw, not a given fact. The base answers it before any training, with
+// every stated example of the N in context (the prompt mc:K would show), choosing among
+// the item's options by likelihood; its choice, right or wrong, becomes the example's
+// answer. Nothing outside the N is shown, and no test item.
+struct SelfInferences {
+  int64_t n = 0, shown = 0;
+  double agreement = -1;  // the share of choices equal to the task's own answers
+  nlohmann::json items = nlohmann::json::array();  // each: question, the base's answer, the task's
+};
+
+SelfInferences answer_inferences_in_context(Checkpoint& base, const Task& task, std::vector<Example>& examples,
+                                            int64_t workers) {
+  SelfInferences out;
+  std::vector<Example> stated;
+  std::vector<size_t> asked;
+  for (size_t i = 0; i < examples.size(); ++i) {
+    auto by = examples[i].attrs.find("answer_by");
+    if (by == examples[i].attrs.end()) stated.push_back(examples[i]);
+    else {
+      check(by->second == "in-context", "task {}: example {} is to be answered by '{}'; the fine-tuning job knows 'in-context'",
+            task.name(), i, by->second);
+      asked.push_back(i);
+    }
+  }
+  if (asked.empty()) return out;
+  check(!stated.empty(), "task {}: every one of the {} training examples is an inference; the base needs stated ones in context",
+        task.name(), examples.size());
+  std::vector<std::string> prompts, continuations;
+  std::vector<std::vector<std::string>> options;
+  for (size_t i : asked) {
+    options.push_back(task.answer_options(examples[i]));
+    check(!options.back().empty(), "task {}: an inference to answer in context needs a closed answer set", task.name());
+    const std::string prompt = render_few_shot(stated, Format::direct, examples[i]);
+    for (const auto& o : options.back()) prompts.push_back(prompt), continuations.push_back(" " + o);
+  }
+  NativeBackend backend(base);
+  backend.workers = int(workers);
+  std::vector<double> logprobs;
+  check(backend.score(prompts, continuations, logprobs) && logprobs.size() == prompts.size(),
+        "the base could not score the options of the inferences");
+  size_t at = 0;
+  int64_t agree = 0;
+  for (size_t a = 0; a < asked.size(); ++a) {
+    const auto& opts = options[a];
+    size_t best = 0;
+    for (size_t k = 1; k < opts.size(); ++k)
+      if (logprobs[at + k] > logprobs[at + best]) best = k;
+    Example& e = examples[asked[a]];
+    agree += opts[best] == e.answer;
+    out.items.push_back({{"question", e.question}, {"answer", opts[best]}, {"task_answer", e.answer}});
+    e.answer = opts[best];
+    at += opts.size();
+  }
+  out.n = int64_t(asked.size());
+  out.shown = int64_t(stated.size());
+  out.agreement = double(agree) / double(asked.size());
+  return out;
 }
 
 }  // namespace
@@ -210,8 +274,12 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
   const bool main_rank = !dist || dist->is_main();
   // The base the refit trains; the folds load their own copies.
   Checkpoint base = load_checkpoint_cached(job.base, parse_device(job.device, local_rank(dist.get())));
+  const SelfInferences inferred = answer_inferences_in_context(base, *task, examples, cfg.workers);
+  if (main_rank && inferred.n > 0)
+    fmt::print(stderr, "finetune {}: {} inferences answered by the base with {} stated examples in context, {:.0f}% as the task answers them\n",
+               cfg.method, inferred.n, inferred.shown, 100 * inferred.agreement);
   ExampleStream train_stream(examples, format, task->instruction(), base.tokenizer,
-                             derive_seed(cfg.seed, "finetune-order"), true);
+                             derive_seed(cfg.seed, "finetune-order"), true, cfg.train_shots);
   const ModelConfig& base_config = base.config;
   check(train_stream.longest() <= base_config.max_seq_len,
         "task {}: an example in format {} has {} tokens, more than the model's context of {}", job.task, job.format,
@@ -247,7 +315,7 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
   result.n_train = int64_t(examples.size());
   result.folds = sel.folds;
   const auto [train_answered, train_accuracy] =
-      answers_own_training_prompts(base, *task, job.task, examples, format, cfg.workers);
+      answers_own_training_prompts(base, *task, job.task, examples, format, cfg.train_shots, cfg.workers);
   if (main_rank && train_answered < kFormatLearned)
     fmt::print(stderr, "finetune {}: has not learned its training format: {:.0f}% of {} training prompts answered in format\n",
                cfg.method, 100 * train_answered, std::min<int64_t>(kFormatCheckItems, result.n_train));
@@ -268,6 +336,8 @@ FinetuneJobResult run_finetune_job(FinetuneJob job) {
                {"val_loss_best", result.run.best_val_loss},
                {"selection", {{"rates", sel.rates}, {"edge", sel.edge}}},
                {"train_curve", result.run.train_curve},
+               {"self_inferences",
+                {{"n", inferred.n}, {"shown", inferred.shown}, {"agreement", inferred.agreement}, {"items", inferred.items}}},
                {"train_answered", train_answered},
                {"train_accuracy", train_accuracy},
                {"trainable_parameters", result.run.trainable_parameters},

@@ -10,26 +10,43 @@
 namespace elab {
 
 ExampleStream::ExampleStream(const std::vector<Example>& examples, Format format, const std::string& instruction,
-                             const Tokenizer& tok, uint64_t seed, bool shuffle)
+                             const Tokenizer& tok, uint64_t seed, bool shuffle, int64_t shots,
+                             const std::vector<Example>* shot_pool)
     : padding_id_(tok.padding_id()), seed_(seed), shuffle_(shuffle) {
   check(!examples.empty(), "no examples to fine-tune on");
+  check(shots >= 0, "a k-shot fine-tuning row needs K >= 0 examples, got {}", shots);
+  if (!shot_pool) shot_pool = &examples;
   Hasher h;
-  for (const auto& e : examples) {
+  for (size_t i = 0; i < examples.size(); ++i) {
+    const Example& e = examples[i];
+    std::string shown;  // the k-shot prompt's exemplars, as render_few_shot writes them
+    if (shots > 0) {
+      std::vector<const Example*> others;
+      for (const auto& x : *shot_pool)
+        if (x.key != e.key) others.push_back(&x);
+      Rng rng(derive_seed(seed, "train-shots", {uint64_t(i)}));
+      rng.shuffle(others);
+      check(int64_t(others.size()) >= shots, "a {}-shot fine-tuning row needs {} other training examples, and there are {}",
+            shots, shots, others.size());
+      for (int64_t k = 0; k < shots; ++k) shown += render_example(*others[size_t(k)], format) + kExampleSeparator;
+    }
     Row row;
     // The prompt and the target are encoded apart, as evaluation feeds the prompt and the
     // model writes the target after it (one BPE merge across "A:" and " yes" would train
     // tokens the model never sees when it answers).
-    row.tokens = tok.encode_prompt(render_prompt(e, format, instruction));
+    row.tokens = tok.encode_prompt(shown + render_prompt(e, format, shots > 0 ? "" : instruction));
     row.prompt_tokens = row.tokens.size();
     auto target = tok.encode(render_target(e, format));
     row.tokens.insert(row.tokens.end(), target.begin(), target.end());
-    h.add(render_example(e, format, instruction)).add("\x1f");
+    h.add(shown + render_example(e, format, shots > 0 ? "" : instruction)).add("\x1f");
     rows_.push_back(std::move(row));
   }
   // The byte tokenizer keeps the description it always had (job keys and data hashes of
   // runs on the lab's own models stay as they were).
-  description_ = fmt::format("examples n={} format={} hash={} seed={} shuffle={}{}", examples.size(), format_name(format),
-                             h.hex(), seed, shuffle, tok.is_bytes() ? "" : fmt::format(" vocab={}", tok.vocab_size()));
+  description_ = fmt::format("examples n={} format={} hash={} seed={} shuffle={}{}{}", examples.size(),
+                             format_name(format), h.hex(), seed, shuffle,
+                             tok.is_bytes() ? "" : fmt::format(" vocab={}", tok.vocab_size()),
+                             shots > 0 ? fmt::format(" shots={}", shots) : "");
 }
 
 int64_t ExampleStream::longest() const {

@@ -6,6 +6,9 @@
 // pretrained model trains on its own BPE ids, exactly the tokens evaluation feeds it.
 // With shuffle, each pass over the set (an epoch) is a fresh seeded permutation; batch i
 // is still a pure function of (seed, i).
+// With shots K > 0 each row is a k-shot prompt (Bornschein et al. 2025): K examples of
+// `shot_pool` other than the row's own, drawn once per row from the seed, rendered as a
+// K-shot prompt renders them, then the row's prompt; only its target is in the loss.
 #include <string>
 #include <vector>
 
@@ -18,7 +21,8 @@ namespace elab {
 class ExampleStream : public TokenStream {
  public:
   ExampleStream(const std::vector<Example>& examples, Format format, const std::string& instruction,
-                const Tokenizer& tokenizer, uint64_t seed, bool shuffle);
+                const Tokenizer& tokenizer, uint64_t seed, bool shuffle, int64_t shots = 0,
+                const std::vector<Example>* shot_pool = nullptr);
   void read_rows(int64_t index, int64_t batch_rows, int64_t first, int64_t count, int64_t seq_len,
                  TokenBatch& out) const override;
   std::string describe() const override;

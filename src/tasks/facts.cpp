@@ -12,8 +12,10 @@
 // The exemplar pool holds each fact once (with a distractor drawn from the world seed),
 // so the facts shown are the world's, whichever seed orders them. With augmented=1 the
 // pool also holds every reversed and composed statement: fine-tuning on the facts plus
-// their inferences (an oracle form of Lampinen et al.'s augmented fine-tuning, which
-// uses the model's own in-context inferences instead).
+// their inferences (an oracle form of Lampinen et al.'s augmented fine-tuning). With
+// augmented=self the pool holds the same questions marked answer_by=in-context: the
+// fine-tuning job has the base answer each with the stated facts in context and trains on
+// its answers, right or wrong (Lampinen et al.'s form; study/finetune_job.cpp).
 #include <algorithm>
 #include <array>
 
@@ -30,13 +32,15 @@ class FactsTask : public Task {
     TaskOptions o("facts", args, {"world", "chains", "augmented"});
     world_ = uint64_t(o.integer("world", 1, 1, 1000000));
     chains_ = o.integer("chains", 6, 2, 40);
-    augmented_ = o.integer("augmented", 0, 0, 1) == 1;
+    augmented_ = o.choice("augmented", "0", {"0", "1", "self"});
     make_world();
   }
   std::string name() const override { return "facts"; }
   std::string description() const override {
     return fmt::format("fictional mentor facts, world {}: {} chains of 3 names, {} facts{}", world_, chains_, 2 * chains_,
-                       augmented_ ? ", exemplars with their reversals and compositions" : "");
+                       augmented_ == "1"      ? ", exemplars with their reversals and compositions"
+                       : augmented_ == "self" ? ", exemplars with their reversals and compositions as the model infers them"
+                                              : "");
   }
   std::string instruction() const override { return "Answer with a name."; }
   AnswerKind answer_kind() const override { return AnswerKind::text; }
@@ -66,7 +70,9 @@ class FactsTask : public Task {
       const Statement& s = all[order[size_t(index % int64_t(order.size()))]];
       // The distractor is fixed by the world, so a fact is one example whichever seed shows it.
       Rng fixed(derive_seed(world_, "facts/distractor/" + s.form, {uint64_t(s.chain)}));
-      return question(s.form, s.chain, fixed);
+      Example e = question(s.form, s.chain, fixed);
+      if (augmented_ == "self" && s.form != "forward") e.attrs["answer_by"] = "in-context";
+      return e;
     }
     Rng rng(derive_seed(seed, "facts/test/" + split, {uint64_t(index)}));
     const std::string form = split == "id" ? "forward" : split == "ood-reversed" ? "reversed" : "composed";
@@ -84,7 +90,7 @@ class FactsTask : public Task {
   std::vector<Statement> statements() const {
     std::vector<Statement> out;
     for (int64_t f = 0; f < 2 * chains_; ++f) out.push_back({"forward", f});
-    if (augmented_) {
+    if (augmented_ != "0") {
       for (int64_t f = 0; f < 2 * chains_; ++f) out.push_back({"reversed", f});
       for (int64_t c = 0; c < chains_; ++c) out.push_back({"composed", c});
     }
@@ -155,7 +161,7 @@ class FactsTask : public Task {
 
   uint64_t world_;
   int64_t chains_;
-  bool augmented_;
+  std::string augmented_;  // "0", "1" (true inferences) or "self" (the model's, in context)
   std::vector<std::array<std::string, 3>> names_;
 };
 

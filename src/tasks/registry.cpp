@@ -52,7 +52,7 @@ std::vector<TaskEntry>& entries() {
        make_iclass_task},
       {"sentiment", "sentiment[:agree=F]",
        "review sentiment from word lexicons; template, domain and spurious-name shifts", false, make_sentiment_task},
-      {"facts", "facts[:world=W,chains=C,augmented=0|1]",
+      {"facts", "facts[:world=W,chains=C,augmented=0|1|self]",
        "fictional mentor facts (Lampinen et al. 2025): stated, reversed, composed", false, make_facts_task},
       {"gsm8k", "gsm8k", "GSM8K test problems, exemplars from train ($ELAB_DATA/gsm8k)", true, make_gsm8k_task},
       {"bbh", "bbh:<subtask>", "BIG-Bench-Hard subtask with its 3 CoT prompts ($ELAB_DATA/bbh)", true, make_bbh_task},

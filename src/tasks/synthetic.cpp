@@ -51,6 +51,15 @@ double TaskOptions::real(const std::string& key, double fallback, double lo, dou
                               [](const std::string& s, size_t* used) { return std::stod(s, used); }, "a number");
 }
 
+std::string TaskOptions::choice(const std::string& key, const std::string& fallback,
+                                const std::vector<std::string>& allowed) const {
+  auto it = values_.find(key);
+  if (it == values_.end()) return fallback;
+  check(std::find(allowed.begin(), allowed.end(), it->second) != allowed.end(), "task {}: {} must be one of {}, got '{}'",
+        task_, key, fmt::join(allowed, ", "), it->second);
+  return it->second;
+}
+
 std::vector<int> TaskOptions::templates(int count) const {
   std::vector<int> out;
   auto it = values_.find("templates");

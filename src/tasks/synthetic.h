@@ -20,6 +20,8 @@ class TaskOptions {
   TaskOptions(std::string task, const std::string& args, std::vector<std::string> known);
   int64_t integer(const std::string& key, int64_t fallback, int64_t lo, int64_t hi) const;
   double real(const std::string& key, double fallback, double lo, double hi) const;
+  // One of `allowed` (an Error listing them otherwise); `fallback` when absent.
+  std::string choice(const std::string& key, const std::string& fallback, const std::vector<std::string>& allowed) const;
   // "0+2" -> {0, 2}; every index below `count`; all of them when absent.
   std::vector<int> templates(int count) const;
 

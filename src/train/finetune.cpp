@@ -65,6 +65,7 @@ void FinetuneConfig::validate() const {
   check(stop_at >= 0, "stop_at must not be negative");
   check(folds >= 1, "--folds must be at least 1 (1: no model selection), got {}", folds);
   check(lr_search >= 1 && lr_search <= 9, "--lr-search must be 1 to 9 rates, got {}", lr_search);
+  check(train_shots >= 0 && train_shots <= 64, "--train-shots must be 0 to 64 examples, got {}", train_shots);
   if (m.validate) m.validate(*this);
 }
 
@@ -76,6 +77,7 @@ nlohmann::json FinetuneConfig::to_json() const {
                       {"lr_search", lr_search}};
   if (const auto& m = find_finetune_method(method); m.settings) j.update(m.settings(*this));
   if (precision != Precision::fp32) j["precision"] = precision_name(precision);
+  if (train_shots > 0) j["train_shots"] = train_shots;
   return j;
 }
 

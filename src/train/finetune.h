@@ -36,6 +36,10 @@ struct FinetuneConfig {
   // half-decade apart, centred on `lr` (or the method's default), one more beyond an end
   // the choice lands on (study/finetune_job.cpp). 1: the rate as given.
   int64_t lr_search = 3;
+  // Each training row a k-shot prompt: this many other training examples rendered before
+  // the example, the loss on its answer alone (Bornschein et al. 2025, "Fine-tuned
+  // in-context learners"). 0: the example alone. The study's fine-tuning job builds the rows.
+  int64_t train_shots = 0;
   int64_t stop_at = 0;  // > 0: stop after this step, on the schedule of `steps` (a refit after selection)
   double grad_clip = 1.0;
   double weight_decay = 0.0;

@@ -52,6 +52,10 @@ const std::vector<FinetuneSetting>& finetune_settings() {
                          "with folds > 1, learning rates searched with the steps: this many a half-decade apart, centred on "
                          "lr (1 = lr as given)",
                          [](C& c) -> auto& { return c.lr_search; }),
+        setting<int64_t>("train_shots",
+                         "each training row a k-shot prompt: this many other training examples, then the example, the loss on "
+                         "its answer (Bornschein et al. 2025; 0 = the example alone)",
+                         [](C& c) -> auto& { return c.train_shots; }),
         setting<int64_t>("eval_every", "held-out loss of each fold every N steps", [](C& c) -> auto& { return c.eval_every; }),
         setting<int64_t>("patience", "a fold stops after this many held-out evaluations without improvement",
                          [](C& c) -> auto& { return c.patience; }),

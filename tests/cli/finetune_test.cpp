@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "backends/native.h"
+#include "eval/evaluate.h"
 #include "study/stages.h"
 #include "core/threads.h"
 #include "model/adapters.h"
@@ -219,6 +220,65 @@ TEST_F(FinetuneEndToEnd, TheSelectionSearchesTheRateWithTheSteps) {
   auto o = run_finetune_job(one);
   EXPECT_EQ(o.meta["finetune"]["selection"]["rates"].size(), 1u);
   EXPECT_DOUBLE_EQ(o.meta["finetune"]["lr"].get<double>(), default_finetune_lr("lora"));
+}
+
+// Lampinen et al.'s augmented fine-tuning with the model's own inferences
+// (facts:augmented=self): before training, the base answers each inference with the 12
+// stated facts in context, choosing between its options by likelihood, and those answers
+// are what it trains on. Checked against the base's own scores, computed here apart.
+// And Bornschein et al.'s k-shot rows: the job trains and records them.
+TEST_F(FinetuneEndToEnd, OwnInferencesAreTheBasesInContextChoicesAndKShotRowsTrain) {
+  untrained_base();
+  auto j = job("lora", 30, "self");
+  j.task = "facts:augmented=self";
+  j.config.folds = 1;
+  j.config.steps = 2;
+  auto r = run_finetune_job(j);
+  const auto& inferred = r.meta["finetune"]["self_inferences"];
+  ASSERT_EQ(inferred["n"].get<int64_t>(), 18) << inferred;  // 12 reversals, 6 compositions
+  EXPECT_EQ(inferred["shown"].get<int64_t>(), 12);
+  ASSERT_EQ(inferred["items"].size(), 18u);
+  auto task = make_task(j.task);
+  const auto pool = exemplars(*task, 30, j.config.seed);
+  std::vector<Example> stated, asked;
+  for (const auto& e : pool) (e.attrs.count("answer_by") ? asked : stated).push_back(e);
+  Checkpoint untrained = load_checkpoint(base());
+  NativeBackend backend(untrained);
+  int agree = 0;
+  for (size_t i = 0; i < asked.size(); ++i) {
+    const auto options = task->answer_options(asked[i]);
+    std::vector<double> lp;
+    ASSERT_TRUE(backend.score({render_few_shot(stated, Format::direct, asked[i]), render_few_shot(stated, Format::direct, asked[i])},
+                              {" " + options[0], " " + options[1]}, lp));
+    const std::string choice = lp[1] > lp[0] ? options[1] : options[0];
+    EXPECT_EQ(inferred["items"][i]["question"], asked[i].question);
+    EXPECT_EQ(inferred["items"][i]["answer"], choice) << asked[i].question;
+    EXPECT_EQ(inferred["items"][i]["task_answer"], asked[i].answer);
+    agree += choice == asked[i].answer;
+  }
+  EXPECT_DOUBLE_EQ(inferred["agreement"].get<double>(), agree / 18.0);
+  // The oracle pool trains on the task's answers: nothing is inferred.
+  auto oracle = job("lora", 30, "oracle");
+  oracle.task = "facts:augmented=1";
+  oracle.config.folds = 1;
+  oracle.config.steps = 1;
+  EXPECT_EQ(run_finetune_job(oracle).meta["finetune"]["self_inferences"]["n"].get<int64_t>(), 0);
+
+  auto kshot = job("lora", 12, "kshot");
+  kshot.task = "facts";
+  kshot.config.folds = 2;
+  kshot.config.lr_search = 1;
+  kshot.config.steps = 2;
+  kshot.config.eval_every = 1;
+  kshot.config.train_shots = 3;
+  auto k = run_finetune_job(kshot);
+  EXPECT_NE(k.meta["finetune"]["examples"].get<std::string>().find(" shots=3"), std::string::npos) << k.meta["finetune"];
+  EXPECT_EQ(k.meta["finetune"]["train_shots"].get<int64_t>(), 3);
+  EXPECT_GE(k.run.steps_done, 1);
+  kshot.config.train_shots = 12;  // more than the 11 others a fact has
+  kshot.config.folds = 1;
+  kshot.overwrite = true;
+  EXPECT_NE(testing::error_of([&] { run_finetune_job(kshot); }).find("needs 12 other training examples"), std::string::npos);
 }
 
 TEST_F(FinetuneEndToEnd, BadInputIsRefusedBeforeAnythingIsWritten) {

@@ -376,6 +376,37 @@ TEST(Report, FictionalFactsInContextAgainstFineTunedAndAugmented) {
   const auto& as_icl = found["fine-tuning on the facts and their inferences generalises as well as in-context learning"];
   EXPECT_NEAR(as_icl["effect"].get<double>(), 0.75 - 44.0 / 60, 1e-9);
   EXPECT_EQ(as_icl["equivalence_margin"].get<double>(), kMosbachMargin);
+  // Lampinen et al.'s own form (augmented=self) and Bornschein et al.'s k-shot fine-tuning
+  // (train_shots, prompted with the facts afterwards): each a model of its own.
+  jobs.push_back(record("s", "finetune", "b", "b", {{"task", "facts:augmented=self"}, {"method", "lora"}, {"n_train", 30}},
+                        {{"n_train", 30}, {"train_answered", 1.0}}));
+  jobs.push_back(record("se", "eval", "b", "s", {{"task", "facts:augmented=self"}},
+                        eval_result("ood-reversed", "mc:0", items(30), -1, 0.5)));
+  jobs.push_back(record("k", "finetune", "b", "b",
+                        {{"task", "facts"}, {"method", "lora"}, {"n_train", 12}, {"settings", {{"train_shots", "11"}}}},
+                        {{"n_train", 12}, {"train_answered", 1.0}}));
+  jobs.push_back(record("ke0", "eval", "b", "k", {{"task", "facts"}}, eval_result("ood-reversed", "mc:0", items(20), -1, 0.5)));
+  jobs.push_back(record("ke", "eval", "b", "k", {{"task", "facts"}}, eval_result("ood-reversed", "mc:12", items(54), -1, 0.5)));
+  found = facts_findings(build_report(jobs, "facts").verdicts);
+  EXPECT_NEAR(found["in-context learning generalises better than fine-tuning from the same facts"]["effect"].get<double>(),
+              0.75 - 0.40, 1e-9) << "the k-shot model's mc:0 cell is not the plain fine-tuning's";
+  int own = 0;
+  const auto parsed = nlohmann::json::parse(build_report(jobs, "facts").verdicts);
+  for (const auto& f : parsed["questions"][1]["findings"])
+    if (f["comparison"].get<std::string>().find("(augmented, own inferences)") != std::string::npos) {
+      ++own;
+      if (f["claim"].get<std::string>().find("better than on the facts alone") != std::string::npos)
+        EXPECT_NEAR(f["effect"].get<double>(), 0.5 - 0.4, 1e-9);
+    }
+  EXPECT_EQ(own, 2) << "own inferences against in-context learning and against plain fine-tuning, each naming its arm";
+  const auto& over_icl = found["fine-tuning on k-shot prompts, then prompting, generalises better than prompting alone"];
+  ASSERT_FALSE(over_icl.is_null()) << nlohmann::json(found).dump(1);
+  EXPECT_NEAR(over_icl["effect"].get<double>(), 0.9 - 0.75, 1e-9);
+  EXPECT_NE(over_icl["comparison"].get<std::string>().find("ft:lora:12+11shot mc:12 - mc:12"), std::string::npos) << over_icl;
+  const auto& over_ft = found["fine-tuning on k-shot prompts, then prompting, generalises better than plain fine-tuning"];
+  ASSERT_FALSE(over_ft.is_null());
+  EXPECT_NEAR(over_ft["effect"].get<double>(), 0.9 - 0.40, 1e-9);
+  EXPECT_EQ(over_ft["agreement"], "as published");
   // The plain fine-tuning has not learned its training format: its comparisons do not count.
   jobs[2] = record("f", "finetune", "b", "b", {{"task", "facts"}, {"method", "lora"}, {"n_train", 12}},
                    {{"n_train", 12}, {"train_answered", 0.5}});

@@ -576,6 +576,28 @@ TEST(Facts, TheExemplarPoolIsTheWorldsFactsAndTestItemsAskAboutThem) {
   }
   EXPECT_NE(names1, names2) << "another world, other names";
   EXPECT_THROW(make_task("facts:chains=1"), Error);
+  // augmented=self: the same 30 statements; the 18 inferences are the base's to answer in
+  // context (study/finetune_job.cpp), the 12 facts are given.
+  auto self = make_task("facts:augmented=self");
+  ASSERT_EQ(self->pool_size("id", Pool::exemplar), 30);
+  std::map<std::string, int> by_form;
+  for (int i = 0; i < 30; ++i) {
+    const auto e = self->example("id", Pool::exemplar, 1, i), oracle = aug->example("id", Pool::exemplar, 1, i);
+    EXPECT_EQ(e.key, oracle.key);
+    EXPECT_EQ(e.attrs.count("answer_by") == 1, e.attrs.at("form") != "forward") << e.question;
+    if (e.attrs.count("answer_by")) {
+      EXPECT_EQ(e.attrs.at("answer_by"), "in-context");
+      ++by_form[e.attrs.at("form")];
+    }
+    EXPECT_EQ(oracle.attrs.count("answer_by"), 0u);
+  }
+  EXPECT_EQ(by_form, (std::map<std::string, int>{{"composed", 6}, {"reversed", 12}}));
+  try {
+    make_task("facts:augmented=2");
+    ADD_FAILURE() << "augmented=2 was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("augmented must be one of 0, 1, self, got '2'"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Sentiment, EachSplitShiftsOneThing) {

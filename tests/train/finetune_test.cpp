@@ -43,6 +43,46 @@ TEST(ExampleStream, OneExampleARowWithOnlyTheTargetCounted) {
   EXPECT_NE(testing::error_of([&] { s.batch(0, 1, 10, b); }).find("more than the 11 of a row"), std::string::npos);
 }
 
+// k-shot rows (Bornschein et al. 2025): each row shows K other examples of its pool, as a
+// K-shot prompt renders them, then its own prompt; only its own answer is in the loss.
+TEST(ExampleStream, KShotRowsShowOtherExamplesAndCountOnlyTheirOwnAnswer) {
+  auto examples = some_examples(6);
+  const std::vector<Example> pool(examples.begin(), examples.begin() + 4);
+  ExampleStream s(examples, Format::direct, "Answer.", Tokenizer(), 3, false, 2, &pool);
+  EXPECT_NE(s.describe().find(" shots=2"), std::string::npos) << s.describe();
+  ExampleStream plain(examples, Format::direct, "Answer.", Tokenizer(), 3, false);
+  EXPECT_EQ(plain.describe().find("shots"), std::string::npos) << "keys of plain streams stay as they were";
+  EXPECT_GT(s.longest(), plain.longest());
+  TokenBatch b;
+  const int64_t T = s.longest();
+  s.batch(0, 6, T, b);
+  ByteTokenizer tok;
+  for (int r = 0; r < 6; ++r) {
+    std::string text, counted;
+    for (int64_t t = 0; t <= T; ++t) {
+      const int32_t id = b.tokens[size_t(r * (T + 1) + t)];
+      if (id < 256) text += char(id);
+      if (t < T && b.loss_mask[size_t(r * T + t)]) counted += char(b.tokens[size_t(r * (T + 1) + t + 1)]);
+    }
+    const std::string own = render_prompt(examples[size_t(r)]);
+    ASSERT_GE(text.size(), own.size());
+    EXPECT_EQ(counted, render_target(examples[size_t(r)], Format::direct)) << "row " << r;
+    // Two exemplars of the pool, never the row's own example, then its prompt.
+    int shown = 0;
+    for (size_t p = 0; p < pool.size(); ++p)
+      if (text.find(render_example(pool[p], Format::direct) + kExampleSeparator) != std::string::npos) {
+        ++shown;
+        EXPECT_NE(pool[p].key, examples[size_t(r)].key) << "row " << r << " shows itself";
+      }
+    EXPECT_EQ(shown, 2) << text;
+    EXPECT_NE(text.find(own + render_target(examples[size_t(r)], Format::direct)), std::string::npos) << text;
+  }
+  const std::vector<Example> one(examples.begin(), examples.begin() + 1);
+  EXPECT_NE(testing::error_of([&] { ExampleStream(examples, Format::direct, "", Tokenizer(), 1, false, 2, &one); })
+                .find("needs 2 other training examples"),
+            std::string::npos);
+}
+
 TEST(Finetune, AdaptersTrainAndTheBaseStaysBitIdentical) {
   for (const char* method : {"lora", "prefix"}) {
     auto c = testing::tiny_config(32, 2, 2, 64, 128, 0.1);
