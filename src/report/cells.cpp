@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "report/figures.h"
 #include "eval/evaluate.h"
 #include "tasks/registry.h"
 
@@ -229,6 +230,7 @@ Finding cell_finding(const std::string& question, const std::string& claim, cons
                      const Cell& b, const PairedDifference& d, const std::string& literature,
                      std::optional<int> published_sign, MustWork must_work, std::optional<double> margin) {
   Finding f = make_finding(question, claim, comparison, d, literature, published_sign, margin);
+  f.scale = a.recipe == "source" || b.recipe == "source" ? kRealModels : kOwnLadder;
   if (must_work == MustWork::better) must_work = a.accuracy >= b.accuracy ? MustWork::a_only : MustWork::b_only;
   f.invalid = cell_failure(b, must_work != MustWork::a_only);
   if (f.invalid.empty()) f.invalid = cell_failure(a, must_work != MustWork::b_only);

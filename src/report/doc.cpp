@@ -24,7 +24,8 @@ void Doc::table(const std::vector<std::string>& header, const std::vector<std::v
   md += "| " + fmt::format("{}", fmt::join(header, " | ")) + " |\n|";
   for (size_t i = 0; i < header.size(); ++i) md += "---|";
   md += "\n";
-  html += "<table><tr>";
+  html += fmt::format("<details><summary>Table: {} ({} rows)</summary><table><tr>", xml_escape(fmt::format("{}", fmt::join(header, ", "))),
+                      rows.size());
   for (const auto& h : header) html += "<th>" + xml_escape(h) + "</th>";
   html += "</tr>\n";
   for (const auto& r : rows) {
@@ -34,7 +35,13 @@ void Doc::table(const std::vector<std::string>& header, const std::vector<std::v
     html += "</tr>\n";
   }
   md += "\n";
-  html += "</table>\n";
+  html += "</table></details>\n";
+}
+
+void Doc::append(const Doc& other) {
+  md += other.md;
+  html += other.html;
+  panels.insert(panels.end(), other.panels.begin(), other.panels.end());
 }
 
 void Doc::figure(const std::string& svg) { html += "<figure>" + svg + "</figure>\n"; }
@@ -48,9 +55,15 @@ std::string accuracy_chart(const std::string& title, const std::string& xlabel, 
 
 std::string html_page(const std::string& title, const std::string& body) {
   return "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + xml_escape(title) +
-         "</title><style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}"
+         "</title><style>body{font-family:sans-serif;max-width:1340px;margin:.6em auto;padding:0 1em;font-size:14px}"
+         "h1{font-size:22px;margin:.2em 0}h2{margin-top:1.6em;border-bottom:1px solid #ddd}"
          "table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}"
-         "th{background:#f3f3f3}.verdict{background:#eef6ee;padding:.5em;border-left:4px solid #2ca02c}</style></head><body>\n" +
+         "th{background:#f3f3f3}.verdict{background:#eef6ee;padding:.5em;border-left:4px solid #2ca02c}"
+         "details{margin:.3em 0}summary{cursor:pointer;color:#335;font-size:13px}"
+         ".opening{display:flex;gap:16px;align-items:flex-start}.opening figure{margin:0}figure{margin:.5em 0}.answers{flex:0 0 410px;display:flex;flex-direction:column;gap:6px}"
+         ".answer{border:1px solid #ccd;border-radius:4px;padding:4px 8px;font-size:12.5px;line-height:1.3}"
+         ".answer h3{font-size:13px;margin:0 0 2px}.answer p{margin:0}.legend{font-size:12px;color:#444}"
+         "</style></head><body>\n" +
          body + "</body></html>\n";
 }
 

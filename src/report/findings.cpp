@@ -5,6 +5,7 @@
 #include "core/error.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 namespace elab {
@@ -114,6 +115,26 @@ std::string QuestionAnswer::answer() const {
   return out;
 }
 
+std::string QuestionAnswer::brief() const {
+  const Finding* h = headline();
+  if (!h) return "No comparison in this study answers it.";
+  const std::string effect = fmt::format("{:+.3f} [{:+.3f}, {:+.3f}]", h->effect, h->lo, h->hi);
+  const int not_counted = this->not_counted();
+  const std::string tally =
+      fmt::format("{} of {} comparisons resolved{}.", resolved(), findings.size(),
+                  not_counted ? fmt::format(", {} do not count (a cell at its trivial baseline or a format failure)", not_counted) : "");
+  // The published result by its authors alone ("Mosbach et al. 2023 (...)" -> "Mosbach et al. 2023").
+  const std::string who = h->literature.substr(0, h->literature.find(" ("));
+  if (!h->counts()) return fmt::format("No comparison counts. {} Published: {}.", tally, who);
+  if (!h->resolved())
+    return fmt::format("Not resolved at this budget: the closest is {}, {}. {} Published: {}.", h->comparison, effect, tally, who);
+  std::string agreement = h->agreement();
+  agreement[0] = char(std::toupper(agreement[0]));
+  std::string claim = h->claim;
+  claim[0] = char(std::toupper(claim[0]));
+  return fmt::format("Resolved. {}: {} ({}). {} {}: {}.", claim, effect, h->comparison, tally, agreement, who);
+}
+
 std::vector<QuestionAnswer> answers(const std::vector<Finding>& findings) {
   std::vector<QuestionAnswer> out = {
       {"Q1", "Is in-context learning a kind of supervised learning?", {}},
@@ -133,7 +154,8 @@ static nlohmann::json finding_json(const Finding& f) {
           {"published_sign", f.published_sign ? nlohmann::json(*f.published_sign) : nlohmann::json(nullptr)},
           {"agreement", f.agreement()}, {"counts", f.counts()},
           {"why_not_counted", f.counts() ? nlohmann::json(nullptr) : nlohmann::json(f.invalid)},
-          {"equivalence_margin", f.margin ? nlohmann::json(*f.margin) : nlohmann::json(nullptr)}};
+          {"equivalence_margin", f.margin ? nlohmann::json(*f.margin) : nlohmann::json(nullptr)},
+          {"scale", f.scale.empty() ? "own ladder" : f.scale}};
 }
 
 nlohmann::json verdicts_json(const std::vector<QuestionAnswer>& answers, const std::string& title) {

@@ -39,6 +39,9 @@ struct Finding {
   // Why the comparison does not count ("" = it counts): a cell not above its trivial
   // baselines, or a format failure (report/cells.h cell_failure). Never resolved then.
   std::string invalid;
+  // Where its models stand: report/figures.h kOwnLadder, kRealModels or kPublishedLadders
+  // ("" = the lab's own ladder); the forest plots group comparisons by it.
+  std::string scale;
 
   bool counts() const { return invalid.empty(); }
   bool equivalent() const { return margin && lo > -*margin && hi < *margin; }
@@ -76,6 +79,9 @@ struct QuestionAnswer {
   int resolved() const;
   int not_counted() const;  // comparisons that do not count (Finding::counts)
   std::string answer() const;  // one sentence: the headline with its CI, or "not resolved at this budget"
+  // Two or three short sentences for the report's opening: the answer with its effect, how
+  // many comparisons are resolved, and the published result it meets or contradicts.
+  std::string brief() const;
 };
 
 std::vector<QuestionAnswer> answers(const std::vector<Finding>& findings);

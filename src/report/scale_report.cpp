@@ -116,16 +116,16 @@ PairedDifference as_paired(const PooledDifference& d) {
 
 // The one scale axis: every family's models by size (log10 parameters, 10^4 to 10^12), and
 // each family's thresholds marked.
-static std::string scale_axis_svg(const std::vector<ResultRow>& rows, const std::vector<ScaleMark>& marks) {
+std::string scale_axis_svg(const std::vector<ResultRow>& rows, const std::vector<ScaleMark>& marks) {
   std::map<std::string, std::set<double>> sizes;
   for (const auto& r : rows)
     if (std::isfinite(r.model.parameters) && r.model.parameters > 0) sizes[series_family(r.model)].insert(r.model.parameters);
   std::set<std::string> marked;
   for (const auto& m : marks) marked.insert(m.family);
-  // Families with a mark first, then the rest with several sizes; by their largest model.
+  // Families with a mark or several sizes (all of them when there are few); by their largest model.
   std::vector<std::string> families;
   for (const auto& [f, s] : sizes)
-    if (marked.count(f) || s.size() >= 2) families.push_back(f);
+    if (marked.count(f) || s.size() >= 2 || sizes.size() <= 24) families.push_back(f);
   std::sort(families.begin(), families.end(), [&](const std::string& a, const std::string& b) {
     return *sizes[a].rbegin() < *sizes[b].rbegin();
   });
@@ -169,8 +169,8 @@ static std::string scale_axis_svg(const std::vector<ResultRow>& rows, const std:
   return s + "</svg>";
 }
 
-std::string row_report_sections(const std::vector<ResultRow>& rows, Doc& doc, std::vector<Finding>& findings) {
-  std::vector<ScaleMark> marks;
+std::string row_report_sections(const std::vector<ResultRow>& rows, Doc& doc, std::vector<Finding>& findings,
+                                std::vector<ScaleMark>& marks) {
   Doc body;
   RowAnalysisContext ctx{rows, body, findings, marks};
   std::string summary;
@@ -188,7 +188,7 @@ std::string row_report_sections(const std::vector<ResultRow>& rows, Doc& doc, st
                        "result it meets or contradicts; intervals are 95% CIs, paired over items where the source gives "
                        "per-item outcomes, else from the sources' standard errors (or the binomial error of n items).",
                        rows.size(), sources.size(), families.size()));
-  doc.figure(scale_axis_svg(rows, marks));
+  // The scale axis itself opens the report (report.cpp); its marks are listed here.
   std::vector<std::vector<std::string>> mark_rows;
   for (const auto& m : marks) mark_rows.push_back({m.family, m.what, size_label(m.parameters)});
   if (!mark_rows.empty()) doc.table({"family", "threshold", "at parameters"}, mark_rows);

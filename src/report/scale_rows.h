@@ -77,6 +77,11 @@ RowDifference minus(const PooledDifference& a, const PooledDifference& b);
 // result_rows.csv: one line per row (model facts, task, method, metric, value, its CI).
 std::string result_rows_csv(const std::vector<ResultRow>& rows);
 
-std::string row_report_sections(const std::vector<ResultRow>& rows, Doc& doc, std::vector<Finding>& findings);
+// `marks` receives the thresholds the analyses found (the report's opening axis draws them).
+std::string row_report_sections(const std::vector<ResultRow>& rows, Doc& doc, std::vector<Finding>& findings,
+                                std::vector<ScaleMark>& marks);
+// One scale axis: every model of `rows` by parameters (10^4 to 10^12), a row per family,
+// with each family's thresholds marked and the published 62B and 175B lines.
+std::string scale_axis_svg(const std::vector<ResultRow>& rows, const std::vector<ScaleMark>& marks);
 
 }  // namespace elab

@@ -132,10 +132,37 @@ static void facts_findings(const Cells& c, Doc& doc, std::vector<Finding>& findi
   doc.table({"model", "split", "a", "a accuracy", "b", "b accuracy", "a - b", "counts"}, rows);
 }
 
+// One panel of the section's figure: accuracy against the number of examples, in
+// context (K shown) and fine-tuned (N trained on, answering alone), on each split. Of
+// several fine-tuning methods at one N, the best.
+static Chart examples_chart(const std::vector<const Cell*>& cells, const std::vector<std::string>& splits) {
+  std::map<std::string, std::map<double, const Cell*>> series;  // "icl id" -> x -> cell
+  for (const Cell* x : cells) {
+    const bool tuned = x->adaptation != "prompt";
+    if (tuned ? x->parsed.shots != 0 : !(x->parsed.shots > 0 && (x->parsed.in_context() || x->parsed.likelihood))) continue;
+    const double at = tuned ? double(x->n_train) : double(x->parsed.shots);
+    const Cell*& slot = series[(tuned ? "ft " : "icl ") + x->split][at];
+    if (!slot || x->accuracy > slot->accuracy) slot = x;
+  }
+  Chart chart;
+  chart.xlabel = "examples (K or N, log)";
+  chart.log_x = true;
+  for (const char* route : {"icl ", "ft "})
+    for (const auto& split : splits) {
+      auto it = series.find(route + split);
+      if (it == series.end()) continue;
+      ChartSeries line{it->first, {}, {}, {}, {}};
+      for (const auto& [at, x] : it->second)
+        line.x.push_back(at), line.y.push_back(x->accuracy), line.lo.push_back(x->lo), line.hi.push_back(x->hi);
+      chart.series.push_back(line);
+    }
+  return chart;
+}
+
 std::string section_prompting_vs_finetuning(const Cells& c, Doc& doc, std::vector<Finding>& findings) {
   std::string brief;
   Tally id_tally, ood_tally;
-  doc.heading("2. Prompting or fine-tuning, on the same base and the same examples?", 2);
+  // The heading, the answer and the forest plot come from the report (report.cpp).
   doc.para("Per base model and task: every prompting method and every fine-tuned model (evaluated zero-shot and with "
            "the listed methods) on the ID split and each OOD split, with 95% CIs; the ID minus OOD gap; and in-context "
            "learning on other tasks after fine-tuning (retention). The protocol: fine-tuning trains on all N examples, the "
@@ -188,6 +215,7 @@ std::string section_prompting_vs_finetuning(const Cells& c, Doc& doc, std::vecto
         }
         doc.heading(fmt::format("{} / {} / {}", preset, recipe, task), 3);
         doc.table(header, rows);
+        doc.panel({recipe + " / " + task, preset, examples_chart(cells, splits)});
         auto name = [](const Cell* x) { return cell_label(*x); };
         if (best_prompt_id && best_ft_id && same_items(*best_prompt_id, *best_ft_id)) {
           const auto d = compare(*best_ft_id, *best_prompt_id, c.seed);

@@ -30,7 +30,7 @@ static const Cell* probe_reference(const Cells& c, const Cell& x) {
 std::string section_icl_vs_supervised(const Cells& c, Doc& doc, std::vector<Finding>& findings) {
   std::string brief;
   Tally same;
-  doc.heading("1. Is in-context learning a kind of supervised learning?", 2);
+  // The heading, the answer and the forest plot come from the report (report.cpp).
   doc.para("Accuracy against the number of labelled examples: K exemplars in the prompt (icl:K) and N fine-tuning "
            "examples drawn from the same pool (the K exemplars are the first K of the N), on the ID split; then the "
            "label probes against icl:K on the same items.");
@@ -86,8 +86,10 @@ std::string section_icl_vs_supervised(const Cells& c, Doc& doc, std::vector<Find
         doc.table({"adaptation", "examples", "accuracy [95% CI]"}, rows);
         std::vector<ChartSeries> plot;
         for (auto& [name, s] : series) plot.push_back(s);
-        doc.figure(accuracy_chart(fmt::format("{} {} {}: accuracy vs examples", preset, recipe, task), "examples (K or N, log)",
-                            "accuracy (id)", plot, true));
+        Chart chart;
+        chart.xlabel = "examples (K or N, log)", chart.ylabel = "accuracy (id)";
+        chart.series = plot, chart.log_x = true;
+        doc.panel({recipe + " / " + task, preset, chart});
       }
   // Label probes.
   std::vector<std::vector<std::string>> probe_rows;

@@ -42,7 +42,7 @@ static std::string reference_recipe(const std::vector<std::string>& recipes) {
 
 std::string section_recipes(const Cells& c, Doc& doc, std::vector<Finding>& findings) {
   Tally recipes, scale;
-  doc.heading("4. Is scale the only factor?", 2);
+  // The heading, the answer and the forest plot come from the report (report.cpp).
   if (c.recipes.size() < 2) {
     doc.para("The pre-training recipes side by side at each preset.");
     doc.verdict("Only one recipe was trained; nothing to compare.");
@@ -58,6 +58,22 @@ std::string section_recipes(const Cells& c, Doc& doc, std::vector<Finding>& find
   std::set<std::tuple<std::string, std::string, std::string>> cells;
   for (const auto& [k, x] : c.by_key)
     if (x.adaptation == "prompt") cells.insert({x.task, x.split, x.method});
+  // The figure: each recipe's accuracy against parameters, a panel per method and task (id).
+  for (const auto& [task, split, method] : cells) {
+    if (split != "id") continue;
+    Chart chart;
+    chart.xlabel = "parameters (log)";
+    chart.log_x = true;
+    for (const auto& r : c.recipes) {
+      ChartSeries line{r, {}, {}, {}, {}};
+      for (const auto& preset : c.presets)
+        if (const Cell* x = c.find(preset, r, "prompt", task, split, method))
+          line.x.push_back(double(x->parameters)), line.y.push_back(x->accuracy), line.lo.push_back(x->lo),
+              line.hi.push_back(x->hi);
+      if (!line.x.empty()) chart.series.push_back(line);
+    }
+    if (chart.series.size() >= 2) doc.panel({method, task, chart});
+  }
   for (const auto& preset : c.presets) {
     std::vector<std::string> header = {"task", "split", "method"};
     for (const auto& r : c.recipes) header.push_back(r);

@@ -41,7 +41,7 @@ static const char* kWei =
 
 std::string section_scale(const Cells& c, Doc& doc, std::vector<Finding>& findings) {
   std::string brief;
-  doc.heading("3. How big must the model be?", 2);
+  // The heading, the answer and the forest plot come from the report (report.cpp).
   doc.para("Accuracy against parameters (log axis) per prompting method on the ID split, with the continuous metrics "
            "beside exact match: the gold answer's log-probability, per-character accuracy p, and p^L (L the gold "
            "answer's mean length): the exact match independent characters would give (Schaeffer et al. 2023). Where "
@@ -95,9 +95,11 @@ std::string section_scale(const Cells& c, Doc& doc, std::vector<Finding>& findin
         for (auto& series : plot)
           if (parse_method(series.name).chain())
             if (const Cell* at = c.find(t, recipe, "prompt", task, "id", series.name)) series.mark_x = double(at->parameters);
-      doc.figure(accuracy_chart(fmt::format("{} {}: accuracy vs parameters{}", recipe, task,
-                                            t.empty() ? "" : " (dashed: CoT threshold)"),
-                                "parameters (log)", "accuracy (id)", plot, true));
+      Chart chart;
+      chart.title = t.empty() ? "" : "dashed: CoT threshold";
+      chart.xlabel = "parameters (log)", chart.ylabel = "accuracy (id)";
+      chart.series = plot, chart.log_x = true;
+      doc.panel({recipe, task, chart});
       for (const auto& n : notes) doc.para("Note: " + n + ".");
       // CoT against direct answers at each preset; below an emergence threshold Wei et al.
       // find no gain or a loss, above it a gain, so a single preset's sign has no

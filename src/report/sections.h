@@ -31,6 +31,11 @@ struct ReportInputs {
 struct ReportSection {
   std::string name;
   std::function<std::string(const ReportInputs& in, Doc& doc, std::vector<Finding>& findings)> write;
+  // The question it details ("Q1".."Q4"): the report opens it with the question's heading,
+  // answer and forest plot, then its panels as one faceted figure. "": a section of its
+  // own, which writes its own heading.
+  std::string question;
+  std::string facets_title;  // the faceted figure's title
 };
 
 // The sections, one line each in table() of report.cpp.

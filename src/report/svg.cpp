@@ -76,7 +76,7 @@ std::string chart_elements(const Chart& c) {
   }
   for (size_t i = 0; i < c.series.size(); ++i) {
     const ChartSeries& se = c.series[i];
-    const char* color = colors[i % 8];
+    const char* color = c.series[i].colour >= 0 ? colors[c.series[i].colour % 8] : colors[i % 8];
     std::string points;
     for (size_t k = 0; k < se.x.size(); ++k) {
       if (c.log_x && se.x[k] <= 0) continue;

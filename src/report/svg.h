@@ -15,6 +15,7 @@ struct ChartSeries {
   std::vector<double> x, y;
   std::vector<double> lo, hi;       // 95% CI bars per point; empty = none
   double mark_x = NAN;              // a dashed vertical line here (a transition); NAN = none
+  int colour = -1;                  // an index into the palette; -1 = the series' position
 };
 
 struct Chart {

@@ -4,12 +4,29 @@
 set -u
 ELAB=${1:?usage: end_to_end.sh path/to/elab}
 work=$(mktemp -d)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)  # the repository (its committed reports)
 trap 'rm -rf "$work"' EXIT
 failures=0
 checks=0
 
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 check_done() { checks=$((checks + 1)); }
+
+# first_screen PAGE: opened at 1400 x 900, the page shows its four answers (.answer) and at
+# least one figure without scrolling. A copy of the page gets a script that measures it.
+first_screen() {
+  check_done
+  sed 's#</body>#<script>const h=innerHeight;const a=[...document.querySelectorAll(".answer")].filter(e=>e.getBoundingClientRect().bottom<=h).length;const f=[...document.querySelectorAll("svg")].filter(e=>{const r=e.getBoundingClientRect();return r.height>0\&\&r.top<h;}).length;document.body.setAttribute("data-first-screen","answers="+a+" figures="+f);</script></body>#' \
+    "$1" >"$work/first-screen.html"
+  chromium --headless=new --no-sandbox --disable-gpu --window-size=1400,900 --dump-dom "file://$work/first-screen.html" \
+    2>/dev/null >"$work/first-screen.dom"
+  local screen
+  screen=$(grep -o 'data-first-screen="[^"]*"' "$work/first-screen.dom")
+  case "$screen" in
+    *'answers=4 figures='[1-9]*) ;;
+    *) fail "$1: the first screen (1400x900) lacks the four answers or a figure: ${screen:-no measurement}" ;;
+  esac
+}
 
 # expect_error "what" "text the message must contain" elab args...
 expect_error() {
@@ -179,6 +196,12 @@ TOML
 "$ELAB" study report "$work/study.toml" >/dev/null 2>&1 || fail "study report"
 check_done
 for f in index.html report.md results.csv; do [ -s "$work/study-a/report/$f" ] || fail "report lacks $f"; done
+# One self-contained file that opens offline: no script, style sheet or image from elsewhere.
+if grep -Eq '<(script|link|img)[^>]*(src|href)=|url\(' "$work/study-a/report/index.html"; then fail "the report loads something from outside the file"; fi
+# Answers first, in the Markdown too: the answers come before the first question's section.
+answers_at=$(grep -n '^## Answers' "$work/study-a/report/report.md" | head -1 | cut -d: -f1)
+q1_at=$(grep -n '^## Q1 ' "$work/study-a/report/report.md" | head -1 | cut -d: -f1)
+[ -n "$answers_at" ] && [ -n "$q1_at" ] && [ "$answers_at" -lt "$q1_at" ] || fail "report.md does not open with the answers"
 # The report renders in a real browser: no console errors, and not a blank page.
 if command -v chromium >/dev/null; then
   check_done
@@ -187,6 +210,10 @@ if command -v chromium >/dev/null; then
   if grep -q "CONSOLE" "$work/chromium.log"; then fail "console messages in the report"; grep CONSOLE "$work/chromium.log"; fi
   size=$(stat -c %s "$work/report.png" 2>/dev/null || echo 0)
   [ "$size" -gt 30000 ] || fail "report screenshot is blank or missing ($size bytes)"
+  # The first screen as a person opens the report (1400 x 900): the four answers and at
+  # least one figure lie inside it. This run's report, and the quickstart's committed one.
+  first_screen "$work/study-a/report/index.html"
+  [ -f "$ROOT/docs/results/quickstart/index.html" ] && first_screen "$ROOT/docs/results/quickstart/index.html"
 else
   echo "skip: chromium not installed (scripts/install-deps.sh installs it); report rendering not checked"
 fi

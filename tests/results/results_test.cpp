@@ -359,7 +359,8 @@ TEST(Registries, ADummyImporterAndAnalysisAreUsedOnceRegistered) {
                          }});
   Doc doc;
   std::vector<Finding> findings;
-  const std::string summary = row_report_sections(rows, doc, findings);
+  std::vector<ScaleMark> marks;
+  const std::string summary = row_report_sections(rows, doc, findings, marks);
   EXPECT_NE(summary.find("dummy ran"), std::string::npos) << summary;
   ASSERT_FALSE(findings.empty());
   EXPECT_EQ(findings.back().comparison, "2 rows");

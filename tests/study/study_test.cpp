@@ -215,8 +215,8 @@ TEST(Report, ThresholdsAndNumbersFromAConstructedDatabase) {
   EXPECT_EQ(rows.size(), 12u);
   EXPECT_EQ(cot_threshold(rows, "base", "add", 1), "m");
   auto report = build_report(jobs, "fixture");
-  for (const char* section : {"1. Is in-context learning", "2. Prompting or fine-tuning", "3. How big must the model be",
-                              "4. Is scale the only factor"})
+  for (const char* section : {"## Q1 Is in-context learning", "## Q2 Prompting or fine-tuning", "## Q3 How big must a model be",
+                              "## Q4 Does the data"})
     EXPECT_NE(report.markdown.find(section), std::string::npos) << section;
   EXPECT_NE(report.summary.find("CoT first beats direct answers at preset m"), std::string::npos) << report.summary;
   EXPECT_NE(report.summary.find("fine-tuning beats icl:K in 1 of 3 comparisons"), std::string::npos) << report.summary;
@@ -236,8 +236,30 @@ TEST(Report, ThresholdsAndNumbersFromAConstructedDatabase) {
   EXPECT_NE(report.summary.find("only one recipe"), std::string::npos) << report.summary;
   EXPECT_NE(error_of([] { build_report({}, "empty"); }).find("no finished evaluations"), std::string::npos);
 
-  // The summary opens the report, and verdicts.json holds the same answers.
-  EXPECT_LT(report.markdown.find("## Summary"), report.markdown.find("## 1. Is in-context learning"));
+  // The answers open the report (Markdown and HTML alike), and verdicts.json holds the same answers.
+  EXPECT_LT(report.markdown.find("## Answers"), report.markdown.find("## Q1 Is in-context learning"));
+  EXPECT_NE(report.markdown.find("**Q3 How big must a model be before chain-of-thought beats direct answers?** Resolved."),
+            std::string::npos) << report.markdown.substr(0, 2000);
+  const size_t first_section = report.html.find("<h2>");
+  for (const char* q : {"Q1", "Q2", "Q3", "Q4"})
+    EXPECT_LT(report.html.find(fmt::format("<div class=\"answer\" id=\"answer-{}\">", q)), first_section) << q;
+  // One forest plot per question with comparisons, and one faceted figure per section
+  // with charts (Q1 and Q2: accuracy over examples; Q3: over parameters; Q4 has one
+  // recipe, nothing to draw), not a chart per cell.
+  auto count = [&](const std::string& what) {
+    size_t n = 0;
+    for (size_t at = report.html.find(what); at != std::string::npos; at = report.html.find(what, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("class=\"forest\""), 3u) << "Q1, Q2 and Q3 compare; Q4 has one recipe";
+  EXPECT_EQ(count("class=\"facets\""), 3u);
+  EXPECT_EQ(count("<svg"), 1u + 3u + 3u) << "the scale axis, the forest plots, the faceted figures";
+  // Every table is on demand.
+  EXPECT_EQ(count("<table>"), count("<details><summary>Table: "));
+  EXPECT_GT(count("<table>"), 3u);
+  // The forest plot draws resolved comparisons filled and the others hollow.
+  const std::string q3_forest = report.html.substr(report.html.find("Q3: every comparison"));
+  EXPECT_NE(q3_forest.find("r=\"4\" fill=\"#"), std::string::npos);
   const auto v = nlohmann::json::parse(report.verdicts);
   ASSERT_EQ(v["questions"].size(), 4u);
   const auto& q3 = v["questions"][2];
@@ -307,6 +329,11 @@ TEST(Report, RecipesCellByCellAndProbeSplits) {
   EXPECT_NEAR(q4["headline"]["effect"].get<double>(), 40.0 / 60, 1e-9);
   EXPECT_NE(q4["headline"]["comparison"].get<std::string>().find("ladder-bursty - ladder-iid"), std::string::npos);
   EXPECT_NE(report.markdown.find("| ladder-bursty - ladder-iid |"), std::string::npos) << report.markdown;
+  // Q4's figure: the recipes side by side against parameters, one panel (direct on iclass, id).
+  const size_t q4_figure = report.html.find("Accuracy against parameters, each pre-training recipe");
+  ASSERT_NE(q4_figure, std::string::npos);
+  EXPECT_GT(q4_figure, report.html.find("<h2>Q4 "));
+  EXPECT_NE(report.html.find(">ladder-iid</text>", q4_figure), std::string::npos) << "each recipe is a series of the panel";
 }
 
 // Two models fine-tuned with the same method and N on different tasks are different
