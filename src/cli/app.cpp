@@ -26,6 +26,7 @@ std::unique_ptr<CLI::App> build_app() {
   add_study_command(*app);
   add_report_command(*app);
   add_import_command(*app);
+  add_reproduce_command(*app);
   add_bench_command(*app);
   return app;
 }

@@ -22,6 +22,7 @@ void add_report_command(CLI::App& app);
 void add_quickstart_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
 void add_import_command(CLI::App& app);
+void add_reproduce_command(CLI::App& app);
 
 // Runs the command line; returns the process exit code. Errors become one line on stderr.
 int run_cli(int argc, char** argv);

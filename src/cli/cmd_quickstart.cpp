@@ -38,7 +38,7 @@ void add_quickstart_command(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   auto machine = std::make_shared<MachineOptions>();
-  auto* cmd = app.add_subcommand("quickstart", "Run the quickstart study on the shipped bases and write its report (about 3 minutes on 2 CPU cores)");
+  auto* cmd = app.add_subcommand("quickstart", "Run the quickstart study on the shipped bases and write its report (about 20 minutes on 2 CPU cores)");
   cmd->footer("Runs studies/quickstart.toml on the shipped bases of models/ladder (presets xs, s, m on the recipes "
               "ladder-bursty and ladder-iid): prompting (direct, icl:1, icl:4, cot:1, the random-label probe) and "
               "fine-tuning (full and LoRA, N = 4 and 64) on addition and in-context classification, then writes "

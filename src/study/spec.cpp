@@ -233,6 +233,38 @@ std::vector<const toml::table*> array_tables(const toml::table& t, const char* k
   return out;
 }
 
+// [reproduce]: the published result, its setting and numbers, ours, and the criterion
+// (study/reproduce.h), every text required: a reproduction states them before it runs.
+ReproduceSpec read_reproduce(const toml::table& r, const std::string& path) {
+  known_keys(r, path, "[reproduce]", {"paper", "published", "setting", "figure", "criterion"});
+  auto text = [&](const toml::table& t, const std::string& key, const std::string& section) {
+    auto v = t[key].value<std::string>();
+    check(v.has_value() && !v->empty(), "{}: {} needs '{}' (text)", path, section, key);
+    return *v;
+  };
+  ReproduceSpec out;
+  out.paper = text(r, "paper", "[reproduce]");
+  out.published = text(r, "published", "[reproduce]");
+  out.setting = text(r, "setting", "[reproduce]");
+  out.figure = text(r, "figure", "[reproduce]");
+  const toml::table* c = r["criterion"].as_table();
+  check(c != nullptr, "{}: [reproduce] needs a criterion table ([reproduce.criterion]: a, b, direction, threshold, min_seeds)",
+        path);
+  known_keys(*c, path, "[reproduce.criterion]", {"a", "b", "direction", "threshold", "min_seeds"});
+  ReproduceCriterion& k = out.criterion;
+  k.a = parse_cell_ref(text(*c, "a", "[reproduce.criterion]"), path + ": [reproduce.criterion] a");
+  if (c->get("b")) k.b = parse_cell_ref(text(*c, "b", "[reproduce.criterion]"), path + ": [reproduce.criterion] b");
+  k.direction = (*c)["direction"].value_or(std::string("greater"));
+  check(k.direction == "greater" || k.direction == "less", "{}: [reproduce.criterion] direction must be greater or less, got '{}'",
+        path, k.direction);
+  k.threshold = number<double>(*c, "threshold", 0.0, path);
+  check(k.b || (k.threshold >= 0 && k.threshold <= 1), "{}: [reproduce.criterion] threshold of an accuracy must be in [0, 1], got {}",
+        path, k.threshold);
+  k.min_seeds = int(number<int64_t>(*c, "min_seeds", 1, path));
+  check(k.min_seeds >= 1, "{}: [reproduce.criterion] min_seeds must be at least 1, got {}", path, k.min_seeds);
+  return out;
+}
+
 // [study]: the name, the seeds (distinct), the directory, the workers of each job.
 void read_study_table(const toml::table& t, const std::string& path, StudySpec& s) {
   const auto& study = table_at(t, "study", path);
@@ -421,7 +453,7 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
   } catch (const toml::parse_error& e) {
     fail("{}:{}: {}", path, e.source().begin.line, e.description());
   }
-  known_keys(t, path, "the study file", {"study", "pretrain", "evaluate", "finetune", "model", "sweep", "results"});
+  known_keys(t, path, "the study file", {"study", "pretrain", "evaluate", "finetune", "model", "sweep", "results", "reproduce"});
   StudySpec s;
   s.path = path;
   read_study_table(t, path, s);
@@ -472,6 +504,10 @@ StudySpec parse_study(const std::string& text, const std::string& path) {
   }
   check(!s.evaluate.empty() || !s.finetune.empty(), "{}: nothing to evaluate: add [[evaluate]] or [[finetune]]", path);
   check_block_models(s, path);
+  if (t.get("reproduce")) {
+    s.reproduce = read_reproduce(table_at(t, "reproduce", path), path);
+    check_reproduction(s);
+  }
   return s;
 }
 

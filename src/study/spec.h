@@ -4,12 +4,14 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/settings.h"
 #include "model/config.h"
 #include "study/job_spec.h"
+#include "study/reproduce.h"
 
 namespace elab {
 
@@ -85,6 +87,7 @@ struct StudySpec {
   // study file; pre-training jobs install them instead of training ("" = train).
   std::string shipped;
   std::vector<ResultsBlock> results;  // [[results]] blocks
+  std::optional<ReproduceSpec> reproduce;  // [reproduce]: the study reproduces a published result
   // A study of imported results alone: no bases, no jobs.
   bool results_only() const { return evaluate.empty() && finetune.empty() && !results.empty(); }
 };

@@ -362,5 +362,16 @@ check_done
 grep -q '"precision": "bf16"' "$work/bf16/trainer_state.json" || fail "trainer_state.json lacks the precision"
 expect_error "unknown precision" "--precision must be fp32 or bf16, got 'fp16'" train --preset xs --recipe add --tokens 1000 --precision fp16 --out "$work/x"
 
+# --- reproductions -------------------------------------------------------------------
+check_done
+"$ELAB" reproduce list --dir "$ROOT/studies/reproduce" >"$work/repro.out" 2>&1 || fail "reproduce list"
+grep -q "^cot-depth .*Feng et al. 2023" "$work/repro.out" || { fail "reproduce list lacks cot-depth"; cat "$work/repro.out"; }
+grep -q "criterion: \[s/task:expr@cot expr id cot:0\]" "$work/repro.out" || fail "reproduce list lacks the criterion"
+expect_error "unknown reproduction" "unknown reproduction 'nope'" reproduce nope --dir "$ROOT/studies/reproduce"
+# A study file edited so that its criterion needs more seeds than it runs: refused before anything runs.
+mkdir -p "$work/repro"
+sed 's/^min_seeds = 2$/min_seeds = 5/' "$ROOT/studies/reproduce/cot-depth.toml" >"$work/repro/edited.toml"
+expect_error "criterion against settings" "needs at least 5 seeds and the study runs 2" reproduce edited --dir "$work/repro"
+
 echo "$(( checks - failures )) passed, $failures failed"
 [ $failures -eq 0 ]

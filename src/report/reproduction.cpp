@@ -1,0 +1,113 @@
+#include "report/reproduction.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "report/doc.h"
+
+namespace elab {
+
+namespace {
+
+// "m/ladder-bursty" -> (m, ladder-bursty); a source's name -> (name, source).
+const Cell* find_cell(const Cells& cells, const CellRef& ref) {
+  const size_t slash = ref.base.find('/');
+  const std::string preset = slash == std::string::npos ? ref.base : ref.base.substr(0, slash);
+  const std::string recipe = slash == std::string::npos ? "source" : ref.base.substr(slash + 1);
+  return cells.find(preset, recipe, "prompt", ref.task, ref.split, ref.method);
+}
+
+std::string interval(double x, double lo, double hi) { return fmt::format("{:.3f} [{:.3f}, {:.3f}]", x, lo, hi); }
+
+// Our cells as bars with their CIs (a, then b), on one accuracy axis.
+std::string cells_svg(const ReproductionVerdict& v) {
+  std::vector<const Cell*> cells = {v.a};
+  if (v.b) cells.push_back(v.b);
+  const double W = 640, L = 260, R = 20, row = 34, top = 30;
+  const double H = top + row * double(cells.size()) + 36;
+  auto X = [&](double acc) { return L + acc * (W - L - R); };
+  std::string s = fmt::format(R"(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="sans-serif">)", W, H);
+  s += R"(<text x="4" y="16" font-size="13" font-weight="bold">Our cells: accuracy with its 95% CI</text>)";
+  for (int t = 0; t <= 4; ++t)
+    s += fmt::format(R"(<line x1="{0:.1f}" y1="{1}" x2="{0:.1f}" y2="{2}" stroke="#ddd"/><text x="{0:.1f}" y="{3}" font-size="10" text-anchor="middle">{4:g}</text>)",
+                     X(t / 4.0), top - 4, H - 30, H - 18, t / 4.0);
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const Cell& c = *cells[i];
+    const double y = top + row * (double(i) + 0.5);
+    s += fmt::format(R"(<text x="4" y="{:.1f}" font-size="11">{} {} {} {}</text>)", y + 4, i == 0 ? "a:" : "b:",
+                     xml_escape(c.preset + "/" + c.recipe), xml_escape(c.split), xml_escape(c.method));
+    s += fmt::format(R"(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="14" fill="{}"/>)", L, y - 7, X(c.accuracy) - L,
+                     i == 0 ? "#1f77b4" : "#aaa");
+    s += fmt::format(R"(<line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="#000"/>)", X(c.lo), y, X(c.hi), y);
+  }
+  s += fmt::format(R"(<text x="{:.1f}" y="{}" font-size="10" text-anchor="middle">accuracy (exact match)</text>)", (L + W - R) / 2,
+                   H - 4);
+  return s + "</svg>";
+}
+
+}  // namespace
+
+ReproductionVerdict judge_reproduction(const ReproduceCriterion& k, const Cells& cells) {
+  ReproductionVerdict v;
+  v.a = find_cell(cells, k.a);
+  v.b = k.b ? find_cell(cells, *k.b) : nullptr;
+  if (!v.a || (k.b && !v.b)) {
+    v.reason = fmt::format("the study holds no finished cell [{}]", (!v.a ? k.a : *k.b).text());
+    return v;
+  }
+  const int seeds = v.b ? std::min(v.a->seeds, v.b->seeds) : v.a->seeds;
+  double effect = v.a->accuracy, lo = v.a->lo, hi = v.a->hi;
+  if (v.b) {
+    if (!same_items(*v.a, *v.b)) {
+      v.reason = "cells a and b were not evaluated on the same items, so they cannot be paired";
+      return v;
+    }
+    v.difference = compare(*v.a, *v.b, cells.seed);
+    effect = v.difference->diff, lo = v.difference->lo, hi = v.difference->hi;
+  }
+  // The side the criterion expects to be the better one must work (above its trivial
+  // baselines, in format); the other may fail, when failing is the published result.
+  const Cell* better = k.direction == "greater" ? v.a : v.b ? v.b : v.a;
+  if (const std::string why = cell_failure(*better, true); !why.empty()) {
+    v.reason = fmt::format("does not count: {}", why);
+    return v;
+  }
+  const bool holds = k.direction == "greater" ? lo > k.threshold : hi < k.threshold;
+  const std::string what = v.b ? "a - b" : "a";
+  v.passed = holds && seeds >= k.min_seeds;
+  v.reason = fmt::format("{} = {:+.3f} [{:+.3f}, {:+.3f}] over {} seed{}: {}", what, effect, lo, hi, seeds, seeds == 1 ? "" : "s",
+                         seeds < k.min_seeds ? fmt::format("fewer seeds than the {} the criterion needs", k.min_seeds)
+                         : holds ? fmt::format("its CI lies {} {:g}", k.direction == "greater" ? "above" : "below", k.threshold)
+                                 : fmt::format("its CI does not lie {} {:g}", k.direction == "greater" ? "above" : "below", k.threshold));
+  return v;
+}
+
+ReproductionPage reproduction_page(const std::string& name, const ReproduceSpec& spec, const ReproductionVerdict& v,
+                                   double wall_seconds) {
+  Doc doc;
+  doc.heading(fmt::format("Reproduction {}: {}", name, v.passed ? "PASS" : "FAIL"), 1);
+  doc.para("Published: " + spec.paper + ".");
+  doc.para("Their setting and numbers: " + spec.published + ". Compared with: " + spec.figure + ".");
+  doc.para("Ours: " + spec.setting + ".");
+  doc.para("Criterion (fixed before the first run): " + spec.criterion.text() + ".");
+  doc.verdict(fmt::format("{}: {}.", v.passed ? "PASS" : "FAIL", v.reason));
+  std::vector<std::vector<std::string>> rows;
+  if (v.a) rows.push_back({"a", spec.criterion.a.text(), interval(v.a->accuracy, v.a->lo, v.a->hi), std::to_string(v.a->seeds)});
+  if (v.b) rows.push_back({"b", spec.criterion.b->text(), interval(v.b->accuracy, v.b->lo, v.b->hi), std::to_string(v.b->seeds)});
+  doc.table({"cell", "base task split method", "accuracy [95% CI]", "seeds"}, rows);
+  if (v.a) doc.figure(cells_svg(v));
+  doc.para(fmt::format("Wall time of this run: {:.0f} s on this machine (jobs already done are not counted again).", wall_seconds));
+  nlohmann::json j = {{"name", name},
+                      {"paper", spec.paper},
+                      {"criterion", spec.criterion.text()},
+                      {"passed", v.passed},
+                      {"reason", v.reason},
+                      {"wall_seconds", wall_seconds}};
+  if (v.a) j["a"] = {{"cell", spec.criterion.a.text()}, {"accuracy", v.a->accuracy}, {"ci95", {v.a->lo, v.a->hi}}, {"seeds", v.a->seeds}};
+  if (v.b) j["b"] = {{"cell", spec.criterion.b->text()}, {"accuracy", v.b->accuracy}, {"ci95", {v.b->lo, v.b->hi}}, {"seeds", v.b->seeds}};
+  if (v.difference) j["difference"] = {{"effect", v.difference->diff}, {"ci95", {v.difference->lo, v.difference->hi}}};
+  return {doc.md, html_page("Reproduction " + name, doc.html), j.dump(2) + "\n"};
+}
+
+}  // namespace elab

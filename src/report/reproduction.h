@@ -1,0 +1,31 @@
+#pragma once
+// A reproduction's verdict (study/reproduce.h): its criterion judged on the study's cells,
+// and its page: the paper, the published setting and numbers, ours, the criterion, pass
+// or fail, and a figure of our cells. Torch-free.
+#include <optional>
+#include <string>
+
+#include "report/cells.h"
+#include "study/reproduce.h"
+
+namespace elab {
+
+struct ReproductionVerdict {
+  bool passed = false;
+  std::string reason;     // why it passed or failed, with the numbers
+  const Cell* a = nullptr;
+  const Cell* b = nullptr;
+  std::optional<PairedDifference> difference;  // a - b, when the criterion has b
+};
+
+// The criterion on the cells; a missing cell or too few seeds fails it with the reason.
+ReproductionVerdict judge_reproduction(const ReproduceCriterion& criterion, const Cells& cells);
+
+struct ReproductionPage {
+  std::string markdown, html;  // html: one self-contained page
+  std::string json;            // name, paper, criterion, passed, reason, our numbers
+};
+ReproductionPage reproduction_page(const std::string& name, const ReproduceSpec& spec, const ReproductionVerdict& verdict,
+                                   double wall_seconds);
+
+}  // namespace elab

@@ -1,0 +1,61 @@
+#include "study/reproduce.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "core/error.h"
+#include "study/spec.h"
+
+namespace elab {
+
+std::string CellRef::text() const { return fmt::format("{} {} {} {}", base, task, split, method); }
+
+CellRef parse_cell_ref(const std::string& text, const std::string& where) {
+  std::istringstream in(text);
+  std::vector<std::string> parts;
+  for (std::string p; in >> p;) parts.push_back(p);
+  check(parts.size() == 4, "{}: a cell is 'BASE TASK SPLIT METHOD' (e.g. 'm/ladder-bursty add id cot:1'), got '{}'", where,
+        text);
+  return {parts[0], parts[1], parts[2], parts[3]};
+}
+
+std::string ReproduceCriterion::text() const {
+  const std::string what = b ? fmt::format("[{}] - [{}]", a.text(), b->text()) : fmt::format("[{}]", a.text());
+  return fmt::format("{} {} {:g} by its 95% CI, over at least {} seed{}", what, direction == "greater" ? ">" : "<", threshold,
+                     min_seeds, min_seeds == 1 ? "" : "s");
+}
+
+// The cells the study evaluates by prompting: bases x [[evaluate]] blocks.
+void check_reproduction(const StudySpec& s) {
+  const ReproduceCriterion& k = s.reproduce->criterion;
+  const std::string where = s.path + ": [reproduce.criterion]";
+  check(int(s.seeds.size()) >= k.min_seeds,
+        "{} needs at least {} seeds and the study runs {} ([study] seeds = [{}]); add seeds or change the criterion, "
+        "deliberately", where, k.min_seeds, s.seeds.size(), fmt::join(s.seeds, ", "));
+  std::vector<std::string> bases;
+  for (const auto& r : s.recipes) {
+    for (const auto& p : s.presets) bases.push_back(p + "/" + r);
+    for (const auto& m : s.models) bases.push_back(m.name + "/" + r);
+  }
+  for (const auto& src : s.sources) bases.push_back(src.name);
+  auto check_cell = [&](const CellRef& c, const char* side) {
+    check(std::find(bases.begin(), bases.end(), c.base) != bases.end(), "{} {}: the study has no base '{}' (its bases: {})",
+          where, side, c.base, fmt::join(bases, ", "));
+    const std::string base_name = c.base.substr(0, c.base.find('/'));
+    for (const auto& b : s.evaluate) {
+      const bool for_base = b.models.empty() || std::find(b.models.begin(), b.models.end(), base_name) != b.models.end();
+      const std::vector<std::string> splits = b.splits.empty() ? std::vector<std::string>{"id"} : b.splits;
+      if (for_base && std::count(b.tasks.begin(), b.tasks.end(), c.task) &&
+          std::count(splits.begin(), splits.end(), c.split) && std::count(b.methods.begin(), b.methods.end(), c.method))
+        return;
+    }
+    fail("{} {}: no [[evaluate]] block evaluates {} on task {}, split {}, method {}; the criterion must name a cell the "
+         "study makes", where, side, c.base, c.task, c.split, c.method);
+  };
+  check_cell(k.a, "a");
+  if (k.b) check_cell(*k.b, "b");
+}
+
+}  // namespace elab

@@ -1,0 +1,49 @@
+#pragma once
+// A reproduction: a study file with a [reproduce] table naming the published result it
+// reproduces, the published setting, the scaled-down setting used here and why, the
+// published numbers, and a pass/fail criterion fixed before the first run
+// (studies/reproduce/, `elab reproduce`). The criterion compares cells of the study's own
+// report: cell a alone against a threshold, or a - b (paired over the same items) in a
+// stated direction; it must hold by the 95% CI, over at least `min_seeds` seeds.
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace elab {
+
+struct StudySpec;
+
+// "m/ladder-bursty iclass:novel=64 ood-novel direct": base (PRESET/RECIPE, or a [[model]]
+// source's name), task, split, method.
+struct CellRef {
+  std::string base, task, split, method;
+  std::string text() const;
+};
+CellRef parse_cell_ref(const std::string& text, const std::string& where);
+
+struct ReproduceCriterion {
+  CellRef a;
+  std::optional<CellRef> b;  // absent: a's accuracy against `threshold`
+  // "greater": a - b (or a) above `threshold` by the lower end of its 95% CI; "less": below
+  // it by the upper end.
+  std::string direction = "greater";
+  double threshold = 0;
+  int min_seeds = 1;  // the study must pool at least this many seeds
+  std::string text() const;  // "a - b > 0 by its 95% CI, over >= 3 seeds"
+};
+
+struct ReproduceSpec {
+  std::string paper;      // the published result, with its authors and year
+  std::string published;  // its setting and its numbers, as published
+  std::string setting;    // the scaled-down setting used here, and why
+  std::string figure;     // the published figure or table it is compared with
+  ReproduceCriterion criterion;
+};
+
+// The criterion against the study's settings: enough seeds, and cells the study makes
+// (its bases, tasks, splits and methods). An Error naming the mismatch otherwise; a
+// study whose file was edited so that its criterion no longer matches is refused here,
+// at planning, before anything runs.
+void check_reproduction(const StudySpec& spec);
+
+}  // namespace elab

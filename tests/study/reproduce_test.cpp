@@ -1,0 +1,128 @@
+// Reproductions (study/reproduce.h, report/reproduction.h): the [reproduce] table is read
+// with every text required, a criterion that no longer matches its study's settings is
+// refused before planning, and the criterion is judged on the study's cells.
+#include <gtest/gtest.h>
+
+#include "report/reproduction.h"
+#include "study/spec.h"
+#include "test_util.h"
+
+namespace elab {
+namespace {
+
+std::string study(int seeds, const std::string& criterion) {
+  std::string list;
+  for (int s = 1; s <= seeds; ++s) list += (s > 1 ? ", " : "") + std::to_string(s);
+  return fmt::format(R"(
+[study]
+name = "repro"
+seeds = [{}]
+
+[reproduce]
+paper = "Someone et al. 2023"
+published = "their setting, 0.9 against 0.2"
+setting = "ours, smaller"
+figure = "their Figure 1"
+
+[reproduce.criterion]
+{}
+
+[pretrain]
+presets = ["xs"]
+recipes = ["base", "cot"]
+tokens = 6000
+
+[[evaluate]]
+tasks = ["add"]
+splits = ["id"]
+methods = ["direct", "cot:0"]
+n = 8
+)", list, criterion);
+}
+
+const char* kCriterion = R"(a = "xs/cot add id cot:0"
+b = "xs/base add id direct"
+min_seeds = 2)";
+
+TEST(Reproduce, TheCriterionIsReadAndRefusedWhenItNoLongerMatchesTheStudy) {
+  const StudySpec spec = parse_study(study(2, kCriterion), "r.toml");
+  ASSERT_TRUE(spec.reproduce.has_value());
+  EXPECT_EQ(spec.reproduce->criterion.a.base, "xs/cot");
+  EXPECT_EQ(spec.reproduce->criterion.b->method, "direct");
+  EXPECT_EQ(spec.reproduce->criterion.text(),
+            "[xs/cot add id cot:0] - [xs/base add id direct] > 0 by its 95% CI, over at least 2 seeds");
+  // Edited so that the criterion needs more seeds than the study runs: refused, with why.
+  const std::string seeds = testing::error_of([] { parse_study(study(1, kCriterion), "r.toml"); });
+  EXPECT_NE(seeds.find("r.toml: [reproduce.criterion] needs at least 2 seeds and the study runs 1"), std::string::npos) << seeds;
+  // A cell the study does not make.
+  const std::string cell =
+      testing::error_of([] { parse_study(study(2, "a = \"xs/cot add ood-length cot:0\"\nthreshold = 0.5"), "r.toml"); });
+  EXPECT_NE(cell.find("no [[evaluate]] block evaluates xs/cot on task add, split ood-length"), std::string::npos) << cell;
+  const std::string base = testing::error_of([] { parse_study(study(2, "a = \"m/cot add id cot:0\""), "r.toml"); });
+  EXPECT_NE(base.find("the study has no base 'm/cot'"), std::string::npos) << base;
+  EXPECT_NE(testing::error_of([] { parse_study(study(2, "a = \"xs/cot add\""), "r.toml"); }).find("a cell is 'BASE TASK SPLIT METHOD'"),
+            std::string::npos);
+  EXPECT_NE(testing::error_of([] { parse_study(study(2, "a = \"xs/cot add id cot:0\"\nthreshold = 2"), "r.toml"); })
+                .find("threshold of an accuracy must be in [0, 1]"),
+            std::string::npos);
+  EXPECT_NE(testing::error_of([] { parse_study(study(2, "a = \"xs/cot add id cot:0\"\nwhen = 1"), "r.toml"); })
+                .find("unknown key 'when' in [reproduce.criterion]"),
+            std::string::npos);
+  std::string no_paper = study(2, kCriterion);
+  no_paper.replace(no_paper.find("paper = "), std::string("paper = \"Someone et al. 2023\"").size(), "");
+  EXPECT_NE(testing::error_of([&] { parse_study(no_paper, "r.toml"); }).find("[reproduce] needs 'paper'"), std::string::npos);
+}
+
+EvalRow row(const std::string& recipe, uint64_t seed, const std::string& method, int right, int n = 40) {
+  EvalRow r;
+  r.preset = "xs", r.recipe = recipe, r.train_seed = seed, r.parameters = 20000, r.adaptation = "prompt";
+  r.task = "add", r.split = "id", r.method = method, r.n = n;
+  for (int i = 0; i < n; ++i) r.item_correct.push_back(i < right ? 1 : 0);
+  r.accuracy = double(right) / n;
+  r.lo = r.hi = r.accuracy;
+  return r;
+}
+
+TEST(Reproduce, TheCriterionIsJudgedOnTheStudysCells) {
+  const ReproduceCriterion k = parse_study(study(2, kCriterion), "r.toml").reproduce->criterion;
+  // Chains 0.9 against direct 0.2 over two seeds: a - b = +0.7, its CI above 0.
+  const std::vector<EvalRow> rows = {row("cot", 1, "cot:0", 36), row("cot", 2, "cot:0", 36), row("base", 1, "direct", 8),
+                                     row("base", 2, "direct", 8)};
+  const Cells cells = make_cells(rows, 1);
+  const auto pass = judge_reproduction(k, cells);
+  EXPECT_TRUE(pass.passed) << pass.reason;
+  ASSERT_TRUE(pass.difference.has_value());
+  EXPECT_NEAR(pass.difference->diff, 0.7, 1e-9);
+  EXPECT_NE(pass.reason.find("a - b = +0.700"), std::string::npos) << pass.reason;
+  // The other direction fails, with the numbers.
+  ReproduceCriterion less = k;
+  less.direction = "less";
+  EXPECT_FALSE(judge_reproduction(less, cells).passed);
+  EXPECT_NE(judge_reproduction(less, cells).reason.find("does not lie below 0"), std::string::npos);
+  // One seed where the criterion needs two: fails, whatever the effect.
+  const Cells one_seed = make_cells({rows[0], rows[2]}, 1);
+  const auto few = judge_reproduction(k, one_seed);
+  EXPECT_FALSE(few.passed);
+  EXPECT_NE(few.reason.find("fewer seeds than the 2 the criterion needs"), std::string::npos) << few.reason;
+  // Chains at their constant-answer baseline do not count, whatever the difference: the
+  // better side must work (the direct side may fail; that is the published result).
+  std::vector<EvalRow> at_baseline = rows;
+  for (auto& r : at_baseline) r.baselines = TrivialBaselines{"0", 0.95, 0};
+  const auto invalid = judge_reproduction(k, make_cells(at_baseline, 1));
+  EXPECT_FALSE(invalid.passed);
+  EXPECT_NE(invalid.reason.find("does not count: cot:0 on add id is not above its best trivial baseline"), std::string::npos)
+      << invalid.reason;
+  // A missing cell fails and names it; the page states the verdict and the numbers.
+  const auto missing = judge_reproduction(k, make_cells({rows[0]}, 1));
+  EXPECT_FALSE(missing.passed);
+  EXPECT_NE(missing.reason.find("no finished cell [xs/base add id direct]"), std::string::npos);
+  const auto page = reproduction_page("demo", *parse_study(study(2, kCriterion), "r.toml").reproduce, pass, 12);
+  EXPECT_NE(page.markdown.find("# Reproduction demo: PASS"), std::string::npos) << page.markdown;
+  EXPECT_NE(page.html.find("<svg"), std::string::npos);
+  const auto j = nlohmann::json::parse(page.json);
+  EXPECT_TRUE(j["passed"].get<bool>());
+  EXPECT_NEAR(j["difference"]["effect"].get<double>(), 0.7, 1e-9);
+}
+
+}  // namespace
+}  // namespace elab
