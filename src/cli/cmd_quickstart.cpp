@@ -61,17 +61,13 @@ void add_quickstart_command(CLI::App& app) {
     ro.from_scratch = o->from_scratch;
     ro.require_shipped = true;  // minutes, not an hour: a plan the shipped bases do not cover is refused
     const auto t0 = std::chrono::steady_clock::now();
-    auto summary = run_study(spec, ro);
-    check(summary.failed == 0, "{} jobs failed; `elab study status {}` shows their errors", summary.failed, file);
-    ResultStore store(summary.db);
-    auto report = build_report(plan_records(plan_study(spec), store), spec.name, spec.seed);
-    const std::string out = (fs::path(spec.dir) / "report").string();
-    write_report(report, out);
-    fmt::print("{}\n\nquickstart: {} jobs ({} run now, {} reused) in {}\nreport: {}\n", report.summary,
+    const auto done = run_and_report(spec, ro, file);
+    const auto& summary = done.run;
+    fmt::print("{}\n\nquickstart: {} jobs ({} run now, {} reused) in {}\nreport: {}\n", done.report.summary,
                summary.ran + summary.already_done + summary.elsewhere, summary.ran,
                summary.already_done + summary.elsewhere,
                human_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()),
-               (fs::path(out) / "index.html").string());
+               (fs::path(done.report_dir) / "index.html").string());
   });
 }
 

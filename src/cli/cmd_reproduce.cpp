@@ -85,15 +85,10 @@ void add_reproduce_command(CLI::App& app) {
     ro.jobs = o->jobs;
     ro.device = machine->device;
     const auto t0 = std::chrono::steady_clock::now();
-    auto summary = run_study(spec, ro);
-    check(summary.failed == 0, "{} jobs failed; `elab study status {}` shows their errors", summary.failed, file.string());
-    ResultStore store(summary.db);
-    const auto jobs = plan_records(plan_study(spec), store);
-    auto report = build_report(jobs, spec.name, spec.seed);
-    const std::string out = (fs::path(spec.dir) / "report").string();
-    write_report(report, out);
+    const auto done = run_and_report(spec, ro, file.string());
+    const std::string& out = done.report_dir;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const auto verdict = judge_reproduction(spec.reproduce->criterion, make_cells(eval_rows(jobs), spec.seed));
+    const auto verdict = judge_reproduction(spec.reproduce->criterion, make_cells(eval_rows(done.jobs), spec.seed));
     const auto page = reproduction_page(o->what, *spec.reproduce, verdict, seconds);
     write_file_atomic(fs::path(out) / "reproduction.md", page.markdown);
     write_file_atomic(fs::path(out) / "reproduction.html", page.html);

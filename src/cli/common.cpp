@@ -1,4 +1,6 @@
 #include "cli/common.h"
+#include "study/store.h"
+#include "study/plan.h"
 
 #include "study/stages.h"
 #include "core/error.h"
@@ -80,6 +82,19 @@ void print_eval_line(const EvalSummary& s) {
 
 void print_eval_notes(const EvalSummary& s) {
   for (const auto& note : s.notes) fmt::print(stderr, "note: {}\n", note);
+}
+
+
+ReportedStudy run_and_report(const StudySpec& spec, const StudyRunOptions& options, const std::string& file) {
+  ReportedStudy out;
+  out.run = run_study(spec, options);
+  check(out.run.failed == 0, "{} jobs failed; `elab study status {}` shows their errors", out.run.failed, file);
+  ResultStore store(out.run.db);
+  out.jobs = plan_records(plan_study(spec), store);
+  out.report = build_report(out.jobs, spec.name, spec.seed);
+  out.report_dir = (fs::path(spec.dir) / "report").string();
+  write_report(out.report, out.report_dir);
+  return out;
 }
 
 }  // namespace elab

@@ -7,6 +7,8 @@
 #include "core/threads.h"
 #include "eval/summary.h"
 #include "model/config.h"
+#include "report/report.h"
+#include "study/run.h"
 
 namespace elab {
 
@@ -42,5 +44,17 @@ void add_model_shape_flags(CLI::App& cmd, ModelShape& shape);
 // A flag's text as a positive integer / a number, or an Error naming the flag.
 int64_t parse_positive(const std::string& text, const std::string& flag);
 double parse_real(const std::string& text, const std::string& flag);
+
+
+// A study run to its end and reported: every job (resuming), an Error naming the study
+// when any failed, then its report written to <dir>/report. `elab quickstart` and
+// `elab reproduce` run a study this way.
+struct ReportedStudy {
+  StudyRunSummary run;
+  std::vector<JobRecord> jobs;  // the plan's records
+  StudyReport report;
+  std::string report_dir;
+};
+ReportedStudy run_and_report(const StudySpec& spec, const StudyRunOptions& options, const std::string& file);
 
 }  // namespace elab
