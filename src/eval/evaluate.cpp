@@ -299,6 +299,26 @@ void fill_summary(EvalSummary& sum, Backend& backend, const Task& task, const st
   sum.notes = backend.notes();
 }
 
+}  // namespace
+
+bool option_logprobs(Backend& backend, const std::vector<std::string>& prompts,
+                     const std::vector<std::vector<std::string>>& options, std::vector<std::vector<double>>& out) {
+  std::vector<std::string> flat_prompts, continuations;
+  for (size_t i = 0; i < options.size(); ++i)
+    for (const auto& o : options[i]) flat_prompts.push_back(prompts[i]), continuations.push_back(" " + o);
+  std::vector<double> logprobs;
+  if (!backend.score(flat_prompts, continuations, logprobs) || logprobs.size() != flat_prompts.size()) return false;
+  out.clear();
+  size_t at = 0;
+  for (const auto& opts : options) {
+    out.emplace_back(logprobs.begin() + long(at), logprobs.begin() + long(at + opts.size()));
+    at += opts.size();
+  }
+  return true;
+}
+
+namespace {
+
 // mc:K (eval/methods/mc.cpp): every option of every item scored as the continuation
 // " OPTION" after the item's prompt, in one call to the backend; acc takes the most likely
 // option, acc_norm the most likely per character (lm-evaluation-harness's two metrics).
@@ -306,7 +326,6 @@ EvalResult evaluate_by_likelihood(Backend& backend, const Task& task, const std:
                                   const EvalSpec& spec, const Method& method, const std::vector<Example>& items,
                                   const Prompts& p) {
   std::vector<std::vector<std::string>> options;
-  std::vector<std::string> prompts, continuations;
   for (size_t i = 0; i < items.size(); ++i) {
     options.push_back(task.answer_options(items[i]));
     check(!options.back().empty(),
@@ -315,11 +334,10 @@ EvalResult evaluate_by_likelihood(Backend& backend, const Task& task, const std:
     check(std::find(options.back().begin(), options.back().end(), items[i].answer) != options.back().end(),
           "task {} item {}: the gold answer '{}' is not one of its options ({})", task.name(), i, items[i].answer,
           fmt::join(options.back(), ", "));
-    for (const auto& o : options.back()) prompts.push_back(p.prompts[i]), continuations.push_back(" " + o);
   }
   const auto t0 = std::chrono::steady_clock::now();
-  std::vector<double> logprobs;
-  check(backend.score(prompts, continuations, logprobs) && logprobs.size() == prompts.size(),
+  std::vector<std::vector<double>> logprobs;
+  check(option_logprobs(backend, p.prompts, options, logprobs),
         "method {} needs the log-likelihoods of continuations, and backend {} cannot score them (recorded predictions, "
         "a chat endpoint, or an endpoint without echo + logprobs); use a generation method", method.spec, backend.name());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -327,11 +345,10 @@ EvalResult evaluate_by_likelihood(Backend& backend, const Task& task, const std:
   EvalResult result;
   std::vector<double> acc, acc_norm, gold_lp;
   Hasher items_hash;
-  size_t at = 0;
   for (size_t i = 0; i < items.size(); ++i) {
     const auto& opts = options[i];
     size_t best = 0, best_norm = 0;
-    std::vector<double> lp(logprobs.begin() + long(at), logprobs.begin() + long(at + opts.size()));
+    const std::vector<double>& lp = logprobs[i];
     for (size_t k = 1; k < opts.size(); ++k) {
       if (lp[k] > lp[best]) best = k;
       if (lp[k] / double(opts[k].size()) > lp[best_norm] / double(opts[best_norm].size())) best_norm = k;
@@ -350,7 +367,6 @@ EvalResult evaluate_by_likelihood(Backend& backend, const Task& task, const std:
                               {"gold", items[i].answer},
                               {"correct", best == gold},
                               {"correct_norm", best_norm == gold}});
-    at += opts.size();
   }
   EvalSummary& sum = result.summary;
   fill_summary(sum, backend, task, task_spec, split, spec, items, acc, items_hash.hex());

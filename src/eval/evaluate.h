@@ -72,6 +72,12 @@ std::string chat_prompt(const ChatTemplate& t, const Method& m, const std::vecto
 // Tokens a method's answers may take when EvalSpec::max_new_tokens is 0: 256 for chains, 32 else.
 int default_max_new_tokens(const Method& m);
 
+// mc:K's protocol for any caller: the log-likelihood of each option of each item, scored
+// as the continuation " OPTION" after the item's prompt, in one call to the backend:
+// out[i][k] for options[i][k]. False when the backend cannot score.
+bool option_logprobs(Backend& backend, const std::vector<std::string>& prompts,
+                     const std::vector<std::vector<std::string>>& options, std::vector<std::vector<double>>& out);
+
 EvalResult evaluate(Backend& backend, const Task& task, const std::string& task_spec, const EvalSpec& spec);
 
 // A task group (tasks/registry.h task_group: bbh:all): every member (each capped at n

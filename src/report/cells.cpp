@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/settings.h"
 #include "report/figures.h"
 #include "eval/evaluate.h"
 #include "tasks/registry.h"
@@ -63,8 +64,9 @@ std::vector<EvalRow> eval_rows(const std::vector<JobRecord>& jobs) {
       r.adaptation = fmt::format("ft:{}:{}", r.ft_method, r.n_train);
       // Fine-tuned on k-shot prompts (Bornschein et al. 2025): another model than the
       // same method on the examples alone.
-      if (auto shots = f->settings.find("train_shots"); shots != f->settings.end() && shots->second != "0")
-        r.adaptation += "+" + shots->second + "shot";
+      if (auto shots = f->settings.find("train_shots"); shots != f->settings.end())
+        r.ft_shots = parse_integer_setting(shots->second, "fine-tuning job " + parent->first + ": train_shots");
+      if (r.ft_shots > 0) r.adaptation += fmt::format("+{}shot", r.ft_shots);
       if (const auto* out = std::get_if<FinetuneOutcome>(&parent->second->result)) r.ft_train_answered = out->train_answered;
     } else {
       r.adaptation = "prompt";
@@ -162,7 +164,7 @@ Cells make_cells(const std::vector<EvalRow>& rows, uint64_t seed) {
     if (c.seeds == 0) c.parsed = parse_method(r.method);
     c.preset = r.preset, c.recipe = r.recipe, c.adaptation = r.adaptation;
     c.task = r.task, c.split = r.split, c.method = r.method, c.ft_task = r.ft_task;
-    c.ft_method = r.ft_method, c.n_train = r.n_train;
+    c.ft_method = r.ft_method, c.n_train = r.n_train, c.ft_shots = r.ft_shots;
     c.parameters = r.parameters;
     c.items.insert(c.items.end(), r.item_correct.begin(), r.item_correct.end());
     lp_sum[key] += r.gold_logprob;

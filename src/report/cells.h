@@ -40,6 +40,7 @@ struct EvalRow {
   // Fine-tuned: the share of its own training prompts the model answered in format after
   // fine-tuning (study/finetune_job.cpp); -1 when not recorded (protocol 2 and before).
   double ft_train_answered = -1;
+  int64_t ft_shots = 0;  // fine-tuned on k-shot rows (train_shots; Bornschein et al. 2025): K, else 0
   std::string base;  // its base as the job list names it (study/job_spec.h base_label): "s/add/s1"
 };
 
@@ -73,6 +74,7 @@ struct Cell {
   // answered in format; -1 when no seed recorded it. Below 1 - kMaxUnanswered the model
   // has not learned its training format, and is not compared.
   double ft_train_answered = -1;
+  int64_t ft_shots = 0;  // fine-tuned on k-shot rows: K (its adaptation reads "ft:M:N+Kshot"), else 0
   // Exact match as independent characters would give it: char_accuracy ^ gold length
   // (Schaeffer et al. 2023). Near the exact match: a jump is the metric's, not the model's.
   double em_from_chars() const;

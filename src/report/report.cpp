@@ -226,12 +226,10 @@ StudyReport build_report(const std::vector<JobRecord>& jobs, const std::string& 
     for (const auto& [full, brief] : names) text = replace_all(text, full, brief);
     return text;
   };
-  if (!names.empty()) {
-    std::vector<std::string> legend;
-    for (const auto& [full, brief] : names) legend.push_back(brief + " = " + full);
-    doc.md += "Short names: " + fmt::format("{}", fmt::join(legend, "; ")) + ".\n\n";
-    doc.html += "<p class=\"legend\">Short names: " + xml_escape(fmt::format("{}", fmt::join(legend, "; "))) + ".</p>\n";
-  }
+  // The legend is written after every other mention is shortened (a marker holds its place),
+  // so that it alone keeps the full names.
+  const std::string kLegend = "\x01legend\x01";
+  if (!names.empty()) doc.md += kLegend, doc.html += kLegend;
   doc.html += "<details><summary>How to read this report: what ran, the intervals, what counts; every headline in a table</summary>\n";
   doc.append(how);
   summary_table(qs, doc);
@@ -251,14 +249,12 @@ StudyReport build_report(const std::vector<JobRecord>& jobs, const std::string& 
     if (section->question.empty()) doc.append(part);
   doc.md += at_scale.md;
   doc.html += at_scale.html;
-  for (const auto& [full, brief] : names) {
-    // The legend keeps the full names; every other mention is short.
-    const size_t legend_md = doc.md.find("Short names: "), legend_html = doc.html.find("<p class=\"legend\">");
-    const size_t md_end = doc.md.find("\n", legend_md), html_end = doc.html.find("</p>", legend_html);
-    doc.md = replace_all(doc.md.substr(0, legend_md), full, brief) + doc.md.substr(legend_md, md_end - legend_md) +
-             replace_all(doc.md.substr(md_end), full, brief);
-    doc.html = replace_all(doc.html.substr(0, legend_html), full, brief) + doc.html.substr(legend_html, html_end - legend_html) +
-               replace_all(doc.html.substr(html_end), full, brief);
+  if (!names.empty()) {
+    std::vector<std::string> legend;
+    for (const auto& [full, brief] : names) legend.push_back(brief + " = " + full);
+    const std::string text = fmt::format("Short names: {}.", fmt::join(legend, "; "));
+    doc.md = replace_all(shorten(doc.md), kLegend, text + "\n\n");
+    doc.html = replace_all(shorten(doc.html), kLegend, "<p class=\"legend\">" + xml_escape(text) + "</p>\n");
   }
   std::string summary;
   for (const auto& q : qs) summary += q.question + " " + q.answer() + "\n";

@@ -43,9 +43,7 @@ static std::string without_augmentation(const std::string& task) {
 }
 
 // A model fine-tuned on k-shot prompts (train_shots; report/cells.cpp names it "ft:M:N+Kshot").
-static bool k_shot_tuned(const Cell& c) {
-  return c.adaptation != "prompt" && c.adaptation.size() > 4 && c.adaptation.compare(c.adaptation.size() - 4, 4, "shot") == 0;
-}
+static bool k_shot_tuned(const Cell& c) { return c.ft_shots > 0; }
 
 // Fictional facts (tasks/facts.cpp): the same facts in context or fine-tuned on, scored
 // by likelihood on both sides (mc:N shows the N facts; the fine-tuned model answers

@@ -17,6 +17,7 @@
 // No example outside the N, and no test item, is looked at.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -217,31 +218,25 @@ SelfInferences answer_inferences_in_context(Checkpoint& base, const Task& task, 
   if (asked.empty()) return out;
   check(!stated.empty(), "task {}: every one of the {} training examples is an inference; the base needs stated ones in context",
         task.name(), examples.size());
-  std::vector<std::string> prompts, continuations;
+  std::vector<std::string> prompts;
   std::vector<std::vector<std::string>> options;
   for (size_t i : asked) {
     options.push_back(task.answer_options(examples[i]));
     check(!options.back().empty(), "task {}: an inference to answer in context needs a closed answer set", task.name());
-    const std::string prompt = render_few_shot(stated, Format::direct, examples[i]);
-    for (const auto& o : options.back()) prompts.push_back(prompt), continuations.push_back(" " + o);
+    prompts.push_back(render_few_shot(stated, Format::direct, examples[i]));
   }
   NativeBackend backend(base);
   backend.workers = int(workers);
-  std::vector<double> logprobs;
-  check(backend.score(prompts, continuations, logprobs) && logprobs.size() == prompts.size(),
-        "the base could not score the options of the inferences");
-  size_t at = 0;
+  std::vector<std::vector<double>> logprobs;
+  check(option_logprobs(backend, prompts, options, logprobs), "the base could not score the options of the inferences");
   int64_t agree = 0;
   for (size_t a = 0; a < asked.size(); ++a) {
     const auto& opts = options[a];
-    size_t best = 0;
-    for (size_t k = 1; k < opts.size(); ++k)
-      if (logprobs[at + k] > logprobs[at + best]) best = k;
+    const size_t best = size_t(std::max_element(logprobs[a].begin(), logprobs[a].end()) - logprobs[a].begin());
     Example& e = examples[asked[a]];
     agree += opts[best] == e.answer;
     out.items.push_back({{"question", e.question}, {"answer", opts[best]}, {"task_answer", e.answer}});
     e.answer = opts[best];
-    at += opts.size();
   }
   out.n = int64_t(asked.size());
   out.shown = int64_t(stated.size());

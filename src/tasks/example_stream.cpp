@@ -19,26 +19,28 @@ ExampleStream::ExampleStream(const std::vector<Example>& examples, Format format
   Hasher h;
   for (size_t i = 0; i < examples.size(); ++i) {
     const Example& e = examples[i];
-    std::string shown;  // the k-shot prompt's exemplars, as render_few_shot writes them
-    if (shots > 0) {
-      std::vector<const Example*> others;
+    std::string prompt = render_prompt(e, format, instruction);
+    if (shots > 0) {  // K others of the pool, then the example: the prompt icl:K writes
+      std::vector<Example> others;
       for (const auto& x : *shot_pool)
-        if (x.key != e.key) others.push_back(&x);
-      Rng rng(derive_seed(seed, "train-shots", {uint64_t(i)}));
-      rng.shuffle(others);
+        if (x.key != e.key) others.push_back(x);
       check(int64_t(others.size()) >= shots, "a {}-shot fine-tuning row needs {} other training examples, and there are {}",
             shots, shots, others.size());
-      for (int64_t k = 0; k < shots; ++k) shown += render_example(*others[size_t(k)], format) + kExampleSeparator;
+      Rng rng(derive_seed(seed, "train-shots", {uint64_t(i)}));
+      rng.shuffle(others);
+      others.resize(size_t(shots));
+      prompt = render_few_shot(others, format, e);
     }
     Row row;
     // The prompt and the target are encoded apart, as evaluation feeds the prompt and the
     // model writes the target after it (one BPE merge across "A:" and " yes" would train
     // tokens the model never sees when it answers).
-    row.tokens = tok.encode_prompt(shown + render_prompt(e, format, shots > 0 ? "" : instruction));
+    row.tokens = tok.encode_prompt(prompt);
     row.prompt_tokens = row.tokens.size();
-    auto target = tok.encode(render_target(e, format));
-    row.tokens.insert(row.tokens.end(), target.begin(), target.end());
-    h.add(shown + render_example(e, format, shots > 0 ? "" : instruction)).add("\x1f");
+    const std::string target = render_target(e, format);
+    auto target_ids = tok.encode(target);
+    row.tokens.insert(row.tokens.end(), target_ids.begin(), target_ids.end());
+    h.add(prompt + target).add("\x1f");
     rows_.push_back(std::move(row));
   }
   // The byte tokenizer keeps the description it always had (job keys and data hashes of
