@@ -88,7 +88,7 @@ void add_reproduce_command(CLI::App& app) {
     const auto done = run_and_report(spec, ro, file.string());
     const std::string& out = done.report_dir;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const auto verdict = judge_reproduction(spec.reproduce->criterion, make_cells(eval_rows(done.jobs), spec.seed));
+    const auto verdict = judge_reproduction(spec.reproduce->criterion, eval_rows(done.jobs), spec.seed);
     const auto page = reproduction_page(o->what, *spec.reproduce, verdict, seconds);
     write_file_atomic(fs::path(out) / "reproduction.md", page.markdown);
     write_file_atomic(fs::path(out) / "reproduction.html", page.html);

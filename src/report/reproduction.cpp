@@ -11,19 +11,26 @@ namespace elab {
 namespace {
 
 // "m/ladder-bursty" -> (m, ladder-bursty); a source's name -> (name, source).
-const Cell* find_cell(const Cells& cells, const CellRef& ref) {
+// The cell `ref` names: from the rows of its snapshot (made cells as if final) or of the
+// final weights.
+std::optional<Cell> find_cell(const std::vector<EvalRow>& rows, uint64_t seed, const CellRef& ref) {
+  std::vector<EvalRow> at_step;
+  for (const auto& r : rows)
+    if (r.snapshot == ref.step) at_step.push_back(r), at_step.back().snapshot = 0;
+  const Cells cells = make_cells(at_step, seed);
   const size_t slash = ref.base.find('/');
   const std::string preset = slash == std::string::npos ? ref.base : ref.base.substr(0, slash);
   const std::string recipe = slash == std::string::npos ? "source" : ref.base.substr(slash + 1);
-  return cells.find(preset, recipe, "prompt", ref.task, ref.split, ref.method);
+  const Cell* c = cells.find(preset, recipe, "prompt", ref.task, ref.split, ref.method);
+  return c ? std::optional<Cell>(*c) : std::nullopt;
 }
 
 std::string interval(double x, double lo, double hi) { return fmt::format("{:.3f} [{:.3f}, {:.3f}]", x, lo, hi); }
 
 // Our cells as bars with their CIs (a, then b), on one accuracy axis.
-std::string cells_svg(const ReproductionVerdict& v) {
-  std::vector<const Cell*> cells = {v.a};
-  if (v.b) cells.push_back(v.b);
+std::string cells_svg(const ReproductionVerdict& v, const ReproduceCriterion& k) {
+  std::vector<const Cell*> cells = {&*v.a};
+  if (v.b) cells.push_back(&*v.b);
   const double W = 640, L = 260, R = 20, row = 34, top = 30;
   const double H = top + row * double(cells.size()) + 36;
   auto X = [&](double acc) { return L + acc * (W - L - R); };
@@ -34,9 +41,11 @@ std::string cells_svg(const ReproductionVerdict& v) {
                      X(t / 4.0), top - 4, H - 30, H - 18, t / 4.0);
   for (size_t i = 0; i < cells.size(); ++i) {
     const Cell& c = *cells[i];
+    const int64_t step = i == 0 ? k.a.step : k.b->step;
     const double y = top + row * (double(i) + 0.5);
     s += fmt::format(R"(<text x="4" y="{:.1f}" font-size="11">{} {} {} {}</text>)", y + 4, i == 0 ? "a:" : "b:",
-                     xml_escape(c.preset + "/" + c.recipe), xml_escape(c.split), xml_escape(c.method));
+                     xml_escape(c.preset + "/" + c.recipe), xml_escape(c.split),
+                     xml_escape(c.method + (step > 0 ? fmt::format(" at step {}", step) : "")));
     s += fmt::format(R"(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="14" fill="{}"/>)", L, y - 7, X(c.accuracy) - L,
                      i == 0 ? "#1f77b4" : "#aaa");
     s += fmt::format(R"(<line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="#000"/>)", X(c.lo), y, X(c.hi), y);
@@ -48,10 +57,10 @@ std::string cells_svg(const ReproductionVerdict& v) {
 
 }  // namespace
 
-ReproductionVerdict judge_reproduction(const ReproduceCriterion& k, const Cells& cells) {
+ReproductionVerdict judge_reproduction(const ReproduceCriterion& k, const std::vector<EvalRow>& rows, uint64_t seed) {
   ReproductionVerdict v;
-  v.a = find_cell(cells, k.a);
-  v.b = k.b ? find_cell(cells, *k.b) : nullptr;
+  v.a = find_cell(rows, seed, k.a);
+  if (k.b) v.b = find_cell(rows, seed, *k.b);
   if (!v.a || (k.b && !v.b)) {
     v.reason = fmt::format("the study holds no finished cell [{}]", (!v.a ? k.a : *k.b).text());
     return v;
@@ -63,12 +72,12 @@ ReproductionVerdict judge_reproduction(const ReproduceCriterion& k, const Cells&
       v.reason = "cells a and b were not evaluated on the same items, so they cannot be paired";
       return v;
     }
-    v.difference = compare(*v.a, *v.b, cells.seed);
+    v.difference = compare(*v.a, *v.b, seed);
     effect = v.difference->diff, lo = v.difference->lo, hi = v.difference->hi;
   }
   // The side the criterion expects to be the better one must work (above its trivial
   // baselines, in format); the other may fail, when failing is the published result.
-  const Cell* better = k.direction == "greater" ? v.a : v.b ? v.b : v.a;
+  const Cell* better = k.direction == "greater" || !v.b ? &*v.a : &*v.b;
   if (const std::string why = cell_failure(*better, true); !why.empty()) {
     v.reason = fmt::format("does not count: {}", why);
     return v;
@@ -96,7 +105,7 @@ ReproductionPage reproduction_page(const std::string& name, const ReproduceSpec&
   if (v.a) rows.push_back({"a", spec.criterion.a.text(), interval(v.a->accuracy, v.a->lo, v.a->hi), std::to_string(v.a->seeds)});
   if (v.b) rows.push_back({"b", spec.criterion.b->text(), interval(v.b->accuracy, v.b->lo, v.b->hi), std::to_string(v.b->seeds)});
   doc.table({"cell", "base task split method", "accuracy [95% CI]", "seeds"}, rows);
-  if (v.a) doc.figure(cells_svg(v));
+  if (v.a) doc.figure(cells_svg(v, spec.criterion));
   doc.para(fmt::format("Wall time of this run: {:.0f} s on this machine (jobs already done are not counted again).", wall_seconds));
   nlohmann::json j = {{"name", name},
                       {"paper", spec.paper},

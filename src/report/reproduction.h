@@ -13,13 +13,15 @@ namespace elab {
 struct ReproductionVerdict {
   bool passed = false;
   std::string reason;     // why it passed or failed, with the numbers
-  const Cell* a = nullptr;
-  const Cell* b = nullptr;
+  std::optional<Cell> a, b;
   std::optional<PairedDifference> difference;  // a - b, when the criterion has b
 };
 
-// The criterion on the cells; a missing cell or too few seeds fails it with the reason.
-ReproductionVerdict judge_reproduction(const ReproduceCriterion& criterion, const Cells& cells);
+// The criterion on the study's evaluation rows: a cell of the final weights from the rows
+// without a snapshot, a cell at step N from the rows of that snapshot (the same items, so
+// a snapshot and the end pair item for item). A missing cell or too few seeds fails it
+// with the reason.
+ReproductionVerdict judge_reproduction(const ReproduceCriterion& criterion, const std::vector<EvalRow>& rows, uint64_t seed);
 
 struct ReproductionPage {
   std::string markdown, html;  // html: one self-contained page

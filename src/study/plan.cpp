@@ -184,12 +184,27 @@ struct Planner {
 
 }  // namespace
 
+// A [[model]]'s own training keys over [pretrain]'s. Its epochs replace [pretrain]'s
+// tokens and its tokens replace [pretrain]'s epochs: a run has one length.
+static void apply_own_training(const ModelEntry& own, PretrainJobSpec& pre) {
+  if (own.lr > 0) pre.lr = own.lr;
+  if (own.batch > 0) pre.batch = own.batch;
+  if (own.tokens > 0) pre.tokens = own.tokens, pre.settings.erase("epochs");
+  if (own.settings.contains("epochs")) pre.tokens = 0;
+  for (const auto& [key, value] : own.settings.items()) pre.settings[key] = value;
+}
+
 StudyPlan plan_study(const StudySpec& s) {
   Planner p{s, {}, {}};
   // The bases: presets by name, then [[model]] / [[sweep]] shapes (named, with their shape).
-  std::vector<std::pair<std::string, std::optional<ModelShape>>> bases;
+  struct Base {
+    std::string name;
+    std::optional<ModelShape> shape;
+    const ModelEntry* own = nullptr;  // a [[model]]'s own training keys, over [pretrain]'s
+  };
+  std::vector<Base> bases;
   for (const auto& preset : s.presets) bases.push_back({preset, std::nullopt});
-  for (const auto& m : s.models) bases.push_back({m.name, m.shape});
+  for (const auto& m : s.models) bases.push_back({m.name, m.shape, &m});
   std::vector<int64_t> snapshots;
   if (s.pretrain_settings.contains("save_at")) snapshots = s.pretrain_settings["save_at"].get<std::vector<int64_t>>();
   // The data's versions, per recipe: every task of the recipe, and the recipe's own text.
@@ -200,7 +215,7 @@ StudyPlan plan_study(const StudySpec& s) {
     for (const auto& entry : recipe.entries) versions[entry.task] = p.facts(entry.task).version;
     hash = hash_hex(recipe.describe());
   }
-  for (const auto& [name, shape] : bases)
+  for (const auto& [name, shape, own] : bases)
     for (const auto& recipe_name : s.recipes)
       for (uint64_t seed : s.seeds) {
         PretrainJobSpec pre;
@@ -208,6 +223,7 @@ StudyPlan plan_study(const StudySpec& s) {
         pre.tokens = s.tokens, pre.batch = s.batch, pre.seq_len = s.seq_len, pre.lr = s.lr, pre.loss = s.loss;
         pre.precision = s.precision;
         pre.settings = s.pretrain_settings;
+        if (own) apply_own_training(*own, pre);
         std::tie(pre.data_versions, pre.recipe_hash) = data_of.at(recipe_name);
         pre.workers = s.workers;
         p.children(p.add(pre, "", ""), name, snapshots, s.seed);

@@ -1,5 +1,7 @@
 #include "study/pretrain_settings.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -18,6 +20,15 @@ PretrainSetting setting(const std::string& key, const std::string& help, Setting
   return {key, flag, help, type, [field](TrainJob& job, const nlohmann::json& v) { job.*field = v.get<T>(); }};
 }
 
+// A text setting with a closed set of values, checked where it is given (a study file is
+// refused at loading, not when its job runs).
+PretrainSetting choice(const std::string& key, const std::string& help, std::string TrainJob::*field,
+                       std::vector<std::string> choices) {
+  PretrainSetting s = setting(key, help, SettingType::text, field);
+  s.choices = std::move(choices);
+  return s;
+}
+
 const char* type_name(SettingType t) {
   switch (t) {
     case SettingType::text: return "a string";
@@ -34,12 +45,15 @@ const char* type_name(SettingType t) {
 const std::vector<PretrainSetting>& pretrain_settings() {
   using T = SettingType;
   static const std::vector<PretrainSetting> table = {
-      setting("optimizer", "adamw, or sgd (momentum, decoupled weight decay)", T::text, &TrainJob::optimizer),
-      setting("schedule", "learning rate after the warm-up: cosine, linear or constant", T::text, &TrainJob::schedule),
+      choice("optimizer", "adamw, or sgd (momentum, decoupled weight decay)", &TrainJob::optimizer, {"adamw", "sgd"}),
+      choice("schedule", "learning rate after the warm-up: cosine, linear or constant", &TrainJob::schedule,
+             {"cosine", "linear", "constant"}),
       setting("weight_decay", "decoupled weight decay on matrices (default 0.1)", T::number, &TrainJob::weight_decay),
       setting("beta1", "AdamW's beta1 (default 0.9)", T::number, &TrainJob::beta1),
       setting("beta2", "AdamW's beta2 (default 0.95)", T::number, &TrainJob::beta2),
       setting("momentum", "sgd's momentum (default 0.9)", T::number, &TrainJob::momentum),
+      choice("output", "softmax, or stablemax (Prieto et al. 2025) for the loss's probabilities", &TrainJob::output,
+             {"softmax", "stablemax"}),
       setting("grad_clip", "max gradient norm, 0 = off (default 1.0)", T::number, &TrainJob::grad_clip),
       setting("min_lr_ratio", "floor of the decay as a fraction of the peak rate (default 0.1)", T::number,
               &TrainJob::min_lr_ratio),
@@ -68,6 +82,8 @@ nlohmann::json pretrain_setting_value(const PretrainSetting& s, const nlohmann::
   switch (s.type) {
     case SettingType::text:
       if (!v.is_string()) wrong();
+      if (!s.choices.empty() && std::find(s.choices.begin(), s.choices.end(), v.get<std::string>()) == s.choices.end())
+        fail_unknown(what, v.get<std::string>(), s.choices);
       return v;
     case SettingType::number:
       if (!v.is_number()) wrong();

@@ -24,6 +24,7 @@ struct PretrainSetting {
   std::string help;
   SettingType type;
   std::function<void(TrainJob&, const nlohmann::json&)> set;  // a checked value onto the job
+  std::vector<std::string> choices;  // a text setting's valid values (empty: any text)
 };
 
 const std::vector<PretrainSetting>& pretrain_settings();

@@ -10,15 +10,28 @@
 
 namespace elab {
 
-std::string CellRef::text() const { return fmt::format("{} {} {} {}", base, task, split, method); }
+std::string CellRef::text() const {
+  return fmt::format("{} {} {} {}{}", base, task, split, method, step > 0 ? fmt::format(" step={}", step) : "");
+}
 
 CellRef parse_cell_ref(const std::string& text, const std::string& where) {
   std::istringstream in(text);
   std::vector<std::string> parts;
   for (std::string p; in >> p;) parts.push_back(p);
-  check(parts.size() == 4, "{}: a cell is 'BASE TASK SPLIT METHOD' (e.g. 'm/ladder-bursty add id cot:1'), got '{}'", where,
-        text);
-  return {parts[0], parts[1], parts[2], parts[3]};
+  const auto usage = [&] {
+    fail("{}: a cell is 'BASE TASK SPLIT METHOD [step=N]' (e.g. 'm/ladder-bursty add id cot:1'), got '{}'", where, text);
+  };
+  if (parts.size() != 4 && parts.size() != 5) usage();
+  CellRef ref{parts[0], parts[1], parts[2], parts[3]};
+  if (parts.size() == 5) {
+    if (parts[4].rfind("step=", 0) != 0) usage();
+    const std::string n = parts[4].substr(5);
+    check(!n.empty() && n.size() < 12 && std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+              std::stoll(n) > 0,
+          "{}: step must be a positive whole number of steps, got '{}'", where, parts[4]);
+    ref.step = std::stoll(n);
+  }
+  return ref;
 }
 
 std::string ReproduceCriterion::text() const {
@@ -48,14 +61,26 @@ void check_reproduction(const StudySpec& s) {
       const bool for_base = b.models.empty() || std::find(b.models.begin(), b.models.end(), base_name) != b.models.end();
       const std::vector<std::string> splits = b.splits.empty() ? std::vector<std::string>{"id"} : b.splits;
       if (for_base && std::count(b.tasks.begin(), b.tasks.end(), c.task) &&
-          std::count(splits.begin(), splits.end(), c.split) && std::count(b.methods.begin(), b.methods.end(), c.method))
+          std::count(splits.begin(), splits.end(), c.split) && std::count(b.methods.begin(), b.methods.end(), c.method) &&
+          (c.step == 0 || b.snapshots))
         return;
     }
-    fail("{} {}: no [[evaluate]] block evaluates {} on task {}, split {}, method {}; the criterion must name a cell the "
-         "study makes", where, side, c.base, c.task, c.split, c.method);
+    fail("{} {}: no [[evaluate]] block evaluates {} on task {}, split {}, method {}{}; the criterion must name a cell the "
+         "study makes", where, side, c.base, c.task, c.split, c.method,
+         c.step > 0 ? " with snapshots = true" : "");
+  };
+  // A snapshot cell needs that snapshot: [pretrain] save_at holds its step.
+  auto check_step = [&](const CellRef& c, const char* side) {
+    if (c.step == 0) return;
+    std::vector<int64_t> kept;
+    if (s.pretrain_settings.contains("save_at")) kept = s.pretrain_settings["save_at"].get<std::vector<int64_t>>();
+    check(std::count(kept.begin(), kept.end(), c.step) > 0,
+          "{} {}: step={} names a snapshot the study does not keep ([pretrain] save_at = [{}])", where, side, c.step,
+          fmt::join(kept, ", "));
   };
   check_cell(k.a, "a");
-  if (k.b) check_cell(*k.b, "b");
+  check_step(k.a, "a");
+  if (k.b) check_cell(*k.b, "b"), check_step(*k.b, "b");
 }
 
 }  // namespace elab

@@ -14,9 +14,13 @@ namespace elab {
 struct StudySpec;
 
 // "m/ladder-bursty iclass:novel=64 ood-novel direct": base (PRESET/RECIPE, or a [[model]]
-// source's name), task, split, method.
+// source's name), task, split, method; and "step=N" after them for the base's snapshot at
+// step N ([pretrain] save_at, evaluated by a block with snapshots = true) instead of its
+// final weights: a result about the course of training (in-context learning that fades)
+// compares a snapshot with the end.
 struct CellRef {
   std::string base, task, split, method;
+  int64_t step = 0;  // 0: the final weights
   std::string text() const;
 };
 CellRef parse_cell_ref(const std::string& text, const std::string& where);

@@ -294,16 +294,54 @@ void read_study_table(const toml::table& t, const std::string& path, StudySpec& 
   check(s.workers >= 1, "{}: [study] workers must be at least 1, got {}", path, s.workers);
 }
 
+// The training keys a [[model]] may give over [pretrain]'s: lr, tokens, batch, and the
+// settings of study/pretrain_settings.h.
+std::vector<std::string> training_keys() {
+  std::vector<std::string> keys = {"lr", "tokens", "batch"};
+  for (const auto& setting : pretrain_settings()) keys.push_back(setting.key);
+  return keys;
+}
+
+// One training key's value onto a base, checked; `at` names where it was given.
+void set_training_key(ModelEntry& m, const std::string& key, const nlohmann::json& value, const std::string& at) {
+  if (key == "lr" || key == "tokens" || key == "batch") {
+    check(value.is_number() && value.get<double>() > 0, "{}: must be a positive number, got {}", at, value.dump());
+    if (key == "lr") m.lr = value.get<double>();
+    else {
+      check(value.is_number_integer(), "{}: must be a positive integer, got {}", at, value.dump());
+      (key == "tokens" ? m.tokens : m.batch) = value.get<int64_t>();
+    }
+    return;
+  }
+  m.settings[key] = pretrain_setting_value(*find_pretrain_setting(key), value, at);
+}
+
+// "1e-3" rather than "0.001000": a rung's name shows the value as it reads best.
+std::string value_text(const nlohmann::json& v) {
+  if (v.is_number_float()) return fmt::format("{:g}", v.get<double>());
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
 // The bases beyond presets: [[model]] tables (a shape, or a source from outside that is
-// never pre-trained), then the rungs of each [[sweep]] (one factor varied).
+// never pre-trained), then the rungs of each [[sweep]] (one factor varied: a dimension of
+// the shape, or a training key). Names are unique: they label every job and cell.
 void read_bases(const toml::table& t, const std::string& path, StudySpec& s) {
-  auto add_model = [&](const std::string& name, const ModelShape& shape, const std::string& section) {
+  auto add_model = [&](ModelEntry m, const std::string& section, const std::string& suffix = "") {
     try {
-      const ResolvedModel r = resolve_model(shape);
-      s.models.push_back({name.empty() ? r.name : name, shape});
+      const ResolvedModel r = resolve_model(m.shape);
+      if (m.name.empty()) m.name = r.name + suffix;
     } catch (const Error& e) {
       fail("{}: {}: {}", path, section, e.what());
     }
+    for (const auto& other : s.models)
+      check(other.name != m.name, "{}: {}: a second base named '{}'; give each [[model]] its own name", path, section,
+            m.name);
+    s.models.push_back(std::move(m));
+  };
+  const std::vector<std::string> training = training_keys();
+  auto read_training = [&](const toml::table& table, ModelEntry& m) {
+    for (const auto& key : training)
+      if (const toml::node* n = table.get(key)) set_training_key(m, key, json_of(*n, where(path, *n, key)), where(path, *n, key));
   };
   int index = 0;
   for (const toml::table* m : array_tables(t, "model", path)) {
@@ -327,25 +365,50 @@ void read_bases(const toml::table& t, const std::string& path, StudySpec& s) {
     }
     std::vector<std::string> known = kShapeKeys;
     known.push_back("name");
+    known.insert(known.end(), training.begin(), training.end());
     known_keys(*m, path, section, known);
-    add_model((*m)["name"].value_or(std::string()), shape_from_table(*m, path), section);
+    ModelEntry entry{(*m)["name"].value_or(std::string()), shape_from_table(*m, path)};
+    read_training(*m, entry);
+    add_model(std::move(entry), section);
   }
   index = 0;
   for (const toml::table* w : array_tables(t, "sweep", path)) {
     const std::string section = fmt::format("[[sweep]] {}", ++index);
     std::vector<std::string> known = kShapeKeys;
     known.insert(known.end(), {"vary", "values"});
+    known.insert(known.end(), training.begin(), training.end());
     known_keys(*w, path, section, known);
     const std::string vary = (*w)["vary"].value_or(std::string());
-    const std::vector<std::string> factors = {"d_model", "layers", "heads", "kv_heads", "ffn"};
-    if (std::find(factors.begin(), factors.end(), vary) == factors.end())
+    const std::vector<std::string> dimensions = {"d_model", "layers", "heads", "kv_heads", "ffn"};
+    const bool dimension = std::find(dimensions.begin(), dimensions.end(), vary) != dimensions.end();
+    if (!dimension && std::find(training.begin(), training.end(), vary) == training.end()) {
+      std::vector<std::string> factors = dimensions;
+      factors.insert(factors.end(), training.begin(), training.end());
       fail_unknown(fmt::format("{}: {}: factor to vary", path, section), vary, factors);
-    const ModelShape fixed = shape_from_table(*w, path);
-    for (int64_t v : integers(*w, "values", path)) {
-      ModelShape m = fixed;
-      (vary == "d_model" ? m.d_model : vary == "layers" ? m.layers : vary == "heads" ? m.heads
-                                                                      : vary == "kv_heads" ? m.kv_heads : m.ffn) = int(v);
-      add_model("", m, fmt::format("{} {} = {}", section, vary, v));
+    }
+    check(!w->get(vary), "{}: {}: '{}' is varied, so it takes its values from `values`, not a fixed value", path, section,
+          vary);
+    ModelEntry fixed{"", shape_from_table(*w, path)};
+    read_training(*w, fixed);
+    if (dimension) {
+      for (int64_t v : integers(*w, "values", path)) {
+        ModelEntry m = fixed;
+        (vary == "d_model" ? m.shape.d_model : vary == "layers" ? m.shape.layers : vary == "heads" ? m.shape.heads
+                                                                : vary == "kv_heads" ? m.shape.kv_heads : m.shape.ffn) = int(v);
+        add_model(std::move(m), fmt::format("{} {} = {}", section, vary, v));
+      }
+      continue;
+    }
+    // A training key: one rung per value, named after the shape and the value.
+    const toml::node* values = w->get("values");
+    const toml::array* list = values ? values->as_array() : nullptr;
+    check(list != nullptr && !list->empty(), "{}: {}: values must be a non-empty list", path, section);
+    for (const auto& x : *list) {
+      const std::string at = fmt::format("{} ({})", where(path, x, "values"), vary);
+      ModelEntry m = fixed;
+      const nlohmann::json v = json_of(x, at);
+      set_training_key(m, vary, v, at);
+      add_model(std::move(m), fmt::format("{} {} = {}", section, vary, value_text(v)), fmt::format(":{}={}", vary, value_text(v)));
     }
   }
 }

@@ -41,6 +41,12 @@ struct FinetuneBlock {
 struct ModelEntry {
   std::string name;  // [[model]] name, else the shape's name (model/config.h resolve_model)
   ModelShape shape;
+  // Its own pre-training, over [pretrain]'s: lr, tokens and batch (0: [pretrain]'s) and any
+  // setting of study/pretrain_settings.h (weight_decay, output, epochs, ...), checked. A
+  // reproduction's grid over training settings is one [[model]] (or [[sweep]] rung) each.
+  double lr = 0;
+  int64_t tokens = 0, batch = 0;
+  nlohmann::json settings = nlohmann::json::object();
 };
 
 // A base that exists outside the study ([[model]] with `source`): a model directory, an

@@ -184,6 +184,7 @@ TrainResult run_train_job(const TrainJob& job) {
   cfg.workers = job.workers;
   cfg.precision = job.precision;
   cfg.schedule = job.schedule;
+  cfg.output = parse_output_function(job.output);
   cfg.adamw.kind = job.optimizer;
   if (job.weight_decay >= 0) cfg.adamw.weight_decay = job.weight_decay;
   if (job.beta1 >= 0) cfg.adamw.beta1 = job.beta1;

@@ -51,6 +51,7 @@ struct TrainJob {
   std::string optimizer = "adamw";  // adamw or sgd
   double weight_decay = -1, beta1 = -1, beta2 = -1, grad_clip = -1, min_lr_ratio = -1, momentum = -1;
   std::string schedule = "cosine";
+  std::string output = "softmax";  // softmax or stablemax (TrainConfig::output)
   // Data regime: the infinite stream (0), or a fixed set of N examples drawn once from the
   // recipe's one task's training pool, each a row with its answer in the loss; `epochs`
   // passes over it (instead of `tokens`); batch_size kBatchAll = the whole set each step.

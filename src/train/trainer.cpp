@@ -44,6 +44,14 @@ void TrainConfig::validate() const {
   check(adamw.momentum >= 0 && adamw.momentum < 1, "--momentum must lie in [0, 1), got {}", adamw.momentum);
 }
 
+OutputFunction parse_output_function(const std::string& text, const std::string& what) {
+  if (text == "softmax") return OutputFunction::softmax;
+  if (text == "stablemax") return OutputFunction::stablemax;
+  fail("{} must be softmax or stablemax, got '{}'", what, text);
+}
+
+const char* output_function_name(OutputFunction f) { return f == OutputFunction::stablemax ? "stablemax" : "softmax"; }
+
 nlohmann::json TrainConfig::to_json() const {
   nlohmann::json j = {{"batch_size", batch_size}, {"seq_len", seq_len},   {"grad_accum", grad_accum},
           {"steps", steps},           {"lr", lr},             {"min_lr_ratio", min_lr_ratio},
@@ -54,6 +62,7 @@ nlohmann::json TrainConfig::to_json() const {
   // Absent = the defaults, so checkpoints from before these options resume as they are.
   if (schedule != "cosine") j["schedule"] = schedule;
   if (adamw.kind != "adamw") j["optimizer"] = adamw.kind, j["momentum"] = adamw.momentum;
+  if (output != OutputFunction::softmax) j["output"] = output_function_name(output);
   return j;
 }
 
@@ -81,8 +90,21 @@ struct Bf16Autocast {
   }
 };
 
+torch::Tensor cross_entropy_sum(const torch::Tensor& logits, const torch::Tensor& targets, OutputFunction output) {
+  if (output == OutputFunction::softmax)
+    return torch::nn::functional::cross_entropy(
+        logits, targets, torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum));
+  const auto counted = targets.ne(-100);
+  const auto x = logits.index({counted});
+  const auto y = targets.index({counted});
+  // s(x): x + 1 at and above 0, 1 / (1 - x) below. The clamp keeps the branch torch::where
+  // does not take finite, so its zero gradient is not 0 * inf.
+  const auto s = torch::where(x >= 0, x + 1, 1.0 / (1.0 - x.clamp_max(0)));
+  return -(torch::log(s.gather(1, y.unsqueeze(1)).squeeze(1)) - torch::log(s.sum(1))).sum();
+}
+
 torch::Tensor batch_loss(Transformer& model, const TokenBatch& batch, int64_t row_begin, int64_t rows,
-                         double normaliser, Precision precision) {
+                         double normaliser, Precision precision, OutputFunction output) {
   const int64_t T = batch.seq_len;
   auto device = model->rope_cos.device();
   auto all = torch::from_blob(const_cast<int32_t*>(batch.tokens.data()) + row_begin * (T + 1), {rows, T + 1},
@@ -97,9 +119,7 @@ torch::Tensor batch_loss(Transformer& model, const TokenBatch& batch, int64_t ro
     Bf16Autocast autocast(precision == Precision::bf16);
     logits = model->forward(inputs).to(torch::kFloat);  // (B, T, V); the loss in fp32
   }
-  auto loss = torch::nn::functional::cross_entropy(
-      logits.reshape({rows * T, logits.size(2)}), targets.reshape({rows * T}),
-      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum));
+  auto loss = cross_entropy_sum(logits.reshape({rows * T, logits.size(2)}), targets.reshape({rows * T}), output);
   return loss / normaliser;
 }
 
@@ -110,7 +130,7 @@ static int64_t count_targets(const TokenBatch& b, int64_t row_begin, int64_t row
 }
 
 double evaluate_loss(Transformer& model, const TokenStream& stream, int64_t batches, int64_t rows, int64_t seq_len,
-                     DataParallel* dist) {
+                     DataParallel* dist, OutputFunction output) {
   torch::NoGradGuard no_grad;
   bool was_training = model->is_training();
   model->eval();
@@ -121,7 +141,7 @@ double evaluate_loss(Transformer& model, const TokenStream& stream, int64_t batc
     stream.batch(i, rows, seq_len, b);
     int64_t n = count_targets(b, 0, rows);
     if (n == 0) continue;
-    total += batch_loss(model, b, 0, rows, 1.0).item<double>();
+    total += batch_loss(model, b, 0, rows, 1.0, Precision::fp32, output).item<double>();
     count += double(n);
   }
   if (dist) {
@@ -148,13 +168,13 @@ RowShare rank_rows(int64_t batch_rows, int64_t grad_accum, const DataParallel* d
 // .grad in worker order, so the result does not depend on which thread finishes first.
 static double worker_backward(Transformer& model, const std::vector<torch::Tensor>& params, const TokenBatch& batch,
                               int64_t begin, int64_t rows, double normaliser, int64_t workers,
-                              Precision precision) {
+                              Precision precision, OutputFunction output) {
   const auto n = static_cast<size_t>(workers);
   std::vector<std::vector<torch::Tensor>> grads(n);
   std::vector<double> losses(n, 0.0);
   run_parts(n, [&](size_t w) {
     const int64_t first = begin + rows * int64_t(w) / workers, last = begin + rows * int64_t(w + 1) / workers;
-    auto loss = batch_loss(model, batch, first, last - first, normaliser, precision);
+    auto loss = batch_loss(model, batch, first, last - first, normaliser, precision, output);
     grads[w] = torch::autograd::grad({loss}, params, {}, false, false, true);
     losses[w] = loss.item<double>();
   });
@@ -192,12 +212,12 @@ StepStats train_step(Transformer& model, AdamW& optimizer, const TokenBatch& bat
   const int64_t workers = model->prefix_encoder ? 1 : std::min(cfg.workers, micro_rows);
   for (int64_t m = 0; m < cfg.grad_accum; ++m) {
     if (workers <= 1) {
-      auto loss = batch_loss(model, batch, m * micro_rows, micro_rows, normaliser, cfg.precision);
+      auto loss = batch_loss(model, batch, m * micro_rows, micro_rows, normaliser, cfg.precision, cfg.output);
       loss.backward();
       stats.loss += loss.item<double>();
     } else {
       stats.loss += worker_backward(model, optimizer.parameters(), batch, m * micro_rows, micro_rows, normaliser, workers,
-                                    cfg.precision);
+                                    cfg.precision, cfg.output);
     }
   }
   stats.interrupted = interrupt_requested();
@@ -425,7 +445,7 @@ TrainResult train(Transformer& model, const TokenStream& data, const TokenStream
       entry["allreduce_s"] = dist->gradient_seconds() / double(std::max<int64_t>(1, dist->gradient_calls()));
     }
     if (step % cfg.eval_every == 0 || step == cfg.steps) {  // held-out loss, and the tasks' accuracy
-      pos.heldout_loss = evaluate_loss(model, heldout, cfg.eval_batches, heldout_rows, cfg.seq_len, dist);
+      pos.heldout_loss = evaluate_loss(model, heldout, cfg.eval_batches, heldout_rows, cfg.seq_len, dist, cfg.output);
       entry["heldout_loss"] = pos.heldout_loss;
       if (run.evaluate_tasks && main_rank) {
         const auto t_eval = std::chrono::steady_clock::now();

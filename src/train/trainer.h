@@ -20,6 +20,16 @@
 
 namespace elab {
 
+// The function that turns logits into the probabilities the loss is taken on. "stablemax"
+// (Prieto et al. 2025, "Grokking at the edge of numerical stability"): s(x) = x + 1 for
+// x >= 0 and 1 / (1 - x) below, normalised like softmax's exp. It grows linearly, not
+// exponentially, so a model that has fit its training set cannot drive the loss into
+// float32's rounding ("softmax collapse") by scaling its logits. Both are monotonic, so
+// greedy decoding and likelihood ranking are the same; only training differs.
+enum class OutputFunction { softmax, stablemax };
+OutputFunction parse_output_function(const std::string& text, const std::string& what = "--output");
+const char* output_function_name(OutputFunction f);
+
 struct TrainConfig {
   int64_t batch_size = 32;        // sequences per optimiser step
   int64_t seq_len = 128;          // tokens per sequence
@@ -48,6 +58,7 @@ struct TrainConfig {
   // Measured here (AVX-512 BF16): bf16 products ~4.5x fp32's, training l 1.7x, xl 2.2x,
   // held-out loss within 2% of fp32 along the run (docs/PERFORMANCE.md).
   Precision precision = Precision::fp32;
+  OutputFunction output = OutputFunction::softmax;  // of the training and held-out loss
 
   void validate() const;
   nlohmann::json to_json() const;
@@ -99,12 +110,16 @@ TrainResult train(Transformer& model, const TokenStream& data, const TokenStream
 // Mean loss over `batches` batches of `stream` (no gradients). With `dist`, the ranks
 // share the batches out and every rank returns the same mean.
 double evaluate_loss(Transformer& model, const TokenStream& stream, int64_t batches, int64_t rows, int64_t seq_len,
-                     DataParallel* dist = nullptr);
+                     DataParallel* dist = nullptr, OutputFunction output = OutputFunction::softmax);
 
 // Loss of one batch (sum over counted targets / `normaliser`), used by the loop and tests;
 // with precision "bf16" the forward pass runs under bf16 autocast.
 torch::Tensor batch_loss(Transformer& model, const TokenBatch& batch, int64_t row_begin, int64_t rows, double normaliser,
-                         Precision precision = Precision::fp32);
+                         Precision precision = Precision::fp32, OutputFunction output = OutputFunction::softmax);
+
+// Summed cross-entropy of `targets` (-100: not counted) under logits (N, V) turned into
+// probabilities by `output`.
+torch::Tensor cross_entropy_sum(const torch::Tensor& logits, const torch::Tensor& targets, OutputFunction output);
 
 // One optimiser step on `batch` (split into cfg.grad_accum micro-batches); returns the
 // loss. Shared by the training loop and the benchmark, so both time the same work.

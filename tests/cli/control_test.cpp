@@ -15,6 +15,7 @@
 #include "report/report.h"
 #include "study/stages.h"
 #include "study/plan.h"
+#include "study/pretrain_settings.h"
 #include "study/run.h"
 #include "study/spec.h"
 #include "study/store.h"
@@ -358,6 +359,81 @@ snapshots = true
   const std::string msg = error_of([&] { parse_study(bad, "c.toml"); });
   EXPECT_NE(msg.find("'depth'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("d_model"), std::string::npos) << msg;
+}
+
+// A grid over training settings (a reproduction's robustness grid, grokking's weight decay
+// 1 against 0): a [[model]] with its own training keys and a [[sweep]] over one. Each is
+// its own pre-training job with those settings in its key, named after the value; keys
+// the file does not give stay [pretrain]'s; bad values are refused where they are given.
+TEST(ExperimentControl, ModelsAndSweepsTakeTheirOwnTrainingSettings) {
+  const std::string toml = R"(
+[study]
+name = "grid"
+
+[pretrain]
+recipes = ["task:modadd:p=13,symbols=1"]
+batch = "all"
+train_examples = 24
+epochs = 8
+weight_decay = 1.0
+lr = 0.003
+
+[[model]]
+name = "stable"
+d_model = 32
+layers = 1
+heads = 2
+weight_decay = 0.0
+output = "stablemax"
+lr = 0.01
+
+[[sweep]]
+d_model = 32
+layers = 1
+heads = 2
+vary = "weight_decay"
+values = [1.0, 0.0]
+
+[[evaluate]]
+tasks = ["modadd:p=13,symbols=1"]
+splits = ["ood"]
+methods = ["direct"]
+n = 4
+)";
+  const StudySpec spec = parse_study(toml, "grid.toml");
+  ASSERT_EQ(spec.models.size(), 3u);
+  EXPECT_EQ(spec.models[1].name, "d32-L1-H2:weight_decay=1");
+  EXPECT_EQ(spec.models[2].name, "d32-L1-H2:weight_decay=0");
+  std::map<std::string, PretrainJobSpec> pre;
+  for (const auto& j : plan_study(spec).jobs)
+    if (const auto* p = std::get_if<PretrainJobSpec>(&j.spec)) pre[p->preset] = *p;
+  ASSERT_EQ(pre.size(), 3u);
+  EXPECT_EQ(pre["stable"].settings["weight_decay"], 0.0);
+  EXPECT_EQ(pre["stable"].settings["output"], "stablemax");
+  EXPECT_EQ(pre["stable"].lr, 0.01);
+  EXPECT_EQ(pre["stable"].settings["epochs"], 8);  // [pretrain]'s, not overridden
+  EXPECT_EQ(pre["d32-L1-H2:weight_decay=1"].settings["weight_decay"], 1.0);
+  EXPECT_EQ(pre["d32-L1-H2:weight_decay=0"].settings["weight_decay"], 0.0);
+  EXPECT_FALSE(pre["d32-L1-H2:weight_decay=0"].settings.contains("output"));
+  EXPECT_EQ(pre["d32-L1-H2:weight_decay=0"].lr, 0.003);
+  // The settings reach the job that trains: its TrainJob has them.
+  TrainJob job;
+  apply_pretrain_settings(job, pre["stable"].settings);
+  EXPECT_EQ(job.output, "stablemax");
+  EXPECT_EQ(job.weight_decay, 0.0);
+
+  auto refused = [&](const std::string& from, const std::string& to, const std::string& expected) {
+    std::string bad = toml;
+    bad.replace(bad.find(from), from.size(), to);
+    const std::string msg = error_of([&] { parse_study(bad, "grid.toml"); });
+    EXPECT_NE(msg.find(expected), std::string::npos) << msg;
+  };
+  refused("output = \"stablemax\"", "output = \"sparsemax\"", "'sparsemax'");
+  refused("output = \"stablemax\"", "output = \"sparsemax\"", "stablemax");  // the valid ones listed
+  refused("name = \"stable\"", "name = \"d32-L1-H2:weight_decay=1\"", "a second base named 'd32-L1-H2:weight_decay=1'");
+  refused("values = [1.0, 0.0]", "values = [1.0, \"none\"]", "values (weight_decay): must be a number");
+  refused("vary = \"weight_decay\"", "vary = \"weight_decay\"\nweight_decay = 2.0", "'weight_decay' is varied");
+  refused("lr = 0.01", "lr = -1", "lr: must be a positive number");
 }
 
 TEST(Curves, TransitionStepWidthAndPlateauOfASigmoid) {

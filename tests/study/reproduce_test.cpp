@@ -60,7 +60,7 @@ TEST(Reproduce, TheCriterionIsReadAndRefusedWhenItNoLongerMatchesTheStudy) {
   EXPECT_NE(cell.find("no [[evaluate]] block evaluates xs/cot on task add, split ood-length"), std::string::npos) << cell;
   const std::string base = testing::error_of([] { parse_study(study(2, "a = \"m/cot add id cot:0\""), "r.toml"); });
   EXPECT_NE(base.find("the study has no base 'm/cot'"), std::string::npos) << base;
-  EXPECT_NE(testing::error_of([] { parse_study(study(2, "a = \"xs/cot add\""), "r.toml"); }).find("a cell is 'BASE TASK SPLIT METHOD'"),
+  EXPECT_NE(testing::error_of([] { parse_study(study(2, "a = \"xs/cot add\""), "r.toml"); }).find("a cell is 'BASE TASK SPLIT METHOD [step=N]'"),
             std::string::npos);
   EXPECT_NE(testing::error_of([] { parse_study(study(2, "a = \"xs/cot add id cot:0\"\nthreshold = 2"), "r.toml"); })
                 .find("threshold of an accuracy must be in [0, 1]"),
@@ -68,6 +68,16 @@ TEST(Reproduce, TheCriterionIsReadAndRefusedWhenItNoLongerMatchesTheStudy) {
   EXPECT_NE(testing::error_of([] { parse_study(study(2, "a = \"xs/cot add id cot:0\"\nwhen = 1"), "r.toml"); })
                 .find("unknown key 'when' in [reproduce.criterion]"),
             std::string::npos);
+  // A snapshot cell needs a block with snapshots = true and the step in save_at.
+  const std::string step = "a = \"xs/cot add id cot:0 step=100\"\nb = \"xs/cot add id cot:0\"";
+  const std::string unevaluated = testing::error_of([&] { parse_study(study(2, step), "r.toml"); });
+  EXPECT_NE(unevaluated.find("method cot:0 with snapshots = true"), std::string::npos) << unevaluated;
+  std::string snapshots = study(2, step);
+  snapshots.replace(snapshots.find("n = 8"), 5, "n = 8\nsnapshots = true");
+  const std::string unkept = testing::error_of([&] { parse_study(snapshots, "r.toml"); });
+  EXPECT_NE(unkept.find("step=100 names a snapshot the study does not keep"), std::string::npos) << unkept;
+  snapshots.replace(snapshots.find("tokens = 6000"), 13, "tokens = 6000\nsave_at = [100]");
+  EXPECT_EQ(parse_study(snapshots, "r.toml").reproduce->criterion.a.step, 100);
   std::string no_paper = study(2, kCriterion);
   no_paper.replace(no_paper.find("paper = "), std::string("paper = \"Someone et al. 2023\"").size(), "");
   EXPECT_NE(testing::error_of([&] { parse_study(no_paper, "r.toml"); }).find("[reproduce] needs 'paper'"), std::string::npos);
@@ -88,8 +98,7 @@ TEST(Reproduce, TheCriterionIsJudgedOnTheStudysCells) {
   // Chains 0.9 against direct 0.2 over two seeds: a - b = +0.7, its CI above 0.
   const std::vector<EvalRow> rows = {row("cot", 1, "cot:0", 36), row("cot", 2, "cot:0", 36), row("base", 1, "direct", 8),
                                      row("base", 2, "direct", 8)};
-  const Cells cells = make_cells(rows, 1);
-  const auto pass = judge_reproduction(k, cells);
+  const auto pass = judge_reproduction(k, rows, 1);
   EXPECT_TRUE(pass.passed) << pass.reason;
   ASSERT_TRUE(pass.difference.has_value());
   EXPECT_NEAR(pass.difference->diff, 0.7, 1e-9);
@@ -97,23 +106,22 @@ TEST(Reproduce, TheCriterionIsJudgedOnTheStudysCells) {
   // The other direction fails, with the numbers.
   ReproduceCriterion less = k;
   less.direction = "less";
-  EXPECT_FALSE(judge_reproduction(less, cells).passed);
-  EXPECT_NE(judge_reproduction(less, cells).reason.find("does not lie below 0"), std::string::npos);
+  EXPECT_FALSE(judge_reproduction(less, rows, 1).passed);
+  EXPECT_NE(judge_reproduction(less, rows, 1).reason.find("does not lie below 0"), std::string::npos);
   // One seed where the criterion needs two: fails, whatever the effect.
-  const Cells one_seed = make_cells({rows[0], rows[2]}, 1);
-  const auto few = judge_reproduction(k, one_seed);
+  const auto few = judge_reproduction(k, {rows[0], rows[2]}, 1);
   EXPECT_FALSE(few.passed);
   EXPECT_NE(few.reason.find("fewer seeds than the 2 the criterion needs"), std::string::npos) << few.reason;
   // Chains at their constant-answer baseline do not count, whatever the difference: the
   // better side must work (the direct side may fail; that is the published result).
   std::vector<EvalRow> at_baseline = rows;
   for (auto& r : at_baseline) r.baselines = TrivialBaselines{"0", 0.95, 0};
-  const auto invalid = judge_reproduction(k, make_cells(at_baseline, 1));
+  const auto invalid = judge_reproduction(k, at_baseline, 1);
   EXPECT_FALSE(invalid.passed);
   EXPECT_NE(invalid.reason.find("does not count: cot:0 on add id is not above its best trivial baseline"), std::string::npos)
       << invalid.reason;
   // A missing cell fails and names it; the page states the verdict and the numbers.
-  const auto missing = judge_reproduction(k, make_cells({rows[0]}, 1));
+  const auto missing = judge_reproduction(k, {rows[0]}, 1);
   EXPECT_FALSE(missing.passed);
   EXPECT_NE(missing.reason.find("no finished cell [xs/base add id direct]"), std::string::npos);
   const auto page = reproduction_page("demo", *parse_study(study(2, kCriterion), "r.toml").reproduce, pass, 12);
@@ -122,6 +130,25 @@ TEST(Reproduce, TheCriterionIsJudgedOnTheStudysCells) {
   const auto j = nlohmann::json::parse(page.json);
   EXPECT_TRUE(j["passed"].get<bool>());
   EXPECT_NEAR(j["difference"]["effect"].get<double>(), 0.7, 1e-9);
+
+  // A snapshot cell (in-context learning that fades: a snapshot against the end). The
+  // snapshot's rows alone make cell a, the final rows cell b, paired item for item.
+  ReproduceCriterion fades = k;
+  fades.a = parse_cell_ref("xs/base add id direct step=100", "test");
+  EXPECT_EQ(fades.a.step, 100);
+  EXPECT_EQ(fades.a.text(), "xs/base add id direct step=100");
+  std::vector<EvalRow> course = {row("base", 1, "direct", 30), row("base", 2, "direct", 31), row("base", 1, "direct", 10),
+                                 row("base", 2, "direct", 12)};
+  course[0].snapshot = course[1].snapshot = 100;
+  const auto faded = judge_reproduction(fades, course, 1);
+  EXPECT_TRUE(faded.passed) << faded.reason;
+  ASSERT_TRUE(faded.a && faded.b);
+  EXPECT_NEAR(faded.a->accuracy, 61.0 / 80, 1e-9);
+  EXPECT_NEAR(faded.b->accuracy, 22.0 / 80, 1e-9);
+  // Without the snapshot rows the cell is missing, not the final one in its place.
+  EXPECT_FALSE(judge_reproduction(fades, {course[2], course[3]}, 1).passed);
+  EXPECT_THROW(parse_cell_ref("xs/base add id direct step=0", "test"), Error);
+  EXPECT_THROW(parse_cell_ref("xs/base add id direct at=100", "test"), Error);
 }
 
 }  // namespace

@@ -622,8 +622,11 @@ save_at = [2, 4]
             (std::vector<std::string>{"21bec21d88cc51b7", "ab8049e4a4eb324e", "527999005a58fd49", "e152a61c572a3cec"}));
 
   // Every [pretrain] setting is a flag of `elab train` and lands on the job the same way
-  // from the study, from the flag's words and from a stored record.
-  const StudySpec spec = parse_study(every, "t.toml");
+  // from the study, from the flag's words and from a stored record (the settings added
+  // after the keys above were recorded too).
+  std::string all = every;
+  all.replace(all.find("save_at = [2, 4]"), 16, "save_at = [2, 4]\noutput = \"stablemax\"");
+  const StudySpec spec = parse_study(all, "t.toml");
   ASSERT_EQ(spec.pretrain_settings.size(), pretrain_settings().size());
   TrainJob from_study, from_words;
   apply_pretrain_settings(from_study, spec.pretrain_settings);
@@ -660,6 +663,12 @@ save_at = [2, 4]
   const std::string record = error_of([] { checked_pretrain_settings({{"betas", 0.9}}, "r"); });
   EXPECT_NE(record.find("betas"), std::string::npos) << record;
   EXPECT_NE(record.find("beta1"), std::string::npos) << record;
+  // A text setting with closed values is refused where it is given, listing them.
+  const std::string schedule = error_of([&] { parse_study(with("tokens = 1000\n", "tokens = 1000\nschedule = \"cosin\"\n"), "t.toml"); });
+  EXPECT_NE(schedule.find("t.toml:11: schedule"), std::string::npos) << schedule;
+  EXPECT_NE(schedule.find("'cosin'"), std::string::npos) << schedule;
+  EXPECT_NE(schedule.find("constant"), std::string::npos) << schedule;
+  EXPECT_EQ(from_study.output, "stablemax");
 }
 
 // The evaluation settings: one table makes `elab eval`'s flags and the keys of [[evaluate]]

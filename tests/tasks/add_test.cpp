@@ -7,6 +7,7 @@
 #include "tasks/format.h"
 #include "tasks/recipe.h"
 #include "tasks/registry.h"
+#include "text/tokenizer.h"
 
 namespace elab {
 
@@ -110,6 +111,34 @@ TEST(Format, FewShotPromptLayout) {
   Example a{"What is 1 + 2?", "", "3", "1+2", {}}, q{"What is 4 + 5?", "", "9", "4+5", {}};
   EXPECT_EQ(render_few_shot({a}, Format::direct, q), "Q: What is 1 + 2?\nA: 3\n\nQ: What is 4 + 5?\nA:");
   EXPECT_EQ(render_target(a, Format::cot), "\nSo the answer is 3.\n");
+}
+
+// symbols=1 (grokking's setting): each residue one character, so one token of the byte
+// tokenizer, and the answer that character of (a + b) mod p; the pairs split as in the
+// digit form.
+TEST(ModAddTask, SymbolsWriteEachResidueAsOneToken) {
+  auto digits = make_task("modadd:p=31"), symbols = make_task("modadd:p=31,symbols=1");
+  EXPECT_EQ(symbols->answer_kind(), AnswerKind::text);
+  std::set<std::string> answers;
+  for (int i = 0; i < 200; ++i) {
+    auto d = digits->example("id", Pool::train, 3, i), s = symbols->example("id", Pool::train, 3, i);
+    EXPECT_EQ(d.key, s.key);  // the same problem, only written differently
+    ASSERT_EQ(s.question.size(), 4u) << s.question;
+    EXPECT_EQ(s.question.substr(1, 1), "+");
+    EXPECT_EQ(s.question.back(), '=');
+    ASSERT_EQ(s.answer.size(), 1u);
+    EXPECT_EQ(Tokenizer().encode(s.answer).size(), 1u);
+    answers.insert(s.answer);
+  }
+  EXPECT_GT(answers.size(), 25u);
+  // Addition in symbols: a+0 = a (the symbol of 0 is 'A').
+  for (int i = 0; i < 2000; ++i) {
+    auto s = symbols->example("ood", Pool::test, 4, i);
+    if (s.question[2] == 'A') EXPECT_EQ(s.answer[0], s.question[0]) << s.question;
+    if (s.question[0] == 'A') EXPECT_EQ(s.answer[0], s.question[2]) << s.question;
+  }
+  EXPECT_THROW(make_task("modadd:p=97,symbols=1"), Error);  // more residues than symbols
+  EXPECT_THROW(make_task("modadd:symbols=2"), Error);
 }
 
 }  // namespace elab

@@ -95,6 +95,45 @@ TEST(Trainer, SameSeedSameWeightsAndLossFalls) {
   EXPECT_TRUE(fs::exists(dir / "a" / "train_log.jsonl"));
 }
 
+// StableMax (Prieto et al. 2025): the loss is -log(s(x_y) / sum_j s(x_j)) with s(x) = x + 1
+// at and above 0 and 1 / (1 - x) below, finite gradients where x sits exactly on the
+// branch points, and a run trained on it is another run than softmax's.
+TEST(Trainer, StableMaxLossIsItsFormulaAndARunTrainsOnIt) {
+  auto logits = torch::tensor({{1.0, -2.0, 0.0, 3.5}, {-0.5, 1.0, 1.0, -4.0}, {2.0, 2.0, -1.0, 0.25}}).requires_grad_(true);
+  auto targets = torch::tensor({3, 0, -100}, torch::kLong);  // the last row not counted
+  auto loss = cross_entropy_sum(logits, targets, OutputFunction::stablemax);
+  auto s = [](double x) { return x >= 0 ? x + 1 : 1 / (1 - x); };
+  const double row0 = -std::log(s(3.5) / (s(1) + s(-2) + s(0) + s(3.5)));
+  const double row1 = -std::log(s(-0.5) / (s(-0.5) + s(1) + s(1) + s(-4)));
+  EXPECT_NEAR(loss.item<double>(), row0 + row1, 1e-5);
+  loss.backward();
+  EXPECT_TRUE(torch::isfinite(logits.grad()).all().item<bool>());
+  EXPECT_EQ(logits.grad()[2].abs().sum().item<double>(), 0.0);  // the uncounted row has no gradient
+  // Softmax's is torch's cross-entropy, and not the same number.
+  const double softmax = cross_entropy_sum(logits.detach(), targets, OutputFunction::softmax).item<double>();
+  EXPECT_NEAR(softmax, torch::nn::functional::cross_entropy(logits.detach().narrow(0, 0, 2), targets.narrow(0, 0, 2),
+                                                            torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                           .item<double>(), 1e-5);
+  EXPECT_GT(std::abs(softmax - loss.item<double>()), 0.1);
+  EXPECT_EQ(parse_output_function("stablemax"), OutputFunction::stablemax);
+  EXPECT_THROW(parse_output_function("sparsemax"), Error);
+
+  // A run with it: its held-out loss is the stablemax loss (falls from ~ln 260 too), the
+  // weights differ from the softmax run's, and the checkpoint's config says which.
+  testing::TempDir dir;
+  Streams streams;
+  auto cfg = small_run();
+  cfg.steps = 12;
+  Transformer a(tiny(), 1), b(tiny(), 1);
+  train(a, streams.data, streams.heldout, cfg, {dir / "soft", {}, false, "soft"});
+  cfg.output = OutputFunction::stablemax;
+  auto rb = train(b, streams.data, streams.heldout, cfg, {dir / "stable", {}, false, "stable"});
+  EXPECT_FALSE(torch::equal(named_weights(*a)[0].second, named_weights(*b)[0].second));
+  EXPECT_LT(rb.heldout_loss, 5.0);
+  EXPECT_EQ(cfg.to_json().value("output", ""), "stablemax");
+  EXPECT_FALSE(small_run().to_json().contains("output"));  // absent = softmax, as in older checkpoints
+}
+
 // Workers that share a batch: the gradient of the whole batch (up to summation order),
 // the same bits run after run (each worker's gradient is summed in worker order), and
 // with more workers than rows they are capped at one row each.
