@@ -89,7 +89,9 @@ void add_reproduce_command(CLI::App& app) {
     const std::string& out = done.report_dir;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const auto verdict = judge_reproduction(spec.reproduce->criterion, eval_rows(done.jobs), spec.seed);
-    const auto page = reproduction_page(o->what, *spec.reproduce, verdict, seconds);
+    double job_seconds = 0;
+    for (const auto& j : done.jobs) job_seconds += j.seconds;
+    const auto page = reproduction_page(o->what, *spec.reproduce, verdict, seconds, job_seconds);
     write_file_atomic(fs::path(out) / "reproduction.md", page.markdown);
     write_file_atomic(fs::path(out) / "reproduction.html", page.html);
     write_file_atomic(fs::path(out) / "reproduction.json", page.json);

@@ -28,7 +28,8 @@ std::optional<Cell> find_cell(const std::vector<EvalRow>& rows, uint64_t seed, c
 std::string interval(double x, double lo, double hi) { return fmt::format("{:.3f} [{:.3f}, {:.3f}]", x, lo, hi); }
 
 // Our cells as bars with their CIs (a, then b), on one accuracy axis.
-std::string cells_svg(const ReproductionVerdict& v, const ReproduceCriterion& k) {
+std::string cells_svg(const ReproductionVerdict& v, const ReproduceSpec& spec) {
+  const ReproduceCriterion& k = spec.criterion;
   std::vector<const Cell*> cells = {&*v.a};
   if (v.b) cells.push_back(&*v.b);
   const double W = 640, L = 260, R = 20, row = 34, top = 30;
@@ -43,13 +44,25 @@ std::string cells_svg(const ReproductionVerdict& v, const ReproduceCriterion& k)
     const Cell& c = *cells[i];
     const int64_t step = i == 0 ? k.a.step : k.b->step;
     const double y = top + row * (double(i) + 0.5);
+    // Long recipe names would run into the bars: cut, the full name is in the table.
+    std::string base = c.preset + "/" + c.recipe;
+    if (base.size() > 24) base = base.substr(0, 23) + "…";
     s += fmt::format(R"(<text x="4" y="{:.1f}" font-size="11">{} {} {} {}</text>)", y + 4, i == 0 ? "a:" : "b:",
-                     xml_escape(c.preset + "/" + c.recipe), xml_escape(c.split),
+                     xml_escape(base), xml_escape(c.split),
                      xml_escape(c.method + (step > 0 ? fmt::format(" at step {}", step) : "")));
     s += fmt::format(R"(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="14" fill="{}"/>)", L, y - 7, X(c.accuracy) - L,
                      i == 0 ? "#1f77b4" : "#aaa");
     s += fmt::format(R"(<line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="#000"/>)", X(c.lo), y, X(c.hi), y);
+    // The published number of the setting this cell stands for: a red diamond on its row.
+    if (const auto& published = i == 0 ? spec.published_a : spec.published_b) {
+      const double px = X(*published);
+      s += fmt::format(R"(<path d="M{0:.1f} {1:.1f} l6 9 l-6 9 l-6 -9 z" fill="#d62728"><title>published {2:.2f}</title></path>)",
+                       px, y - 9, *published);
+    }
   }
+  if (spec.published_a || spec.published_b)
+    s += fmt::format(R"(<path d="M{0:.1f} 6 l5 6 l-5 6 l-5 -6 z" fill="#d62728"/><text x="{1:.1f}" y="16" font-size="11">published (their setting)</text>)",
+                     W - 190, W - 180);
   s += fmt::format(R"(<text x="{:.1f}" y="{}" font-size="10" text-anchor="middle">accuracy (exact match)</text>)", (L + W - R) / 2,
                    H - 4);
   return s + "</svg>";
@@ -93,7 +106,7 @@ ReproductionVerdict judge_reproduction(const ReproduceCriterion& k, const std::v
 }
 
 ReproductionPage reproduction_page(const std::string& name, const ReproduceSpec& spec, const ReproductionVerdict& v,
-                                   double wall_seconds) {
+                                   double wall_seconds, double job_seconds) {
   Doc doc;
   doc.heading(fmt::format("Reproduction {}: {}", name, v.passed ? "PASS" : "FAIL"), 1);
   doc.para("Published: " + spec.paper + ".");
@@ -104,18 +117,29 @@ ReproductionPage reproduction_page(const std::string& name, const ReproduceSpec&
   std::vector<std::vector<std::string>> rows;
   if (v.a) rows.push_back({"a", spec.criterion.a.text(), interval(v.a->accuracy, v.a->lo, v.a->hi), std::to_string(v.a->seeds)});
   if (v.b) rows.push_back({"b", spec.criterion.b->text(), interval(v.b->accuracy, v.b->lo, v.b->hi), std::to_string(v.b->seeds)});
-  doc.table({"cell", "base task split method", "accuracy [95% CI]", "seeds"}, rows);
-  if (v.a) doc.figure(cells_svg(v, spec.criterion));
-  doc.para(fmt::format("Wall time of this run: {:.0f} s on this machine (jobs already done are not counted again).", wall_seconds));
+  std::vector<std::string> header = {"cell", "base task split method", "accuracy [95% CI]", "seeds"};
+  if (spec.published_a || spec.published_b) {
+    header.push_back("published (their setting)");
+    const auto shown = [](const std::optional<double>& x) { return x ? fmt::format("{:.2f}", *x) : std::string("—"); };
+    for (auto& row : rows) row.push_back(shown(row[0] == "a" ? spec.published_a : spec.published_b));
+  }
+  doc.table(header, rows);
+  if (v.a) doc.figure(cells_svg(v, spec));
+  doc.para(fmt::format("Wall time of this run: {:.0f} s on this machine (jobs already done are not counted again); the "
+                       "study's jobs took {:.0f} s in all, summed over jobs (which run up to --jobs at a time).",
+                       wall_seconds, job_seconds));
   nlohmann::json j = {{"name", name},
                       {"paper", spec.paper},
                       {"criterion", spec.criterion.text()},
                       {"passed", v.passed},
                       {"reason", v.reason},
-                      {"wall_seconds", wall_seconds}};
+                      {"wall_seconds", wall_seconds},
+                      {"job_seconds", job_seconds}};
   if (v.a) j["a"] = {{"cell", spec.criterion.a.text()}, {"accuracy", v.a->accuracy}, {"ci95", {v.a->lo, v.a->hi}}, {"seeds", v.a->seeds}};
   if (v.b) j["b"] = {{"cell", spec.criterion.b->text()}, {"accuracy", v.b->accuracy}, {"ci95", {v.b->lo, v.b->hi}}, {"seeds", v.b->seeds}};
   if (v.difference) j["difference"] = {{"effect", v.difference->diff}, {"ci95", {v.difference->lo, v.difference->hi}}};
+  if (spec.published_a) j["published_a"] = *spec.published_a;
+  if (spec.published_b) j["published_b"] = *spec.published_b;
   return {doc.md, html_page("Reproduction " + name, doc.html), j.dump(2) + "\n"};
 }
 

@@ -28,6 +28,6 @@ struct ReproductionPage {
   std::string json;            // name, paper, criterion, passed, reason, our numbers
 };
 ReproductionPage reproduction_page(const std::string& name, const ReproduceSpec& spec, const ReproductionVerdict& verdict,
-                                   double wall_seconds);
+                                   double wall_seconds, double job_seconds = 0);
 
 }  // namespace elab

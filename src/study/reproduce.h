@@ -41,6 +41,9 @@ struct ReproduceSpec {
   std::string published;  // its setting and its numbers, as published
   std::string setting;    // the scaled-down setting used here, and why
   std::string figure;     // the published figure or table it is compared with
+  // The published accuracies of the settings cells a and b stand for (their figure's
+  // numbers, read off it), drawn beside ours on the page; absent when the paper has none.
+  std::optional<double> published_a, published_b;
   ReproduceCriterion criterion;
 };
 

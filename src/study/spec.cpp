@@ -236,7 +236,7 @@ std::vector<const toml::table*> array_tables(const toml::table& t, const char* k
 // [reproduce]: the published result, its setting and numbers, ours, and the criterion
 // (study/reproduce.h), every text required: a reproduction states them before it runs.
 ReproduceSpec read_reproduce(const toml::table& r, const std::string& path) {
-  known_keys(r, path, "[reproduce]", {"paper", "published", "setting", "figure", "criterion"});
+  known_keys(r, path, "[reproduce]", {"paper", "published", "setting", "figure", "published_a", "published_b", "criterion"});
   auto text = [&](const toml::table& t, const std::string& key, const std::string& section) {
     auto v = t[key].value<std::string>();
     check(v.has_value() && !v->empty(), "{}: {} needs '{}' (text)", path, section, key);
@@ -247,6 +247,12 @@ ReproduceSpec read_reproduce(const toml::table& r, const std::string& path) {
   out.published = text(r, "published", "[reproduce]");
   out.setting = text(r, "setting", "[reproduce]");
   out.figure = text(r, "figure", "[reproduce]");
+  for (auto [key, value] : {std::pair{"published_a", &out.published_a}, {"published_b", &out.published_b}})
+    if (r.get(key)) {
+      const double v = number<double>(r, key, 0.0, path);
+      check(v >= 0 && v <= 1, "{}: [reproduce] {} is a published accuracy, in [0, 1]; got {}", path, key, v);
+      *value = v;
+    }
   const toml::table* c = r["criterion"].as_table();
   check(c != nullptr, "{}: [reproduce] needs a criterion table ([reproduce.criterion]: a, b, direction, threshold, min_seeds)",
         path);
@@ -258,6 +264,7 @@ ReproduceSpec read_reproduce(const toml::table& r, const std::string& path) {
   check(k.direction == "greater" || k.direction == "less", "{}: [reproduce.criterion] direction must be greater or less, got '{}'",
         path, k.direction);
   k.threshold = number<double>(*c, "threshold", 0.0, path);
+  check(!out.published_b || k.b, "{}: [reproduce] published_b needs a criterion with b", path);
   check(k.b || (k.threshold >= 0 && k.threshold <= 1), "{}: [reproduce.criterion] threshold of an accuracy must be in [0, 1], got {}",
         path, k.threshold);
   k.min_seeds = int(number<int64_t>(*c, "min_seeds", 1, path));

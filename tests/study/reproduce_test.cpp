@@ -129,6 +129,18 @@ TEST(Reproduce, TheCriterionIsJudgedOnTheStudysCells) {
   EXPECT_NE(page.html.find("<svg"), std::string::npos);
   const auto j = nlohmann::json::parse(page.json);
   EXPECT_TRUE(j["passed"].get<bool>());
+  EXPECT_EQ(page.html.find("published (their setting)"), std::string::npos);  // none given
+  // The published numbers of the settings a and b stand for, beside ours.
+  std::string with_published = study(2, kCriterion);
+  with_published.replace(with_published.find("figure = "), 9, "published_a = 0.9\npublished_b = 0.2\nfigure = ");
+  const auto beside = reproduction_page("demo", *parse_study(with_published, "r.toml").reproduce, pass, 12);
+  EXPECT_NE(beside.markdown.find("| published (their setting) |"), std::string::npos) << beside.markdown;
+  EXPECT_NE(beside.markdown.find("| 0.90 |"), std::string::npos) << beside.markdown;
+  EXPECT_NE(beside.html.find("published 0.20"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(beside.json)["published_a"].get<double>(), 0.9);
+  with_published.replace(with_published.find("published_a = 0.9"), 17, "published_a = 90");
+  EXPECT_NE(testing::error_of([&] { parse_study(with_published, "r.toml"); }).find("published_a is a published accuracy"),
+            std::string::npos);
   EXPECT_NEAR(j["difference"]["effect"].get<double>(), 0.7, 1e-9);
 
   // A snapshot cell (in-context learning that fades: a snapshot against the end). The
