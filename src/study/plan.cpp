@@ -197,16 +197,10 @@ static void apply_own_training(const ModelEntry& own, PretrainJobSpec& pre) {
 StudyPlan plan_study(const StudySpec& s) {
   Planner p{s, {}, {}};
   // The bases: presets by name, then [[model]] / [[sweep]] shapes (named, with their shape).
-  struct Base {
-    std::string name;
-    std::optional<ModelShape> shape;
-    const ModelEntry* own = nullptr;  // a [[model]]'s own training keys, over [pretrain]'s
-  };
-  std::vector<Base> bases;
-  for (const auto& preset : s.presets) bases.push_back({preset, std::nullopt});
-  for (const auto& m : s.models) bases.push_back({m.name, m.shape, &m});
-  std::vector<int64_t> snapshots;
-  if (s.pretrain_settings.contains("save_at")) snapshots = s.pretrain_settings["save_at"].get<std::vector<int64_t>>();
+  // A [[model]] also brings its own training keys, over [pretrain]'s.
+  std::vector<std::pair<std::string, const ModelEntry*>> bases;
+  for (const auto& preset : s.presets) bases.push_back({preset, nullptr});
+  for (const auto& m : s.models) bases.push_back({m.name, &m});
   // The data's versions, per recipe: every task of the recipe, and the recipe's own text.
   std::map<std::string, std::pair<std::map<std::string, int>, std::string>> data_of;
   for (const auto& recipe_name : s.recipes) {
@@ -215,11 +209,13 @@ StudyPlan plan_study(const StudySpec& s) {
     for (const auto& entry : recipe.entries) versions[entry.task] = p.facts(entry.task).version;
     hash = hash_hex(recipe.describe());
   }
-  for (const auto& [name, shape, own] : bases)
+  for (const auto& [name, own] : bases) {
+    const std::vector<int64_t> snapshots = snapshot_steps(s, name);
     for (const auto& recipe_name : s.recipes)
       for (uint64_t seed : s.seeds) {
         PretrainJobSpec pre;
-        pre.preset = name, pre.shape = shape, pre.recipe = recipe_name, pre.seed = seed;
+        pre.preset = name, pre.recipe = recipe_name, pre.seed = seed;
+        if (own) pre.shape = own->shape;
         pre.tokens = s.tokens, pre.batch = s.batch, pre.seq_len = s.seq_len, pre.lr = s.lr, pre.loss = s.loss;
         pre.precision = s.precision;
         pre.settings = s.pretrain_settings;
@@ -228,6 +224,7 @@ StudyPlan plan_study(const StudySpec& s) {
         pre.workers = s.workers;
         p.children(p.add(pre, "", ""), name, snapshots, s.seed);
       }
+  }
   for (const auto& src : s.sources) {
     const std::string why = backend_for(src.model).cannot_train;
     const bool tuned = std::any_of(s.finetune.begin(), s.finetune.end(),

@@ -69,13 +69,12 @@ void check_reproduction(const StudySpec& s) {
          "study makes", where, side, c.base, c.task, c.split, c.method,
          c.step > 0 ? " with snapshots = true" : "");
   };
-  // A snapshot cell needs that snapshot: [pretrain] save_at holds its step.
+  // A snapshot cell needs that snapshot: its base's save_at holds its step.
   auto check_step = [&](const CellRef& c, const char* side) {
     if (c.step == 0) return;
-    std::vector<int64_t> kept;
-    if (s.pretrain_settings.contains("save_at")) kept = s.pretrain_settings["save_at"].get<std::vector<int64_t>>();
+    const std::vector<int64_t> kept = snapshot_steps(s, c.base.substr(0, c.base.find('/')));
     check(std::count(kept.begin(), kept.end(), c.step) > 0,
-          "{} {}: step={} names a snapshot the study does not keep ([pretrain] save_at = [{}])", where, side, c.step,
+          "{} {}: step={} names a snapshot the study does not keep (its base's save_at = [{}])", where, side, c.step,
           fmt::join(kept, ", "));
   };
   check_cell(k.a, "a");

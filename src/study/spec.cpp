@@ -513,6 +513,14 @@ void check_block_models(const StudySpec& s, const std::string& path) {
 
 }  // namespace
 
+std::vector<int64_t> snapshot_steps(const StudySpec& s, const std::string& base_name) {
+  const nlohmann::json* settings = &s.pretrain_settings;
+  for (const auto& m : s.models)
+    if (m.name == base_name && m.settings.contains("save_at")) settings = &m.settings;
+  if (!settings->contains("save_at")) return {};
+  return (*settings)["save_at"].get<std::vector<int64_t>>();
+}
+
 // The stages, top to bottom: [study], [[results]], the bases ([pretrain] presets and
 // shipped bases, [[model]], [[sweep]]), [pretrain]'s settings, [[evaluate]] and
 // [[finetune]] blocks, and the models the blocks name.

@@ -98,6 +98,11 @@ struct StudySpec {
   bool results_only() const { return evaluate.empty() && finetune.empty() && !results.empty(); }
 };
 
+// The steps a base keeps snapshots at: its [[model]]'s own save_at, else [pretrain]'s
+// (empty when neither gives one). The planner evaluates these snapshots; a reproduction's
+// step=N cell must name one of them.
+std::vector<int64_t> snapshot_steps(const StudySpec& s, const std::string& base_name);
+
 // Errors name the file, the line and the key.
 StudySpec parse_study(const std::string& text, const std::string& path);
 StudySpec load_study(const std::string& path);

@@ -386,6 +386,7 @@ heads = 2
 weight_decay = 0.0
 output = "stablemax"
 lr = 0.01
+save_at = [4]
 
 [[sweep]]
 d_model = 32
@@ -399,14 +400,22 @@ tasks = ["modadd:p=13,symbols=1"]
 splits = ["ood"]
 methods = ["direct"]
 n = 4
+snapshots = true
 )";
   const StudySpec spec = parse_study(toml, "grid.toml");
   ASSERT_EQ(spec.models.size(), 3u);
   EXPECT_EQ(spec.models[1].name, "d32-L1-H2:weight_decay=1");
   EXPECT_EQ(spec.models[2].name, "d32-L1-H2:weight_decay=0");
   std::map<std::string, PretrainJobSpec> pre;
-  for (const auto& j : plan_study(spec).jobs)
+  int snapshot_evals = 0;
+  for (const auto& j : plan_study(spec).jobs) {
     if (const auto* p = std::get_if<PretrainJobSpec>(&j.spec)) pre[p->preset] = *p;
+    if (const auto* e = std::get_if<EvalJobSpec>(&j.spec)) snapshot_evals += e->snapshot == 4;
+  }
+  // Its own save_at: only that base keeps (and has evaluated) a snapshot.
+  EXPECT_EQ(snapshot_steps(spec, "stable"), (std::vector<int64_t>{4}));
+  EXPECT_TRUE(snapshot_steps(spec, "d32-L1-H2:weight_decay=0").empty());
+  EXPECT_EQ(snapshot_evals, 1);
   ASSERT_EQ(pre.size(), 3u);
   EXPECT_EQ(pre["stable"].settings["weight_decay"], 0.0);
   EXPECT_EQ(pre["stable"].settings["output"], "stablemax");
