@@ -8,7 +8,8 @@ residual projections scaled by 1/sqrt(2L)), AdamW (0.9, 0.95, eps 1e-8, weight d
 on matrices), gradient clipping at 1.0, cross-entropy on every token, batch x seq-len
 random tokens. Prints one line: tokens_per_s=... step_ms=...
 
-Run with Debian's python3-torch (/usr/bin/python3): the same libtorch 1.13 underneath.
+Run with Debian's python3-torch (/usr/bin/python3): the same libtorch 1.13 underneath; with
+--compile, the project's virtual environment's torch 2.x (bench/small-models.sh).
 """
 import argparse
 import json
@@ -51,7 +52,7 @@ class Block(nn.Module):
         self.n1 = RMSNorm(d, c["rms_norm_eps"])
         self.n2 = RMSNorm(d, c["rms_norm_eps"])
 
-    def forward(self, x, cos, sin, mask):
+    def forward(self, x, cos, sin, mask, keep=None):
         B, T, _ = x.shape
         h = self.n1(x)
         q = self.q(h).view(B, T, self.h, self.hd).transpose(1, 2)
@@ -63,7 +64,10 @@ class Block(nn.Module):
             v = v.repeat_interleave(self.h // self.kv, 1)
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.hd))
         att = att.masked_fill(mask, float("-inf")).softmax(-1)
-        x = x + self.o((att @ v).transpose(1, 2).reshape(B, T, -1))
+        a = self.o((att @ v).transpose(1, 2).reshape(B, T, -1))
+        if keep is not None:  # past attention, every step is per position: the kept ones only
+            x, a = x.reshape(B * T, -1)[keep], a.reshape(B * T, -1)[keep]
+        x = x + a
         h = self.n2(x)
         return x + self.down(F.silu(self.gate(h)) * self.up(h))
 
@@ -87,13 +91,20 @@ class Model(nn.Module):
             if p.dim() >= 2:
                 nn.init.normal_(p, 0.0, resid if name.endswith(("o.weight", "down.weight")) else std)
 
-    def forward(self, idx, targets):
+    def forward(self, idx, targets, keep=None, keep_last_block=False):
         T = idx.shape[1]
         x = self.embed(idx)
-        for b in self.blocks:
-            x = b(x, self.cos[:, :, :T], self.sin[:, :, :T], self.mask[:T, :T])
+        for i, b in enumerate(self.blocks):
+            last = keep is not None and keep_last_block and i + 1 == len(self.blocks)
+            x = b(x, self.cos[:, :, :T], self.sin[:, :, :T], self.mask[:T, :T], keep if last else None)
+        x = x.reshape(-1, x.size(-1))
+        targets = targets.reshape(-1)
+        if keep is not None:  # only the positions in the loss meet the output layer
+            if not keep_last_block:
+                x = x[keep]
+            targets = targets[keep]
         logits = F.linear(self.norm(x), self.embed.weight)
-        return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1))
+        return F.cross_entropy(logits, targets)
 
 
 def main():
@@ -105,35 +116,47 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (OpenBLAS: OPENBLAS_NUM_THREADS)")
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                     help="bf16: the forward pass under torch.autocast('cpu', bfloat16), as elab --precision bf16")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the model (inductor; torch 2.x)")
+    ap.add_argument("--counted", type=int, default=0,
+                    help="tokens in the loss per step (elab bench train's counted_per_step): only those positions "
+                         "meet the output layer, as elab does with the loss on answers (0: every position)")
+    ap.add_argument("--keep-last-block", action="store_true",
+                    help="with --counted: the last block's residual and MLP on the counted positions only, as elab")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     c = json.load(open(a.config))
     model = Model(c, a.seq_len)
+    forward = torch.compile(model) if a.compile else model
     decay = [p for p in model.parameters() if p.dim() >= 2]
     rest = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}],
                             lr=1e-4, betas=(0.9, 0.95), eps=1e-8)
     data = torch.randint(0, 256, (a.steps + 3, a.batch, a.seq_len + 1))
+    # The same number of counted positions every step, spread over the rows like answers.
+    keep = None
+    if a.counted > 0:
+        keep = torch.randperm(a.batch * a.seq_len, generator=torch.Generator().manual_seed(1))[:a.counted].sort().values
 
     def step(i):
         x, y = data[i, :, :-1], data[i, :, 1:]
         opt.zero_grad(set_to_none=True)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16"):
-            loss = model(x, y)
+            loss = forward(x, y, keep, a.keep_last_block)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         return loss.item()
 
-    for i in range(3):  # warm-up, as elab bench train
+    for i in range(3):  # warm-up, as elab bench train (and torch.compile's compilation)
         step(i)
     t0 = time.perf_counter()
     for i in range(a.steps):
         step(3 + i)
     secs = time.perf_counter() - t0
     print(f"pytorch tokens_per_s={a.steps * a.batch * a.seq_len / secs:.0f} step_ms={1000 * secs / a.steps:.1f} "
-          f"threads={a.threads} precision={a.precision} params={sum(p.numel() for p in model.parameters())}")
+          f"threads={a.threads} precision={a.precision} params={sum(p.numel() for p in model.parameters())} "
+          f"compile={int(a.compile)} counted={a.counted} keep_last_block={int(a.keep_last_block)}")
 
 
 if __name__ == "__main__":

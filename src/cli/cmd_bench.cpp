@@ -19,6 +19,7 @@
 #include "model/config.h"
 #include "eval/generate.h"
 #include "model/device.h"
+#include "model/fused.h"
 #include "tasks/recipe.h"
 #include "train/finetune.h"
 #include "train/trainer.h"
@@ -63,7 +64,10 @@ Transformer fresh_model(const Preset& preset, const std::string& device) {
 }
 
 struct BenchTrainOptions {
-  std::string preset = "l";
+  ModelShape shape;  // a preset (l when nothing is given) or any shape
+  std::string recipe = "add";
+  int64_t train_examples = 0;  // > 0: a fixed training set of the recipe's one task, full batch
+  std::string kernels = "fused";
   int64_t steps = 20;
   int64_t batch = 32;
   int64_t seq_len = 128;
@@ -77,56 +81,80 @@ struct BenchTrainOptions {
 // --batch) and rank 0 reports; the all-reduce time is what data parallelism costs.
 void bench_train(const BenchTrainOptions& o, const MachineOptions& m) {
   auto threads = configure_threads(m.threads);
-  const Preset& preset = find_preset(o.preset);
+  ModelShape shape = o.shape;
+  if (shape.empty()) shape.preset = "l";
+  const ResolvedModel resolved = resolve_model(shape);
+  check(o.kernels == "fused" || o.kernels == "plain", "--kernels must be fused or plain, got '{}'", o.kernels);
+  set_fused_kernels(o.kernels == "fused");
   check(o.steps > 0 && o.batch > 0 && o.seq_len > 0, "--steps, --batch and --seq-len must be positive");
+  check(o.train_examples >= 0, "--train-examples must be positive, got {}", o.train_examples);
   auto dist = join_data_parallel(o.dist.backend, o.dist.timeout_seconds);
   const int local_rank = dist ? dist->options().local_rank : -1;
   torch::Device device = parse_device(m.device, local_rank);
-  Transformer model(preset.config, derive_seed(1, "init"));
+  Transformer model(resolved.config, derive_seed(1, "init"));
   model->to(device);
   AdamW optimizer(named_weights(*model), AdamWConfig{});
-  RecipeStream data(find_recipe("add"), derive_seed(1, "data"), Pool::train);
+  // The data: the recipe's stream in batch x seq-len rows, or (--train-examples N) the
+  // fixed set a full-batch run trains on, every example in every step.
+  std::unique_ptr<TokenStream> data;
+  int64_t batch_rows = o.batch, seq_len = o.seq_len;
+  if (o.train_examples > 0) {
+    auto streams = fixed_set_streams(find_recipe(o.recipe), o.train_examples, 1);
+    data = std::move(streams.train);
+    batch_rows = o.train_examples;
+    seq_len = streams.seq_len;
+  } else {
+    data = std::make_unique<RecipeStream>(find_recipe(o.recipe), derive_seed(1, "data"), Pool::train);
+  }
+  check(seq_len + 1 <= resolved.config.max_seq_len, "--seq-len {} exceeds the model's context of {}", seq_len,
+        resolved.config.max_seq_len);
   TrainConfig cfg;
-  cfg.batch_size = o.batch;
-  cfg.seq_len = o.seq_len;
+  cfg.batch_size = batch_rows;
+  cfg.seq_len = seq_len;
   cfg.workers = threads.workers;
   cfg.precision = o.precision;
   cfg.validate();
-  const RowShare share = rank_rows(o.batch, 1, dist.get());
+  const RowShare share = rank_rows(batch_rows, 1, dist.get());
   TokenBatch batch;
   const int64_t warmup = 3;
   for (int64_t i = 0; i < warmup; ++i) {
-    data.read_rows(i, o.batch, share.first, share.count, o.seq_len, batch);
+    data->read_rows(i, batch_rows, share.first, share.count, seq_len, batch);
     train_step(model, optimizer, batch, cfg, 1e-4, dist.get());
   }
   const double allreduce_before = dist ? dist->gradient_seconds() : 0;
   double step_seconds = 0;
-  Progress progress("bench train " + preset.name, o.steps, !dist || dist->is_main());
+  int64_t counted = 0;  // tokens in the loss, which a peer needs to do the same work
+  Progress progress("bench train " + resolved.name, o.steps, !dist || dist->is_main());
   for (int64_t i = 0; i < o.steps; ++i) {
-    data.read_rows(warmup + i, o.batch, share.first, share.count, o.seq_len, batch);  // not timed
+    data->read_rows(warmup + i, batch_rows, share.first, share.count, seq_len, batch);  // not timed
+    for (uint8_t in_loss : batch.loss_mask) counted += in_loss;
     auto t0 = std::chrono::steady_clock::now();
     train_step(model, optimizer, batch, cfg, 1e-4, dist.get());
     step_seconds += seconds_since(t0);
     progress.update(i + 1);
   }
   progress.finish();
+  set_fused_kernels(true);
   const double allreduce_ms = dist ? 1000 * (dist->gradient_seconds() - allreduce_before) / double(o.steps) : 0;
   if (dist && !dist->is_main()) return;
-  const double tokens_per_s = double(o.steps * o.batch * o.seq_len) / step_seconds;
-  const double gflops = tokens_per_s * train_flops_per_token(preset.config, o.seq_len) / 1e9;
+  const double tokens_per_s = double(o.steps * batch_rows * seq_len) / step_seconds;
+  // The model FLOPs of every position, as if each met the output layer (the usual
+  // convention); with the loss on answers the fused path does less work than this.
+  const double gflops = tokens_per_s * train_flops_per_token(resolved.config, seq_len) / 1e9;
   // The peak of the whole machine: with several ranks, one rank's peak times the ranks.
   const int ranks = dist ? dist->world_size() : 1;
   const torch::ScalarType dtype = o.precision == Precision::bf16 ? torch::kBFloat16 : torch::kFloat;
   const double peak = measure_matmul_gflops(o.matmul_n, device, threads, dtype) * ranks;
-  fmt::print("bench train preset={} params={} batch={} seq_len={} steps={} torch_threads={} blas_threads={} workers={} "
-             "device={} ranks={} precision={}\n",
-             preset.name, preset.config.param_count(), o.batch, o.seq_len, o.steps, threads.torch_threads,
-             threads.blas_threads, threads.workers, m.device, ranks, precision_name(o.precision));
-  fmt::print("tokens_per_s={:.0f} step_ms={:.1f} model_gflops={:.1f}\n", tokens_per_s, 1000 * step_seconds / o.steps, gflops);
+  fmt::print("bench train preset={} params={} recipe={} batch={} seq_len={} steps={} torch_threads={} blas_threads={} "
+             "workers={} device={} ranks={} precision={} kernels={}\n",
+             resolved.name, resolved.config.param_count(), o.recipe, batch_rows, seq_len, o.steps, threads.torch_threads,
+             threads.blas_threads, threads.workers, m.device, ranks, precision_name(o.precision), o.kernels);
+  fmt::print("tokens_per_s={:.0f} step_ms={:.1f} steps_per_s={:.2f} model_gflops={:.1f} counted_per_step={}\n",
+             tokens_per_s, 1000 * step_seconds / o.steps, double(o.steps) / step_seconds, gflops, counted / o.steps);
   if (dist)
     fmt::print("allreduce_ms_per_step={:.1f} allreduce_share={:.3f} gradient_mb={:.1f}\n", allreduce_ms,
                allreduce_ms / (1000 * step_seconds / double(o.steps)),
-               double(preset.config.param_count()) * 4 / 1e6);
+               double(resolved.config.param_count()) * 4 / 1e6);
   fmt::print("matmul_{} n={} gflops={:.1f}\n", precision_name(o.precision), o.matmul_n, peak);
   fmt::print("mfu={:.3f}\n", gflops / peak);
 }
@@ -374,7 +402,15 @@ void add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchTrainOptions>();
   auto m = std::make_shared<MachineOptions>();
   auto* train = bench->add_subcommand("train", "Training tokens/s, achieved GFLOP/s and model FLOPs utilisation");
-  train->add_option("--preset", o->preset, "model preset")->capture_default_str();
+  add_model_shape_flags(*train, o->shape);
+  train->add_option("--recipe", o->recipe, "data recipe (elab recipes list, or task:TASK[@FORMAT])")->capture_default_str();
+  train->add_option("--train-examples", o->train_examples,
+                    "a fixed training set of N examples of the recipe's task, all of them in every step (full batch, "
+                    "the loss on answers; --batch and --seq-len follow from it)");
+  train->add_option("--kernels", o->kernels,
+                    "fused (default): the fused CPU kernels and the output layer at counted positions only; plain: "
+                    "libtorch operations, as before them (docs/PERFORMANCE.md)")
+      ->capture_default_str();
   train->add_option("--steps", o->steps, "timed optimiser steps")->capture_default_str();
   train->add_option("--batch", o->batch, "sequences per step")->capture_default_str();
   train->add_option("--seq-len", o->seq_len, "tokens per sequence")->capture_default_str();

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "model/attention.h"
+#include "model/fused.h"
 #include "model/q8.h"
 
 namespace elab {
@@ -95,6 +96,9 @@ NormImpl::NormImpl(int64_t dim, double eps_, const std::string& kind_) : eps(eps
 
 torch::Tensor NormImpl::forward(const torch::Tensor& x) {
   if (kind == "layer") return torch::layer_norm(x, {x.size(-1)}, weight, bias, eps);
+  // Training: one pass each way instead of five element-wise operations (model/fused.h).
+  if (torch::GradMode::is_enabled() && fused_rms_norm_applies(x, weight))
+    return fused_rms_norm(x, weight, eps, kind == "rms1");
   auto normed = x * torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps);
   return kind == "rms1" ? normed * (1 + weight) : normed * weight;
 }
@@ -126,15 +130,25 @@ static torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos
   return torch::cat({rotated * cos + rotate_half(rotated) * sin, x.narrow(-1, R, D - R)}, -1);
 }
 
+// Fused when training: concatenating the weights costs a copy per call, which pays for
+// itself against three backward passes but not when decoding a token at a time (measured
+// on preset l: training +12%, decoding at batch 1 -9%).
+bool AttentionImpl::fused_projection() const {
+  return torch::GradMode::is_enabled() && !q_proj->lora_A && !k_proj->lora_A && !v_proj->lora_A && !q_norm &&
+         !q_proj->bias.defined() && rotary_dim == head_dim && query_factor == 1;
+}
+
+// One matrix product for the query, key and value heads: (B, T, H + 2K, D).
+torch::Tensor AttentionImpl::project_fused(const torch::Tensor& x) {
+  auto w = torch::cat({q_proj->weight, k_proj->weight, v_proj->weight}, 0);  // ((H+2K)D, C)
+  return torch::nn::functional::linear(x, w).view({x.size(0), x.size(1), n_heads + 2 * n_kv_heads, head_dim});
+}
+
 // Queries, keys and values of x with RoPE applied: (B, H, T, D), (B, K, T, D), (B, K, T, D).
 std::array<torch::Tensor, 3> AttentionImpl::project(const torch::Tensor& x, const torch::Tensor& cos,
                                                     const torch::Tensor& sin) {
   const int64_t B = x.size(0), T = x.size(1), H = n_heads, K = n_kv_heads, D = head_dim;
-  // Fused below when training: concatenating the weights costs a copy per call, which
-  // pays for itself against three backward passes but not when decoding a token at a
-  // time (measured on preset l: training +12%, decoding at batch 1 -9%).
-  if (!torch::GradMode::is_enabled() || q_proj->lora_A || k_proj->lora_A || v_proj->lora_A || q_norm ||
-      q_proj->bias.defined() || rotary_dim != D || query_factor != 1) {
+  if (!fused_projection()) {
     auto q = q_proj(x).view({B, T, H, D});
     auto k = k_proj(x).view({B, T, K, D});
     if (q_norm) {
@@ -148,8 +162,7 @@ std::array<torch::Tensor, 3> AttentionImpl::project(const torch::Tensor& x, cons
   }
   // One matrix product for q, k and v, and one RoPE pass over the q and k heads together:
   // fewer, larger operations (the small presets are bound by per-operation overhead).
-  auto w = torch::cat({q_proj->weight, k_proj->weight, v_proj->weight}, 0);            // ((H+2K)D, C)
-  auto qkv = torch::nn::functional::linear(x, w).view({B, T, H + 2 * K, D});          // (B, T, H+2K, D)
+  auto qkv = project_fused(x);                                                         // (B, T, H+2K, D)
   auto qk = qkv.narrow(2, 0, H + K).transpose(1, 2);                                  // (B, H+K, T, D)
   qk = qk * cos + rotate_half(qk) * sin;
   return {qk.narrow(1, 0, H), qk.narrow(1, H, K), qkv.narrow(2, H + K, K).transpose(1, 2)};
@@ -159,6 +172,11 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
                                      const torch::Tensor& allowed, torch::Tensor* cache_k, torch::Tensor* cache_v,
                                      int64_t start) {
   const int64_t B = x.size(0), T = x.size(1);
+  // Training on short rows without a cache, prefix or mask: projection to output in one
+  // kernel, RoPE included (model/fused.h).
+  if (fused_projection() && !reference_attention && !cache_k && !allowed.defined() &&
+      !(prefix_k.defined() && prefix_k.size(1) > 0) && short_attention_applies(x, q_proj->weight, cos, head_dim))
+    return o_proj(short_causal_attention(project_fused(x), cos, sin, n_heads, n_kv_heads));
   auto [q, k, v] = project(x, cos, sin);
   if (cache_k) {
     cache_k->narrow(2, start, T).copy_(k);
@@ -236,8 +254,10 @@ torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
   if (!torch::GradMode::is_enabled() || gate_proj->lora_A || up_proj->lora_A || gate_proj->bias.defined())
     return down_proj(activate(gate_proj(x), activation) * up_proj(x));
   // gate and up as one matrix product (when training; see AttentionImpl::project)
-  auto gu = torch::nn::functional::linear(x, torch::cat({gate_proj->weight, up_proj->weight}, 0)).chunk(2, -1);
-  return down_proj(activate(gu[0], activation) * gu[1]);
+  auto gu = torch::nn::functional::linear(x, torch::cat({gate_proj->weight, up_proj->weight}, 0));  // (B, T, 2F)
+  if (activation == "silu" && fused_swiglu_applies(gu)) return down_proj(fused_swiglu(gu));  // model/fused.h
+  auto halves = gu.chunk(2, -1);
+  return down_proj(activate(halves[0], activation) * halves[1]);
 }
 
 DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c, int index)
@@ -256,9 +276,15 @@ DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c, int index)
   }
 }
 
-torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x,
-                                        const std::function<torch::Tensor(const torch::Tensor&)>& attend) {
-  auto a = attend(input_layernorm(x));
+torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x_in,
+                                        const std::function<torch::Tensor(const torch::Tensor&)>& attend,
+                                        const torch::Tensor& keep) {
+  auto a = attend(input_layernorm(x_in));
+  auto x = x_in;
+  if (keep.defined()) {  // every step below is per position
+    x = x.reshape({-1, x.size(-1)}).index_select(0, keep);
+    a = a.reshape({-1, a.size(-1)}).index_select(0, keep);
+  }
   if (sandwich) a = post_attention_layernorm(a);
   if (!mlp) return x + a;
   if (parallel) return x + a + mlp(post_attention_layernorm(x));  // GPT-NeoX: both branches read x
@@ -428,7 +454,8 @@ void select_rows(KVCache& cache, const torch::Tensor& rows) {
 
 torch::Tensor TransformerImpl::forward(const torch::Tensor& ids, KVCache* cache) { return logits(hidden(ids, cache)); }
 
-torch::Tensor TransformerImpl::hidden(const torch::Tensor& ids, KVCache* cache) {
+torch::Tensor TransformerImpl::hidden(const torch::Tensor& ids, KVCache* cache, const torch::Tensor& keep) {
+  check(!(cache && keep.defined()), "hidden: kept positions are for a pass without a KV cache");
   if (cache && !cache->prefix_values.empty()) return hidden_after_prefix(ids, *cache);
   const int64_t B = ids.size(0), T = ids.size(1);
   positions_encoded.value += B * T;
@@ -462,13 +489,18 @@ torch::Tensor TransformerImpl::hidden(const torch::Tensor& ids, KVCache* cache) 
     auto* ck = cache ? &cache->keys[i] : nullptr;
     auto* cv = cache ? &cache->values[i] : nullptr;
     const bool local = layer->sliding;
-    x = layer->forward(x, [&](const torch::Tensor& h) {
-      return layer->self_attn(h, local ? at.cos_local : at.cos, local ? at.sin_local : at.sin,
-                              local ? at.allowed_local : at.allowed, ck, cv, start);
-    });
+    const bool last = i + 1 == int(model->layers->size());
+    x = layer->forward(
+        x,
+        [&](const torch::Tensor& h) {
+          return layer->self_attn(h, local ? at.cos_local : at.cos, local ? at.sin_local : at.sin,
+                                  local ? at.allowed_local : at.allowed, ck, cv, start);
+        },
+        last ? keep : torch::Tensor());
     ++i;
   }
   if (cache) cache->length = S;
+  if (keep.defined() && model->layers->is_empty()) return x.reshape({-1, x.size(-1)}).index_select(0, keep);
   return x;
 }
 

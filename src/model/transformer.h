@@ -111,6 +111,8 @@ struct AttentionImpl : torch::nn::Module {
                                     const torch::Tensor& prefix_k_t, const torch::Tensor& prefix_v,
                                     const torch::Tensor& prefix_allowed, int64_t group);
   std::array<torch::Tensor, 3> project(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
+  bool fused_projection() const;                     // q, k and v as one product (training)
+  torch::Tensor project_fused(const torch::Tensor& x);  // (B, T, H + 2K, D)
   Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   Norm q_norm{nullptr}, k_norm{nullptr};  // over each head's D (ModelConfig::qk_norm), else null
   int64_t n_heads, n_kv_heads, head_dim, rotary_dim;
@@ -135,7 +137,11 @@ struct DecoderLayerImpl : torch::nn::Module {
   DecoderLayerImpl(const ModelConfig& c, int index);
   // One block around `attend`, the attention of the normed input (either of
   // AttentionImpl's two entry points).
-  torch::Tensor forward(const torch::Tensor& x, const std::function<torch::Tensor(const torch::Tensor&)>& attend);
+  // keep (optional): flat indices into the B x T positions; the block's output at those
+  // positions only, (N, C). Attention still reads every position; what follows it (the
+  // residual, the MLP) runs on the kept rows alone.
+  torch::Tensor forward(const torch::Tensor& x, const std::function<torch::Tensor(const torch::Tensor&)>& attend,
+                        const torch::Tensor& keep = {});
   // Llama: post_attention_layernorm is the norm before the MLP. Sandwich (Gemma 3): it
   // norms the attention's output, and pre_/post_feedforward_layernorm surround the MLP.
   Norm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
@@ -174,7 +180,11 @@ struct TransformerImpl : torch::nn::Module {
   // forward() without the final norm and output projection: the residual stream
   // (B, T, C), for callers that need logits at a few positions only (a pretrained
   // model's logits at every prompt position can be gigabytes: B x T x 49,152 floats).
-  torch::Tensor hidden(const torch::Tensor& ids, KVCache* cache = nullptr);
+  // keep (optional, without a cache): flat indices into the B x T positions, and the
+  // result is (N, C), those positions alone. The last block then runs its MLP on them
+  // only: with the loss on a few answer tokens a row, that is most of a one-layer
+  // model's products skipped, with the same numbers at the kept positions.
+  torch::Tensor hidden(const torch::Tensor& ids, KVCache* cache = nullptr, const torch::Tensor& keep = {});
   // hidden() for a cache with a shared prefix (KVCache::prefix_values set).
   torch::Tensor hidden_after_prefix(const torch::Tensor& ids, KVCache& cache);
   void set_reference_attention(bool on);

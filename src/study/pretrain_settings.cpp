@@ -17,7 +17,7 @@ template <typename T>
 PretrainSetting setting(const std::string& key, const std::string& help, SettingType type, T TrainJob::*field,
                         std::string flag = "") {
   if (flag.empty()) flag = flag_of_key(key);
-  return {key, flag, help, type, [field](TrainJob& job, const nlohmann::json& v) { job.*field = v.get<T>(); }};
+  return {key, flag, help, type, [field](TrainJob& job, const nlohmann::json& v) { job.*field = v.get<T>(); }, {}};
 }
 
 // A text setting with a closed set of values, checked where it is given (a study file is

@@ -120,6 +120,26 @@ struct StepEvaluations {
 
 }  // namespace
 
+FixedSetStreams fixed_set_streams(const Recipe& recipe, int64_t n, uint64_t seed) {
+  check(recipe.entries.size() == 1, "--train-examples needs a recipe of one task (task:TASK[@FORMAT]); {} has {}",
+        recipe.name, recipe.entries.size());
+  const auto& entry = recipe.entries[0];
+  auto task = make_task(entry.task);
+  FixedSetStreams out;
+  // Training pool only: test items are in another pool by construction (tasks/task.h).
+  out.examples = fixed_training_set(*task, n, seed);
+  // Held-out loss on up to 64 problems of the exemplar pool (small tasks have fewer).
+  auto heldout_set = distinct_examples(*task, task->exemplar_split(), Pool::exemplar, 64, derive_seed(seed, "heldout"),
+                                       /*up_to=*/true);
+  auto train = std::make_unique<ExampleStream>(out.examples, entry.format, task->instruction(), Tokenizer(),
+                                               derive_seed(seed, "data"), true);
+  auto heldout = std::make_unique<ExampleStream>(heldout_set, entry.format, task->instruction(), Tokenizer(), 0, false);
+  out.seq_len = std::max(train->longest(), heldout->longest()) - 1;
+  out.train = std::move(train);
+  out.heldout = std::move(heldout);
+  return out;
+}
+
 TrainResult run_train_job(const TrainJob& job) {
   ModelShape shape = job.shape;
   if (shape.empty()) shape.preset = job.preset;  // no shape given: the job's preset
@@ -145,23 +165,12 @@ TrainResult run_train_job(const TrainJob& job) {
   std::vector<Example> train_set;
   int64_t batch_size = job.batch_size, seq_len = job.seq_len;
   if (fixed_set) {
-    check(recipe.entries.size() == 1, "--train-examples needs a recipe of one task (task:TASK[@FORMAT]); {} has {}",
-          recipe.name, recipe.entries.size());
-    const auto& entry = recipe.entries[0];
-    auto task = make_task(entry.task);
-    const Format format = entry.format;
-    // Training pool only: test items are in another pool by construction (tasks/task.h).
-    train_set = fixed_training_set(*task, job.train_examples, job.seed);
-    // Held-out loss on up to 64 problems of the exemplar pool (small tasks have fewer).
-    auto heldout_set = distinct_examples(*task, task->exemplar_split(), Pool::exemplar, 64,
-                                         derive_seed(job.seed, "heldout"), /*up_to=*/true);
-    auto train_stream = std::make_unique<ExampleStream>(train_set, format, task->instruction(), Tokenizer(),
-                                                        derive_seed(job.seed, "data"), true);
-    auto heldout_stream = std::make_unique<ExampleStream>(heldout_set, format, task->instruction(), Tokenizer(), 0, false);
-    seq_len = std::max(train_stream->longest(), heldout_stream->longest()) - 1;
+    auto streams = fixed_set_streams(recipe, job.train_examples, job.seed);
+    train_set = std::move(streams.examples);
+    seq_len = streams.seq_len;
     if (batch_size == kBatchAll) batch_size = job.train_examples;
-    data = std::move(train_stream);
-    heldout = std::move(heldout_stream);
+    data = std::move(streams.train);
+    heldout = std::move(streams.heldout);
   } else {
     data = std::make_unique<RecipeStream>(recipe, derive_seed(job.seed, "data"), Pool::train);
     heldout = std::make_unique<RecipeStream>(recipe, derive_seed(job.seed, "heldout"), Pool::exemplar);

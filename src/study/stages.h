@@ -11,6 +11,7 @@
 #include "core/settings.h"
 #include "eval/evaluate.h"
 #include "study/job_spec.h"
+#include "tasks/recipe.h"
 #include "train/finetune.h"
 #include "train/trainer.h"
 
@@ -73,6 +74,16 @@ constexpr int64_t kBatchAll = -1;  // --batch all
 // The fixed training set of --train-examples: n distinct problems of the task's training
 // pool (never a test item: pools are disjoint by construction), drawn from `seed`.
 std::vector<Example> fixed_training_set(const Task& task, int64_t n, uint64_t seed);
+
+// A fixed training set of a one-task recipe as the trainer reads it: those n examples
+// one a row, shuffled each pass, only the answer in the loss; up to 64 problems of the
+// exemplar pool for the held-out loss; rows as long as the longest example of either.
+struct FixedSetStreams {
+  std::vector<Example> examples;
+  std::unique_ptr<TokenStream> train, heldout;
+  int64_t seq_len = 0;
+};
+FixedSetStreams fixed_set_streams(const Recipe& recipe, int64_t n, uint64_t seed);
 
 TrainResult run_train_job(const TrainJob& job);
 

@@ -12,6 +12,7 @@
 #include "core/progress.h"
 #include "core/threads.h"
 #include "model/checkpoint.h"
+#include "model/fused.h"
 
 namespace elab {
 
@@ -114,13 +115,26 @@ torch::Tensor batch_loss(Transformer& model, const TokenBatch& batch, int64_t ro
                   .to(device, torch::kBool);
   auto inputs = all.narrow(1, 0, T);                                      // (B, T)
   auto targets = all.narrow(1, 1, T).masked_fill(mask.logical_not(), -100);  // (B, T), -100 = not counted
-  torch::Tensor logits;
-  {
-    Bf16Autocast autocast(precision == Precision::bf16);
-    logits = model->forward(inputs).to(torch::kFloat);  // (B, T, V); the loss in fp32
+  // Only the positions in the loss go past the last block's attention: with the loss on
+  // answers that is a few of each row's positions, and the last MLP and the output layer
+  // are most of a one-layer model's products (the output layer's logits and softmax alone
+  // were a third of a grokking step).
+  auto counted_targets = targets.reshape({rows * T});
+  torch::Tensor keep;
+  if (fused_kernels()) {
+    auto counted = counted_targets.ne(-100).nonzero().squeeze(1);
+    if (counted.size(0) < rows * T) {
+      keep = counted;
+      counted_targets = counted_targets.index_select(0, counted);
+    }
   }
-  auto loss = cross_entropy_sum(logits.reshape({rows * T, logits.size(2)}), targets.reshape({rows * T}), output);
-  return loss / normaliser;
+  std::optional<Bf16Autocast> autocast;  // the products; not the loss, which is fp32
+  autocast.emplace(precision == Precision::bf16);
+  auto hidden = model->hidden(inputs, nullptr, keep);  // (B, T, C), or (counted, C)
+  hidden = hidden.reshape({-1, hidden.size(-1)});
+  auto logits = model->logits(hidden).to(torch::kFloat);  // (counted, V)
+  autocast.reset();
+  return cross_entropy_sum(logits, counted_targets, output) / normaliser;
 }
 
 static int64_t count_targets(const TokenBatch& b, int64_t row_begin, int64_t rows) {
