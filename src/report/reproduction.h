@@ -10,11 +10,23 @@
 
 namespace elab {
 
+// One size of a seed_split criterion: each seed's accuracy is one training outcome.
+struct SeedOutcomes {
+  std::string base;  // "d32/task:add..." as the report names bases
+  int64_t parameters = 0;
+  std::vector<uint64_t> seeds;
+  std::vector<double> accuracies;  // one per seed, in the order of `seeds`
+  double mean = 0, lo = 0, hi = 0;  // the mean over seeds, 95% bootstrap CI over seeds
+  double share_low = 0, share_high = 0;
+  bool split = false;  // both modes hold at least min_share of the seeds
+};
+
 struct ReproductionVerdict {
   bool passed = false;
   std::string reason;     // why it passed or failed, with the numbers
   std::optional<Cell> a, b;
   std::optional<PairedDifference> difference;  // a - b, when the criterion has b
+  std::vector<SeedOutcomes> sizes;             // seed_split: every size, smallest first
 };
 
 // The criterion on the study's evaluation rows: a cell of the final weights from the rows

@@ -34,7 +34,13 @@ CellRef parse_cell_ref(const std::string& text, const std::string& where) {
   return ref;
 }
 
+std::string ReproduceCriterion::recipe_of_sizes() const { return a.base.rfind("*/", 0) == 0 ? a.base.substr(2) : ""; }
+
 std::string ReproduceCriterion::text() const {
+  if (seed_split())
+    return fmt::format("over at least {} seeds a size of [{}] where at least {:g}% of the seeds score <= {:g} and at least "
+                       "{:g}% score >= {:g} (bimodal), and at the smallest such size fewer than half score >= {:g}",
+                       min_seeds, a.text(), 100 * min_share, low, 100 * min_share, high, high);
   const std::string what = b ? fmt::format("[{}] - [{}]", a.text(), b->text()) : fmt::format("[{}]", a.text());
   return fmt::format("{} {} {:g} by its 95% CI, over at least {} seed{}", what, direction == "greater" ? ">" : "<", threshold,
                      min_seeds, min_seeds == 1 ? "" : "s");
@@ -77,6 +83,24 @@ void check_reproduction(const StudySpec& s) {
           "{} {}: step={} names a snapshot the study does not keep (its base's save_at = [{}])", where, side, c.step,
           fmt::join(kept, ", "));
   };
+  if (k.seed_split()) {  // every size of one recipe: each base of the recipe is checked as a cell
+    const std::string recipe = k.recipe_of_sizes();
+    check(!recipe.empty() && std::count(s.recipes.begin(), s.recipes.end(), recipe) > 0,
+          "{} a: a seed_split criterion names every size of a recipe, '*/RECIPE' with one of the study's recipes ({}), "
+          "got '{}'", where, fmt::join(s.recipes, ", "), k.a.base);
+    check(!k.b, "{}: a seed_split criterion has no b (it reads every size of a)", where);
+    int sizes = 0;
+    for (const auto& base : bases)
+      if (base.size() > recipe.size() + 1 && base.compare(base.size() - recipe.size() - 1, std::string::npos, "/" + recipe) == 0) {
+        CellRef at_size = k.a;
+        at_size.base = base;
+        check_cell(at_size, "a");
+        check_step(at_size, "a");
+        ++sizes;
+      }
+    check(sizes >= 2, "{} a: a seed_split criterion needs at least two sizes of {}, the study has {}", where, recipe, sizes);
+    return;
+  }
   check_cell(k.a, "a");
   check_step(k.a, "a");
   if (k.b) check_cell(*k.b, "b"), check_step(*k.b, "b");

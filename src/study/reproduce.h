@@ -26,6 +26,15 @@ struct CellRef {
 CellRef parse_cell_ref(const std::string& text, const std::string& where);
 
 struct ReproduceCriterion {
+  // "difference" (the default): a alone, or a - b, against a threshold by its 95% CI.
+  // "seed_split" (Zhao et al. 2025, emergence as a shift over seeds): a names every size
+  // of one recipe ("*/RECIPE TASK SPLIT METHOD"); each seed's accuracy at each size is one
+  // training outcome. A seed is low at or below `low` and high at or above `high`; a size
+  // is split when at least `min_share` of its seeds are low and at least as many high. The
+  // criterion holds when some size is split and, at the smallest split size, fewer than
+  // half of its seeds are high: the outcomes are bimodal before the mean has jumped.
+  std::string kind = "difference";
+  double low = 0.2, high = 0.8, min_share = 0.15;
   CellRef a;
   std::optional<CellRef> b;  // absent: a's accuracy against `threshold`
   // "greater": a - b (or a) above `threshold` by the lower end of its 95% CI; "less": below
@@ -34,6 +43,8 @@ struct ReproduceCriterion {
   double threshold = 0;
   int min_seeds = 1;  // the study must pool at least this many seeds
   std::string text() const;  // "a - b > 0 by its 95% CI, over >= 3 seeds"
+  bool seed_split() const { return kind == "seed_split"; }
+  std::string recipe_of_sizes() const;  // seed_split: the RECIPE of a's "*/RECIPE"
 };
 
 struct ReproduceSpec {

@@ -256,8 +256,24 @@ ReproduceSpec read_reproduce(const toml::table& r, const std::string& path) {
   const toml::table* c = r["criterion"].as_table();
   check(c != nullptr, "{}: [reproduce] needs a criterion table ([reproduce.criterion]: a, b, direction, threshold, min_seeds)",
         path);
-  known_keys(*c, path, "[reproduce.criterion]", {"a", "b", "direction", "threshold", "min_seeds"});
+  known_keys(*c, path, "[reproduce.criterion]",
+             {"kind", "a", "b", "direction", "threshold", "min_seeds", "low", "high", "min_share"});
   ReproduceCriterion& k = out.criterion;
+  k.kind = (*c)["kind"].value_or(std::string("difference"));
+  check(k.kind == "difference" || k.kind == "seed_split",
+        "{}: [reproduce.criterion] kind must be difference or seed_split, got '{}'", path, k.kind);
+  if (k.seed_split()) {
+    k.low = number<double>(*c, "low", k.low, path);
+    k.high = number<double>(*c, "high", k.high, path);
+    k.min_share = number<double>(*c, "min_share", k.min_share, path);
+    check(0 <= k.low && k.low < k.high && k.high <= 1,
+          "{}: [reproduce.criterion] needs 0 <= low < high <= 1 (accuracies), got low {} and high {}", path, k.low, k.high);
+    check(k.min_share > 0 && k.min_share <= 0.5, "{}: [reproduce.criterion] min_share is a share of seeds in (0, 0.5], got {}",
+          path, k.min_share);
+  } else {
+    for (const char* key : {"low", "high", "min_share"})
+      check(!c->get(key), "{}: [reproduce.criterion] {} belongs to kind = \"seed_split\"", path, key);
+  }
   k.a = parse_cell_ref(text(*c, "a", "[reproduce.criterion]"), path + ": [reproduce.criterion] a");
   if (c->get("b")) k.b = parse_cell_ref(text(*c, "b", "[reproduce.criterion]"), path + ": [reproduce.criterion] b");
   k.direction = (*c)["direction"].value_or(std::string("greater"));

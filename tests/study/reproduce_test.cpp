@@ -163,5 +163,86 @@ TEST(Reproduce, TheCriterionIsJudgedOnTheStudysCells) {
   EXPECT_THROW(parse_cell_ref("xs/base add id direct at=100", "test"), Error);
 }
 
+// Emergence as a shift over seeds (Zhao et al. 2025): a seed_split criterion reads each
+// seed's accuracy at every size of one recipe and passes when some size splits into both
+// modes while most of its seeds are still low.
+TEST(Reproduce, ASeedSplitCriterionReadsTheDistributionOverSeedsAtEverySize) {
+  const auto split_study = [](const std::string& criterion) {
+    std::string s = study(4, criterion);
+    const std::string one = "presets = [\"xs\"]";
+    s.replace(s.find(one), one.size(), "presets = [\"xs\", \"s\", \"m\"]");
+    return s;
+  };
+  const std::string kSplit = "kind = \"seed_split\"\na = \"*/cot add id cot:0\"\nmin_seeds = 4\nmin_share = 0.25";
+  const ReproduceCriterion k = parse_study(split_study(kSplit), "r.toml").reproduce->criterion;
+  EXPECT_TRUE(k.seed_split());
+  EXPECT_EQ(k.recipe_of_sizes(), "cot");
+  EXPECT_NE(k.text().find("at least 25% of the seeds score <= 0.2"), std::string::npos) << k.text();
+  // Refused where it cannot be judged: a b, one base in place of every size, a recipe the
+  // study lacks, bands out of order, a share above one half, its keys on the other kind.
+  const auto error = [&](const std::string& criterion) {
+    return testing::error_of([&] { parse_study(split_study(criterion), "r.toml"); });
+  };
+  EXPECT_NE(error(kSplit + "\nb = \"xs/cot add id cot:0\"").find("has no b"), std::string::npos);
+  EXPECT_NE(error("kind = \"seed_split\"\na = \"xs/cot add id cot:0\"").find("'*/RECIPE'"), std::string::npos);
+  EXPECT_NE(error("kind = \"seed_split\"\na = \"*/chat add id cot:0\"").find("'*/RECIPE' with one of the study's recipes"),
+            std::string::npos);
+  EXPECT_NE(error(kSplit + "\nlow = 0.9").find("needs 0 <= low < high <= 1"), std::string::npos);
+  EXPECT_NE(error("kind = \"seed_split\"\na = \"*/cot add id cot:0\"\nmin_share = 0.7").find("min_share is a share"),
+            std::string::npos);
+  EXPECT_NE(error("a = \"xs/cot add id cot:0\"\nlow = 0.1").find("low belongs to kind = \"seed_split\""), std::string::npos);
+  EXPECT_NE(error("kind = \"bimodal\"\na = \"*/cot add id cot:0\"").find("kind must be difference or seed_split"),
+            std::string::npos);
+
+  const auto outcomes = [](const std::string& preset, int64_t parameters, std::vector<int> right) {
+    std::vector<EvalRow> rows;
+    for (size_t i = 0; i < right.size(); ++i) {
+      EvalRow r = row("cot", i + 1, "cot:0", right[i], 20);
+      r.preset = preset, r.parameters = parameters;
+      rows.push_back(r);
+    }
+    return rows;
+  };
+  const auto join = [](std::vector<std::vector<EvalRow>> parts) {
+    std::vector<EvalRow> all;
+    for (auto& p : parts) all.insert(all.end(), p.begin(), p.end());
+    return all;
+  };
+  // xs: every seed low; s: one seed of four high, three low (split, most still low);
+  // m: every seed high. Given largest first: the sizes come back smallest first.
+  const auto rows = join({outcomes("m", 260000, {20, 20, 19, 18}), outcomes("xs", 20000, {0, 0, 1, 2}),
+                          outcomes("s", 70000, {0, 2, 18, 1})});
+  const auto pass = judge_reproduction(k, rows, 1);
+  EXPECT_TRUE(pass.passed) << pass.reason;
+  ASSERT_EQ(pass.sizes.size(), 3u);
+  EXPECT_EQ(pass.sizes[0].base, "xs/cot");
+  EXPECT_FALSE(pass.sizes[0].split);
+  EXPECT_TRUE(pass.sizes[1].split);
+  EXPECT_NEAR(pass.sizes[1].share_low, 0.75, 1e-12);
+  EXPECT_NEAR(pass.sizes[1].share_high, 0.25, 1e-12);
+  EXPECT_NEAR(pass.sizes[1].mean, (0 + 0.1 + 0.9 + 0.05) / 4, 1e-12);
+  EXPECT_LE(pass.sizes[1].lo, pass.sizes[1].mean);
+  EXPECT_GE(pass.sizes[1].hi, pass.sizes[1].mean);
+  EXPECT_NE(pass.reason.find("at s the seeds split (75% low, 25% high)"), std::string::npos) << pass.reason;
+  // Split only once most seeds are high: the mean has already jumped.
+  const auto late = judge_reproduction(k, join({outcomes("xs", 20000, {0, 0, 1, 2}), outcomes("s", 70000, {0, 18, 19, 20})}), 1);
+  EXPECT_FALSE(late.passed);
+  EXPECT_NE(late.reason.find("75% of the seeds are already high"), std::string::npos) << late.reason;
+  // No size in both modes: a smooth rise (every seed in the middle) is not a split.
+  const auto smooth = judge_reproduction(k, join({outcomes("xs", 20000, {0, 1, 0, 1}), outcomes("s", 70000, {10, 11, 9, 10})}), 1);
+  EXPECT_FALSE(smooth.passed);
+  EXPECT_NE(smooth.reason.find("no size is split into both modes"), std::string::npos) << smooth.reason;
+  // Too few seeds at a size.
+  const auto few = judge_reproduction(k, join({outcomes("xs", 20000, {0, 0, 1}), outcomes("s", 70000, {0, 2, 18, 1})}), 1);
+  EXPECT_FALSE(few.passed);
+  EXPECT_NE(few.reason.find("a size has 3 seeds, fewer than the 4"), std::string::npos) << few.reason;
+  // The page shows every seed at every size.
+  const auto page = reproduction_page("seeds", *parse_study(split_study(kSplit), "r.toml").reproduce, pass, 12);
+  EXPECT_NE(page.markdown.find("| each seed, sorted |"), std::string::npos) << page.markdown;
+  EXPECT_NE(page.markdown.find("| 0.00 0.05 0.10 0.90 |"), std::string::npos) << page.markdown;
+  EXPECT_NE(page.html.find("seed 3: 0.900"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(page.json)["sizes"].size(), 3u);
+}
+
 }  // namespace
 }  // namespace elab
