@@ -361,6 +361,8 @@ expect_error "malformed lm-eval JSON" "bad.json:1: not valid JSON" import lm-eva
 check_done
 grep -q '"precision": "bf16"' "$work/bf16/trainer_state.json" || fail "trainer_state.json lacks the precision"
 expect_error "unknown precision" "--precision must be fp32 or bf16, got 'fp16'" train --preset xs --recipe add --tokens 1000 --precision fp16 --out "$work/x"
+expect_error "unknown kernels" "--kernels must be fused or plain, got 'fast'" bench train --preset xs --steps 1 --kernels fast
+expect_error "bench on a mixed recipe" "--train-examples needs a recipe of one task" bench train --preset xs --steps 1 --train-examples 8 --recipe base
 
 # --- reproductions -------------------------------------------------------------------
 check_done
