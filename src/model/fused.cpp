@@ -91,7 +91,9 @@ ELAB_INLINE void rms_norm_rows_body(const float* x, const float* w, float* y, fl
       for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] * r * w[c];
   }
 }
-ELAB_DISPATCH(rms_norm_rows, (const float* x, const float* w, float* y, float* inv_rms, int64_t begin, int64_t end, int64_t C, float eps, bool one_plus),
+ELAB_DISPATCH(rms_norm_rows,
+              (const float* x, const float* w, float* y, float* inv_rms, int64_t begin, int64_t end, int64_t C,
+               float eps, bool one_plus),
               (x, w, y, inv_rms, begin, end, C, eps, one_plus))
 
 // dx = r * (g * w') - x * r^3 * mean(g * w' * x); dw += g * x * r (into this chunk's row).
@@ -112,7 +114,9 @@ ELAB_INLINE void rms_norm_backward_rows_body(const float* x, const float* w, con
     for (int64_t c = 0; c < C; ++c) dw[c] += gr[c] * xr[c] * r;
   }
 }
-ELAB_DISPATCH(rms_norm_backward_rows, (const float* x, const float* w, const float* inv_rms, const float* g, float* dx, float* dw, float* gw, int64_t begin, int64_t end, int64_t C, bool one_plus),
+ELAB_DISPATCH(rms_norm_backward_rows,
+              (const float* x, const float* w, const float* inv_rms, const float* g, float* dx, float* dw, float* gw,
+               int64_t begin, int64_t end, int64_t C, bool one_plus),
               (x, w, inv_rms, g, dx, dw, gw, begin, end, C, one_plus))
 
 struct RmsNormFunction : torch::autograd::Function<RmsNormFunction> {
@@ -175,7 +179,8 @@ ELAB_INLINE void swiglu_rows_body(const float* gu, float* y, int64_t begin, int6
     for (int64_t f = 0; f < F; ++f) y[n * F + f] = g[f] * s[f] * u[f];
   }
 }
-ELAB_DISPATCH(swiglu_rows, (const float* gu, float* y, int64_t begin, int64_t end, int64_t F),
+ELAB_DISPATCH(swiglu_rows,
+              (const float* gu, float* y, int64_t begin, int64_t end, int64_t F),
               (gu, y, begin, end, F))
 
 // d/dg silu(g) = s (1 + g (1 - s)).
@@ -195,7 +200,8 @@ ELAB_INLINE void swiglu_backward_rows_body(const float* gu, const float* dy, flo
     }
   }
 }
-ELAB_DISPATCH(swiglu_backward_rows, (const float* gu, const float* dy, float* dgu, int64_t begin, int64_t end, int64_t F),
+ELAB_DISPATCH(swiglu_backward_rows,
+              (const float* gu, const float* dy, float* dgu, int64_t begin, int64_t end, int64_t F),
               (gu, dy, dgu, begin, end, F))
 
 struct SwigluFunction : torch::autograd::Function<SwigluFunction> {
@@ -394,7 +400,9 @@ ELAB_INLINE void attention_forward_tasks_body(const AttentionShape& a, const flo
     default: return attention_forward_tasks_d<0>(a, qkv, cos, sin, out, probs, begin, end);
   }
 }
-ELAB_DISPATCH(attention_forward_tasks, (const AttentionShape& a, const float* qkv, const float* cos, const float* sin, float* out, float* probs, int64_t begin, int64_t end),
+ELAB_DISPATCH(attention_forward_tasks,
+              (const AttentionShape& a, const float* qkv, const float* cos, const float* sin, float* out,
+               float* probs, int64_t begin, int64_t end),
               (a, qkv, cos, sin, out, probs, begin, end))
 
 ELAB_INLINE void attention_backward_tasks_body(const AttentionShape& a, const float* qkv, const float* cos,
@@ -407,7 +415,9 @@ ELAB_INLINE void attention_backward_tasks_body(const AttentionShape& a, const fl
     default: return attention_backward_tasks_d<0>(a, qkv, cos, sin, probs, dout, dqkv, begin, end);
   }
 }
-ELAB_DISPATCH(attention_backward_tasks, (const AttentionShape& a, const float* qkv, const float* cos, const float* sin, const float* probs, const float* dout, float* dqkv, int64_t begin, int64_t end),
+ELAB_DISPATCH(attention_backward_tasks,
+              (const AttentionShape& a, const float* qkv, const float* cos, const float* sin, const float* probs,
+               const float* dout, float* dqkv, int64_t begin, int64_t end),
               (a, qkv, cos, sin, probs, dout, dqkv, begin, end))
 
 struct ShortAttentionFunction : torch::autograd::Function<ShortAttentionFunction> {
