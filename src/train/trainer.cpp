@@ -128,12 +128,12 @@ torch::Tensor batch_loss(Transformer& model, const TokenBatch& batch, int64_t ro
       counted_targets = counted_targets.index_select(0, counted);
     }
   }
-  std::optional<Bf16Autocast> autocast;  // the products; not the loss, which is fp32
-  autocast.emplace(precision == Precision::bf16);
-  auto hidden = model->hidden(inputs, nullptr, keep);  // (B, T, C), or (counted, C)
-  hidden = hidden.reshape({-1, hidden.size(-1)});
-  auto logits = model->logits(hidden).to(torch::kFloat);  // (counted, V)
-  autocast.reset();
+  torch::Tensor logits;
+  {
+    Bf16Autocast autocast(precision == Precision::bf16);  // the products; not the loss, which is fp32
+    auto hidden = model->hidden(inputs, nullptr, keep);    // (B, T, C), or (counted, C)
+    logits = model->logits(hidden.reshape({-1, hidden.size(-1)})).to(torch::kFloat);  // (counted, V)
+  }
   return cross_entropy_sum(logits, counted_targets, output) / normaliser;
 }
 
