@@ -7,8 +7,9 @@
 #include <algorithm>
 #include <map>
 #include <numeric>
-#include <random>
+#include <tuple>
 
+#include "eval/stats.h"
 #include "report/doc.h"
 
 namespace elab {
@@ -89,24 +90,13 @@ std::vector<SeedOutcomes> seed_outcomes(const ReproduceCriterion& k, const std::
     o.accuracies.push_back(r.accuracy);
   }
   std::vector<SeedOutcomes> sizes;
-  std::mt19937_64 rng(seed);
   for (auto& [name, o] : by_base) {
     const double n = double(o.accuracies.size());
     o.mean = std::accumulate(o.accuracies.begin(), o.accuracies.end(), 0.0) / n;
     o.share_low = double(std::count_if(o.accuracies.begin(), o.accuracies.end(), [&](double x) { return x <= k.low; })) / n;
     o.share_high = double(std::count_if(o.accuracies.begin(), o.accuracies.end(), [&](double x) { return x >= k.high; })) / n;
     o.split = o.share_low >= k.min_share && o.share_high >= k.min_share;
-    // Percentile bootstrap of the mean over seeds (the seeds are the sample here).
-    std::vector<double> means;
-    std::uniform_int_distribution<size_t> pick(0, o.accuracies.size() - 1);
-    for (int b = 0; b < 2000; ++b) {
-      double total = 0;
-      for (size_t i = 0; i < o.accuracies.size(); ++i) total += o.accuracies[pick(rng)];
-      means.push_back(total / n);
-    }
-    std::sort(means.begin(), means.end());
-    o.lo = means[size_t(0.025 * double(means.size()))];
-    o.hi = means[size_t(0.975 * double(means.size())) - 1];
+    std::tie(o.lo, o.hi) = bootstrap_ci95(o.accuracies, seed);  // the seeds are the sample here
     sizes.push_back(o);
   }
   std::stable_sort(sizes.begin(), sizes.end(),
