@@ -180,7 +180,26 @@ void RecipeStream::fill_row(uint64_t row_seed, int64_t seq_len, int32_t* tokens,
     size_t k = recipe_.bursty ? bursty_entry : pick_entry();
     const auto& entry = recipe_.entries[k];
     const Task& task = *tasks_[k];
-    Example e = task.example(task.exemplar_split(), pool_, rng.next(), example_index++);
+    const uint64_t example_seed = rng.next();
+    if (std::optional<Episode> episode = task.episode(example_seed)) {
+      // An episode is its own document: a world's facts, then the questions about them.
+      row.push_back(ByteTokenizer::kBos);
+      counted.push_back(!recipe_.answer_only_loss);
+      bool first = true;
+      for (const auto* examples : {&episode->stated, &episode->asked})
+        for (const Example& e : *examples) {
+          if (!first) append(kExampleSeparator, !recipe_.answer_only_loss);
+          first = false;
+          append(render_prompt(e, entry.format, task.instruction()), !recipe_.answer_only_loss);
+          append(render_target(e, entry.format), examples == &episode->asked || !recipe_.answer_only_loss);
+        }
+      if (!recipe_.bursty) {
+        row.push_back(ByteTokenizer::kEos);
+        counted.push_back(true);
+      }
+      continue;
+    }
+    Example e = task.example(task.exemplar_split(), pool_, example_seed, example_index++);
     const bool doc_start = row.empty() || !recipe_.bursty;
     if (doc_start) {
       row.push_back(ByteTokenizer::kBos);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,13 @@ struct Example {
   std::string key;        // the problem's identity, independent of surface template
   std::string code;       // the computation as a small program printing the answer; "" when none
   std::map<std::string, std::string> attrs;  // "digits", "steps", "template", ...
+};
+
+// Pre-training data that belongs together in one document: a random world's facts stated,
+// then questions about them (tasks/facts.cpp). The stated examples are context, whose
+// answers cannot be predicted: under answer-only loss only the asked ones are targets.
+struct Episode {
+  std::vector<Example> stated, asked;
 };
 
 struct SplitInfo {
@@ -80,6 +88,10 @@ class Task {
   virtual std::vector<std::string> answer_options(const Example& e) const;
   // The generator's version: bumped whenever the examples it makes change.
   virtual int version() const { return 1; }
+
+  // A task whose pre-training data comes as episodes (recipes, tasks/recipe.cpp) returns
+  // one drawn from `seed`; the others return none and their examples are drawn one by one.
+  virtual std::optional<Episode> episode(uint64_t seed) const { return std::nullopt; }
 
   // True when the test pool is a fixed list (a file's items, in file order, duplicates
   // kept) rather than a generator: evaluation then takes its first n items as they are.

@@ -600,6 +600,86 @@ TEST(Facts, TheExemplarPoolIsTheWorldsFactsAndTestItemsAskAboutThem) {
   }
 }
 
+// Pre-training on facts (Lampinen et al. 2025 on the lab's own models): each document is a
+// new random world, its facts stated, then asked forward, reversed and composed; only the
+// asked answers are targets, and the task's own world is never stated.
+TEST(Facts, PretrainingEpisodesAreNewWorldsStatedThenAskedBothWays) {
+  auto t = make_task("facts:chains=3,names=letters,wording=symbols");
+  std::set<std::string> test_world;
+  for (int i = 0; i < 6; ++i) {
+    const auto e = t->example("id", Pool::exemplar, 1, i);
+    test_world.insert(e.question + e.answer);
+  }
+  std::map<std::string, int> forms;
+  int same_world = 0;
+  for (uint64_t seed = 1; seed <= 50; ++seed) {
+    const auto episode = t->episode(seed);
+    ASSERT_TRUE(episode.has_value());
+    ASSERT_EQ(episode->stated.size(), 6u);
+    ASSERT_EQ(episode->asked.size(), 18u) << "three questions a fact";
+    std::map<std::string, std::string> mentor;  // the episode's world, from its stated facts
+    std::set<std::string> stated;
+    for (const auto& e : episode->stated) {
+      EXPECT_EQ(e.attrs.at("form"), "forward");
+      EXPECT_EQ(e.answer.size(), 1u) << "names=letters: one capital a name";
+      EXPECT_EQ(e.question, e.question.substr(0, 1) + ">?");
+      mentor[e.question.substr(0, 1)] = e.answer;
+      stated.insert(e.question + e.answer);
+    }
+    EXPECT_EQ(mentor.size(), 6u);
+    same_world += stated == test_world;
+    for (const auto& e : episode->asked) {
+      const std::string form = e.attrs.at("form");
+      ++forms[form];
+      if (form == "forward") {
+        EXPECT_EQ(mentor.at(e.question.substr(0, 1)), e.answer) << e.question;
+      } else if (form == "reversed") {
+        EXPECT_EQ(e.question.substr(0, 2), "?>");
+        EXPECT_EQ(mentor.at(e.answer), e.question.substr(2, 1)) << e.question;
+      } else {
+        EXPECT_EQ(e.question.substr(1), ">>?");
+        EXPECT_EQ(mentor.at(mentor.at(e.question.substr(0, 1))), e.answer) << e.question;
+      }
+    }
+  }
+  EXPECT_EQ(same_world, 0) << "the test world is never stated in pre-training";
+  for (const char* form : {"forward", "reversed", "composed"}) EXPECT_GT(forms[form], 200) << form;
+  EXPECT_EQ(t->episode(7)->asked[0].key, t->episode(7)->asked[0].key);
+  EXPECT_NE(t->episode(7)->stated[0].key + t->episode(7)->stated[1].key, t->episode(8)->stated[0].key + t->episode(8)->stated[1].key);
+  EXPECT_FALSE(make_task("add")->episode(7).has_value());
+  // The sentences are the default wording; the test items are the same facts either way.
+  EXPECT_EQ(make_task("facts:chains=3,names=letters")->example("ood-reversed", Pool::test, 1, 0).question.substr(0, 16),
+            "Whose mentor is ");
+  EXPECT_EQ(make_task("facts:chains=3,names=letters")->example("ood-reversed", Pool::test, 1, 0).answer,
+            t->example("ood-reversed", Pool::test, 1, 0).answer);
+  try {
+    make_task("facts:chains=8,names=letters");
+    ADD_FAILURE() << "8 chains of one-letter names were accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("chains must be at most 7"), std::string::npos) << e.what();
+  }
+
+  // The recipe stream writes one episode a document and counts only the asked answers.
+  Recipe r = find_recipe("task:facts:chains=3,names=letters,wording=symbols");
+  r.answer_only_loss = true;
+  RecipeStream stream(r, 1, Pool::train);
+  TokenBatch b;
+  stream.batch(0, 2, 300, b);
+  ByteTokenizer tok;
+  for (int row = 0; row < 2; ++row) {
+    const int32_t* ids = b.tokens.data() + row * 301;
+    EXPECT_EQ(ids[0], ByteTokenizer::kBos);
+    const std::string text = tok.decode(std::vector<int32_t>(ids, ids + 301));
+    size_t seventh = 0;
+    for (int q = 0; q < 7; ++q) seventh = text.find("Q: ", q == 0 ? 0 : seventh + 1);
+    ASSERT_NE(seventh, std::string::npos) << text;
+    int64_t before = 0, after = 0;
+    for (int64_t p = 0; p < 300; ++p) (size_t(p) < seventh ? before : after) += b.loss_mask[size_t(row * 300 + p)];
+    EXPECT_EQ(before, 0) << "a stated fact's answer is never a target:\n" << text;
+    EXPECT_GE(after, 18) << text;
+  }
+}
+
 TEST(Sentiment, EachSplitShiftsOneThing) {
   auto t = make_task("sentiment");
   const std::vector<std::string> film = {"plot", "acting", "soundtrack", "ending", "script", "cast", "dialogue", "pacing", "story"};
