@@ -27,7 +27,7 @@ std::optional<Cell> find_cell(const std::vector<EvalRow>& rows, uint64_t seed, c
   const size_t slash = ref.base.find('/');
   const std::string preset = slash == std::string::npos ? ref.base : ref.base.substr(0, slash);
   const std::string recipe = slash == std::string::npos ? "source" : ref.base.substr(slash + 1);
-  const Cell* c = cells.find(preset, recipe, "prompt", ref.task, ref.split, ref.method);
+  const Cell* c = cells.find(preset, recipe, ref.adaptation(), ref.task, ref.split, ref.method, ref.ft_task);
   return c ? std::optional<Cell>(*c) : std::nullopt;
 }
 
@@ -55,7 +55,7 @@ std::string cells_svg(const ReproductionVerdict& v, const ReproduceSpec& spec) {
     if (base.size() > 24) base = base.substr(0, 23) + "…";
     s += fmt::format(R"(<text x="4" y="{:.1f}" font-size="11">{} {} {} {}</text>)", y + 4, i == 0 ? "a:" : "b:",
                      xml_escape(base), xml_escape(c.split),
-                     xml_escape(c.method + (step > 0 ? fmt::format(" at step {}", step) : "")));
+                     xml_escape(cell_label(c) + (step > 0 ? fmt::format(" at step {}", step) : "")));
     s += fmt::format(R"(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="14" fill="{}"/>)", L, y - 7, X(c.accuracy) - L,
                      i == 0 ? "#1f77b4" : "#aaa");
     s += fmt::format(R"(<line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="#000"/>)", X(c.lo), y, X(c.hi), y);

@@ -10,27 +10,51 @@
 
 namespace elab {
 
+std::string CellRef::adaptation() const { return ft_method.empty() ? "prompt" : fmt::format("ft:{}:{}", ft_method, ft_n); }
+
 std::string CellRef::text() const {
-  return fmt::format("{} {} {} {}{}", base, task, split, method, step > 0 ? fmt::format(" step={}", step) : "");
+  std::string out = fmt::format("{} {} {} {}", base, task, split, method);
+  if (step > 0) out += fmt::format(" step={}", step);
+  if (!ft_method.empty()) out += fmt::format(" ft={}:{}", ft_method, ft_n);
+  if (!ft_task.empty()) out += " ft_task=" + ft_task;
+  return out;
 }
 
 CellRef parse_cell_ref(const std::string& text, const std::string& where) {
   std::istringstream in(text);
   std::vector<std::string> parts;
   for (std::string p; in >> p;) parts.push_back(p);
-  const auto usage = [&] {
-    fail("{}: a cell is 'BASE TASK SPLIT METHOD [step=N]' (e.g. 'm/ladder-bursty add id cot:1'), got '{}'", where, text);
-  };
-  if (parts.size() != 4 && parts.size() != 5) usage();
+  if (parts.size() < 4)
+    fail("{}: a cell is 'BASE TASK SPLIT METHOD [step=N] [ft=METHOD:N] [ft_task=TASK]' (e.g. 'm/ladder-bursty add id "
+         "cot:1'), got '{}'", where, text);
   CellRef ref{parts[0], parts[1], parts[2], parts[3]};
-  if (parts.size() == 5) {
-    if (parts[4].rfind("step=", 0) != 0) usage();
-    const std::string n = parts[4].substr(5);
+  auto whole = [&](const std::string& n, const std::string& part, const char* what) {
     check(!n.empty() && n.size() < 12 && std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
               std::stoll(n) > 0,
-          "{}: step must be a positive whole number of steps, got '{}'", where, parts[4]);
-    ref.step = std::stoll(n);
+          "{}: {} must be a positive whole number, got '{}'", where, what, part);
+    return std::stoll(n);
+  };
+  for (size_t i = 4; i < parts.size(); ++i) {
+    const std::string& p = parts[i];
+    const size_t eq = p.find('=');
+    const std::string key = eq == std::string::npos ? p : p.substr(0, eq), value = eq == std::string::npos ? "" : p.substr(eq + 1);
+    if (key == "step" && ref.step == 0) {
+      ref.step = whole(value, p, "step");
+    } else if (key == "ft" && ref.ft_method.empty()) {
+      const size_t colon = value.find(':');
+      check(colon != std::string::npos && colon > 0, "{}: ft is METHOD:N (e.g. ft=full:12), got '{}'", where, p);
+      ref.ft_method = value.substr(0, colon);
+      ref.ft_n = whole(value.substr(colon + 1), p, "ft's N");
+    } else if (key == "ft_task" && ref.ft_task.empty() && !value.empty()) {
+      ref.ft_task = value;
+    } else {
+      fail("{}: '{}' in cell '{}' is not one of step=N, ft=METHOD:N, ft_task=TASK (each at most once)", where, p, text);
+    }
   }
+  check(ref.ft_task.empty() || !ref.ft_method.empty(), "{}: ft_task names a fine-tuned cell's task and needs ft=METHOD:N ('{}')",
+        where, text);
+  check(ref.step == 0 || ref.ft_method.empty(), "{}: a cell is a snapshot (step=N) or fine-tuned (ft=...), not both ('{}')",
+        where, text);
   return ref;
 }
 
@@ -63,6 +87,25 @@ void check_reproduction(const StudySpec& s) {
     check(std::find(bases.begin(), bases.end(), c.base) != bases.end(), "{} {}: the study has no base '{}' (its bases: {})",
           where, side, c.base, fmt::join(bases, ", "));
     const std::string base_name = c.base.substr(0, c.base.find('/'));
+    if (!c.ft_method.empty()) {  // a [[finetune]] block that tunes this base so and evaluates this cell
+      const std::string tuned_on = c.ft_task.empty() ? c.task : c.ft_task;
+      for (const auto& f : s.finetune) {
+        const bool for_base = f.models.empty() || std::count(f.models.begin(), f.models.end(), base_name);
+        const std::vector<std::string> splits = f.evaluate.splits.empty() ? std::vector<std::string>{"id"} : f.evaluate.splits;
+        const bool evaluates_task = c.task == tuned_on ||
+                                    std::count(f.evaluate.retention_tasks.begin(), f.evaluate.retention_tasks.end(),
+                                               c.task + "@" + c.split + "@" + c.method);
+        if (for_base && std::count(f.tasks.begin(), f.tasks.end(), tuned_on) &&
+            std::count(f.methods.begin(), f.methods.end(), c.ft_method) &&
+            std::count(f.n_train.begin(), f.n_train.end(), c.ft_n) && evaluates_task &&
+            (c.task != tuned_on || (std::count(splits.begin(), splits.end(), c.split) &&
+                                    std::count(f.evaluate.methods.begin(), f.evaluate.methods.end(), c.method))))
+          return;
+      }
+      fail("{} {}: no [[finetune]] block fine-tunes {} by {} on {} examples of {} and evaluates task {}, split {}, method "
+           "{}; the criterion must name a cell the study makes", where, side, c.base, c.ft_method, c.ft_n, tuned_on, c.task,
+           c.split, c.method);
+    }
     for (const auto& b : s.evaluate) {
       const bool for_base = b.models.empty() || std::find(b.models.begin(), b.models.end(), base_name) != b.models.end();
       const std::vector<std::string> splits = b.splits.empty() ? std::vector<std::string>{"id"} : b.splits;

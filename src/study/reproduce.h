@@ -18,9 +18,17 @@ struct StudySpec;
 // step N ([pretrain] save_at, evaluated by a block with snapshots = true) instead of its
 // final weights: a result about the course of training (in-context learning that fades)
 // compares a snapshot with the end.
+// "... ft=METHOD:N" names the base fine-tuned by METHOD (full, lora, prefix) on N examples
+// of `ft_task=TASK` (by default the cell's task itself, as a [[finetune]] block evaluates
+// its own task), evaluated by that block: prompting against fine-tuning on the same
+// examples (Lampinen et al. 2025) is one criterion.
 struct CellRef {
   std::string base, task, split, method;
   int64_t step = 0;  // 0: the final weights
+  std::string ft_method;  // "" = prompted
+  int64_t ft_n = 0;
+  std::string ft_task;  // "" = task
+  std::string adaptation() const;  // "prompt" or the report's "ft:METHOD:N"
   std::string text() const;
 };
 CellRef parse_cell_ref(const std::string& text, const std::string& where);

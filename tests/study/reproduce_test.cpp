@@ -60,7 +60,7 @@ TEST(Reproduce, TheCriterionIsReadAndRefusedWhenItNoLongerMatchesTheStudy) {
   EXPECT_NE(cell.find("no [[evaluate]] block evaluates xs/cot on task add, split ood-length"), std::string::npos) << cell;
   const std::string base = testing::error_of([] { parse_study(study(2, "a = \"m/cot add id cot:0\""), "r.toml"); });
   EXPECT_NE(base.find("the study has no base 'm/cot'"), std::string::npos) << base;
-  EXPECT_NE(testing::error_of([] { parse_study(study(2, "a = \"xs/cot add\""), "r.toml"); }).find("a cell is 'BASE TASK SPLIT METHOD [step=N]'"),
+  EXPECT_NE(testing::error_of([] { parse_study(study(2, "a = \"xs/cot add\""), "r.toml"); }).find("a cell is 'BASE TASK SPLIT METHOD [step=N] [ft=METHOD:N]"),
             std::string::npos);
   EXPECT_NE(testing::error_of([] { parse_study(study(2, "a = \"xs/cot add id cot:0\"\nthreshold = 2"), "r.toml"); })
                 .find("threshold of an accuracy must be in [0, 1]"),
@@ -161,6 +161,61 @@ TEST(Reproduce, TheCriterionIsJudgedOnTheStudysCells) {
   EXPECT_FALSE(judge_reproduction(fades, {course[2], course[3]}, 1).passed);
   EXPECT_THROW(parse_cell_ref("xs/base add id direct step=0", "test"), Error);
   EXPECT_THROW(parse_cell_ref("xs/base add id direct at=100", "test"), Error);
+}
+
+// Prompting against fine-tuning on the same examples (Lampinen et al. 2025): a cell names
+// the base fine-tuned by a method on N examples, the study must make it, and the criterion
+// pairs it with the prompted cell on the same items.
+TEST(Reproduce, AFineTunedCellIsNamedCheckedAndJudgedBesideAPromptedOne) {
+  const std::string finetune = R"(
+[[finetune]]
+tasks = ["add"]
+methods = ["full"]
+n_train = [4]
+folds = 1
+steps = 10
+evaluate = { splits = ["id"], methods = ["direct"], n = 8 }
+)";
+  const std::string criterion = "a = \"xs/base add id direct\"\nb = \"xs/base add id direct ft=full:4\"\nmin_seeds = 2";
+  const StudySpec spec = parse_study(study(2, criterion) + finetune, "r.toml");
+  const ReproduceCriterion& k = spec.reproduce->criterion;
+  ASSERT_TRUE(k.b.has_value());
+  EXPECT_EQ(k.b->ft_method, "full");
+  EXPECT_EQ(k.b->ft_n, 4);
+  EXPECT_EQ(k.b->adaptation(), "ft:full:4");
+  EXPECT_EQ(k.b->text(), "xs/base add id direct ft=full:4");
+  EXPECT_EQ(parse_cell_ref(k.b->text() + " ft_task=add:digits=2", "t").text(), "xs/base add id direct ft=full:4 ft_task=add:digits=2");
+  // Fine-tuned cells the study does not make are refused at planning, with what is missing.
+  const std::string lora = testing::error_of([&] {
+    parse_study(study(2, "a = \"xs/base add id direct ft=lora:4\"\nthreshold = 0.5") + finetune, "r.toml");
+  });
+  EXPECT_NE(lora.find("no [[finetune]] block fine-tunes xs/base by lora on 4 examples of add"), std::string::npos) << lora;
+  const std::string n16 = testing::error_of([&] {
+    parse_study(study(2, "a = \"xs/base add id cot:0 ft=full:4\"\nthreshold = 0.5") + finetune, "r.toml");
+  });
+  EXPECT_NE(n16.find("evaluates task add, split id, method cot:0"), std::string::npos) << n16;
+  EXPECT_THROW(parse_cell_ref("xs/base add id direct ft=full", "t"), Error);
+  EXPECT_THROW(parse_cell_ref("xs/base add id direct ft=full:0", "t"), Error);
+  EXPECT_THROW(parse_cell_ref("xs/base add id direct ft_task=add", "t"), Error);
+  EXPECT_THROW(parse_cell_ref("xs/base add id direct ft=full:4 ft=lora:4", "t"), Error);
+  EXPECT_THROW(parse_cell_ref("xs/base add id direct step=10 ft=full:4", "t"), Error);
+
+  // In context 0.9, fine-tuned 0.5 on the same items over two seeds: a - b = +0.4.
+  std::vector<EvalRow> rows = {row("base", 1, "direct", 36), row("base", 2, "direct", 36), row("base", 1, "direct", 20),
+                               row("base", 2, "direct", 20)};
+  for (size_t i = 2; i < 4; ++i)
+    rows[i].adaptation = "ft:full:4", rows[i].ft_method = "full", rows[i].ft_task = "add", rows[i].n_train = 4;
+  const auto verdict = judge_reproduction(k, rows, 1);
+  EXPECT_TRUE(verdict.passed) << verdict.reason;
+  ASSERT_TRUE(verdict.b.has_value());
+  EXPECT_NEAR(verdict.b->accuracy, 0.5, 1e-9);
+  EXPECT_NEAR(verdict.difference->diff, 0.4, 1e-9);
+  // Without the fine-tuned rows, cell b is missing: the prompted rows never stand in for it.
+  const auto missing = judge_reproduction(k, {rows[0], rows[1]}, 1);
+  EXPECT_FALSE(missing.passed);
+  EXPECT_NE(missing.reason.find("no finished cell [xs/base add id direct ft=full:4]"), std::string::npos) << missing.reason;
+  const auto page = reproduction_page("demo", *spec.reproduce, verdict, 12);
+  EXPECT_NE(page.html.find("ft:full:4 direct"), std::string::npos);
 }
 
 // Emergence as a shift over seeds (Zhao et al. 2025): a seed_split criterion reads each
