@@ -11,7 +11,12 @@ cd "$(dirname "$0")/.."
 venv=.venv
 stamp="$venv/.elab-requirements"
 pins="scripts/python-requirements.txt scripts/python-torch.txt scripts/python-packages-nodeps.txt scripts/python-lmeval.txt"
-want=$(cat $pins | sha256sum | cut -d' ' -f1)
+# llama.cpp is built for the portable AVX2 CPU backend, not for the build machine: a native
+# build on a Sapphire Rapids host enables its AMX kernels, whose first decode segfaulted
+# here (Intel Xeon with amx_tile; ggml-org/llama.cpp#20824), so every parity test against
+# llama.cpp failed. Part of the stamp, so that a venv built natively is rebuilt.
+llama_cmake_args="-DGGML_NATIVE=OFF"
+want=$( (cat $pins; echo "llama.cpp: $llama_cmake_args") | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$venv/bin/python" ]; then
   echo "install-python: $venv up to date"
   exit 0
@@ -20,7 +25,12 @@ fi
 start=$(date +%s)
 python=${PYTHON:-python3}
 "$python" -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/python-requirements.txt
+grep -v '^llama-cpp-python' scripts/python-requirements.txt > "$venv/requirements-but-llama.txt"
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$venv/requirements-but-llama.txt"
+# From source with its own CMake arguments; not from pip's cache of wheels, which may hold
+# a native build of the same version.
+CMAKE_ARGS="$llama_cmake_args" "$venv/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir \
+  --force-reinstall --no-deps "$(grep '^llama-cpp-python' scripts/python-requirements.txt | cut -d' ' -f1)"
 "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r scripts/python-torch.txt
 "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r scripts/python-packages-nodeps.txt
 "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r scripts/python-lmeval.txt
