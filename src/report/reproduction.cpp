@@ -38,7 +38,8 @@ std::string cells_svg(const ReproductionVerdict& v, const ReproduceSpec& spec) {
   const ReproduceCriterion& k = spec.criterion;
   std::vector<const Cell*> cells = {&*v.a};
   if (v.b) cells.push_back(&*v.b);
-  const double W = 640, L = 260, R = 20, row = 34, top = 30;
+  // L: room for the longest label, "b: BASE… SPLIT ft:METHOD:N METHOD".
+  const double W = 720, L = 340, R = 20, row = 34, top = 30;
   const double H = top + row * double(cells.size()) + 36;
   auto X = [&](double acc) { return L + acc * (W - L - R); };
   std::string s = fmt::format(R"(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="sans-serif">)", W, H);
