@@ -25,12 +25,12 @@ fi
 start=$(date +%s)
 python=${PYTHON:-python3}
 "$python" -m venv "$venv"
-grep -v '^llama-cpp-python' scripts/python-requirements.txt > "$venv/requirements-but-llama.txt"
-"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$venv/requirements-but-llama.txt"
-# From source with its own CMake arguments; not from pip's cache of wheels, which may hold
-# a native build of the same version.
+# llama-cpp-python is built from source with those CMake arguments: uninstalled first (a venv
+# being rebuilt may hold a native build of the same version), and not taken from pip's cache
+# of wheels, which may hold one too. Its dependencies resolve against the pins as before.
+"$venv/bin/pip" uninstall --quiet --yes llama-cpp-python > /dev/null 2>&1 || true
 CMAKE_ARGS="$llama_cmake_args" "$venv/bin/pip" install --quiet --disable-pip-version-check --no-cache-dir \
-  --force-reinstall --no-deps "$(grep '^llama-cpp-python' scripts/python-requirements.txt | cut -d' ' -f1)"
+  -r scripts/python-requirements.txt
 "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r scripts/python-torch.txt
 "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r scripts/python-packages-nodeps.txt
 "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r scripts/python-lmeval.txt
