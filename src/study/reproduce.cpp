@@ -83,6 +83,7 @@ void check_reproduction(const StudySpec& s) {
     for (const auto& m : s.models) bases.push_back(m.name + "/" + r);
   }
   for (const auto& src : s.sources) bases.push_back(src.name);
+  auto splits_of = [](const EvalBlock& b) { return b.splits.empty() ? std::vector<std::string>{"id"} : b.splits; };
   auto check_cell = [&](const CellRef& c, const char* side) {
     check(std::find(bases.begin(), bases.end(), c.base) != bases.end(), "{} {}: the study has no base '{}' (its bases: {})",
           where, side, c.base, fmt::join(bases, ", "));
@@ -91,7 +92,7 @@ void check_reproduction(const StudySpec& s) {
       const std::string tuned_on = c.ft_task.empty() ? c.task : c.ft_task;
       for (const auto& f : s.finetune) {
         const bool for_base = f.models.empty() || std::count(f.models.begin(), f.models.end(), base_name);
-        const std::vector<std::string> splits = f.evaluate.splits.empty() ? std::vector<std::string>{"id"} : f.evaluate.splits;
+        const std::vector<std::string> splits = splits_of(f.evaluate);
         const bool evaluates_task = c.task == tuned_on ||
                                     std::count(f.evaluate.retention_tasks.begin(), f.evaluate.retention_tasks.end(),
                                                c.task + "@" + c.split + "@" + c.method);
@@ -108,7 +109,7 @@ void check_reproduction(const StudySpec& s) {
     }
     for (const auto& b : s.evaluate) {
       const bool for_base = b.models.empty() || std::find(b.models.begin(), b.models.end(), base_name) != b.models.end();
-      const std::vector<std::string> splits = b.splits.empty() ? std::vector<std::string>{"id"} : b.splits;
+      const std::vector<std::string> splits = splits_of(b);
       if (for_base && std::count(b.tasks.begin(), b.tasks.end(), c.task) &&
           std::count(splits.begin(), splits.end(), c.split) && std::count(b.methods.begin(), b.methods.end(), c.method) &&
           (c.step == 0 || b.snapshots))

@@ -51,15 +51,14 @@ World draw_world(Rng& rng, int64_t chains, bool letters) {
     std::string n;
     if (letters) {
       n = std::string(1, kLetterNames[size_t(rng.uniform_int(0, int64_t(kLetterNames.size()) - 1))]);
-      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
-      continue;
-    }
-    for (int s = 0; s < 2; ++s) {
+    } else {
+      for (int s = 0; s < 2; ++s) {
+        n += consonants[size_t(rng.uniform_int(0, int64_t(consonants.size()) - 1))];
+        n += vowels[size_t(rng.uniform_int(0, int64_t(vowels.size()) - 1))];
+      }
       n += consonants[size_t(rng.uniform_int(0, int64_t(consonants.size()) - 1))];
-      n += vowels[size_t(rng.uniform_int(0, int64_t(vowels.size()) - 1))];
+      n[0] = char(n[0] - 'a' + 'A');
     }
-    n += consonants[size_t(rng.uniform_int(0, int64_t(consonants.size()) - 1))];
-    n[0] = char(n[0] - 'a' + 'A');
     if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
   }
   World world;

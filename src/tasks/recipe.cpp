@@ -180,27 +180,13 @@ void RecipeStream::fill_row(uint64_t row_seed, int64_t seq_len, int32_t* tokens,
     size_t k = recipe_.bursty ? bursty_entry : pick_entry();
     const auto& entry = recipe_.entries[k];
     const Task& task = *tasks_[k];
+    // A plain example is a one-question episode; an episode (a world's facts, then the
+    // questions about them) is always a document of its own. The stated examples' answers
+    // are context, not targets under answer-only loss.
     const uint64_t example_seed = rng.next();
-    if (std::optional<Episode> episode = task.episode(example_seed)) {
-      // An episode is its own document: a world's facts, then the questions about them.
-      row.push_back(ByteTokenizer::kBos);
-      counted.push_back(!recipe_.answer_only_loss);
-      bool first = true;
-      for (const auto* examples : {&episode->stated, &episode->asked})
-        for (const Example& e : *examples) {
-          if (!first) append(kExampleSeparator, !recipe_.answer_only_loss);
-          first = false;
-          append(render_prompt(e, entry.format, task.instruction()), !recipe_.answer_only_loss);
-          append(render_target(e, entry.format), examples == &episode->asked || !recipe_.answer_only_loss);
-        }
-      if (!recipe_.bursty) {
-        row.push_back(ByteTokenizer::kEos);
-        counted.push_back(true);
-      }
-      continue;
-    }
-    Example e = task.example(task.exemplar_split(), pool_, example_seed, example_index++);
-    const bool doc_start = row.empty() || !recipe_.bursty;
+    std::optional<Episode> episode = task.episode(example_seed);
+    const bool doc_start = episode.has_value() || row.empty() || !recipe_.bursty;
+    if (!episode) episode = Episode{{}, {task.example(task.exemplar_split(), pool_, example_seed, example_index++)}};
     if (doc_start) {
       row.push_back(ByteTokenizer::kBos);
       counted.push_back(!recipe_.answer_only_loss);
@@ -209,8 +195,14 @@ void RecipeStream::fill_row(uint64_t row_seed, int64_t seq_len, int32_t* tokens,
       // the separator measured worse (2-digit addition, preset s: 0.67-0.89 vs 0.94-0.98).
       append(kExampleSeparator, !recipe_.answer_only_loss);
     }
-    append(render_prompt(e, entry.format, task.instruction()), !recipe_.answer_only_loss);
-    append(render_target(e, entry.format), true);
+    bool first = true;
+    for (const auto* examples : {&episode->stated, &episode->asked})
+      for (const Example& e : *examples) {
+        if (!first) append(kExampleSeparator, !recipe_.answer_only_loss);
+        first = false;
+        append(render_prompt(e, entry.format, task.instruction()), !recipe_.answer_only_loss);
+        append(render_target(e, entry.format), examples == &episode->asked || !recipe_.answer_only_loss);
+      }
     if (!recipe_.bursty) {
       row.push_back(ByteTokenizer::kEos);
       counted.push_back(true);
